@@ -1,0 +1,126 @@
+/*
+ * device.h - the internal device interface: what the rest of acc-ccl (core,
+ * collectives, transports) may use of an accelerator. The public runtime in
+ * acc_runtime.h sits on the same backend.
+ *
+ * A backend (src/device/sim/ for the simulated chip; a real chip would be one
+ * more folder) fills an accDevOps table. Work reaches a device as descriptors
+ * (accDevDesc) queued on streams; the device's engines execute them in stream
+ * order. A PROGRAM descriptor is a resumable step function (how a collective's
+ * plan runs on the device): the engine calls it until it reports DONE, and the
+ * program issues its copies and reductions through accDevExec, so every data
+ * movement is counted and performed by the device's DMA / reduction engines.
+ */
+#ifndef ACCL_DEVICE_H_
+#define ACCL_DEVICE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+#include "acc_runtime.h"
+
+#define ACCDEV_MAX_SRCS 16 /* inputs of one reduction descriptor */
+
+typedef enum {
+  ACCDEV_OP_SUM = 0,
+  ACCDEV_OP_PROD = 1,
+  ACCDEV_OP_MAX = 2,
+  ACCDEV_OP_MIN = 3,
+  ACCDEV_NUM_OPS = 4
+} accDevRedOp;
+
+typedef enum {
+  ACCDEV_DESC_COPY = 0,   /* DMA: dst <- src */
+  ACCDEV_DESC_MEMSET,     /* DMA: dst <- byte value */
+  ACCDEV_DESC_REDUCE,     /* reduction engine: dst[0..ndst) <- op(src[0..nsrc)) */
+  ACCDEV_DESC_WAIT_FLAG,  /* block the stream until *flag >= value */
+  ACCDEV_DESC_SET_FLAG,   /* *flag = value (release), then wake waiters (accDevSignal) */
+  ACCDEV_DESC_PROGRAM,    /* resumable step function, see accDevProgramFn */
+  ACCDEV_NUM_DESC
+} accDevDescType;
+
+/* Return values of a program step. Anything < 0 is an error (-acclResult_t). */
+#define ACCDEV_DONE 0
+#define ACCDEV_AGAIN 1 /* blocked (waiting for a flag / peer): call again later */
+
+struct accDevDesc;
+/* Called by an engine thread (or, for inline submission, by the submitting
+ * thread) until it returns ACCDEV_DONE or an error. Must not block: return
+ * ACCDEV_AGAIN instead, and the engine backs off (spin, yield, doorbell sleep).
+ * `dev` is the device the program runs on. */
+typedef int (*accDevProgramFn)(void* arg, int dev);
+/* Called exactly once when a program finishes, fails or its stream is torn
+ * down (status: ACCDEV_DONE or the error); frees arg. May be NULL. */
+typedef void (*accDevProgramFini)(void* arg, int status);
+
+typedef union {
+  double f;     /* float types (fp16/bf16/fp32 use it as float) */
+  int64_t i;    /* signed integers */
+  uint64_t u;   /* unsigned integers */
+} accDevScalar;
+
+typedef struct accDevDesc {
+  accDevDescType type;
+  union {
+    struct { void* dst; const void* src; size_t bytes; } copy;
+    struct { void* dst; int value; size_t bytes; } memset;
+    struct {
+      void* dst[2];            /* ndst 1 or 2: reduce-copy writes both */
+      int ndst;
+      const void* src[ACCDEV_MAX_SRCS];
+      int nsrc;                /* 1..ACCDEV_MAX_SRCS (1: copy with pre/post ops applied) */
+      size_t count;            /* elements */
+      int dtype;               /* acclDataType_t */
+      accDevRedOp op;
+      uint32_t premulMask;     /* bit i: src[i] is multiplied by `scalar` first (PreMulSum, float Avg) */
+      accDevScalar scalar;
+      uint64_t postDiv;        /* > 1: the result is divided by postDiv (integer Avg) */
+    } reduce;
+    struct { volatile uint64_t* flag; uint64_t value; } flag;
+    struct { accDevProgramFn fn; accDevProgramFini fini; void* arg; } program;
+  } u;
+} accDevDesc;
+
+/* Submission flags */
+#define ACCDEV_SUBMIT_INLINE 0x1 /* if the stream is idle, the caller may run the
+                                    program itself for a short time budget
+                                    (ACCL_INLINE_NS) before handing it to the engine */
+
+/* ------------------------------------------------------ used by the library */
+
+/* Resolve a stream (NULL = current device's default) and its device. */
+accError_t accDevStreamDevice(accStream_t stream, int* dev);
+/* Queue a descriptor on a stream (copied; the caller's struct may be reused). */
+accError_t accDevSubmit(accStream_t stream, const accDevDesc* desc, unsigned flags);
+/* Execute a COPY / MEMSET / REDUCE descriptor now on device dev's engines, from
+ * inside a running program (or from tests). Synchronous. */
+accError_t accDevExec(int dev, const accDevDesc* desc);
+/* Store value into a flag that may live in a peer's mapped memory and wake
+ * whatever engine or thread sleeps on it (the doorbell of the memory's owner). */
+void accDevSignal(volatile uint64_t* flag, uint64_t value);
+/* Ring the doorbell of the device that owns (or maps) addr without storing. */
+void accDevDoorbell(const void* addr);
+/* Sticky error state of a stream after a failed program (accSuccess if none). */
+accError_t accDevStreamError(accStream_t stream);
+
+/* Whole device memory of this process's device `dev` as one window that a
+ * peer process on the node can map once; then any device pointer p of ours is
+ * at localBase + (p - base) in the peer. */
+typedef struct {
+  accIpcMemHandle_t handle;
+  uint64_t base;
+  uint64_t size;
+} accDevWindow;
+accError_t accDevWindowExport(int dev, accDevWindow* window);
+accError_t accDevWindowOpen(const accDevWindow* window, void** localBase);
+accError_t accDevWindowClose(void* localBase);
+
+/* 1 if ptr is device memory (then *dev is its device), 0 if host memory. */
+int accDevPtrIsDevice(const void* ptr, int* dev);
+
+/* The backend's ops table: one per device kind. */
+typedef struct accDevOps {
+  const char* name;
+  /* ... backend-private entries; see the backend's folder ... */
+} accDevOps;
+
+#endif

@@ -1,0 +1,53 @@
+/* comm.h - the communicator and what each module keeps in it. */
+#ifndef ACCL_COMM_H_
+#define ACCL_COMM_H_
+
+#include <pthread.h>
+#include <stdint.h>
+#include "core.h"
+#include "bootstrap.h"
+#include "device/device.h"
+
+#define ACCL_COMM_MAGIC 0xacc1c0aa11c0ffeeULL
+
+/* What every rank tells every other rank at init (bootstrap allgather). */
+typedef struct {
+  int rank;
+  int device;         /* local device index */
+  int pid;
+  uint64_t hostHash;  /* hostname + boot id, or ACCL_HOSTID: ranks with equal hash share a node */
+  uint64_t busId;     /* device identity within the node */
+  accDevWindow window;/* the rank's device memory, mappable by peers on its node */
+} acclPeerInfo;
+
+struct acclCollState; /* src/collectives/: channels, connections, plans */
+struct acclTopoState; /* src/topology/ */
+
+struct acclComm {
+  uint64_t magic;            /* ACCL_COMM_MAGIC while alive */
+  int rank, nranks, device;
+  int node, nNodes;          /* this rank's node index, number of nodes */
+  int localRank, localRanks; /* among ranks of the same node */
+  int* nodeOf;               /* node index of each rank */
+  uint64_t commHash;         /* identifies the communicator in logs and shm names */
+  char name[64];
+  acclBootstrap* bootstrap;
+  acclPeerInfo* peerInfo;    /* nranks entries */
+  volatile int abortFlag;    /* set by acclCommAbort (any thread) */
+  volatile int asyncError;   /* acclResult_t of failed asynchronous work */
+  int destroyed;
+  struct acclCollState* coll;
+  struct acclTopoState* topo;
+  uint64_t opCount;          /* collectives issued (sequence numbers for plans) */
+};
+
+/* Validation used by every entry point: comm non-NULL, alive, not aborted. */
+acclResult_t acclCommCheck(const struct acclComm* comm, const char* fn);
+/* Record an asynchronous failure (first one wins). */
+void acclCommSetAsyncError(struct acclComm* comm, acclResult_t err);
+
+/* Hooks that comm init / destroy call in other modules. */
+acclResult_t acclCollSetup(struct acclComm* comm);    /* src/collectives: connect transports */
+void acclCollTeardown(struct acclComm* comm, int abort);
+
+#endif

@@ -1,0 +1,70 @@
+/* misc.c - result strings, last-error text, datatype tables, clock. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+#include "core.h"
+
+static __thread char lastError[1024];
+
+void acclSetLastError(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(lastError, sizeof(lastError), fmt, ap);
+  va_end(ap);
+}
+
+const char* acclLastErrorText(void) { return lastError; }
+
+ACCL_EXPORT const char* acclGetLastError(acclComm_t comm) {
+  (void)comm;
+  return lastError;
+}
+
+ACCL_EXPORT const char* acclGetErrorString(acclResult_t r) {
+  switch (r) {
+    case acclSuccess: return "no error";
+    case acclDeviceError: return "accelerator runtime error";
+    case acclSystemError: return "unhandled system error (network, memory, system call)";
+    case acclInternalError: return "internal error - please report this issue";
+    case acclInvalidArgument: return "invalid argument";
+    case acclInvalidUsage: return "invalid usage";
+    case acclRemoteError: return "remote process exited or there was a network error";
+    case acclInProgress: return "operation in progress";
+    case acclTimeout: return "timeout: a peer did not answer in time";
+    default: return "unknown result code";
+  }
+}
+
+ACCL_EXPORT acclResult_t acclGetVersion(int* version) {
+  if (version == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "acclGetVersion: argument version is NULL");
+  *version = ACCL_VERSION_CODE;
+  return acclSuccess;
+}
+
+size_t acclTypeSize(acclDataType_t t) {
+  switch (t) {
+    case acclInt8: case acclUint8: return 1;
+    case acclFloat16: case acclBfloat16: return 2;
+    case acclInt32: case acclUint32: case acclFloat32: return 4;
+    case acclInt64: case acclUint64: case acclFloat64: return 8;
+    default: return 0;
+  }
+}
+
+const char* acclTypeName(acclDataType_t t) {
+  static const char* names[] = {"int8", "uint8", "int32", "uint32", "int64",
+                                "uint64", "half", "float", "double", "bfloat16"};
+  return ((unsigned)t < acclNumTypes) ? names[t] : "unknown";
+}
+
+const char* acclOpName(acclRedOp_t op) {
+  static const char* names[] = {"sum", "prod", "max", "min", "avg"};
+  if ((unsigned)op < acclNumOps) return names[op];
+  return "premulsum";
+}
+
+uint64_t acclClockNs(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,30 @@
+/* topo.h - what the topology module gives the rest of the library: the
+ * rings and trees to run, and the figures of the cost model. */
+#ifndef ACCL_TOPO_H_
+#define ACCL_TOPO_H_
+
+#include "core.h"
+struct acclComm;
+
+typedef struct {
+  int up;       /* parent rank, -1 at the root */
+  int down[2];  /* children, -1 when absent */
+} acclTreeNode;
+
+struct acclTopoState {
+  int nRings;             /* channels over rings */
+  int* rings;             /* nRings x nranks: ring c visits rings[c*nranks + 0 .. nranks-1] */
+  int nTrees;             /* 2 for a double binary tree */
+  acclTreeNode* trees;    /* nTrees x nranks, indexed [t * nranks + rank] */
+  int treeRoot[2];
+  /* Cost model inputs, from the graph: bandwidth per direction in GB/s and
+   * latency in microseconds of the slowest hop inside a node / between nodes. */
+  double bwIntra, latIntra;
+  double bwInter, latInter;
+};
+
+/* Called by comm init after the peer information has been exchanged. */
+acclResult_t acclTopoInit(struct acclComm* comm);
+void acclTopoFini(struct acclComm* comm);
+
+#endif

@@ -1,0 +1,21 @@
+#!/bin/sh
+# run_mpi.sh "NPLIST" PROG [ARGS...]: run an MPI test program at each rank
+# count of NPLIST under mpirun --oversubscribe; fails on the first failure.
+# Exit 77 from every run means SKIP (automake convention).
+nplist=$1; shift
+prog=$1; shift
+: "${MPIRUN:=mpirun}"
+: "${ACCL_TEST_TIMEOUT:=600}"
+skipped=0; ran=0
+for np in $nplist; do
+  echo "== $MPIRUN -np $np $(basename "$prog") $*"
+  timeout -k 10 "$ACCL_TEST_TIMEOUT" "$MPIRUN" --oversubscribe --bind-to none -np "$np" \
+      -x ACCL_DEBUG -x ACCL_DEBUG_SUBSYS -x ACCL_TEST_FULL -x ACCL_TEST_SEED \
+      "$prog" "$@"
+  rc=$?
+  if [ $rc -eq 77 ]; then skipped=$((skipped + 1)); continue; fi
+  if [ $rc -ne 0 ]; then echo "FAILED at np=$np (exit $rc)"; exit 1; fi
+  ran=$((ran + 1))
+done
+[ $ran -eq 0 ] && [ $skipped -gt 0 ] && exit 77
+exit 0
