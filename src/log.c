@@ -93,6 +93,13 @@ void acclLogInit(void) {
   }
   __atomic_store_n(&acclLogLevelCur, lvl ? acclLogParseLevel(lvl) : ACCL_LOG_NONE, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&logLock);
+  /* Like every other ACCL_ variable, the log settings are reported once. */
+  static const char* vars[] = {"ACCL_DEBUG", "ACCL_DEBUG_SUBSYS", "ACCL_DEBUG_FILE"};
+  for (int i = 0; i < 3; i++) {
+    const char* v = getenv(vars[i]);
+    if (v && (acclLogSubsysMask & ACCL_ENV) && acclLogLevelCur >= ACCL_LOG_INFO)
+      acclLog(ACCL_LOG_INFO, ACCL_ENV, __FILE__, __LINE__, "%s set by environment to %s", vars[i], v);
+  }
 }
 
 void acclLog(acclLogLevel level, uint32_t subsys, const char* file, int line, const char* fmt, ...) {

@@ -41,15 +41,6 @@ ACCL_EXPORT acclResult_t acclGetVersion(int* version) {
   return acclSuccess;
 }
 
-size_t acclTypeSize(acclDataType_t t) {
-  switch (t) {
-    case acclInt8: case acclUint8: return 1;
-    case acclFloat16: case acclBfloat16: return 2;
-    case acclInt32: case acclUint32: case acclFloat32: return 4;
-    case acclInt64: case acclUint64: case acclFloat64: return 8;
-    default: return 0;
-  }
-}
 
 const char* acclTypeName(acclDataType_t t) {
   static const char* names[] = {"int8", "uint8", "int32", "uint32", "int64",

@@ -35,6 +35,8 @@ typedef enum {
   ACCDEV_DESC_WAIT_FLAG,  /* block the stream until *flag >= value */
   ACCDEV_DESC_SET_FLAG,   /* *flag = value (release), then wake waiters (accDevSignal) */
   ACCDEV_DESC_PROGRAM,    /* resumable step function, see accDevProgramFn */
+  ACCDEV_DESC_LL_PACK,    /* DMA: bytes of src -> 8-byte lines {4 data bytes, 4 flag bytes} */
+  ACCDEV_DESC_LL_UNPACK,  /* DMA: lines (all flags already seen equal to flag) -> bytes of dst */
   ACCDEV_NUM_DESC
 } accDevDescType;
 
@@ -63,7 +65,7 @@ typedef struct accDevDesc {
   union {
     struct { void* dst; const void* src; size_t bytes; } copy;
     struct { void* dst; int value; size_t bytes; } memset;
-    struct {
+    struct accDevReduce {
       void* dst[2];            /* ndst 1 or 2: reduce-copy writes both */
       int ndst;
       const void* src[ACCDEV_MAX_SRCS];
@@ -76,6 +78,7 @@ typedef struct accDevDesc {
       uint64_t postDiv;        /* > 1: the result is divided by postDiv (integer Avg) */
     } reduce;
     struct { volatile uint64_t* flag; uint64_t value; } flag;
+    struct { uint64_t* lines; const void* src; void* dst; size_t bytes; uint32_t flag; } ll;
     struct { accDevProgramFn fn; accDevProgramFini fini; void* arg; } program;
   } u;
 } accDevDesc;
@@ -89,7 +92,9 @@ typedef struct accDevDesc {
 
 /* Resolve a stream (NULL = current device's default) and its device. */
 accError_t accDevStreamDevice(accStream_t stream, int* dev);
-/* Queue a descriptor on a stream (copied; the caller's struct may be reused). */
+/* Queue a descriptor on a stream (copied; the caller's struct may be reused).
+ * On failure nothing was queued and a PROGRAM's fini is not called: the
+ * caller still owns it. */
 accError_t accDevSubmit(accStream_t stream, const accDevDesc* desc, unsigned flags);
 /* Execute a COPY / MEMSET / REDUCE descriptor now on device dev's engines, from
  * inside a running program (or from tests). Synchronous. */
@@ -117,10 +122,70 @@ accError_t accDevWindowClose(void* localBase);
 /* 1 if ptr is device memory (then *dev is its device), 0 if host memory. */
 int accDevPtrIsDevice(const void* ptr, int* dev);
 
-/* The backend's ops table: one per device kind. */
+/* Log the device's hardware counters at INFO under ACCL_DEV (comm destroy). */
+void accDevLogCounters(int dev);
+
+/* Flag convention: a flag that a device's engine waits on (WAIT_FLAG or a
+ * program returning ACCDEV_AGAIN) should live in that device's memory, so that
+ * accDevSignal rings the waiter's doorbell. Flags elsewhere (host memory, a
+ * peer's memory) still work, but wake only through accDevDoorbell or the
+ * engine's periodic re-check (a few milliseconds). */
+
+/* The backend's ops table: one per device kind. The generic layer
+ * (the .c files of src/device/) checks arguments, keeps the current device per thread and
+ * the last error, and calls these; a backend validates its own handles
+ * (streams, events, IPC handles) and pointers. Streams and events are the
+ * backend's structs (struct accStream_st / accEvent_st). */
 typedef struct accDevOps {
   const char* name;
-  /* ... backend-private entries; see the backend's folder ... */
+  accError_t (*init)(int* ndev); /* once per process; *ndev devices */
+  accError_t (*getProperties)(int dev, accDeviceProp* prop);
+  accError_t (*deviceSynchronize)(int dev);
+  accError_t (*getCounters)(int dev, accDeviceCounters* counters);
+
+  /* memory */
+  accError_t (*memAlloc)(int dev, size_t size, void** ptr);
+  accError_t (*memFree)(void* ptr);
+  /* Classify [ptr, ptr+len): host memory (attr->type Host), or a range inside
+   * one live device allocation (own or mapped from a peer). A range that runs
+   * past its allocation, or device memory not allocated (freed), is an error. */
+  accError_t (*ptrQuery)(const void* ptr, size_t len, accPointerAttributes* attr);
+  accError_t (*windowExport)(int dev, accDevWindow* window);
+  accError_t (*windowOpen)(const accDevWindow* window, void** localBase);
+  accError_t (*windowClose)(void* localBase);
+  accError_t (*ipcGetHandle)(accIpcMemHandle_t* handle, void* devPtr);
+  accError_t (*ipcOpenHandle)(void** devPtr, const accIpcMemHandle_t* handle);
+  accError_t (*ipcCloseHandle)(void* devPtr);
+
+  /* streams and events; `stream` is never NULL here (the generic layer
+   * resolves NULL through defaultStream) */
+  accError_t (*defaultStream)(int dev, accStream_t* stream);
+  accError_t (*streamCreate)(int dev, accStream_t* stream);
+  accError_t (*streamDestroy)(accStream_t stream);
+  accError_t (*streamCheck)(accStream_t stream, int* dev); /* live handle? its device */
+  accError_t (*streamSubmit)(accStream_t stream, const accDevDesc* desc, unsigned flags);
+  accError_t (*streamSynchronize)(accStream_t stream);
+  accError_t (*streamQuery)(accStream_t stream);
+  accError_t (*streamError)(accStream_t stream);
+  accError_t (*streamWaitEvent)(accStream_t stream, accEvent_t event);
+  accError_t (*eventCreate)(int dev, unsigned flags, accEvent_t* event);
+  accError_t (*eventRecord)(accEvent_t event, accStream_t stream);
+  accError_t (*eventSynchronize)(accEvent_t event);
+  accError_t (*eventQuery)(accEvent_t event);
+  accError_t (*eventElapsedTime)(float* ms, accEvent_t start, accEvent_t end);
+  accError_t (*eventDestroy)(accEvent_t event);
+
+  /* data movement and wake-ups (see the library-facing functions above) */
+  accError_t (*exec)(int dev, const accDevDesc* desc);
+  void (*signal)(volatile uint64_t* flag, uint64_t value);
+  void (*doorbell)(const void* addr);
 } accDevOps;
+
+/* The active backend (initialised on first use), NULL if it failed to start. */
+const accDevOps* accDevGetOps(void);
+/* Number of devices of the active backend (0 before a successful init). */
+int accDevCount(void);
+/* Validate a COPY / MEMSET / REDUCE descriptor's fields (not its pointers). */
+accError_t accDevDescCheck(const accDevDesc* desc);
 
 #endif

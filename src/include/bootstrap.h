@@ -6,6 +6,7 @@
 #define ACCL_BOOTSTRAP_H_
 
 #include <stddef.h>
+#include <stdint.h>
 #include "core.h"
 
 typedef struct acclBootstrap acclBootstrap;
@@ -28,5 +29,37 @@ acclResult_t acclBootstrapRecv(acclBootstrap* bs, int peer, int tag, void* data,
 acclResult_t acclBootstrapSplit(acclBootstrap* parent, const int* ranks, int nnew, int myNewRank,
                                 volatile int* abortFlag, acclBootstrap** out);
 acclResult_t acclBootstrapClose(acclBootstrap* bs);
+/* Same value on every rank of one bootstrap, different for every job / split:
+ * names the communicator in logs and shm objects. */
+uint64_t acclBootstrapHash(const acclBootstrap* bs);
+
+/* ------------------------------------------------ unique id (pure helpers) */
+
+/* Layout of the 128 bytes of acclUniqueId (integers little-endian as stored
+ * by this host; the id never leaves the job's machines' architecture). */
+typedef struct {
+  uint32_t magic;      /* ACCL_ID_MAGIC */
+  uint16_t version;    /* ACCL_ID_VERSION */
+  uint16_t family;     /* AF_INET / AF_INET6 */
+  uint16_t port;       /* network byte order */
+  uint8_t pad[6];
+  uint8_t addr[16];    /* IPv4 in the first 4 bytes */
+  uint8_t secret[16];  /* every bootstrap connection presents it first */
+  uint8_t reserved[72];/* zero */
+  uint64_t checksum;   /* acclIdChecksum of the 120 bytes above */
+} acclIdWire;
+
+#define ACCL_ID_MAGIC 0x44494341u /* "ACID" */
+#define ACCL_ID_VERSION 1
+#define ACCL_SECRET_BYTES 16
+
+struct sockaddr;
+uint64_t acclIdChecksum(const void* data, size_t len);
+/* addr is a struct sockaddr_in or sockaddr_in6. */
+void acclIdEncode(const struct sockaddr* addr, const uint8_t secret[ACCL_SECRET_BYTES], acclUniqueId* id);
+/* acclInvalidArgument with the last error text saying what is wrong (no WARN:
+ * the caller names the argument). addr must
+ * have room for a sockaddr_in6. */
+acclResult_t acclIdDecode(const acclUniqueId* id, struct sockaddr* addr, uint8_t secret[ACCL_SECRET_BYTES]);
 
 #endif

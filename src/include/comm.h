@@ -39,10 +39,16 @@ struct acclComm {
   struct acclCollState* coll;
   struct acclTopoState* topo;
   uint64_t opCount;          /* collectives issued (sequence numbers for plans) */
+  int users;                 /* entry points running on this comm (acclCommEnter); freed at 0 */
+  int configNChannels;       /* acclConfig_t.nChannels of the creating call (0: choose) */
 };
 
 /* Validation used by every entry point: comm non-NULL, alive, not aborted. */
 acclResult_t acclCommCheck(const struct acclComm* comm, const char* fn);
+/* Like acclCommCheck, and keeps the comm alive (not freed by a concurrent
+ * acclCommAbort / Destroy) until acclCommLeave. For entry points that wait. */
+acclResult_t acclCommEnter(struct acclComm* comm, const char* fn);
+void acclCommLeave(struct acclComm* comm);
 /* Record an asynchronous failure (first one wins). */
 void acclCommSetAsyncError(struct acclComm* comm, acclResult_t err);
 

@@ -61,7 +61,10 @@ void acclSetLastError(const char* fmt, ...) __attribute__((format(printf, 1, 2))
 const char* acclLastErrorText(void);
 
 /* Size in bytes of one element of a datatype; 0 for an unknown type. */
-size_t acclTypeSize(acclDataType_t type);
+static inline size_t acclTypeSize(acclDataType_t type) {
+  static const unsigned char sizes[acclNumTypes] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2};
+  return (unsigned)type < acclNumTypes ? sizes[type] : 0;
+}
 const char* acclTypeName(acclDataType_t type);
 const char* acclOpName(acclRedOp_t op);
 

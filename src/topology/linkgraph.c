@@ -1,5 +1,6 @@
 /* linkgraph.c - generated link graphs (ring, 2D torus, fully connected). */
 #include "topology/linkgraph.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -21,10 +21,21 @@ struct acclTopoState {
    * latency in microseconds of the slowest hop inside a node / between nodes. */
   double bwIntra, latIntra;
   double bwInter, latInter;
+  /* Added by the topology module. */
+  int nNodes;
+  int nic;                /* NIC this rank's device uses between nodes (index in the node description), -1: none */
+  char nicName[64];       /* its name ("" when none) */
+  int numaNode;           /* host NUMA node of this rank's device, -1 unknown */
 };
 
 /* Called by comm init after the peer information has been exchanged. */
 acclResult_t acclTopoInit(struct acclComm* comm);
 void acclTopoFini(struct acclComm* comm);
+
+/* Bind the calling thread (engine, proxy) to the CPUs of the NUMA node local
+ * to `device` via hwloc, within its current binding and never to a single
+ * core; logged under TOPO. ACCL_TOPO_BIND=0 disables it. Never fails on an
+ * unknown NUMA node (the thread stays as it is). */
+acclResult_t acclTopoBindThread(int device);
 
 #endif

@@ -1,0 +1,446 @@
+/* bootstrap.c - a rank's side of the bootstrap: rendezvous through the root,
+ * a TCP ring (next / prev) for allgather and barrier, and lazily connected
+ * per-peer sockets for tagged send / recv. One operation runs at a time per
+ * bootstrap (bs->lock); every wait polls the abort flag and the deadline. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "bootstrap_internal.h"
+#include "param.h"
+
+typedef struct acclStashedMsg {
+  struct acclStashedMsg* next;
+  int peer, tag;
+  size_t size;
+  char data[];
+} acclStashedMsg;
+
+struct acclBootstrap {
+  int rank, nranks;
+  uint8_t secret[ACCL_SECRET_BYTES];
+  uint64_t hash;
+  volatile int* abortFlag;
+  uint64_t timeoutNs;
+  int listenFd;
+  acclAcceptor acc;
+  char who[32];
+  acclAddrWire* addrs; /* listen address of every rank */
+  int ringSendFd, ringRecvFd;
+  int* p2pSendFd; /* connections we opened, per peer */
+  int* p2pRecvFd; /* connections peers opened to us */
+  acclStashedMsg* stash; /* received messages nobody asked for yet */
+  pthread_mutex_t lock;
+};
+
+/* Tag of the message carrying a split's new unique id (user tags are >= 0). */
+#define BS_TAG_SPLIT (-0x5b17)
+
+static void derivedSecret(const char* text, uint8_t secret[ACCL_SECRET_BYTES]) {
+  /* ACCL_COMM_ID pins the root: every rank must find the same secret
+   * without an id, so it is derived from the pinned address. It still keeps
+   * out scanners and jobs pinned elsewhere. */
+  uint64_t a = acclIdChecksum(text, strlen(text));
+  char salted[300];
+  snprintf(salted, sizeof(salted), "acc-ccl:%s", text);
+  uint64_t b = acclIdChecksum(salted, strlen(salted));
+  memcpy(secret, &a, 8);
+  memcpy(secret + 8, &b, 8);
+}
+
+static acclResult_t pinnedRoot(const char* commId, acclSocketAddr* addr, uint8_t* secret) {
+  if (acclSocketParseAddr(commId, addr) != 0) {
+    acclSetLastError("ACCL_COMM_ID='%s' is not ip:port", commId);
+    WARN("ACCL_COMM_ID='%s' is not ip:port", commId);
+    return acclInvalidArgument;
+  }
+  derivedSecret(commId, secret);
+  return acclSuccess;
+}
+
+acclResult_t acclBootstrapGetUniqueId(acclUniqueId* id) {
+  acclSocketAddr addr, listening;
+  uint8_t secret[ACCL_SECRET_BYTES];
+  const char* commId = acclParamStr("COMM_ID", NULL);
+  if (commId && *commId) {
+    /* The root is started by rank 0 in acclCommInitRank. */
+    ACCLCHECK(pinnedRoot(commId, &addr, secret));
+    acclIdEncode(&addr.sa, secret, id);
+    return acclSuccess;
+  }
+  ACCLCHECK(acclSocketBootstrapAddr(&addr, NULL, 0));
+  ACCLCHECK(acclSecretNew(secret));
+  ACCLCHECK(acclBootstrapRootStart(&addr, secret, &listening));
+  acclIdEncode(&listening.sa, secret, id);
+  return acclSuccess;
+}
+
+static int isAborted(const acclBootstrap* bs) {
+  return bs->abortFlag && __atomic_load_n(bs->abortFlag, __ATOMIC_ACQUIRE);
+}
+
+/* Wait until the connection of `kind` from `peer` was accepted. */
+static acclResult_t waitConn(acclBootstrap* bs, int kind, int peer, uint64_t deadline) {
+  for (;;) {
+    if (kind == ACCL_HELLO_RING && bs->ringRecvFd >= 0) return acclSuccess;
+    if (kind == ACCL_HELLO_P2P && bs->p2pRecvFd[peer] >= 0) return acclSuccess;
+    if (isAborted(bs)) return acclInvalidUsage;
+    if (acclClockNs() >= deadline) {
+      WARN("bootstrap %s: rank %d did not connect within %llu s", bs->who, peer,
+           (unsigned long long)(bs->timeoutNs / 1000000000ULL));
+      return acclTimeout;
+    }
+    int fd;
+    acclHello h;
+    acclSocketAddr from;
+    int st = acclAcceptorStep(&bs->acc, ACCL_SOCKET_POLL_MS, &fd, &h, &from);
+    if (st < 0) return (acclResult_t)-st;
+    if (st == 0) continue;
+    const char* bad = NULL;
+    if (h.nranks != bs->nranks || h.rank < 0 || h.rank >= bs->nranks) bad = "rank or nranks out of range";
+    else if (h.kind == ACCL_HELLO_RING) {
+      if (h.rank != (bs->rank + bs->nranks - 1) % bs->nranks) bad = "ring connection from a rank that is not our predecessor";
+      else if (bs->ringRecvFd >= 0) bad = "second ring connection";
+      else bs->ringRecvFd = fd;
+    } else if (h.kind == ACCL_HELLO_P2P) {
+      if (bs->p2pRecvFd[h.rank] >= 0) bad = "second connection from the same rank";
+      else bs->p2pRecvFd[h.rank] = fd;
+    } else {
+      bad = "unexpected hello kind";
+    }
+    if (bad) {
+      char buf[80];
+      WARN("bootstrap %s: closed a connection from %s (rank %d): %s", bs->who,
+           acclSocketAddrStr(&from, buf, sizeof(buf)), h.rank, bad);
+      close(fd);
+    }
+  }
+}
+
+static void warnMissingRanks(const acclBootstrap* bs, const uint8_t* arrived) {
+  char list[256] = "";
+  size_t len = 0;
+  int missing = 0;
+  for (int r = 0; r < bs->nranks; r++) {
+    if (arrived[r]) continue;
+    if (len < sizeof(list) - 16) len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", missing ? "," : "", r);
+    missing++;
+  }
+  acclSetLastError("bootstrap timeout: rank%s %s of %d did not arrive within %llu s (ACCL_BOOTSTRAP_TIMEOUT)",
+                   missing > 1 ? "s" : "", list, bs->nranks, (unsigned long long)(bs->timeoutNs / 1000000000ULL));
+  WARN("%s", acclLastErrorText());
+}
+
+/* Tell the root we are here and get every rank's listen address. */
+static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* rootAddr,
+                                     const acclSocketAddr* myAddr, uint64_t deadline) {
+  int fd = -1;
+  acclResult_t res;
+  ACCLCHECK(acclSocketConnect(rootAddr, deadline, bs->abortFlag, &fd));
+  acclHello h;
+  acclHelloFill(&h, bs->secret, ACCL_HELLO_ROOT, bs->rank, bs->nranks, myAddr);
+  ACCLCHECKGOTO(acclSocketSend(fd, &h, sizeof(h), deadline, bs->abortFlag, "hello to the root"), res, out);
+  /* The root reports missing ranks at its own deadline: allow it a little longer. */
+  acclRootReply rep;
+  res = acclSocketRecv(fd, &rep, sizeof(rep), deadline + 3000000000ULL, bs->abortFlag, "reply of the root");
+  if (res == acclRemoteError) WARN("bootstrap %s: the root closed the connection (root process gone, or it rejected us)", bs->who);
+  if (res != acclSuccess) goto out;
+  if (rep.magic != ACCL_HELLO_MAGIC || rep.nranks != bs->nranks) {
+    WARN("bootstrap %s: malformed reply from the root", bs->who);
+    res = acclRemoteError;
+    goto out;
+  }
+  if (rep.status == acclSuccess) {
+    res = acclSocketRecv(fd, bs->addrs, sizeof(acclAddrWire) * (size_t)bs->nranks, deadline + 3000000000ULL,
+                         bs->abortFlag, "address table from the root");
+  } else if (rep.status == acclTimeout) {
+    uint8_t* arrived = calloc((size_t)bs->nranks, 1);
+    res = arrived ? acclSocketRecv(fd, arrived, (size_t)bs->nranks, deadline + 3000000000ULL, bs->abortFlag,
+                                   "missing-rank list from the root")
+                  : acclSystemError;
+    if (res == acclSuccess) warnMissingRanks(bs, arrived);
+    free(arrived);
+    res = acclTimeout;
+  } else {
+    acclSetLastError("bootstrap: the root rejected rank %d of %d (another rank disagrees on nranks, or rank %d is taken)",
+                     bs->rank, bs->nranks, bs->rank);
+    WARN("%s", acclLastErrorText());
+    res = (acclResult_t)rep.status;
+  }
+out:
+  close(fd);
+  return res;
+}
+
+static acclResult_t connectRing(acclBootstrap* bs, uint64_t deadline) {
+  if (bs->nranks == 1) return acclSuccess;
+  int next = (bs->rank + 1) % bs->nranks;
+  acclSocketAddr addr;
+  acclAddrFromWire(&bs->addrs[next], &addr);
+  ACCLCHECK(acclSocketConnect(&addr, deadline, bs->abortFlag, &bs->ringSendFd));
+  acclHello h;
+  acclHelloFill(&h, bs->secret, ACCL_HELLO_RING, bs->rank, bs->nranks, NULL);
+  ACCLCHECK(acclSocketSend(bs->ringSendFd, &h, sizeof(h), deadline, bs->abortFlag, "ring hello"));
+  return waitConn(bs, ACCL_HELLO_RING, (bs->rank + bs->nranks - 1) % bs->nranks, deadline);
+}
+
+static void freeBootstrap(acclBootstrap* bs) {
+  if (bs->listenFd >= 0) {
+    acclAcceptorFini(&bs->acc);
+    close(bs->listenFd);
+  }
+  if (bs->ringSendFd >= 0) close(bs->ringSendFd);
+  if (bs->ringRecvFd >= 0) close(bs->ringRecvFd);
+  for (int r = 0; r < bs->nranks; r++) {
+    if (bs->p2pSendFd && bs->p2pSendFd[r] >= 0) close(bs->p2pSendFd[r]);
+    if (bs->p2pRecvFd && bs->p2pRecvFd[r] >= 0) close(bs->p2pRecvFd[r]);
+  }
+  while (bs->stash) {
+    acclStashedMsg* m = bs->stash;
+    bs->stash = m->next;
+    free(m);
+  }
+  free(bs->p2pSendFd);
+  free(bs->p2pRecvFd);
+  free(bs->addrs);
+  pthread_mutex_destroy(&bs->lock);
+  free(bs);
+}
+
+static acclResult_t bootstrapCreate(const acclSocketAddr* rootAddr, const uint8_t* secret, int rank, int nranks,
+                                    volatile int* abortFlag, acclBootstrap** out) {
+  acclResult_t res = acclSuccess;
+  acclBootstrap* bs = calloc(1, sizeof(*bs));
+  if (bs == NULL) { WARN("bootstrap: out of memory"); return acclSystemError; }
+  bs->rank = rank;
+  bs->nranks = nranks;
+  memcpy(bs->secret, secret, ACCL_SECRET_BYTES);
+  bs->hash = acclIdChecksum(secret, ACCL_SECRET_BYTES);
+  bs->abortFlag = abortFlag;
+  bs->timeoutNs = acclBootstrapTimeoutNs();
+  bs->listenFd = bs->ringSendFd = bs->ringRecvFd = -1;
+  snprintf(bs->who, sizeof(bs->who), "rank %d", rank);
+  pthread_mutex_init(&bs->lock, NULL);
+  bs->addrs = calloc((size_t)nranks, sizeof(*bs->addrs));
+  bs->p2pSendFd = malloc(sizeof(int) * (size_t)nranks);
+  bs->p2pRecvFd = malloc(sizeof(int) * (size_t)nranks);
+  if (!bs->addrs || !bs->p2pSendFd || !bs->p2pRecvFd) {
+    WARN("bootstrap: out of memory for %d ranks", nranks);
+    res = acclSystemError;
+    goto fail;
+  }
+  for (int r = 0; r < nranks; r++) bs->p2pSendFd[r] = bs->p2pRecvFd[r] = -1;
+  uint64_t deadline = acclClockNs() + bs->timeoutNs;
+  acclSocketAddr myAddr;
+  ACCLCHECKGOTO(acclSocketBootstrapAddr(&myAddr, NULL, 0), res, fail);
+  ACCLCHECKGOTO(acclSocketListen(&myAddr, &bs->listenFd, &myAddr), res, fail);
+  acclAcceptorInit(&bs->acc, bs->listenFd, secret, bs->who);
+  ACCLCHECKGOTO(exchangeWithRoot(bs, rootAddr, &myAddr, deadline), res, fail);
+  ACCLCHECKGOTO(connectRing(bs, deadline), res, fail);
+  *out = bs;
+  return acclSuccess;
+fail:
+  freeBootstrap(bs);
+  return res;
+}
+
+acclResult_t acclBootstrapInit(const acclUniqueId* id, int rank, int nranks, volatile int* abortFlag,
+                               acclBootstrap** out) {
+  acclSocketAddr rootAddr;
+  uint8_t secret[ACCL_SECRET_BYTES];
+  const char* commId = acclParamStr("COMM_ID", NULL);
+  if (commId && *commId) {
+    ACCLCHECK(pinnedRoot(commId, &rootAddr, secret));
+    if (rank == 0) {
+      acclSocketAddr listening;
+      ACCLCHECK(acclBootstrapRootStart(&rootAddr, secret, &listening));
+    }
+  } else if (acclIdDecode(id, &rootAddr.sa, secret) != acclSuccess) {
+    WARN("bootstrap: %s", acclLastErrorText());
+    return acclInvalidArgument;
+  }
+  acclResult_t res = bootstrapCreate(&rootAddr, secret, rank, nranks, abortFlag, out);
+  /* Release the root thread if this process hosts it (stop it on failure). */
+  acclBootstrapRootReap(secret, res != acclSuccess);
+  if (res == acclSuccess) TRACE(ACCL_BOOTSTRAP, "bootstrap rank %d/%d connected", rank, nranks);
+  return res;
+}
+
+acclResult_t acclBootstrapSplit(acclBootstrap* parent, const int* ranks, int nnew, int myNewRank,
+                                volatile int* abortFlag, acclBootstrap** out) {
+  acclUniqueId id;
+  if (myNewRank == 0) {
+    acclSocketAddr addr, listening;
+    uint8_t secret[ACCL_SECRET_BYTES];
+    ACCLCHECK(acclSocketBootstrapAddr(&addr, NULL, 0));
+    ACCLCHECK(acclSecretNew(secret));
+    ACCLCHECK(acclBootstrapRootStart(&addr, secret, &listening));
+    acclIdEncode(&listening.sa, secret, &id);
+    for (int r = 1; r < nnew; r++) {
+      acclResult_t res = acclBootstrapSend(parent, ranks[r], BS_TAG_SPLIT, &id, sizeof(id));
+      if (res != acclSuccess) {
+        acclBootstrapRootReap(secret, 1);
+        return res;
+      }
+    }
+  } else {
+    ACCLCHECK(acclBootstrapRecv(parent, ranks[0], BS_TAG_SPLIT, &id, sizeof(id)));
+  }
+  acclSocketAddr rootAddr;
+  uint8_t secret[ACCL_SECRET_BYTES];
+  if (acclIdDecode(&id, &rootAddr.sa, secret) != acclSuccess) {
+    WARN("bootstrap split: the id received from rank %d is bad: %s", ranks[0], acclLastErrorText());
+    return acclInternalError;
+  }
+  acclResult_t res = bootstrapCreate(&rootAddr, secret, myNewRank, nnew, abortFlag, out);
+  acclBootstrapRootReap(secret, res != acclSuccess);
+  return res;
+}
+
+acclResult_t acclBootstrapAllGather(acclBootstrap* bs, void* data, size_t size) {
+  if (bs->nranks == 1) return acclSuccess;
+  acclResult_t res = acclSuccess;
+  pthread_mutex_lock(&bs->lock);
+  uint64_t deadline = acclClockNs() + bs->timeoutNs;
+  char* d = data;
+  int n = bs->nranks;
+  for (int i = 0; i < n - 1 && res == acclSuccess; i++) {
+    int sendBlock = (bs->rank - i + n) % n;
+    int recvBlock = (bs->rank - i - 1 + 2 * n) % n;
+    res = acclSocketSendRecv(bs->ringSendFd, d + (size_t)sendBlock * size, size, bs->ringRecvFd,
+                             d + (size_t)recvBlock * size, size, deadline, bs->abortFlag, "bootstrap allgather");
+  }
+  pthread_mutex_unlock(&bs->lock);
+  return res;
+}
+
+acclResult_t acclBootstrapBarrier(acclBootstrap* bs) {
+  if (bs->nranks == 1) return acclSuccess;
+  char* bytes = calloc((size_t)bs->nranks, 1);
+  if (bytes == NULL) return acclSystemError;
+  acclResult_t res = acclBootstrapAllGather(bs, bytes, 1);
+  free(bytes);
+  return res;
+}
+
+static acclResult_t stashPush(acclBootstrap* bs, int peer, int tag, const void* data, size_t size, int fd,
+                              uint64_t deadline) {
+  acclStashedMsg* m = malloc(sizeof(*m) + size);
+  if (m == NULL) { WARN("bootstrap: out of memory stashing %zu bytes", size); return acclSystemError; }
+  m->peer = peer;
+  m->tag = tag;
+  m->size = size;
+  acclResult_t res = acclSuccess;
+  if (data) memcpy(m->data, data, size);
+  else res = acclSocketRecv(fd, m->data, size, deadline, bs->abortFlag, "bootstrap recv (unexpected tag)");
+  if (res != acclSuccess) { free(m); return res; }
+  acclStashedMsg** tail = &bs->stash;
+  while (*tail) tail = &(*tail)->next;
+  m->next = NULL;
+  *tail = m;
+  return acclSuccess;
+}
+
+static acclResult_t checkPeer(const acclBootstrap* bs, int peer, const char* fn) {
+  if (peer < 0 || peer >= bs->nranks) {
+    WARN("%s: peer %d out of range [0,%d)", fn, peer, bs->nranks);
+    return acclInternalError;
+  }
+  return acclSuccess;
+}
+
+acclResult_t acclBootstrapSend(acclBootstrap* bs, int peer, int tag, const void* data, size_t size) {
+  ACCLCHECK(checkPeer(bs, peer, "acclBootstrapSend"));
+  acclResult_t res = acclSuccess;
+  pthread_mutex_lock(&bs->lock);
+  uint64_t deadline = acclClockNs() + bs->timeoutNs;
+  if (peer == bs->rank) {
+    res = stashPush(bs, peer, tag, data, size, -1, deadline);
+    goto out;
+  }
+  if (bs->p2pSendFd[peer] < 0) {
+    acclSocketAddr addr;
+    acclAddrFromWire(&bs->addrs[peer], &addr);
+    int fd;
+    ACCLCHECKGOTO(acclSocketConnect(&addr, deadline, bs->abortFlag, &fd), res, out);
+    acclHello h;
+    acclHelloFill(&h, bs->secret, ACCL_HELLO_P2P, bs->rank, bs->nranks, NULL);
+    res = acclSocketSend(fd, &h, sizeof(h), deadline, bs->abortFlag, "p2p hello");
+    if (res != acclSuccess) { close(fd); goto out; }
+    bs->p2pSendFd[peer] = fd;
+  }
+  acclMsgHeader hdr = {tag, 0, size};
+  ACCLCHECKGOTO(acclSocketSend(bs->p2pSendFd[peer], &hdr, sizeof(hdr), deadline, bs->abortFlag, "bootstrap send"), res, out);
+  ACCLCHECKGOTO(acclSocketSend(bs->p2pSendFd[peer], data, size, deadline, bs->abortFlag, "bootstrap send"), res, out);
+out:
+  pthread_mutex_unlock(&bs->lock);
+  return res;
+}
+
+static acclResult_t takeStashed(acclBootstrap* bs, int peer, int tag, void* data, size_t size, int* found) {
+  *found = 0;
+  for (acclStashedMsg** p = &bs->stash; *p; p = &(*p)->next) {
+    acclStashedMsg* m = *p;
+    if (m->peer != peer || m->tag != tag) continue;
+    *p = m->next;
+    *found = 1;
+    acclResult_t res = acclSuccess;
+    if (m->size != size) {
+      WARN("bootstrap recv from rank %d tag %d: expected %zu bytes, message has %zu", peer, tag, size, m->size);
+      res = acclInternalError;
+    } else {
+      memcpy(data, m->data, size);
+    }
+    free(m);
+    return res;
+  }
+  return acclSuccess;
+}
+
+acclResult_t acclBootstrapRecv(acclBootstrap* bs, int peer, int tag, void* data, size_t size) {
+  ACCLCHECK(checkPeer(bs, peer, "acclBootstrapRecv"));
+  acclResult_t res = acclSuccess;
+  int found;
+  pthread_mutex_lock(&bs->lock);
+  uint64_t deadline = acclClockNs() + bs->timeoutNs;
+  ACCLCHECKGOTO(takeStashed(bs, peer, tag, data, size, &found), res, out);
+  if (found) goto out;
+  if (peer == bs->rank) {
+    WARN("bootstrap recv from self (tag %d) without a matching send", tag);
+    res = acclInternalError;
+    goto out;
+  }
+  ACCLCHECKGOTO(waitConn(bs, ACCL_HELLO_P2P, peer, deadline), res, out);
+  for (;;) {
+    acclMsgHeader hdr;
+    ACCLCHECKGOTO(acclSocketRecv(bs->p2pRecvFd[peer], &hdr, sizeof(hdr), deadline, bs->abortFlag, "bootstrap recv"), res, out);
+    if (hdr.tag != tag) {
+      ACCLCHECKGOTO(stashPush(bs, peer, hdr.tag, NULL, hdr.size, bs->p2pRecvFd[peer], deadline), res, out);
+      continue;
+    }
+    if (hdr.size != size) {
+      WARN("bootstrap recv from rank %d tag %d: expected %zu bytes, message has %llu", peer, tag, size,
+           (unsigned long long)hdr.size);
+      res = acclInternalError;
+      goto out;
+    }
+    ACCLCHECKGOTO(acclSocketRecv(bs->p2pRecvFd[peer], data, size, deadline, bs->abortFlag, "bootstrap recv"), res, out);
+    break;
+  }
+out:
+  pthread_mutex_unlock(&bs->lock);
+  return res;
+}
+
+uint64_t acclBootstrapHash(const acclBootstrap* bs) { return bs->hash; }
+
+acclResult_t acclBootstrapClose(acclBootstrap* bs) {
+  if (bs == NULL) return acclSuccess;
+  /* Wait for an operation still running in another thread: after an abort
+   * it leaves within one poll slice. */
+  pthread_mutex_lock(&bs->lock);
+  pthread_mutex_unlock(&bs->lock);
+  freeBootstrap(bs);
+  return acclSuccess;
+}

@@ -1,0 +1,150 @@
+/* bootstrap_id.c - the unique id codec and the small wire helpers. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include "bootstrap_internal.h"
+#include "param.h"
+
+_Static_assert(sizeof(acclIdWire) == ACCL_UNIQUE_ID_BYTES, "acclIdWire must fill acclUniqueId exactly");
+_Static_assert(sizeof(acclHello) == 64, "acclHello is 64 bytes on the wire");
+
+/* FNV-1a over the bytes, then a final avalanche (splitmix64) so that single
+ * bit flips anywhere change many bits of the result. */
+uint64_t acclIdChecksum(const void* data, size_t len) {
+  const uint8_t* p = data;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  return h;
+}
+
+void acclIdEncode(const struct sockaddr* addr, const uint8_t secret[ACCL_SECRET_BYTES], acclUniqueId* id) {
+  acclIdWire w;
+  memset(&w, 0, sizeof(w));
+  w.magic = ACCL_ID_MAGIC;
+  w.version = ACCL_ID_VERSION;
+  w.family = addr->sa_family;
+  if (addr->sa_family == AF_INET) {
+    const struct sockaddr_in* s = (const struct sockaddr_in*)addr;
+    w.port = s->sin_port;
+    memcpy(w.addr, &s->sin_addr, 4);
+  } else {
+    const struct sockaddr_in6* s = (const struct sockaddr_in6*)addr;
+    w.port = s->sin6_port;
+    memcpy(w.addr, &s->sin6_addr, 16);
+  }
+  memcpy(w.secret, secret, ACCL_SECRET_BYTES);
+  w.checksum = acclIdChecksum(&w, offsetof(acclIdWire, checksum));
+  memcpy(id->internal, &w, sizeof(w));
+}
+
+/* Only the last-error text: the caller WARNs with the argument's name. */
+static acclResult_t idError(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+static acclResult_t idError(const char* fmt, ...) {
+  char text[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof(text), fmt, ap);
+  va_end(ap);
+  acclSetLastError("%s", text);
+  return acclInvalidArgument;
+}
+
+acclResult_t acclIdDecode(const acclUniqueId* id, struct sockaddr* addr, uint8_t secret[ACCL_SECRET_BYTES]) {
+  acclIdWire w;
+  memcpy(&w, id->internal, sizeof(w));
+  if (w.magic != ACCL_ID_MAGIC)
+    return idError("unique id is not an acc-ccl id (bad magic 0x%08x): was it made by acclGetUniqueId and broadcast whole?", w.magic);
+  if (w.version != ACCL_ID_VERSION)
+    return idError("unique id has version %u, this library reads version %d", w.version, ACCL_ID_VERSION);
+  if (w.checksum != acclIdChecksum(&w, offsetof(acclIdWire, checksum)))
+    return idError("unique id is corrupted (checksum mismatch)");
+  if (w.family != AF_INET && w.family != AF_INET6)
+    return idError("unique id holds an unknown address family %u", w.family);
+  if (w.port == 0) return idError("unique id holds port 0");
+  if (w.family == AF_INET) {
+    struct sockaddr_in* s = (struct sockaddr_in*)addr;
+    memset(s, 0, sizeof(*s));
+    s->sin_family = AF_INET;
+    s->sin_port = w.port;
+    memcpy(&s->sin_addr, w.addr, 4);
+  } else {
+    struct sockaddr_in6* s = (struct sockaddr_in6*)addr;
+    memset(s, 0, sizeof(*s));
+    s->sin6_family = AF_INET6;
+    s->sin6_port = w.port;
+    memcpy(&s->sin6_addr, w.addr, 16);
+  }
+  memcpy(secret, w.secret, ACCL_SECRET_BYTES);
+  return acclSuccess;
+}
+
+void acclAddrToWire(const acclSocketAddr* addr, acclAddrWire* w) {
+  memset(w, 0, sizeof(*w));
+  w->family = addr->sa.sa_family;
+  if (addr->sa.sa_family == AF_INET) {
+    w->port = addr->sin.sin_port;
+    memcpy(w->addr, &addr->sin.sin_addr, 4);
+  } else {
+    w->port = addr->sin6.sin6_port;
+    memcpy(w->addr, &addr->sin6.sin6_addr, 16);
+  }
+}
+
+void acclAddrFromWire(const acclAddrWire* w, acclSocketAddr* addr) {
+  memset(addr, 0, sizeof(*addr));
+  if (w->family == AF_INET) {
+    addr->sin.sin_family = AF_INET;
+    addr->sin.sin_port = w->port;
+    memcpy(&addr->sin.sin_addr, w->addr, 4);
+  } else {
+    addr->sin6.sin6_family = AF_INET6;
+    addr->sin6.sin6_port = w->port;
+    memcpy(&addr->sin6.sin6_addr, w->addr, 16);
+  }
+}
+
+int acclSecretEqual(const uint8_t* a, const uint8_t* b) {
+  uint8_t diff = 0;
+  for (int i = 0; i < ACCL_SECRET_BYTES; i++) diff |= (uint8_t)(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+acclResult_t acclSecretNew(uint8_t secret[ACCL_SECRET_BYTES]) {
+  size_t got = 0;
+  while (got < ACCL_SECRET_BYTES) {
+    ssize_t r = getrandom(secret + got, ACCL_SECRET_BYTES - got, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      WARN("bootstrap: getrandom failed: %s", strerror(errno));
+      return acclSystemError;
+    }
+    got += (size_t)r;
+  }
+  return acclSuccess;
+}
+
+void acclHelloFill(acclHello* h, const uint8_t* secret, int kind, int rank, int nranks, const acclSocketAddr* addr) {
+  memset(h, 0, sizeof(*h));
+  h->magic = ACCL_HELLO_MAGIC;
+  memcpy(h->secret, secret, ACCL_SECRET_BYTES);
+  h->kind = kind;
+  h->rank = rank;
+  h->nranks = nranks;
+  if (addr) acclAddrToWire(addr, &h->addr);
+}
+
+uint64_t acclBootstrapTimeoutNs(void) {
+  int64_t s = acclParamInt("BOOTSTRAP_TIMEOUT", 120);
+  if (s <= 0) s = 120;
+  return (uint64_t)s * 1000000000ULL;
+}

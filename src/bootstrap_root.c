@@ -1,0 +1,177 @@
+/* bootstrap_root.c - the root thread started by acclGetUniqueId: it collects
+ * one hello per rank (each with the job's secret), then sends every rank the
+ * table of all ranks' listen addresses and exits. Bad connections are closed
+ * by the acceptor and never stop it; at the bootstrap timeout it tells the
+ * ranks that did arrive which ones are missing. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "bootstrap_internal.h"
+
+typedef struct acclRoot {
+  struct acclRoot* next;
+  pthread_t thread;
+  uint8_t secret[ACCL_SECRET_BYTES];
+  volatile int stop;
+  int reaping; /* a rank of this process will join the thread */
+  acclAcceptor acc;
+} acclRoot;
+
+static pthread_mutex_t rootLock = PTHREAD_MUTEX_INITIALIZER;
+static acclRoot* roots;
+
+static void unlinkRoot(acclRoot* r) {
+  for (acclRoot** p = &roots; *p; p = &(*p)->next)
+    if (*p == r) { *p = r->next; return; }
+}
+
+/* Sends are small; a rank that does not read its reply within this time is gone. */
+#define ROOT_REPLY_NS (10ULL * 1000000000ULL)
+
+static void replyAll(int nranks, const int* fds, const acclAddrWire* addrs, acclResult_t status) {
+  uint8_t* arrived = calloc((size_t)nranks, 1);
+  for (int r = 0; r < nranks && arrived; r++) arrived[r] = fds[r] >= 0;
+  acclRootReply hdr = {ACCL_HELLO_MAGIC, (int32_t)status, nranks};
+  for (int r = 0; r < nranks; r++) {
+    if (fds[r] < 0) continue;
+    uint64_t deadline = acclClockNs() + ROOT_REPLY_NS;
+    char what[64];
+    snprintf(what, sizeof(what), "root reply to rank %d", r);
+    if (acclSocketSend(fds[r], &hdr, sizeof(hdr), deadline, NULL, what) != acclSuccess) continue;
+    if (status == acclSuccess)
+      acclSocketSend(fds[r], addrs, sizeof(*addrs) * (size_t)nranks, deadline, NULL, what);
+    else if (arrived)
+      acclSocketSend(fds[r], arrived, (size_t)nranks, deadline, NULL, what);
+  }
+  free(arrived);
+}
+
+static void warnMissing(int nranks, const int* fds, uint64_t timeoutNs) {
+  char list[256] = "";
+  size_t len = 0;
+  int missing = 0;
+  for (int r = 0; r < nranks; r++) {
+    if (fds[r] >= 0) continue;
+    if (len < sizeof(list) - 16) len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", missing ? "," : "", r);
+    missing++;
+  }
+  WARN("bootstrap root: %d of %d ranks did not arrive within %llu s: rank%s %s", missing, nranks,
+       (unsigned long long)(timeoutNs / 1000000000ULL), missing > 1 ? "s" : "", list);
+}
+
+static void* rootMain(void* arg) {
+  acclRoot* root = arg;
+  acclLogRank = -1;
+  uint64_t timeoutNs = acclBootstrapTimeoutNs();
+  uint64_t deadline = acclClockNs() + timeoutNs;
+  int nranks = -1, arrived = 0;
+  int* fds = NULL;
+  acclAddrWire* addrs = NULL;
+  acclResult_t status = acclSuccess;
+  while (nranks < 0 || arrived < nranks) {
+    if (root->stop) { status = acclInvalidUsage; break; }
+    if (acclClockNs() >= deadline) { status = acclTimeout; break; }
+    int fd;
+    acclHello hello;
+    acclSocketAddr peer;
+    int st = acclAcceptorStep(&root->acc, ACCL_SOCKET_POLL_MS, &fd, &hello, &peer);
+    if (st < 0) { status = (acclResult_t)-st; break; }
+    if (st == 0) continue;
+    char pbuf[80];
+    acclSocketAddrStr(&peer, pbuf, sizeof(pbuf));
+    if (hello.kind != ACCL_HELLO_ROOT || hello.nranks < 1) {
+      WARN("bootstrap root: closed a connection from %s: not a rank hello (kind %d, nranks %d)", pbuf, hello.kind, hello.nranks);
+      close(fd);
+      continue;
+    }
+    if (nranks < 0) {
+      nranks = hello.nranks;
+      fds = malloc(sizeof(int) * (size_t)nranks);
+      addrs = calloc((size_t)nranks, sizeof(*addrs));
+      if (!fds || !addrs) { WARN("bootstrap root: out of memory for %d ranks", nranks); close(fd); status = acclSystemError; break; }
+      for (int r = 0; r < nranks; r++) fds[r] = -1;
+      deadline = acclClockNs() + timeoutNs; /* counted from the first arrival */
+    }
+    if (hello.nranks != nranks || hello.rank < 0 || hello.rank >= nranks || fds[hello.rank] >= 0) {
+      WARN("bootstrap root: rejected rank %d (nranks %d) from %s: %s", hello.rank, hello.nranks, pbuf,
+           hello.nranks != nranks ? "the job has a different nranks"
+           : (hello.rank < 0 || hello.rank >= nranks) ? "rank out of range" : "this rank already arrived");
+      acclRootReply hdr = {ACCL_HELLO_MAGIC, acclInvalidUsage, nranks};
+      acclSocketSend(fd, &hdr, sizeof(hdr), acclClockNs() + 1000000000ULL, NULL, "root rejection");
+      close(fd);
+      continue;
+    }
+    fds[hello.rank] = fd;
+    addrs[hello.rank] = hello.addr;
+    arrived++;
+    TRACE(ACCL_BOOTSTRAP, "bootstrap root: rank %d/%d arrived from %s", hello.rank, nranks, pbuf);
+  }
+  if (nranks > 0 && fds) {
+    if (status == acclTimeout) warnMissing(nranks, fds, timeoutNs);
+    replyAll(nranks, fds, addrs, status);
+    for (int r = 0; r < nranks; r++)
+      if (fds[r] >= 0) close(fds[r]);
+  } else if (status == acclTimeout) {
+    INFO(ACCL_BOOTSTRAP, "bootstrap root: no rank arrived within the timeout; root exits");
+  }
+  if (status == acclSuccess) INFO(ACCL_BOOTSTRAP, "bootstrap root: all %d ranks arrived", nranks);
+  free(fds);
+  free(addrs);
+  acclAcceptorFini(&root->acc);
+  close(root->acc.listenFd);
+  pthread_mutex_lock(&rootLock);
+  int reaping = root->reaping;
+  if (!reaping) {
+    unlinkRoot(root);
+    pthread_detach(root->thread);
+  }
+  pthread_mutex_unlock(&rootLock);
+  if (!reaping) free(root);
+  return NULL;
+}
+
+acclResult_t acclBootstrapRootStart(const acclSocketAddr* addr, const uint8_t* secret, acclSocketAddr* listening) {
+  int fd;
+  ACCLCHECK(acclSocketListen(addr, &fd, listening));
+  acclRoot* root = calloc(1, sizeof(*root));
+  if (root == NULL) {
+    close(fd);
+    WARN("bootstrap: out of memory for the root");
+    return acclSystemError;
+  }
+  memcpy(root->secret, secret, ACCL_SECRET_BYTES);
+  acclAcceptorInit(&root->acc, fd, secret, "root");
+  pthread_mutex_lock(&rootLock);
+  int err = pthread_create(&root->thread, NULL, rootMain, root);
+  if (err == 0) {
+    root->next = roots;
+    roots = root;
+  }
+  pthread_mutex_unlock(&rootLock);
+  if (err != 0) {
+    close(fd);
+    free(root);
+    WARN("bootstrap: cannot start the root thread: %s", strerror(err));
+    return acclSystemError;
+  }
+  char buf[80];
+  INFO(ACCL_BOOTSTRAP, "bootstrap root listening on %s", acclSocketAddrStr(listening, buf, sizeof(buf)));
+  return acclSuccess;
+}
+
+void acclBootstrapRootReap(const uint8_t* secret, int stop) {
+  pthread_mutex_lock(&rootLock);
+  acclRoot* root = roots;
+  while (root && !acclSecretEqual(root->secret, secret)) root = root->next;
+  if (root) {
+    root->reaping = 1;
+    if (stop) root->stop = 1;
+    unlinkRoot(root);
+  }
+  pthread_mutex_unlock(&rootLock);
+  if (root == NULL) return;
+  pthread_join(root->thread, NULL);
+  free(root);
+}

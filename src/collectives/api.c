@@ -1,0 +1,137 @@
+/* api.c - the public collective and point-to-point entry points: validate
+ * every argument, describe the call as a task, hand it to the group layer. */
+#include <string.h>
+#include "collectives/coll.h"
+#include "collectives/group.h"
+#include "collectives/redop.h"
+
+typedef struct {
+  const char* fn;
+  acclFunc func;
+  const void* sendbuff;
+  void* recvbuff;
+  size_t count;
+  acclDataType_t dtype;
+  acclRedOp_t op;
+  int hasOp, root, peer;
+} callArgs;
+
+/* How many elements of count the biggest buffer of the call holds (per rank x nranks). */
+static size_t bufferFactor(acclFunc f, int nranks) {
+  return (f == ACCL_FUNC_ALLGATHER || f == ACCL_FUNC_REDUCESCATTER || f == ACCL_FUNC_ALLTOALL) ? (size_t)nranks : 1;
+}
+
+/* comm has been entered (acclCommEnter) by the caller. */
+static acclResult_t validate(const callArgs* a, struct acclComm* comm, accStream_t stream) {
+  size_t esize = acclTypeSize(a->dtype);
+  if (esize == 0) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument datatype (%d) is unknown", a->fn, (int)a->dtype);
+  size_t factor = bufferFactor(a->func, comm->nranks);
+  if (a->count > SIZE_MAX / esize / factor)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument count (%zu) overflows the buffer size for %s", a->fn, a->count,
+                   acclTypeName(a->dtype));
+  if (a->func == ACCL_FUNC_BROADCAST || a->func == ACCL_FUNC_REDUCE) {
+    if (a->root < 0 || a->root >= comm->nranks)
+      ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument root (%d) is not a rank of the communicator (0..%d)", a->fn,
+                     a->root, comm->nranks - 1);
+  }
+  if (a->func == ACCL_FUNC_SEND || a->func == ACCL_FUNC_RECV) {
+    if (a->peer < 0 || a->peer >= comm->nranks)
+      ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument peer (%d) is not a rank of the communicator (0..%d)", a->fn,
+                     a->peer, comm->nranks - 1);
+  }
+  if (a->count > 0) {
+    int needSend = a->func != ACCL_FUNC_RECV && (a->func != ACCL_FUNC_BROADCAST || a->root == comm->rank);
+    int needRecv = a->func != ACCL_FUNC_SEND && (a->func != ACCL_FUNC_REDUCE || a->root == comm->rank);
+    if (needSend && a->sendbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument sendbuff is NULL", a->fn);
+    if (needRecv && a->recvbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument recvbuff is NULL", a->fn);
+  }
+  int dev;
+  accError_t e = accDevStreamDevice(stream, &dev);
+  if (e != accSuccess) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument stream is not a valid stream", a->fn);
+  if (dev != comm->device)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument stream belongs to device %d, the communicator to device %d", a->fn,
+                   dev, comm->device);
+  return acclSuccess;
+}
+
+static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t stream) {
+  int saved = acclLogRank;
+  /* entered: an acclCommAbort from another thread waits until this call leaves */
+  acclResult_t res = acclCommEnter(comm, a->fn);
+  if (res != acclSuccess) {
+    acclGroupFail(res);
+    return res;
+  }
+  res = validate(a, comm, stream);
+  if (res != acclSuccess) {
+    acclCommLeave(comm);
+    acclGroupFail(res);
+    return res;
+  }
+  acclLogRank = comm->rank;
+  acclTask t;
+  memset(&t, 0, sizeof(t));
+  t.func = a->func;
+  t.sendbuff = a->sendbuff;
+  t.recvbuff = a->recvbuff;
+  t.count = a->count;
+  t.dtype = a->dtype;
+  t.root = a->root;
+  t.peer = a->peer;
+  if (a->hasOp) res = acclRedOpResolve(comm, a->op, a->dtype, &t, a->fn);
+  else t.op = ACCDEV_OP_SUM;
+  if (res == acclSuccess && a->count > 0) res = acclEnqueue(comm, stream, &t);
+  if (res != acclSuccess) acclGroupFail(res);
+  acclCommLeave(comm);
+  acclLogRank = saved;
+  return res;
+}
+
+ACCL_EXPORT acclResult_t acclAllReduce(const void* sendbuff, void* recvbuff, size_t count, acclDataType_t datatype,
+                                       acclRedOp_t op, acclComm_t comm, accStream_t stream) {
+  callArgs a = {"acclAllReduce", ACCL_FUNC_ALLREDUCE, sendbuff, recvbuff, count, datatype, op, 1, 0, -1};
+  return call(&a, comm, stream);
+}
+
+ACCL_EXPORT acclResult_t acclBroadcast(const void* sendbuff, void* recvbuff, size_t count, acclDataType_t datatype,
+                                       int root, acclComm_t comm, accStream_t stream) {
+  callArgs a = {"acclBroadcast", ACCL_FUNC_BROADCAST, sendbuff, recvbuff, count, datatype, acclSum, 0, root, -1};
+  return call(&a, comm, stream);
+}
+
+ACCL_EXPORT acclResult_t acclReduce(const void* sendbuff, void* recvbuff, size_t count, acclDataType_t datatype,
+                                    acclRedOp_t op, int root, acclComm_t comm, accStream_t stream) {
+  callArgs a = {"acclReduce", ACCL_FUNC_REDUCE, sendbuff, recvbuff, count, datatype, op, 1, root, -1};
+  return call(&a, comm, stream);
+}
+
+ACCL_EXPORT acclResult_t acclAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
+                                       acclDataType_t datatype, acclComm_t comm, accStream_t stream) {
+  callArgs a = {"acclAllGather", ACCL_FUNC_ALLGATHER, sendbuff, recvbuff, sendcount, datatype, acclSum, 0, 0, -1};
+  return call(&a, comm, stream);
+}
+
+ACCL_EXPORT acclResult_t acclReduceScatter(const void* sendbuff, void* recvbuff, size_t recvcount,
+                                           acclDataType_t datatype, acclRedOp_t op, acclComm_t comm,
+                                           accStream_t stream) {
+  callArgs a = {"acclReduceScatter", ACCL_FUNC_REDUCESCATTER, sendbuff, recvbuff, recvcount, datatype, op, 1, 0, -1};
+  return call(&a, comm, stream);
+}
+
+ACCL_EXPORT acclResult_t acclAllToAll(const void* sendbuff, void* recvbuff, size_t count, acclDataType_t datatype,
+                                      acclComm_t comm, accStream_t stream) {
+  callArgs a = {"acclAllToAll", ACCL_FUNC_ALLTOALL, sendbuff, recvbuff, count, datatype, acclSum, 0, 0, -1};
+  return call(&a, comm, stream);
+}
+
+ACCL_EXPORT acclResult_t acclSend(const void* sendbuff, size_t count, acclDataType_t datatype, int peer,
+                                  acclComm_t comm, accStream_t stream) {
+  callArgs a = {"acclSend", ACCL_FUNC_SEND, sendbuff, NULL, count, datatype, acclSum, 0, 0, peer};
+  return call(&a, comm, stream);
+}
+
+ACCL_EXPORT acclResult_t acclRecv(void* recvbuff, size_t count, acclDataType_t datatype, int peer, acclComm_t comm,
+                                  accStream_t stream) {
+  callArgs a = {"acclRecv", ACCL_FUNC_RECV, NULL, recvbuff, count, datatype, acclSum, 0, 0, peer};
+  return call(&a, comm, stream);
+}

@@ -1,0 +1,48 @@
+/* coll.h - per-communicator state of the collectives engine. */
+#ifndef ACCL_COLL_H_
+#define ACCL_COLL_H_
+
+#include "comm.h"
+#include "collectives/plan.h"
+#include "transport/transport.h"
+#include "transport/shm/shm.h"
+
+#define ACCL_MAX_PREMUL_OPS 64
+
+typedef struct {
+  int inUse;
+  acclDataType_t dtype;
+  accDevScalar scalar;      /* host immediate, converted */
+  const void* scalarDev;    /* device residence: read when each collective runs */
+} acclPremulOp;
+
+struct acclCollState {
+  int nChannels;            /* ring channels (lanes 0..nChannels-1) */
+  int nConnLanes;           /* >= 2 (two trees) + 1 p2p lane */
+  int p2pLane;
+  acclConnTable conns;
+  acclShmState shm;
+  struct acclOfiState* ofi; /* network transport, NULL when every peer is on our node (src/transport/ofi) */
+  int directOk;             /* all ranks on one node and mapped: direct / LL plans possible */
+  size_t llMaxBytes;        /* largest one-shot LL payload per rank */
+  uint64_t nextTicket;      /* issued plans (host side) */
+  volatile uint64_t execTicket; /* finished plans (device side) */
+  uint64_t seq;             /* sequence number of the last collective issued */
+  acclPremulOp premul[ACCL_MAX_PREMUL_OPS];
+  int inlineMaxBytes;
+  unsigned algoMask, protoMask; /* ACCL_ALGO / ACCL_PROTO, read once */
+  acclPlan* planCache;      /* one finished plan kept for reuse (no allocation per call) */
+  uint64_t timeoutNs;       /* ACCL_TIMEOUT */
+  struct { size_t bytes; int valid; acclAlgo algo; acclProto proto; } lastTune[ACCL_NUM_FUNCS];
+};
+
+/* A plan to fill (the cached one when free), and back when done (frees its scratch). */
+acclPlan* acclPlanGet(struct acclComm* comm);
+void acclPlanPut(struct acclComm* comm, acclPlan* plan);
+
+/* Enqueue a finished plan on a stream (takes ownership of plan). */
+acclResult_t acclPlanLaunch(struct acclComm* comm, acclPlan* plan, accStream_t stream);
+/* Choose algorithm / protocol and add the task's steps (task already in plan). */
+acclResult_t acclPlanTask(struct acclComm* comm, acclPlan* plan, int t);
+
+#endif

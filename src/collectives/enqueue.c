@@ -1,0 +1,186 @@
+/* enqueue.c - from an API call to a planned task: buffer residency and
+ * staging, algorithm choice, and the plan builders for each algorithm. */
+#include <stdlib.h>
+#include <string.h>
+#include "collectives/coll.h"
+#include "collectives/group.h"
+#include "collectives/tuning.h"
+#include "topology/topo.h"
+
+/* Bytes of the send and receive buffers of a call, and which ones this rank uses. */
+static void bufferSizes(const acclTask* t, int rank, int nranks, size_t* sendBytes, size_t* recvBytes) {
+  size_t e = acclTypeSize(t->dtype), c = t->count, n = (size_t)nranks;
+  switch (t->func) {
+    case ACCL_FUNC_ALLGATHER: *sendBytes = c * e; *recvBytes = n * c * e; break;
+    case ACCL_FUNC_REDUCESCATTER: *sendBytes = n * c * e; *recvBytes = c * e; break;
+    case ACCL_FUNC_ALLTOALL: *sendBytes = *recvBytes = n * c * e; break;
+    case ACCL_FUNC_SEND: *sendBytes = c * e; *recvBytes = 0; break;
+    case ACCL_FUNC_RECV: *sendBytes = t->sendbuff ? c * e : 0; *recvBytes = c * e; break; /* self recv pairs a send */
+    case ACCL_FUNC_BROADCAST: *sendBytes = rank == t->root ? c * e : 0; *recvBytes = c * e; break;
+    case ACCL_FUNC_REDUCE: *sendBytes = c * e; *recvBytes = rank == t->root ? c * e : 0; break;
+    default: *sendBytes = *recvBytes = c * e;
+  }
+}
+
+/* Inside our device's memory window: a range check, no lookup (the hot path). */
+static int onOurDevice(const struct acclComm* comm, const void* p, size_t bytes) {
+  const accDevWindow* w = &comm->peerInfo[comm->rank].window;
+  uintptr_t a = (uintptr_t)p;
+  return p != NULL && a >= w->base && a - w->base <= w->size && bytes <= w->size - (a - w->base);
+}
+
+/* Decide residency: device buffers of the communicator's device are used in
+ * place; anything else (host memory, another device) is staged through
+ * device scratch so every algorithm sees device memory. */
+acclResult_t acclTaskBuffers(struct acclComm* comm, acclPlan* plan, acclTask* t) {
+  size_t sb, rb;
+  bufferSizes(t, comm->rank, comm->nranks, &sb, &rb);
+  t->sendBytes = sb;
+  t->recvBytes = rb;
+  t->sendDev = (void*)t->sendbuff;
+  t->recvDev = t->recvbuff;
+  t->stageSend = sb && !onOurDevice(comm, t->sendbuff, sb);
+  t->stageRecv = rb && !onOurDevice(comm, t->recvbuff, rb);
+  /* AllToAll in place overwrites blocks peers still have to read: it reads a
+   * copy of the input instead */
+  int alltoallInPlace = t->func == ACCL_FUNC_ALLTOALL && sb && t->sendbuff == t->recvbuff;
+  if (alltoallInPlace) t->stageSend = 1;
+  if (!t->stageSend && !t->stageRecv) return acclSuccess;
+  /* in place: the input lies inside the output buffer; stage the output only */
+  int inPlace = !alltoallInPlace && sb && rb && (const char*)t->sendbuff >= (const char*)t->recvbuff &&
+                (const char*)t->sendbuff + sb <= (const char*)t->recvbuff + rb;
+  size_t need = (t->stageRecv ? ACCL_ALIGN_UP(rb, 256) : 0) + (t->stageSend && !inPlace ? sb : 0);
+  if (inPlace) { t->stageSend = t->stageRecv = 1; need = rb; }
+  char* scratch;
+  int cur = -1;
+  accGetDevice(&cur);
+  if (cur != comm->device) accSetDevice(comm->device);
+  accError_t e = accMalloc((void**)&scratch, need ? need : 1);
+  if (cur != comm->device && cur >= 0) accSetDevice(cur);
+  if (e != accSuccess) {
+    WARN("rank %d: cannot allocate %zu bytes of device memory to stage host buffers: %s", comm->rank, need,
+         accGetErrorString(e));
+    return acclDeviceError;
+  }
+  /* one scratch per plan: chain them through the plan's list */
+  if (plan->scratch == NULL) plan->scratch = scratch;
+  else {
+    plan->extraScratch = realloc(plan->extraScratch, sizeof(void*) * (size_t)(plan->nExtraScratch + 1));
+    if (!plan->extraScratch) { accFree(scratch); return acclSystemError; }
+    plan->extraScratch[plan->nExtraScratch++] = scratch;
+  }
+  if (inPlace) {
+    t->recvDev = scratch;
+    t->sendDev = scratch + ((const char*)t->sendbuff - (const char*)t->recvbuff);
+    return acclSuccess;
+  }
+  char* p = scratch;
+  if (t->stageRecv) { t->recvDev = p; p += ACCL_ALIGN_UP(rb, 256); }
+  if (t->stageSend) t->sendDev = p;
+  return acclSuccess;
+}
+
+static void tuneInput(struct acclComm* comm, const acclTask* t, acclTuneInput* in) {
+  memset(in, 0, sizeof(*in));
+  in->func = t->func;
+  in->bytes = t->count * acclTypeSize(t->dtype);
+  in->nranks = comm->nranks;
+  in->nNodes = comm->nNodes;
+  in->directOk = comm->coll->directOk;
+  in->llMaxBytes = comm->coll->llMaxBytes;
+  const struct acclTopoState* tp = comm->topo;
+  in->haveTrees = tp && tp->nTrees >= 2 && tp->trees;
+  in->hierLocal = acclHierShape(comm->nodeOf, comm->nranks, comm->nNodes);
+  in->bwIntra = tp && tp->bwIntra > 0 ? tp->bwIntra : 10.0;
+  in->latIntra = tp && tp->latIntra > 0 ? tp->latIntra : 0.3;
+  in->bwInter = tp && tp->bwInter > 0 ? tp->bwInter : 1.5;
+  in->latInter = tp && tp->latInter > 0 ? tp->latInter : 10.0;
+}
+
+static const int* ringOf(struct acclComm* comm, int c, int* identity) {
+  const struct acclTopoState* tp = comm->topo;
+  if (tp && tp->nRings > 0 && tp->rings) return tp->rings + (size_t)(c % tp->nRings) * comm->nranks;
+  for (int i = 0; i < comm->nranks; i++) identity[i] = i;
+  return identity;
+}
+
+acclResult_t acclPlanTask(struct acclComm* comm, acclPlan* plan, int ti) {
+  acclTask* t = &plan->tasks[ti];
+  struct acclCollState* cs = comm->coll;
+  acclTuneInput in;
+  tuneInput(comm, t, &in);
+  /* the model's answer depends on the size only: remember the last one per function */
+  if (cs->lastTune[t->func].valid && cs->lastTune[t->func].bytes == in.bytes) {
+    t->algo = cs->lastTune[t->func].algo;
+    t->proto = cs->lastTune[t->func].proto;
+  } else {
+    ACCLCHECK(acclTuneSelect(&in, cs->algoMask, cs->protoMask, &t->algo, &t->proto));
+    cs->lastTune[t->func].bytes = in.bytes;
+    cs->lastTune[t->func].algo = t->algo;
+    cs->lastTune[t->func].proto = t->proto;
+    cs->lastTune[t->func].valid = 1;
+  }
+  TRACE(ACCL_TUNING, "rank %d: func %d %zu elements -> %s/%s", comm->rank, t->func, t->count, acclAlgoName(t->algo),
+        acclProtoName(t->proto));
+  const int n = comm->nranks, me = comm->rank;
+  switch (t->algo) {
+    case ACCL_ALGO_P2P: return acclBuildP2P(plan, ti, me, n, cs->p2pLane);
+    case ACCL_ALGO_DIRECT: return t->proto == ACCL_PROTO_LL ? acclBuildLL(plan, ti, me, n) : acclBuildDirect(plan, ti, me, n);
+    case ACCL_ALGO_TREE: {
+      const struct acclTopoState* tp = comm->topo;
+      for (int tr = 0; tr < 2; tr++) {
+        size_t off, cnt;
+        acclPartition(t->count, 2, tr, &off, &cnt);
+        const acclTreeNode* node = &tp->trees[(size_t)tr * n + me];
+        if (n == 1) { /* nothing to exchange: the tree is one root */
+          acclStep s = acclStepFifo(ti, cnt);
+          s.srcBuf = ACCL_BUF_SEND; s.dstBuf = ACCL_BUF_RECV; s.srcOff = s.dstOff = off;
+          s.flags = (uint8_t)((t->premul ? ACCL_STEP_PREMUL : 0) | (t->postDiv ? ACCL_STEP_POSTDIV : 0));
+          int lane;
+          ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_TREE(tr, 0), cs->nChannels + tr, &lane));
+          ACCLCHECK(acclPlanAddStep(plan, lane, &s));
+          continue;
+        }
+        ACCLCHECK(acclBuildTree(plan, ti, tr, me, node->up, node->down, cs->nChannels + tr, off, cnt));
+      }
+      return acclSuccess;
+    }
+    case ACCL_ALGO_HIER: {
+      size_t total = t->count, bytes = total * acclTypeSize(t->dtype);
+      size_t chunkElems = (size_t)(cs->shm.layout.nslots / 2) * (cs->conns.send[0].slotBytes / acclTypeSize(t->dtype));
+      int nch = cs->nChannels;
+      while (nch > 1 && bytes / (size_t)nch < 32768) nch--;
+      for (int c = 0; c < nch; c++) {
+        size_t off, cnt;
+        acclPartition(total, nch, c, &off, &cnt);
+        if (cnt == 0 && c > 0) continue;
+        ACCLCHECK(acclBuildHier(plan, ti, me, n, comm->nodeOf, comm->nNodes, c, off, cnt, chunkElems));
+      }
+      return acclSuccess;
+    }
+    case ACCL_ALGO_RING: {
+      /* the topology's rings; rank order only when it gave none */
+      int stackRing[64];
+      int haveRings = comm->topo && comm->topo->nRings > 0 && comm->topo->rings;
+      int* identity = haveRings || n <= 64 ? stackRing : malloc(sizeof(int) * (size_t)n);
+      if (!identity) return acclSystemError;
+      /* per channel a share of the data (AllGather / ReduceScatter: of each block) */
+      size_t total = t->count;
+      size_t bytes = total * acclTypeSize(t->dtype);
+      int nch = cs->nChannels;
+      const acclConn* any = &cs->conns.send[0];
+      size_t chunkElems = (size_t)(cs->shm.layout.nslots / 2) * (any->slotBytes / acclTypeSize(t->dtype));
+      while (nch > 1 && bytes / (size_t)nch < 32768) nch--; /* small calls: fewer, fuller channels */
+      acclResult_t res = acclSuccess;
+      for (int c = 0; c < nch && res == acclSuccess; c++) {
+        size_t off, cnt;
+        acclPartition(total, nch, c, &off, &cnt);
+        if (cnt == 0 && c > 0) continue;
+        res = acclBuildRing(plan, ti, me, n, ringOf(comm, c, identity), c, off, cnt, chunkElems);
+      }
+      if (identity != stackRing) free(identity);
+      return res;
+    }
+    default: return acclInternalError;
+  }
+}

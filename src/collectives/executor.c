@@ -1,0 +1,510 @@
+/*
+ * executor.c - runs a plan on the device as a resumable PROGRAM descriptor.
+ *
+ * The engine (or, for small plans on an idle stream, the calling thread)
+ * calls execStep() until it returns ACCDEV_DONE. Each call advances every
+ * lane as far as its inputs and credits allow and returns ACCDEV_AGAIN when
+ * nothing can move; the engine then backs off (spin, yield, sleep on the
+ * doorbell that peers ring). All data movement is issued to the device's
+ * DMA and reduction engines through accDevExec.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "collectives/coll.h"
+#include "collectives/redop.h"
+#include "param.h"
+
+typedef struct {
+  int step;           /* current step in the lane */
+  size_t slice;       /* next slice of the current step */
+  int syncPublished;  /* SYNC / LL: our part was written */
+} laneState;
+
+typedef struct {
+  acclPlan* plan;
+  struct acclComm* comm;
+  int stage;          /* 0 wait turn, 1 run */
+  laneState* lanes;
+  int lanesCap;
+  uint64_t lastProgressNs, lastCheckNs;
+  void* llTemp;       /* LL: unpacked inputs */
+  size_t llTempBytes;
+} acclExec;
+
+enum { STAGE_TURN = 0, STAGE_RUN = 1 };
+
+static char* bufBase(const acclTask* t, int id) {
+  return id == ACCL_BUF_SEND ? (char*)t->sendDev : id == ACCL_BUF_RECV ? (char*)t->recvDev : NULL;
+}
+
+/* out = reduce(in...) into up to 3 outputs, through the device engines. */
+static accError_t runReduce(int dev, const acclTask* task, const void** in, int nin, uint32_t premulMask,
+                            int postDiv, void** out, int nout, size_t count) {
+  size_t esize = acclTypeSize(task->dtype);
+  if (count == 0 || nout == 0) return accSuccess;
+  accDevDesc d;
+  memset(&d, 0, sizeof(d));
+  if (nin == 1 && premulMask == 0 && !postDiv) {
+    d.type = ACCDEV_DESC_COPY;
+    for (int o = 0; o < nout; o++) {
+      if (out[o] == in[0]) continue;
+      d.u.copy.dst = out[o]; d.u.copy.src = in[0]; d.u.copy.bytes = count * esize;
+      accError_t e = accDevExec(dev, &d);
+      if (e != accSuccess) return e;
+    }
+    return accSuccess;
+  }
+  d.type = ACCDEV_DESC_REDUCE;
+  d.u.reduce.ndst = nout > 2 ? 2 : nout;
+  for (int o = 0; o < d.u.reduce.ndst; o++) d.u.reduce.dst[o] = out[o];
+  d.u.reduce.nsrc = nin;
+  for (int i = 0; i < nin; i++) d.u.reduce.src[i] = in[i];
+  d.u.reduce.count = count;
+  d.u.reduce.dtype = task->dtype;
+  d.u.reduce.op = task->op;
+  d.u.reduce.premulMask = premulMask;
+  d.u.reduce.scalar = task->scalar;
+  d.u.reduce.postDiv = postDiv ? (uint64_t)postDiv : 0;
+  accError_t e = accDevExec(dev, &d);
+  for (int o = 2; o < nout && e == accSuccess; o++) {
+    accDevDesc c;
+    memset(&c, 0, sizeof(c));
+    c.type = ACCDEV_DESC_COPY; c.u.copy.dst = out[o]; c.u.copy.src = out[0]; c.u.copy.bytes = count * esize;
+    e = accDevExec(dev, &c);
+  }
+  return e;
+}
+
+/* One slice of a FIFO step. Returns 1 if it moved, 0 if blocked, <0 error. */
+static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acclStep* s, int dev) {
+  struct acclComm* comm = x->comm;
+  acclConnTable* ct = &comm->coll->conns;
+  const acclTask* task = &x->plan->tasks[s->task];
+  size_t esize = acclTypeSize(task->dtype);
+  size_t sliceElems = ct->nLanes ? ct->send[0].slotBytes / esize : 0;
+  if (sliceElems == 0) sliceElems = s->count;
+  size_t first = ls->slice * sliceElems;
+  size_t elems = ACCL_MIN(sliceElems, s->count - first);
+  const void* in[4];
+  void* out[4];
+  acclConn* rc[2];
+  acclConn* sc[2];
+  int nin = 0, nout = 0, nrc = 0, nsc = 0;
+  uint32_t premulMask = 0;
+  for (int i = 0; i < 2; i++) {
+    if (s->recvPeer[i] < 0) continue;
+    acclConn* c = acclConnRecv(ct, lane->connLane, s->recvPeer[i]);
+    size_t bytes;
+    const void* b = c->ops->recvBuf(c, c->step, &bytes);
+    if (b == NULL) return 0;
+    if (bytes != elems * esize) {
+      WARN("rank %d: step from rank %d has %zu bytes, expected %zu (mismatched calls across ranks?)", comm->rank,
+           s->recvPeer[i], bytes, elems * esize);
+      return -acclInvalidUsage;
+    }
+    rc[nrc++] = c;
+    in[nin++] = b;
+  }
+  for (int i = 0; i < 2; i++) {
+    if (s->sendPeer[i] < 0) continue;
+    acclConn* c = acclConnSend(ct, lane->connLane, s->sendPeer[i]);
+    void* b = c->ops->sendBuf(c, c->step);
+    if (b == NULL) return 0;
+    sc[nsc++] = c;
+    out[nout++] = b;
+  }
+  if (s->srcBuf != ACCL_BUF_NONE) {
+    if (s->flags & ACCL_STEP_PREMUL) premulMask |= 1u << nin;
+    in[nin++] = bufBase(task, s->srcBuf) + (s->srcOff + first) * esize;
+  }
+  if (s->dstBuf != ACCL_BUF_NONE) out[nout++] = bufBase(task, s->dstBuf) + (s->dstOff + first) * esize;
+  accError_t e = runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out,
+                           nout, elems);
+  if (e != accSuccess) {
+    WARN("rank %d: device engine failed: %s", comm->rank, accGetErrorString(e));
+    return -acclDeviceError;
+  }
+  for (int i = 0; i < nsc; i++) {
+    acclResult_t r = sc[i]->ops->sendPost(sc[i], sc[i]->step, elems * esize);
+    if (r != acclSuccess) return -r;
+    sc[i]->step++;
+  }
+  for (int i = 0; i < nrc; i++) {
+    acclResult_t r = rc[i]->ops->recvRelease(rc[i], rc[i]->step);
+    if (r != acclSuccess) return -r;
+    rc[i]->step++;
+  }
+  ls->slice++;
+  return 1;
+}
+
+static void* peerBuf(acclExec* x, const acclTask* task, int q, int bufId) {
+  struct acclComm* comm = x->comm;
+  if (q == comm->rank) return bufBase(task, bufId);
+  acclShmState* st = &comm->coll->shm;
+  acclShmPeerSlot* slot = acclShmSlot(st, comm->rank, comm->rank, q);
+  return acclShmPeerPtr(st, q, bufId == ACCL_BUF_SEND ? slot->sendPtr : slot->recvPtr);
+}
+
+/* SYNC: publish ours once, then wait for every rank of the mask. */
+static int syncStep(acclExec* x, laneState* ls, const acclStep* s) {
+  struct acclComm* comm = x->comm;
+  acclShmState* st = &comm->coll->shm;
+  const acclTask* task = &x->plan->tasks[s->task];
+  const int me = comm->rank;
+  if (!ls->syncPublished) {
+    for (int q = 0; q < comm->nranks; q++) {
+      if (q == me || !(s->mask & (1ull << q))) continue;
+      acclShmPeerSlot* slot = acclShmSlot(st, q, me, me);
+      if (s->phase == ACCL_SYNC_ARRIVE) {
+        slot->sendPtr = (uint64_t)(uintptr_t)task->sendDev;
+        slot->recvPtr = (uint64_t)(uintptr_t)task->recvDev;
+        accDevSignal(&slot->arrive, task->seq);
+      } else {
+        accDevSignal(&slot->done, task->seq);
+      }
+    }
+    ls->syncPublished = 1;
+  }
+  for (int q = 0; q < comm->nranks; q++) {
+    if (q == me || !(s->mask & (1ull << q))) continue;
+    acclShmPeerSlot* slot = acclShmSlot(st, me, me, q);
+    uint64_t v = __atomic_load_n(s->phase == ACCL_SYNC_ARRIVE ? &slot->arrive : &slot->done, __ATOMIC_ACQUIRE);
+    if (v < task->seq) return 0;
+  }
+  return 1;
+}
+
+static int directStep(acclExec* x, const acclStep* s, int dev) {
+  const acclTask* task = &x->plan->tasks[s->task];
+  size_t esize = acclTypeSize(task->dtype);
+  const void* in[ACCDEV_MAX_SRCS];
+  void* out[64];
+  int nin = 0, nout = 0;
+  uint32_t premulMask = 0;
+  for (int q = 0; q < x->comm->nranks; q++) {
+    if (s->mask & (1ull << q)) {
+      if (s->flags & ACCL_STEP_PREMUL) premulMask |= 1u << nin;
+      in[nin++] = (char*)peerBuf(x, task, q, s->srcBuf) + s->srcOff * esize;
+    }
+    if (s->dstMask & (1ull << q)) out[nout++] = (char*)peerBuf(x, task, q, s->dstBuf) + s->dstOff * esize;
+  }
+  accError_t e = runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? x->comm->nranks : 0,
+                           out, nout, s->count);
+  if (e != accSuccess) {
+    WARN("rank %d: device engine failed in a direct step: %s", x->comm->rank, accGetErrorString(e));
+    return -acclDeviceError;
+  }
+  return 1;
+}
+
+/* LL lines: 4 data bytes in the low half, the collective's flag in the high half. */
+static int llPushStep(acclExec* x, const acclStep* s, int dev) {
+  struct acclComm* comm = x->comm;
+  const acclTask* task = &x->plan->tasks[s->task];
+  size_t bytes = s->count * acclTypeSize(task->dtype);
+  const char* src = bufBase(task, s->srcBuf);
+  if (s->flags & ACCL_STEP_PREMUL) { /* scale once into the temp, then pack that */
+    void* out[1] = {x->llTemp};
+    const void* in[1] = {src};
+    if (runReduce(dev, task, in, 1, 1, 0, out, 1, s->count) != accSuccess) return -acclDeviceError;
+    src = x->llTemp;
+  }
+  accDevDesc d;
+  memset(&d, 0, sizeof(d));
+  d.type = ACCDEV_DESC_LL_PACK;
+  d.u.ll.src = src;
+  d.u.ll.bytes = bytes;
+  d.u.ll.flag = (uint32_t)task->seq;
+  for (int q = 0; q < comm->nranks; q++) {
+    if (!(s->mask & (1ull << q))) continue;
+    d.u.ll.lines = acclShmLLInbox(&comm->coll->shm, q, comm->rank, comm->rank, (int)(task->seq & 1));
+    if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
+    accDevDoorbell((const void*)d.u.ll.lines);
+  }
+  return 1;
+}
+
+static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) {
+  struct acclComm* comm = x->comm;
+  const acclTask* task = &x->plan->tasks[s->task];
+  size_t bytes = s->count * acclTypeSize(task->dtype);
+  size_t nlines = ACCL_DIV_UP(bytes, 4);
+  uint32_t flag = (uint32_t)task->seq;
+  /* ls->slice counts ranks whose lines have all arrived, in rank order */
+  int seen = 0;
+  for (int q = 0; q < comm->nranks; q++) {
+    if (!(s->mask & (1ull << q))) continue;
+    if (seen++ < (int)ls->slice) continue;
+    const volatile uint64_t* lines = acclShmLLInbox(&comm->coll->shm, comm->rank, comm->rank, q, (int)(task->seq & 1));
+    for (size_t i = nlines; i-- > 0;)
+      if ((uint32_t)(lines[i] >> 32) != flag) return 0;
+    ls->slice++;
+  }
+  const void* in[ACCDEV_MAX_SRCS];
+  int nin = 0;
+  size_t stride = ACCL_ALIGN_UP(bytes, 64);
+  accDevDesc d;
+  memset(&d, 0, sizeof(d));
+  d.type = ACCDEV_DESC_LL_UNPACK;
+  d.u.ll.bytes = bytes;
+  d.u.ll.flag = flag;
+  for (int q = 0; q < comm->nranks; q++) {
+    if (!(s->mask & (1ull << q))) continue;
+    d.u.ll.lines = acclShmLLInbox(&comm->coll->shm, comm->rank, comm->rank, q, (int)(task->seq & 1));
+    d.u.ll.dst = (char*)x->llTemp + stride * (size_t)(nin + 1);
+    if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
+    in[nin] = d.u.ll.dst;
+    nin++;
+  }
+  uint32_t premulMask = 0;
+  if (s->flags & ACCL_STEP_PREMUL) premulMask = 1u << nin;
+  in[nin++] = bufBase(task, s->srcBuf);
+  void* out[1] = {bufBase(task, s->dstBuf)};
+  if (runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out, 1,
+                s->count) != accSuccess)
+    return -acclDeviceError;
+  return 1;
+}
+
+/* Advance one lane as far as possible. Returns moved (>0), 0 blocked, <0 error. */
+static int runLane(acclExec* x, int li, int dev) {
+  const acclLane* lane = &x->plan->lanes[li];
+  laneState* ls = &x->lanes[li];
+  int moved = 0;
+  while (ls->step < lane->nSteps) {
+    const acclStep* s = &lane->steps[ls->step];
+    int r;
+    switch (s->kind) {
+      case ACCL_STEP_FIFO: {
+        const acclTask* task = &x->plan->tasks[s->task];
+        size_t esize = acclTypeSize(task->dtype);
+        size_t sliceElems = x->comm->coll->conns.send[0].slotBytes / esize;
+        size_t nslices = s->count ? ACCL_DIV_UP(s->count, sliceElems) : 0;
+        if (ls->slice >= nslices) { r = 2; break; }
+        r = fifoSlice(x, lane, ls, s, dev);
+        if (r > 0 && ls->slice < nslices) { moved = 1; continue; }
+        if (r > 0) r = 2;
+        break;
+      }
+      case ACCL_STEP_SYNC: r = syncStep(x, ls, s) ? 2 : 0; break;
+      case ACCL_STEP_DIRECT: r = directStep(x, s, dev); if (r > 0) r = 2; break;
+      case ACCL_STEP_LLPUSH: r = llPushStep(x, s, dev); if (r > 0) r = 2; break;
+      case ACCL_STEP_LLREDUCE: r = llReduceStep(x, ls, s, dev); if (r > 0) r = 2; break;
+      default: r = -acclInternalError;
+    }
+    if (r < 0) return r;
+    if (r == 0) return moved;
+    /* step finished */
+    ls->step++;
+    ls->slice = 0;
+    ls->syncPublished = 0;
+    moved = 1;
+  }
+  return moved;
+}
+
+/* A peer process on our node that died: its pid is gone or a zombie. */
+static int peerDead(int pid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  FILE* f = fopen(path, "r");
+  if (!f) return 1;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char* rp = strrchr(buf, ')');
+  return rp && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+static int checkHealth(acclExec* x) {
+  struct acclComm* comm = x->comm;
+  uint64_t now = acclClockNs();
+  if (x->lastProgressNs == 0) { /* just blocked: start the clocks */
+    x->lastProgressNs = x->lastCheckNs = now;
+    return 0;
+  }
+  if (now - x->lastCheckNs < 100000000ull) return 0;
+  x->lastCheckNs = now;
+  for (int q = 0; q < comm->nranks; q++) {
+    if (q == comm->rank || comm->nodeOf[q] != comm->node) continue;
+    if (comm->peerInfo[q].pid != comm->peerInfo[comm->rank].pid && peerDead(comm->peerInfo[q].pid)) {
+      WARN("rank %d: peer rank %d (pid %d) has exited during a collective", comm->rank, q, comm->peerInfo[q].pid);
+      return -acclRemoteError;
+    }
+  }
+  uint64_t timeout = comm->coll->timeoutNs;
+  if (timeout > 0 && now - x->lastProgressNs > timeout) {
+    WARN("rank %d: collective made no progress for %.0f s (ACCL_TIMEOUT)", comm->rank, timeout / 1e9);
+    return -acclTimeout;
+  }
+  return 0;
+}
+
+static int execStep(void* arg, int dev) {
+  acclExec* x = arg;
+  struct acclComm* comm = x->comm;
+  struct acclCollState* cs = comm->coll;
+  if (comm->abortFlag) return -acclInvalidUsage;
+  if (comm->asyncError != acclSuccess) return -(int)comm->asyncError;
+  if (x->stage == STAGE_TURN) {
+    uint64_t turn = __atomic_load_n(&cs->execTicket, __ATOMIC_ACQUIRE);
+    if (turn < x->plan->ticket) return ACCDEV_AGAIN;
+    if (turn > x->plan->ticket) return -acclRemoteError; /* an earlier plan failed */
+    for (int t = 0; t < x->plan->nTasks; t++) {
+      acclTask* task = &x->plan->tasks[t];
+      if (task->scalarDev) { /* PreMulSum with a device scalar: read it now, in stream order */
+        double v = 0;
+        accDevDesc d;
+        memset(&d, 0, sizeof(d));
+        d.type = ACCDEV_DESC_COPY; d.u.copy.src = task->scalarDev; d.u.copy.dst = &v;
+        d.u.copy.bytes = acclTypeSize(task->dtype);
+        if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
+        task->scalar = acclScalarFromBytes(task->dtype, &v);
+      }
+      if (task->stageSend && task->sendBytes) {
+        accDevDesc d;
+        memset(&d, 0, sizeof(d));
+        d.type = ACCDEV_DESC_COPY; d.u.copy.src = task->sendbuff; d.u.copy.dst = task->sendDev;
+        d.u.copy.bytes = task->sendBytes;
+        if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
+      }
+    }
+    x->stage = STAGE_RUN;
+  }
+  int done;
+  for (;;) {
+    int moved = 0;
+    done = 1;
+    for (int i = 0; i < x->plan->nLanes; i++) {
+      if (x->lanes[i].step >= x->plan->lanes[i].nSteps) continue;
+      int r = runLane(x, i, dev);
+      if (r < 0) return r;
+      moved |= r;
+      if (x->lanes[i].step < x->plan->lanes[i].nSteps) done = 0;
+    }
+    if (done) break;
+    if (!moved) {
+      int h = checkHealth(x);
+      return h < 0 ? h : ACCDEV_AGAIN;
+    }
+    x->lastProgressNs = 0; /* progress: the clock restarts when it next blocks */
+  }
+  for (int t = 0; t < x->plan->nTasks; t++) {
+    acclTask* task = &x->plan->tasks[t];
+    if (task->stageRecv && task->recvBytes) {
+      accDevDesc d;
+      memset(&d, 0, sizeof(d));
+      d.type = ACCDEV_DESC_COPY; d.u.copy.src = task->recvDev; d.u.copy.dst = task->recvbuff;
+      d.u.copy.bytes = task->recvBytes;
+      if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
+    }
+  }
+  __atomic_store_n(&cs->execTicket, x->plan->ticket + 1, __ATOMIC_RELEASE);
+  if (cs->shm.region) accDevDoorbell(cs->shm.region); /* plans of this comm queued on other streams */
+  return ACCDEV_DONE;
+}
+
+static void execFini(void* arg, int status) {
+  acclExec* x = arg;
+  struct acclComm* comm = x->comm;
+  if (status != ACCDEV_DONE) {
+    acclResult_t err = status < 0 ? (acclResult_t)(-status) : acclInternalError;
+    acclCommSetAsyncError(comm, err);
+    /* let later plans of this communicator fail fast instead of waiting for their turn */
+    uint64_t want = x->plan->ticket + 1, cur = __atomic_load_n(&comm->coll->execTicket, __ATOMIC_ACQUIRE);
+    while (cur < want && !__atomic_compare_exchange_n(&comm->coll->execTicket, &cur, want, 0, __ATOMIC_ACQ_REL,
+                                                      __ATOMIC_ACQUIRE)) {
+    }
+  }
+  acclPlanPut(comm, x->plan);
+}
+
+static void execFree(void* arg) {
+  acclExec* x = arg;
+  free(x->lanes);
+  free(x->llTemp);
+  free(x);
+}
+
+acclPlan* acclPlanGet(struct acclComm* comm) {
+  acclPlan* p = __atomic_exchange_n(&comm->coll->planCache, NULL, __ATOMIC_ACQ_REL);
+  if (p == NULL) p = calloc(1, sizeof(*p));
+  if (p == NULL) return NULL;
+  acclPlanReset(p);
+  p->comm = comm;
+  return p;
+}
+
+void acclPlanPut(struct acclComm* comm, acclPlan* p) {
+  if (p->scratch) accFree(p->scratch);
+  for (int i = 0; i < p->nExtraScratch; i++) accFree(p->extraScratch[i]);
+  acclPlanReset(p);
+  acclPlan* none = NULL;
+  if (!__atomic_compare_exchange_n(&comm->coll->planCache, &none, p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    acclPlanFree(p);
+}
+
+/* The plan's executor state, grown to fit and reset. */
+static acclExec* execPrepare(struct acclComm* comm, acclPlan* plan, size_t llBytes) {
+  acclExec* x = plan->exec;
+  if (x == NULL) {
+    x = calloc(1, sizeof(*x));
+    if (x == NULL) return NULL;
+    plan->exec = x;
+    plan->execFree = execFree;
+  }
+  if (x->lanesCap < plan->nLanes || x->lanes == NULL) {
+    int cap = plan->nLanes > 4 ? plan->nLanes : 4;
+    laneState* nl = realloc(x->lanes, sizeof(laneState) * (size_t)cap);
+    if (nl == NULL) return NULL;
+    x->lanes = nl;
+    x->lanesCap = cap;
+  }
+  memset(x->lanes, 0, sizeof(laneState) * (size_t)plan->nLanes);
+  if (llBytes > x->llTempBytes) {
+    free(x->llTemp);
+    x->llTemp = aligned_alloc(64, ACCL_ALIGN_UP(llBytes, 64));
+    x->llTempBytes = x->llTemp ? llBytes : 0;
+    if (x->llTemp == NULL) return NULL;
+  }
+  x->plan = plan;
+  x->comm = comm;
+  x->stage = STAGE_TURN;
+  x->lastProgressNs = x->lastCheckNs = 0;
+  return x;
+}
+
+acclResult_t acclPlanLaunch(struct acclComm* comm, acclPlan* plan, accStream_t stream) {
+  size_t llBytes = 0, totalBytes = 0;
+  for (int t = 0; t < plan->nTasks; t++) {
+    const acclTask* task = &plan->tasks[t];
+    totalBytes += task->count * acclTypeSize(task->dtype);
+    if (task->proto == ACCL_PROTO_LL && task->algo == ACCL_ALGO_DIRECT)
+      llBytes = ACCL_MAX(llBytes, ACCL_ALIGN_UP(task->count * acclTypeSize(task->dtype), 64) * (size_t)(comm->nranks + 1));
+  }
+  acclExec* x = execPrepare(comm, plan, llBytes);
+  if (x == NULL) {
+    acclPlanPut(comm, plan);
+    return acclSystemError;
+  }
+  plan->ticket = comm->coll->nextTicket++;
+  accDevDesc d;
+  memset(&d, 0, sizeof(d));
+  d.type = ACCDEV_DESC_PROGRAM;
+  d.u.program.fn = execStep;
+  d.u.program.fini = execFini;
+  d.u.program.arg = x;
+  unsigned flags = totalBytes <= (size_t)comm->coll->inlineMaxBytes ? ACCDEV_SUBMIT_INLINE : 0;
+  accError_t e = accDevSubmit(stream, &d, flags);
+  if (e != accSuccess) {
+    WARN("rank %d: cannot enqueue on the stream: %s", comm->rank, accGetErrorString(e));
+    /* the ticket was taken: fail it so later plans do not wait for it */
+    execFini(x, -acclDeviceError);
+    return e == accErrorInvalidResourceHandle ? acclInvalidArgument : acclDeviceError;
+  }
+  return acclSuccess;
+}

@@ -1,0 +1,126 @@
+/* group.c - acclGroupStart / acclGroupEnd: calls between them are collected
+ * per thread and launched together, one plan per (communicator, stream). */
+#include <stdlib.h>
+#include <string.h>
+#include "collectives/coll.h"
+#include "collectives/group.h"
+
+typedef struct {
+  struct acclComm* comm;
+  accStream_t stream;
+  acclTask task;
+} groupedTask;
+
+static __thread int groupDepth;
+static __thread groupedTask* groupTasks;
+static __thread int groupCount, groupCap;
+static __thread acclResult_t groupError;
+
+int acclGroupActive(void) { return groupDepth > 0; }
+
+static void groupReset(void) {
+  free(groupTasks);
+  groupTasks = NULL;
+  groupCount = groupCap = 0;
+  groupError = acclSuccess;
+}
+
+/* Launch tasks [first, ...) that share comm and stream as one plan. */
+static acclResult_t launchTasks(struct acclComm* comm, accStream_t stream, acclTask* tasks, int ntasks) {
+  acclPlan* plan = acclPlanGet(comm);
+  if (!plan) return acclSystemError;
+  acclResult_t res = acclPlanReserveTasks(plan, ntasks);
+  for (int i = 0; i < ntasks && res == acclSuccess; i++) {
+    acclTask* t = &plan->tasks[plan->nTasks];
+    *t = tasks[i];
+    if (t->func == ACCL_FUNC_SEND && t->peer == comm->rank) continue; /* folded into the matching self recv */
+    plan->nTasks++;
+    if (t->func != ACCL_FUNC_SEND && t->func != ACCL_FUNC_RECV) t->seq = ++comm->coll->seq;
+    res = acclTaskBuffers(comm, plan, t);
+    if (res == acclSuccess) res = acclPlanTask(comm, plan, plan->nTasks - 1);
+  }
+  if (res != acclSuccess) {
+    acclPlanPut(comm, plan);
+    return res;
+  }
+  return acclPlanLaunch(comm, plan, stream);
+}
+
+/* Pair each self receive with a self send of the same group (in order). */
+static acclResult_t pairSelf(groupedTask* g, int n) {
+  for (int i = 0; i < n; i++) {
+    if (g[i].task.func != ACCL_FUNC_RECV || g[i].task.peer != g[i].comm->rank) continue;
+    int found = 0;
+    for (int j = 0; j < n && !found; j++) {
+      acclTask* s = &g[j].task;
+      if (g[j].comm != g[i].comm || s->func != ACCL_FUNC_SEND || s->peer != g[i].comm->rank || s->root == -2) continue;
+      if (s->count != g[i].task.count || s->dtype != g[i].task.dtype)
+        ACCL_ARG_ERROR(acclInvalidUsage, "acclRecv from self: the matching acclSend has a different count or type");
+      g[i].task.sendbuff = s->sendbuff;
+      s->root = -2; /* consumed */
+      found = 1;
+    }
+    if (!found) ACCL_ARG_ERROR(acclInvalidUsage, "acclRecv from self (rank %d) without an acclSend to self in the group",
+                               g[i].comm->rank);
+  }
+  for (int j = 0; j < n; j++)
+    if (g[j].task.func == ACCL_FUNC_SEND && g[j].task.peer == g[j].comm->rank && g[j].task.root != -2)
+      ACCL_ARG_ERROR(acclInvalidUsage, "acclSend to self (rank %d) without an acclRecv from self in the group",
+                     g[j].comm->rank);
+  return acclSuccess;
+}
+
+acclResult_t acclEnqueue(struct acclComm* comm, accStream_t stream, const acclTask* task) {
+  if (groupDepth == 0) {
+    if (task->func == ACCL_FUNC_SEND || task->func == ACCL_FUNC_RECV) {
+      if (task->peer == comm->rank)
+        ACCL_ARG_ERROR(acclInvalidUsage, "send/recv to self (rank %d) must be inside acclGroupStart/End", comm->rank);
+    }
+    acclTask copy = *task;
+    return launchTasks(comm, stream, &copy, 1);
+  }
+  if (groupCount == groupCap) {
+    int cap = groupCap ? groupCap * 2 : 16;
+    groupedTask* nt = realloc(groupTasks, sizeof(groupedTask) * (size_t)cap);
+    if (!nt) { groupError = acclSystemError; return acclSystemError; }
+    groupTasks = nt;
+    groupCap = cap;
+  }
+  groupTasks[groupCount++] = (groupedTask){comm, stream, *task};
+  return acclSuccess;
+}
+
+void acclGroupFail(acclResult_t err) {
+  if (groupDepth > 0 && groupError == acclSuccess) groupError = err;
+}
+
+ACCL_EXPORT acclResult_t acclGroupStart(void) {
+  groupDepth++;
+  return acclSuccess;
+}
+
+ACCL_EXPORT acclResult_t acclGroupEnd(void) {
+  if (groupDepth == 0) ACCL_ARG_ERROR(acclInvalidUsage, "acclGroupEnd without acclGroupStart");
+  if (--groupDepth > 0) return acclSuccess;
+  acclResult_t res = groupError;
+  if (res == acclSuccess) res = pairSelf(groupTasks, groupCount);
+  /* one plan per (comm, stream), in order of first appearance */
+  char* done = calloc((size_t)groupCount + 1, 1);
+  acclTask* batch = malloc(sizeof(acclTask) * ((size_t)groupCount + 1));
+  if (!done || !batch) res = acclSystemError;
+  for (int i = 0; i < groupCount && res == acclSuccess; i++) {
+    if (done[i]) continue;
+    int n = 0;
+    for (int j = i; j < groupCount; j++) {
+      if (done[j] || groupTasks[j].comm != groupTasks[i].comm || groupTasks[j].stream != groupTasks[i].stream) continue;
+      batch[n++] = groupTasks[j].task;
+      done[j] = 1;
+    }
+    acclLogRank = groupTasks[i].comm->rank;
+    res = launchTasks(groupTasks[i].comm, groupTasks[i].stream, batch, n);
+  }
+  free(done);
+  free(batch);
+  groupReset();
+  return res;
+}

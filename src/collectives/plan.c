@@ -1,0 +1,63 @@
+/* plan.c - growing plans: lanes and steps. */
+#include "collectives/plan.h"
+#include <stdlib.h>
+#include <string.h>
+
+acclResult_t acclPlanLane(acclPlan* plan, int64_t key, int connLane, int* lane) {
+  for (int i = 0; i < plan->nLanes; i++)
+    if (plan->lanes[i].key == key) { *lane = i; return acclSuccess; }
+  if (plan->nLanes == plan->capLanes) {
+    int cap = plan->capLanes ? plan->capLanes * 2 : 8;
+    acclLane* nl = realloc(plan->lanes, sizeof(acclLane) * (size_t)cap);
+    if (!nl) return acclSystemError;
+    memset(nl + plan->capLanes, 0, sizeof(acclLane) * (size_t)(cap - plan->capLanes));
+    plan->lanes = nl;
+    plan->capLanes = cap;
+  }
+  acclLane* l = &plan->lanes[plan->nLanes]; /* may hold a steps buffer from an earlier use */
+  l->nSteps = 0;
+  l->connLane = connLane;
+  l->key = key;
+  *lane = plan->nLanes++;
+  return acclSuccess;
+}
+
+acclResult_t acclPlanAddStep(acclPlan* plan, int lane, const acclStep* step) {
+  acclLane* l = &plan->lanes[lane];
+  if (l->nSteps == l->capSteps) {
+    int cap = l->capSteps ? l->capSteps * 2 : 16;
+    acclStep* ns = realloc(l->steps, sizeof(acclStep) * (size_t)cap);
+    if (!ns) return acclSystemError;
+    l->steps = ns;
+    l->capSteps = cap;
+  }
+  l->steps[l->nSteps++] = *step;
+  return acclSuccess;
+}
+
+acclResult_t acclPlanReserveTasks(acclPlan* plan, int n) {
+  if (n <= plan->capTasks) return acclSuccess;
+  acclTask* nt = realloc(plan->tasks, sizeof(acclTask) * (size_t)n);
+  if (!nt) return acclSystemError;
+  plan->tasks = nt;
+  plan->capTasks = n;
+  return acclSuccess;
+}
+
+void acclPlanReset(acclPlan* plan) {
+  plan->nTasks = 0;
+  plan->nLanes = 0;
+  plan->scratch = NULL;
+  plan->nExtraScratch = 0;
+  plan->ticket = 0;
+}
+
+void acclPlanFree(acclPlan* plan) {
+  if (!plan) return;
+  if (plan->exec && plan->execFree) plan->execFree(plan->exec);
+  free(plan->extraScratch);
+  for (int i = 0; i < plan->capLanes; i++) free(plan->lanes[i].steps);
+  free(plan->lanes);
+  free(plan->tasks);
+  free(plan);
+}

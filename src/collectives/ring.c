@@ -1,0 +1,139 @@
+/* ring.c - ring plans: AllReduce (reduce-scatter then all-gather),
+ * AllGather, ReduceScatter, and Broadcast / Reduce as a chain from the root. */
+#include "collectives/plan.h"
+
+static int mod(int a, int n) { return ((a % n) + n) % n; }
+
+static acclResult_t add(acclPlan* plan, int lane, acclStep s) { return acclPlanAddStep(plan, lane, &s); }
+
+/* A local step: dst = f(src), applying the op's pre/post scaling (nranks == 1). */
+static acclResult_t localCopy(acclPlan* plan, int lane, int t, size_t srcOff, size_t dstOff, size_t count,
+                              uint8_t flags) {
+  acclStep s = acclStepFifo(t, count);
+  s.srcBuf = ACCL_BUF_SEND; s.dstBuf = ACCL_BUF_RECV; s.srcOff = srcOff; s.dstOff = dstOff; s.flags = flags;
+  return add(plan, lane, s);
+}
+
+static acclResult_t ringAllReduce(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t off,
+                                  size_t count, uint8_t pre, uint8_t post) {
+  int next = ring[mod(p + 1, n)], prev = ring[mod(p - 1, n)];
+  size_t coff, ccnt;
+  if (n == 1) return localCopy(plan, lane, t, off, off, count, pre | post);
+  /* reduce-scatter: chunk (p-1-s) travels forward and gathers one input per hop */
+  acclPartition(count, n, mod(p - 1, n), &coff, &ccnt);
+  acclStep s = acclStepFifo(t, ccnt);
+  s.srcBuf = ACCL_BUF_SEND; s.srcOff = off + coff; s.sendPeer[0] = (int16_t)next; s.flags = pre;
+  ACCLCHECK(add(plan, lane, s));
+  for (int k = 1; k < n - 1; k++) {
+    acclPartition(count, n, mod(p - 1 - k, n), &coff, &ccnt);
+    s = acclStepFifo(t, ccnt);
+    s.recvPeer[0] = (int16_t)prev; s.srcBuf = ACCL_BUF_SEND; s.srcOff = off + coff;
+    s.sendPeer[0] = (int16_t)next; s.flags = pre;
+    ACCLCHECK(add(plan, lane, s));
+  }
+  /* our own chunk p is complete: keep it and start the all-gather */
+  acclPartition(count, n, p, &coff, &ccnt);
+  s = acclStepFifo(t, ccnt);
+  s.recvPeer[0] = (int16_t)prev; s.srcBuf = ACCL_BUF_SEND; s.srcOff = off + coff; s.flags = pre | post;
+  s.dstBuf = ACCL_BUF_RECV; s.dstOff = off + coff; s.sendPeer[0] = (int16_t)next;
+  ACCLCHECK(add(plan, lane, s));
+  for (int k = 1; k < n; k++) {
+    acclPartition(count, n, mod(p - k, n), &coff, &ccnt);
+    s = acclStepFifo(t, ccnt);
+    s.recvPeer[0] = (int16_t)prev; s.dstBuf = ACCL_BUF_RECV; s.dstOff = off + coff;
+    if (k < n - 1) s.sendPeer[0] = (int16_t)next;
+    ACCLCHECK(add(plan, lane, s));
+  }
+  return acclSuccess;
+}
+
+/* Blocks of `blk` elements per rank; this channel moves [off, off+count) of each block. */
+static acclResult_t ringAllGather(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t blk,
+                                  size_t off, size_t count) {
+  int next = ring[mod(p + 1, n)], prev = ring[mod(p - 1, n)], me = ring[p];
+  acclStep s = acclStepFifo(t, count);
+  s.srcBuf = ACCL_BUF_SEND; s.srcOff = off; s.dstBuf = ACCL_BUF_RECV; s.dstOff = (size_t)me * blk + off;
+  if (n > 1) s.sendPeer[0] = (int16_t)next;
+  ACCLCHECK(add(plan, lane, s));
+  for (int k = 1; k < n; k++) {
+    s = acclStepFifo(t, count);
+    s.recvPeer[0] = (int16_t)prev; s.dstBuf = ACCL_BUF_RECV; s.dstOff = (size_t)ring[mod(p - k, n)] * blk + off;
+    if (k < n - 1) s.sendPeer[0] = (int16_t)next;
+    ACCLCHECK(add(plan, lane, s));
+  }
+  return acclSuccess;
+}
+
+static acclResult_t ringReduceScatter(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t blk,
+                                      size_t off, size_t count, uint8_t pre, uint8_t post) {
+  int next = ring[mod(p + 1, n)], prev = ring[mod(p - 1, n)];
+  if (n == 1) return localCopy(plan, lane, t, off, off, count, pre | post);
+  acclStep s = acclStepFifo(t, count);
+  s.srcBuf = ACCL_BUF_SEND; s.srcOff = (size_t)ring[mod(p - 1, n)] * blk + off; s.sendPeer[0] = (int16_t)next;
+  s.flags = pre;
+  ACCLCHECK(add(plan, lane, s));
+  for (int k = 1; k < n; k++) {
+    s = acclStepFifo(t, count);
+    s.recvPeer[0] = (int16_t)prev; s.srcBuf = ACCL_BUF_SEND; s.srcOff = (size_t)ring[mod(p - 1 - k, n)] * blk + off;
+    s.flags = pre;
+    if (k < n - 1) s.sendPeer[0] = (int16_t)next;
+    else { s.dstBuf = ACCL_BUF_RECV; s.dstOff = off; s.flags |= post; }
+    ACCLCHECK(add(plan, lane, s));
+  }
+  return acclSuccess;
+}
+
+/* Chain from the root along the ring: Broadcast flows away from the root,
+ * Reduce flows towards it. */
+static acclResult_t chain(acclPlan* plan, int lane, int t, int p, int n, const int* ring, int rootPos, int reduce,
+                          size_t off, size_t count, uint8_t pre, uint8_t post) {
+  int k = mod(p - rootPos, n); /* distance from the root along the ring */
+  int toward = ring[mod(p - 1, n)], away = ring[mod(p + 1, n)];
+  acclStep s = acclStepFifo(t, count);
+  if (!reduce) {
+    if (k == 0) { s.srcBuf = ACCL_BUF_SEND; s.srcOff = off; }
+    else s.recvPeer[0] = (int16_t)toward;
+    s.dstBuf = ACCL_BUF_RECV; s.dstOff = off;
+    if (k < n - 1) s.sendPeer[0] = (int16_t)away;
+  } else {
+    s.srcBuf = ACCL_BUF_SEND; s.srcOff = off; s.flags = pre;
+    if (k < n - 1) s.recvPeer[0] = (int16_t)away;
+    if (k > 0) s.sendPeer[0] = (int16_t)toward;
+    else { s.dstBuf = ACCL_BUF_RECV; s.dstOff = off; s.flags |= post; }
+  }
+  return add(plan, lane, s);
+}
+
+/* Ring steps move at most chunkElems each: a step that sends more than half
+ * of a FIFO before receiving would close a cycle of full FIFOs around the
+ * ring. Larger ranges run as several rounds of the same schedule. */
+acclResult_t acclBuildRing(acclPlan* plan, int t, int rank, int nranks, const int* ring, int channel, size_t off,
+                           size_t count, size_t chunkElems) {
+  const acclTask* task = &plan->tasks[t];
+  int lane, p = -1, rootPos = 0;
+  for (int i = 0; i < nranks; i++) {
+    if (ring[i] == rank) p = i;
+    if (ring[i] == task->root) rootPos = i;
+  }
+  if (p < 0 || chunkElems == 0) return acclInternalError;
+  uint8_t pre = task->premul ? ACCL_STEP_PREMUL : 0, post = task->postDiv ? ACCL_STEP_POSTDIV : 0;
+  ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_CHANNEL(channel), channel, &lane));
+  /* elements per round: AllReduce splits a round into nranks chunks */
+  size_t round = task->func == ACCL_FUNC_ALLREDUCE ? chunkElems * (size_t)nranks : chunkElems;
+  size_t done = 0;
+  do {
+    size_t o = off + done, c = ACCL_MIN(round, count - done);
+    switch (task->func) {
+      case ACCL_FUNC_ALLREDUCE: ACCLCHECK(ringAllReduce(plan, lane, t, p, nranks, ring, o, c, pre, post)); break;
+      case ACCL_FUNC_ALLGATHER: ACCLCHECK(ringAllGather(plan, lane, t, p, nranks, ring, task->count, o, c)); break;
+      case ACCL_FUNC_REDUCESCATTER:
+        ACCLCHECK(ringReduceScatter(plan, lane, t, p, nranks, ring, task->count, o, c, pre, post));
+        break;
+      case ACCL_FUNC_BROADCAST: ACCLCHECK(chain(plan, lane, t, p, nranks, ring, rootPos, 0, o, c, 0, 0)); break;
+      case ACCL_FUNC_REDUCE: ACCLCHECK(chain(plan, lane, t, p, nranks, ring, rootPos, 1, o, c, pre, post)); break;
+      default: return acclInternalError;
+    }
+    done += c;
+  } while (done < count);
+  return acclSuccess;
+}

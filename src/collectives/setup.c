@@ -1,0 +1,133 @@
+/* setup.c - the collectives engine of a communicator: channels, connection
+ * lanes, transports; and its teardown. */
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include "collectives/coll.h"
+#include "collectives/tuning.h"
+#include "param.h"
+#include "topology/topo.h"
+#include "transport/ofi/ofi.h"
+
+acclResult_t acclCollSetup(struct acclComm* comm) {
+  struct acclCollState* cs = calloc(1, sizeof(*cs));
+  if (!cs) return acclSystemError;
+  comm->coll = cs;
+  /* the topology chose the channels (one per ring it found, or ACCL_NCHANNELS) */
+  int64_t nch = comm->topo && comm->topo->nRings > 0 ? comm->topo->nRings : 1;
+  if (nch > 16) nch = 16;
+  cs->nChannels = (int)nch;
+  cs->nConnLanes = cs->nChannels + 3; /* ring channels, two trees, point-to-point */
+  cs->p2pLane = cs->nChannels + 2;
+  int64_t slotBytes = acclParamInt("SLOT_BYTES", 512 << 10);
+  int64_t nslots = acclParamInt("NSLOTS", 8);
+  int64_t llMax = acclParamInt("LL_MAX_BYTES", 16 << 10);
+  if (slotBytes < 4096 || slotBytes % 256) {
+    WARN("ACCL_SLOT_BYTES=%lld must be a multiple of 256 and >= 4096, using 512K", (long long)slotBytes);
+    slotBytes = 512 << 10;
+  }
+  if (nslots < 2 || nslots > ACCL_SHM_MAX_SLOTS) {
+    WARN("ACCL_NSLOTS=%lld out of range 2..%d, using 8", (long long)nslots, ACCL_SHM_MAX_SLOTS);
+    nslots = 8;
+  }
+  if (llMax < 0 || llMax > (1 << 20)) llMax = 16 << 10;
+  cs->llMaxBytes = (size_t)llMax;
+  cs->inlineMaxBytes = (int)acclParamInt("INLINE_MAX_BYTES", 64 << 10);
+  int64_t timeoutS = acclParamInt("TIMEOUT", 300);
+  cs->timeoutNs = timeoutS > 0 ? (uint64_t)timeoutS * 1000000000ull : 0;
+  cs->algoMask = acclTuneAlgoMask();
+  cs->protoMask = acclTuneProtoMask();
+  acclConnTable* ct = &cs->conns;
+  ct->nLanes = cs->nConnLanes;
+  ct->nranks = comm->nranks;
+  ct->send = calloc((size_t)ct->nLanes * comm->nranks, sizeof(acclConn));
+  ct->recv = calloc((size_t)ct->nLanes * comm->nranks, sizeof(acclConn));
+  if (!ct->send || !ct->recv) return acclSystemError;
+  /* slot size known to the executor even when no peer is connected */
+  for (int i = 0; i < ct->nLanes * comm->nranks; i++) ct->send[i].slotBytes = ct->recv[i].slotBytes = (size_t)slotBytes;
+  /* Transports: shm between ranks of a node, ofi between nodes;
+   * ACCL_TRANSPORT=ofi puts every peer on ofi (same value on every rank). */
+  const char* transport = acclParamStr("TRANSPORT", "auto");
+  int forceOfi = strcasecmp(transport, "ofi") == 0;
+  if (!forceOfi && strcasecmp(transport, "auto") != 0 && strcasecmp(transport, "shm") != 0) {
+    acclSetLastError("ACCL_TRANSPORT=%s: expected auto, shm or ofi", transport);
+    WARN("%s", acclLastErrorText());
+    return acclInvalidArgument;
+  }
+  if (comm->nNodes > 1 && strcasecmp(transport, "shm") == 0) {
+    acclSetLastError("ACCL_TRANSPORT=shm but the ranks span %d nodes", comm->nNodes);
+    WARN("%s", acclLastErrorText());
+    return acclInvalidArgument;
+  }
+  acclShmComputeLayout(&cs->shm.layout, comm->nranks, ct->nLanes, (int)nslots, (size_t)slotBytes, (size_t)llMax * 2);
+  ACCLCHECK(acclShmSetup(comm, &cs->shm, ct));
+  if (forceOfi || comm->nNodes > 1) {
+    int* useOfi = calloc((size_t)comm->nranks, sizeof(int));
+    cs->ofi = calloc(1, sizeof(acclOfiState));
+    if (!useOfi || !cs->ofi) { free(useOfi); return acclSystemError; }
+    for (int q = 0; q < comm->nranks; q++)
+      useOfi[q] = q != comm->rank && (forceOfi || comm->nodeOf[q] != comm->node);
+    acclResult_t res = acclOfiSetup(comm, cs->ofi, ct, useOfi, (int)nslots, (size_t)slotBytes);
+    free(useOfi);
+    if (res != acclSuccess) {
+      acclOfiTeardown(cs->ofi, 1);
+      free(cs->ofi);
+      cs->ofi = NULL;
+      return res;
+    }
+  }
+  /* direct / LL plans read peers' memory: only when every peer is mapped */
+  cs->directOk = cs->ofi == NULL && comm->nNodes == 1 && comm->nranks <= ACCDEV_MAX_SRCS;
+  INFO(ACCL_INIT, "rank %d: %d channels, %d connection lanes, direct %s", comm->rank, cs->nChannels, cs->nConnLanes,
+       cs->directOk ? "on" : "off");
+  if (comm->rank == 0 && ACCL_LOG_ON(ACCL_LOG_INFO, ACCL_TUNING)) {
+    acclTuneInput in;
+    memset(&in, 0, sizeof(in));
+    in.nranks = comm->nranks;
+    in.nNodes = comm->nNodes;
+    in.directOk = cs->directOk;
+    in.llMaxBytes = cs->llMaxBytes;
+    in.haveTrees = comm->topo && comm->topo->nTrees >= 2;
+    in.hierLocal = acclHierShape(comm->nodeOf, comm->nranks, comm->nNodes);
+    in.bwIntra = comm->topo ? comm->topo->bwIntra : 10.0;
+    in.latIntra = comm->topo ? comm->topo->latIntra : 0.3;
+    in.bwInter = comm->topo ? comm->topo->bwInter : 1.5;
+    in.latInter = comm->topo ? comm->topo->latInter : 10.0;
+    acclTuneLogTable(&in);
+  }
+  return acclSuccess;
+}
+
+/* Wait until every plan issued on the communicator has finished (or failed). */
+static void waitIdle(struct acclComm* comm) {
+  struct acclCollState* cs = comm->coll;
+  uint64_t start = acclClockNs();
+  int spins = 0;
+  while (__atomic_load_n(&cs->execTicket, __ATOMIC_ACQUIRE) < cs->nextTicket) {
+    if (acclClockNs() - start > 30ull * 1000000000ull) {
+      WARN("rank %d: communicator destroyed with work still queued after 30 s", comm->rank);
+      return;
+    }
+    if (++spins < 100) sched_yield();
+    else usleep(200);
+  }
+}
+
+void acclCollTeardown(struct acclComm* comm, int abort) {
+  struct acclCollState* cs = comm->coll;
+  if (!cs) return;
+  (void)abort; /* with abortFlag set, queued plans fail at once and advance the ticket */
+  waitIdle(comm);
+  if (cs->ofi) {
+    acclOfiTeardown(cs->ofi, abort);
+    free(cs->ofi);
+  }
+  acclShmTeardown(comm, &cs->shm);
+  acclPlanFree(cs->planCache);
+  free(cs->conns.send);
+  free(cs->conns.recv);
+  free(cs);
+  comm->coll = NULL;
+}

@@ -1,0 +1,130 @@
+/* tuning.c - pick algorithm and protocol per call from a cost model
+ * (latency + bytes / bandwidth, figures from the topology), unless
+ * ACCL_ALGO / ACCL_PROTO restrict the choice. Every rank computes the same
+ * answer from the same inputs, so no agreement round is needed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "collectives/coll.h"
+#include "collectives/tuning.h"
+#include "param.h"
+#include "topology/topo.h"
+
+static const char* algoNames[ACCL_NUM_ALGOS] = {"ring", "tree", "direct", "p2p", "hier"};
+static const char* protoNames[ACCL_NUM_PROTOS] = {"LL", "Simple"};
+
+const char* acclAlgoName(acclAlgo a) { return (unsigned)a < ACCL_NUM_ALGOS ? algoNames[a] : "?"; }
+const char* acclProtoName(acclProto p) { return (unsigned)p < ACCL_NUM_PROTOS ? protoNames[p] : "?"; }
+
+unsigned acclParseEnableList(const char* s, const char* const* names, int n) {
+  unsigned all = (1u << n) - 1;
+  if (s == NULL || *s == '\0') return all;
+  int invert = 0;
+  if (*s == '^') { invert = 1; s++; }
+  unsigned mask = 0;
+  char buf[256];
+  snprintf(buf, sizeof(buf), "%s", s);
+  char* save = NULL;
+  for (char* tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+    for (int i = 0; i < n; i++)
+      if (strcasecmp(tok, names[i]) == 0) mask |= 1u << i;
+  return invert ? (all & ~mask) : mask;
+}
+
+/* Estimated microseconds of one call: the cost model. */
+double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto) {
+  const int n = in->nranks;
+  const double bytes = (double)in->bytes;
+  const double lat = in->nNodes > 1 ? in->latInter : in->latIntra;
+  const double bw = (in->nNodes > 1 ? in->bwInter : in->bwIntra) * 1e3; /* bytes per us */
+  const double protoBw = proto == ACCL_PROTO_LL ? 0.25 : 1.0;           /* LL: half the line is flag, polled */
+  double steps, traffic;                                                  /* hops of latency, bytes per rank */
+  int allreduce = in->func == ACCL_FUNC_ALLREDUCE;
+  switch (algo) {
+    case ACCL_ALGO_DIRECT:
+      steps = proto == ACCL_PROTO_LL ? 1 : 2;
+      traffic = allreduce ? (proto == ACCL_PROTO_LL ? bytes * n : 2.0 * bytes) : 2.0 * bytes;
+      break;
+    case ACCL_ALGO_TREE: {
+      int depth = 0;
+      while ((1 << depth) < n) depth++;
+      steps = 2.0 * depth;
+      traffic = 3.0 * bytes; /* every level copies through a FIFO */
+      break;
+    }
+    case ACCL_ALGO_RING:
+      steps = allreduce ? 2.0 * (n - 1) : (double)(n - 1);
+      traffic = (allreduce ? 2.0 : 1.0) * bytes * (n - 1) / n * 2.0 + bytes;
+      break;
+    case ACCL_ALGO_HIER: { /* rings inside the nodes at intra speed, one ring of nNodes hops between them */
+      const double L = in->hierLocal > 0 ? in->hierLocal : 1, N = in->nNodes;
+      const double bwIntra = in->bwIntra * 1e3, bwInter = in->bwInter * 1e3;
+      return 2.0 * (L - 1) * in->latIntra + 2.0 * (N - 1) * in->latInter +
+             2.0 * (2.0 * bytes * (L - 1) / L) / bwIntra + (2.0 * (2.0 * bytes * (N - 1) / N) + bytes) / bwInter;
+    }
+    default:
+      steps = 1;
+      traffic = bytes;
+  }
+  return steps * lat + traffic / (bw * protoBw);
+}
+
+/* Can this algorithm / protocol run this call at all? */
+static int feasible(const acclTuneInput* in, acclAlgo a, acclProto p) {
+  int p2p = in->func == ACCL_FUNC_SEND || in->func == ACCL_FUNC_RECV;
+  if (p2p) return a == ACCL_ALGO_P2P && p == ACCL_PROTO_SIMPLE;
+  if (a == ACCL_ALGO_P2P) return in->func == ACCL_FUNC_ALLTOALL && p == ACCL_PROTO_SIMPLE;
+  if (in->func == ACCL_FUNC_ALLTOALL) return a == ACCL_ALGO_DIRECT && p == ACCL_PROTO_SIMPLE && in->directOk;
+  if (a == ACCL_ALGO_DIRECT) {
+    if (!in->directOk) return 0;
+    if (p == ACCL_PROTO_LL) return in->func == ACCL_FUNC_ALLREDUCE && in->bytes <= in->llMaxBytes && in->nranks > 1;
+    return 1;
+  }
+  if (p == ACCL_PROTO_LL) return 0; /* ring and tree run the Simple protocol */
+  if (a == ACCL_ALGO_TREE) return in->func == ACCL_FUNC_ALLREDUCE && in->haveTrees;
+  if (a == ACCL_ALGO_HIER) return in->func == ACCL_FUNC_ALLREDUCE && in->nNodes > 1 && in->hierLocal > 0;
+  return 1;
+}
+
+acclResult_t acclTuneSelect(const acclTuneInput* in, unsigned algoMask, unsigned protoMask, acclAlgo* algo,
+                            acclProto* proto) {
+  double best = -1;
+  for (int pass = 0; pass < 2 && best < 0; pass++) {
+    /* pass 1: the user's restriction cannot run this call; use any algorithm */
+    unsigned am = pass ? ~0u : algoMask, pm = pass ? ~0u : protoMask;
+    for (int a = 0; a < ACCL_NUM_ALGOS; a++) {
+      if (!(am & (1u << a))) continue;
+      for (int p = 0; p < ACCL_NUM_PROTOS; p++) {
+        if (!(pm & (1u << p)) || !feasible(in, (acclAlgo)a, (acclProto)p)) continue;
+        double c = acclTuneCost(in, (acclAlgo)a, (acclProto)p);
+        if (best < 0 || c < best) { best = c; *algo = (acclAlgo)a; *proto = (acclProto)p; }
+      }
+    }
+  }
+  return best < 0 ? acclInternalError : acclSuccess;
+}
+
+void acclTuneLogTable(const acclTuneInput* base) {
+  static const size_t sizes[] = {8, 1024, 65536, 1 << 20, 16 << 20, 256 << 20};
+  for (int f = 0; f <= ACCL_FUNC_REDUCESCATTER; f++) {
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+      acclTuneInput in = *base;
+      in.func = (acclFunc)f;
+      in.bytes = sizes[i];
+      char line[512];
+      int o = snprintf(line, sizeof(line), "func %d %10zu B:", f, sizes[i]);
+      for (int a = 0; a < ACCL_NUM_ALGOS; a++)
+        for (int p = 0; p < ACCL_NUM_PROTOS; p++)
+          if (feasible(&in, (acclAlgo)a, (acclProto)p) && o < (int)sizeof(line))
+            o += snprintf(line + o, sizeof(line) - (size_t)o, " %s/%s=%.1fus", algoNames[a], protoNames[p],
+                          acclTuneCost(&in, (acclAlgo)a, (acclProto)p));
+      INFO(ACCL_TUNING, "%s", line);
+    }
+  }
+}
+
+unsigned acclTuneAlgoMask(void) {
+  return acclParseEnableList(acclParamStr("ALGO", NULL), algoNames, ACCL_NUM_ALGOS) | (1u << ACCL_ALGO_P2P);
+}
+unsigned acclTuneProtoMask(void) { return acclParseEnableList(acclParamStr("PROTO", NULL), protoNames, ACCL_NUM_PROTOS); }

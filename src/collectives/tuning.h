@@ -1,0 +1,28 @@
+/* tuning.h - the cost model and algorithm / protocol selection. */
+#ifndef ACCL_TUNING_H_
+#define ACCL_TUNING_H_
+
+#include "collectives/plan.h"
+
+typedef struct {
+  acclFunc func;
+  size_t bytes;      /* bytes of the call's per-rank buffer (AllGather: per-rank block) */
+  int nranks, nNodes;
+  int directOk, haveTrees;
+  int hierLocal;     /* ranks per node when the hierarchical plan can run (equal nodes), else 0 */
+  size_t llMaxBytes;
+  double bwIntra, latIntra, bwInter, latInter; /* GB/s, us */
+} acclTuneInput;
+
+double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto);
+acclResult_t acclTuneSelect(const acclTuneInput* in, unsigned algoMask, unsigned protoMask, acclAlgo* algo,
+                            acclProto* proto);
+void acclTuneLogTable(const acclTuneInput* base);
+/* "ring,tree", "^LL": bit i set when names[i] is enabled. */
+unsigned acclParseEnableList(const char* s, const char* const* names, int n);
+unsigned acclTuneAlgoMask(void);  /* from ACCL_ALGO (p2p always allowed) */
+unsigned acclTuneProtoMask(void); /* from ACCL_PROTO */
+const char* acclAlgoName(acclAlgo a);
+const char* acclProtoName(acclProto p);
+
+#endif

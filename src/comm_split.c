@@ -1,0 +1,161 @@
+/* comm_split.c - acclCommSplit (colour / key over the parent's bootstrap)
+ * and acclCommInitAll (one thread per device of this process). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "comm_internal.h"
+
+typedef struct {
+  int32_t color, key, rank;
+} splitEntry;
+
+static int byKeyThenRank(const void* a, const void* b) {
+  const splitEntry* x = a;
+  const splitEntry* y = b;
+  if (x->key != y->key) return x->key < y->key ? -1 : 1;
+  return (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+static acclResult_t checkConfig(const acclConfig_t* config, const char* fn) {
+  if (config == NULL) return acclSuccess;
+  if (config->magic != ACCL_CONFIG_MAGIC || config->size != sizeof(acclConfig_t))
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument config was not initialised with ACCL_CONFIG_INITIALIZER", fn);
+  if (config->blocking != 0 && config->blocking != 1)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument config->blocking is %d, must be 0 or 1", fn, config->blocking);
+  if (config->nChannels < 0)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument config->nChannels is %d, must be >= 0", fn, config->nChannels);
+  return acclSuccess;
+}
+
+static acclResult_t splitMembers(struct acclComm* comm, int color, int key, int** members, int* nmembers,
+                                 int* myNewRank) {
+  int n = comm->nranks;
+  splitEntry* all = calloc((size_t)n, sizeof(*all));
+  if (all == NULL) return acclSystemError;
+  all[comm->rank] = (splitEntry){color, key, comm->rank};
+  acclResult_t res = acclBootstrapAllGather(comm->bootstrap, all, sizeof(*all));
+  if (res != acclSuccess || color == ACCL_SPLIT_NOCOLOR) {
+    free(all);
+    return res;
+  }
+  int m = 0;
+  for (int r = 0; r < n; r++)
+    if (all[r].color == color) all[m++] = all[r];
+  qsort(all, (size_t)m, sizeof(*all), byKeyThenRank);
+  *members = malloc(sizeof(int) * (size_t)m);
+  if (*members == NULL) {
+    free(all);
+    return acclSystemError;
+  }
+  for (int i = 0; i < m; i++) {
+    (*members)[i] = all[i].rank;
+    if (all[i].rank == comm->rank) *myNewRank = i;
+  }
+  *nmembers = m;
+  free(all);
+  return acclSuccess;
+}
+
+ACCL_EXPORT acclResult_t acclCommSplit(acclComm_t comm, int color, int key, acclComm_t* newcomm, acclConfig_t* config) {
+  const char* fn = "acclCommSplit";
+  if (newcomm == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument newcomm is NULL", fn);
+  *newcomm = NULL;
+  if (color < 0 && color != ACCL_SPLIT_NOCOLOR)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument color is %d, must be >= 0 or ACCL_SPLIT_NOCOLOR", fn, color);
+  ACCLCHECK(checkConfig(config, fn));
+  ACCLCHECK(acclCommEnter(comm, fn));
+  int savedRank = acclLogRank;
+  acclLogRank = comm->rank;
+  int* members = NULL;
+  int nmembers = 0, myNewRank = -1;
+  acclResult_t res = splitMembers(comm, color, key, &members, &nmembers, &myNewRank);
+  if (res == acclSuccess && color != ACCL_SPLIT_NOCOLOR) {
+    const char* name = config ? config->commName : NULL;
+    int nChannels = config && config->nChannels > 0 ? config->nChannels : comm->configNChannels;
+    res = acclCommCreateSplit(comm, members, nmembers, myNewRank, name, nChannels, newcomm);
+  }
+  if (res != acclSuccess && __atomic_load_n(&comm->abortFlag, __ATOMIC_ACQUIRE)) {
+    acclSetLastError("%s: the communicator was aborted while the split waited", fn);
+    WARN("%s", acclLastErrorText());
+  }
+  free(members);
+  acclLogRank = savedRank;
+  acclCommLeave(comm);
+  return res;
+}
+
+/* ------------------------------------------------------------ init all */
+
+typedef struct {
+  const acclUniqueId* id;
+  int nranks, rank, device;
+  struct acclComm* comm;
+  acclResult_t res;
+} initAllTask;
+
+static void* initAllThread(void* arg) {
+  initAllTask* t = arg;
+  accError_t err = accSetDevice(t->device);
+  if (err != accSuccess) {
+    WARN("acclCommInitAll: accSetDevice(%d) failed: %s", t->device, accGetErrorString(err));
+    t->res = acclDeviceError;
+    return NULL;
+  }
+  t->res = acclCommCreate(t->id, t->nranks, t->rank, t->device, NULL, 0, &t->comm);
+  return NULL;
+}
+
+ACCL_EXPORT acclResult_t acclCommInitAll(acclComm_t* comms, int ndev, const int* devlist) {
+  const char* fn = "acclCommInitAll";
+  if (comms == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument comms is NULL", fn);
+  if (ndev < 1) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument ndev is %d, must be >= 1", fn, ndev);
+  int count = 0;
+  accError_t err = accGetDeviceCount(&count);
+  if (err != accSuccess) {
+    acclSetLastError("%s: cannot count devices: %s", fn, accGetErrorString(err));
+    WARN("%s", acclLastErrorText());
+    return acclDeviceError;
+  }
+  for (int i = 0; i < ndev; i++) {
+    int d = devlist ? devlist[i] : i;
+    if (d < 0 || d >= count)
+      ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument devlist[%d] is %d, this process sees %d devices", fn, i, d, count);
+    for (int j = 0; devlist && j < i; j++)
+      if (devlist[j] == d) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument devlist lists device %d twice", fn, d);
+  }
+  for (int i = 0; i < ndev; i++) comms[i] = NULL;
+  acclUniqueId id;
+  ACCLCHECK(acclBootstrapGetUniqueId(&id));
+  initAllTask* tasks = calloc((size_t)ndev, sizeof(*tasks));
+  pthread_t* threads = calloc((size_t)ndev, sizeof(*threads));
+  if (!tasks || !threads) {
+    free(tasks);
+    free(threads);
+    WARN("%s: out of memory", fn);
+    return acclSystemError;
+  }
+  acclResult_t res = acclSuccess;
+  int started = 0;
+  for (int i = 0; i < ndev; i++) {
+    tasks[i] = (initAllTask){&id, ndev, i, devlist ? devlist[i] : i, NULL, acclSuccess};
+    int e = pthread_create(&threads[i], NULL, initAllThread, &tasks[i]);
+    if (e != 0) {
+      WARN("%s: cannot start an init thread: %s", fn, strerror(e));
+      res = acclSystemError;
+      break;
+    }
+    started++;
+  }
+  /* With a thread missing the others time out; they still must be joined. */
+  for (int i = 0; i < started; i++) {
+    pthread_join(threads[i], NULL);
+    if (tasks[i].res != acclSuccess && res == acclSuccess) res = tasks[i].res;
+  }
+  for (int i = 0; i < started; i++) {
+    if (res == acclSuccess) comms[i] = tasks[i].comm;
+    else if (tasks[i].comm) acclCommRelease(tasks[i].comm, 1, fn);
+  }
+  free(tasks);
+  free(threads);
+  return res;
+}

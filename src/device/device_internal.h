@@ -1,0 +1,22 @@
+/* device_internal.h - shared by the generic runtime files of src/device/:
+ * the per-thread state (current device, last error) and the backend lookup. */
+#ifndef ACCL_DEVICE_INTERNAL_H_
+#define ACCL_DEVICE_INTERNAL_H_
+
+#include "device/device.h"
+
+/* The simulated chip's ops table (src/device/sim/). */
+extern const accDevOps accSimOps;
+
+/* Record err as this thread's last error (unless accSuccess) and return it. */
+accError_t accDevSetError(accError_t err);
+/* The current device of this thread (accSetDevice; 0 by default). */
+int accDevCurrent(void);
+void accDevSetCurrent(int dev);
+/* The active ops, or NULL (and the thread's last error set) when the runtime
+ * could not start. */
+const accDevOps* accDevOpsOrError(void);
+/* Resolve NULL to the current device's default stream; validate the handle. */
+accError_t accDevResolveStream(accStream_t stream, accStream_t* out, int* dev);
+
+#endif

@@ -1,0 +1,43 @@
+/* half.c - scalar IEEE binary16 <-> binary32 conversions, round to nearest
+ * even, subnormals kept, NaN quieted (what F16C hardware does). */
+#include <string.h>
+#include "device/sim/reduce.h"
+
+float simHalfToFloat(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
+  if (exp == 0x1f) {
+    u = sign | 0x7f800000u | (man << 13) | (man ? 0x400000u : 0); /* inf, or quiet NaN */
+  } else if (exp == 0) {
+    if (man == 0) {
+      u = sign;
+    } else { /* subnormal: normalise */
+      int k = 0;
+      while (!(man & 0x400u)) { man <<= 1; k++; }
+      u = sign | ((uint32_t)(113 - k) << 23) | ((man & 0x3ffu) << 13);
+    }
+  } else {
+    u = sign | ((exp + 112) << 23) | (man << 13);
+  }
+  float f;
+  memcpy(&f, &u, sizeof(f));
+  return f;
+}
+
+uint16_t simFloatToHalf(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof(u));
+  uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+  uint32_t a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((a >> 13) & 0x3ffu)); /* quiet NaN */
+  if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds to infinity */
+  if (a >= 0x38800000u) { /* normal half: rebias the exponent, round the 13 dropped bits */
+    uint32_t r = a - 0x38000000u;
+    r += 0xfffu + ((r >> 13) & 1u);
+    return (uint16_t)(sign | (r >> 13));
+  }
+  if (a < 0x33000000u) return sign; /* below half the smallest subnormal (ties to 0) */
+  uint32_t m = (a & 0x7fffffu) | 0x800000u, shift = 126u - (a >> 23);
+  uint32_t q = m >> shift, rem = m & ((1u << shift) - 1u), halfway = 1u << (shift - 1);
+  if (rem > halfway || (rem == halfway && (q & 1u))) q++;
+  return (uint16_t)(sign | q);
+}

@@ -1,0 +1,38 @@
+/* reduce.h - the reduction engine's kernels: out = op(in_0 .. in_k-1)
+ * elementwise, for every dtype x op, in one pass (1 or 2 outputs), with the
+ * optional pre-multiplication of inputs by a scalar and division of the result.
+ *
+ * Semantics shared by every ISA path (the tests hold them to a scalar
+ * reference, bit for bit):
+ *  - integers wrap (two's complement), Avg divides the sum (truncating);
+ *  - fp16 / bf16 are computed in fp32 and rounded once to nearest even;
+ *  - floats combine inputs in order in their own precision (no FMA);
+ *  - min / max: NaN if either input is NaN; otherwise ties keep the later input. */
+#ifndef ACCL_SIM_REDUCE_H_
+#define ACCL_SIM_REDUCE_H_
+
+#include "acc_runtime.h"
+#include "device/device.h"
+
+typedef enum { SIM_ISA_PORTABLE = 0, SIM_ISA_AVX2 = 1, SIM_ISA_AVX512 = 2, SIM_NUM_ISA = 3 } simIsa;
+typedef void (*simReduceFn)(const struct accDevReduce* r);
+
+/* Choose the ISA: ACCL_SIM_ISA=portable|avx2|avx512 forces one, else the best
+ * the CPU supports. */
+accError_t simReduceInit(void);
+const char* simReduceIsaName(void);
+int simReduceIsaSupported(simIsa isa);
+/* Run r (validated) on the active ISA / on a given one (tests). */
+void simReduce(const struct accDevReduce* r);
+void simReduceWithIsa(simIsa isa, const struct accDevReduce* r);
+
+/* Kernel tables of each path, [acclDataType_t][accDevRedOp]. */
+extern const simReduceFn simReduceTable_portable[10][ACCDEV_NUM_OPS];
+extern const simReduceFn simReduceTable_avx2[10][ACCDEV_NUM_OPS];
+extern const simReduceFn simReduceTable_avx512[10][ACCDEV_NUM_OPS];
+
+/* Scalar fp16 conversions, round to nearest even (portable path). */
+float simHalfToFloat(uint16_t h);
+uint16_t simFloatToHalf(float f);
+
+#endif

@@ -1,0 +1,76 @@
+/* plan.h - pure planning: which rings and trees a set of ranks runs, and the
+ * bandwidth / latency figures of the cost model. No communicator needed, so
+ * unit tests and acc-ccl-topo call it directly. */
+#ifndef ACCL_TOPO_PLAN_H_
+#define ACCL_TOPO_PLAN_H_
+
+#include <stdio.h>
+#include "core.h"
+#include "topology/node.h"
+#include "topology/topo.h"
+
+/* The figures used where a hop is not a chip-to-chip link (ranks sharing a
+ * device, or devices without a direct link: host shared memory) and between
+ * nodes when the node has no NIC description (libfabric tcp). Measured here:
+ * single-thread memcpy ~12.6 GB/s; tcp over loopback ~1.3-1.8 GB/s, ~10 us. */
+#define ACCL_TOPO_SHM_BW_GBS 10.0
+#define ACCL_TOPO_SHM_LAT_US 0.3
+#define ACCL_TOPO_NET_BW_GBS 1.5
+#define ACCL_TOPO_NET_LAT_US 10.0
+
+#define ACCL_TOPO_DEFAULT_MAX_RINGS 4 /* default cap on channels (disjoint rings found) */
+#define ACCL_TOPO_MAX_RINGS 32        /* most channels ACCL_NCHANNELS may ask for */
+
+typedef struct {
+  int nranks, nNodes;
+  int* nodeOf;            /* nranks: node of each rank (copy) */
+  int nRings;
+  int* rings;             /* nRings x nranks; ranks of a node are consecutive, nodes in order */
+  int* ringNic;           /* nRings x nNodes: NIC the ring leaves node n through (-1: none) */
+  int nTrees;             /* 2 */
+  acclTreeNode* trees;    /* nTrees x nranks */
+  int treeRoot[2];
+  int* nodeTreeUp;        /* nTrees x nNodes: parent node in the tree across nodes (-1 root) */
+  int intraHops, directHops; /* hops inside nodes over all rings; those over a direct link */
+  double bwIntra, latIntra, bwInter, latInter;
+} acclTopoPlan;
+
+/* Plan for nranks ranks: devOf[r] the device of rank r on its node (index
+ * into node->devs), nodeOf[r] its node, 0..nNodes-1 (all nodes are described
+ * by `node`). nChannels 0: as many link-disjoint rings as the graph gives, at
+ * most ACCL_TOPO_DEFAULT_MAX_RINGS; > 0: exactly that many (extra channels reuse
+ * the rings found, alternately reversed). Rings: inside a node, the ring
+ * search's device order (ranks of one device next to each other); across
+ * nodes, node after node, channel c leaving each node from a rotated device
+ * through the NIC closest to it. Trees: one node - a double binary tree over
+ * the ranks in rank order; several - a double binary tree over the nodes with
+ * a chain through each node's ranks (in channel 0's order; the node's first
+ * child hangs off the chain's head, the second off its tail). */
+acclResult_t acclTopoPlanCompute(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf,
+                                 int nChannels, acclTopoPlan* plan);
+/* Fill bwIntra..latInter and the hop counts from the plan's rings. */
+void acclTopoPlanCost(const acclTopoNode* node, const int* devOf, acclTopoPlan* plan);
+void acclTopoPlanFree(acclTopoPlan* plan);
+
+/* Structural checks shared by ACCL_GRAPH_FILE and the tests: every ring visits
+ * every rank once; each tree spans all ranks from its root without cycles,
+ * parents and children agree. Returns 0, or -1 with the reason in why. */
+int acclTopoPlanCheck(const acclTopoPlan* plan, char* why, size_t whylen);
+
+/* Double binary tree over n members (see trees.c). */
+acclResult_t acclTopoDoubleBinaryTree(int n, acclTreeNode* t0, acclTreeNode* t1, int root[2]);
+
+/* Graph files (ACCL_GRAPH_DUMP_FILE / ACCL_GRAPH_FILE):
+ *   <graph nranks="8" nnodes="2" nodes="0,0,0,0,1,1,1,1">
+ *     <ring channel="0" ranks="..." nics="..."/>
+ *     <tree id="0" root="3" up="..." down0="..." down1="..." nodeup="..."/>
+ *   </graph>                                                              */
+acclResult_t acclTopoPlanWrite(const acclTopoPlan* plan, FILE* f);
+acclResult_t acclTopoPlanDump(const acclTopoPlan* plan, const char* path);
+/* Replace plan's rings and trees by the file's; nranks and nodes must match. */
+acclResult_t acclTopoPlanLoad(const char* path, acclTopoPlan* plan);
+
+/* One line per ring / tree for logs and the tool. */
+void acclTopoPlanPrint(const acclTopoPlan* plan, FILE* f);
+
+#endif

@@ -1,0 +1,154 @@
+/* topo.c - per-communicator topology: describe the node, plan the rings and
+ * trees for the communicator's ranks, fill the cost-model figures, honour the
+ * dump / force files, log the plan and the NUMA placement. */
+#include "topology/topo.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "comm.h"
+#include "param.h"
+#include "topology/host.h"
+#include "topology/node.h"
+#include "topology/plan.h"
+
+/* Node description of this process: ACCL_TOPO_FILE, or detected (devices and
+ * links from the device layer, CPUs and NICs from the host). */
+acclResult_t acclTopoNodeDetect(acclTopoNode** out) {
+  const char* file = acclParamStr("TOPO_FILE", NULL);
+  if (file && file[0]) return acclTopoNodeLoad(file, out);
+  int ndev = 0;
+  ACCCHECK(accGetDeviceCount(&ndev));
+  acclLinkGraph* g = NULL;
+  ACCLCHECK(acclLinkGraphLoad(NULL, ndev, &g));
+  acclResult_t res = acclTopoNodeFromGraph(g, out);
+  acclLinkGraphFree(g);
+  ACCLCHECK(res);
+  acclTopoNode* n = *out;
+  const acclTopoHost* host = NULL;
+  ACCLCHECKGOTO(acclTopoHostGet(&host), res, fail);
+  snprintf(n->name, sizeof(n->name), "%s", host->hostname);
+  for (int d = 0; d < ndev; d++) {
+    accDeviceProp prop;
+    if (accGetDeviceProperties(&prop, d) != accSuccess) continue;
+    snprintf(n->devs[d].pci, sizeof(n->devs[d].pci), "0000:%02x:00.0", prop.pciBusId & 0xff);
+    n->devs[d].numa = prop.numaNode;
+  }
+  ACCLCHECKGOTO(acclTopoHostFillNode(host, n), res, fail);
+  return acclSuccess;
+fail:
+  acclTopoNodeFree(n);
+  *out = NULL;
+  return res;
+}
+
+static void logFabricOnce(void) { acclTopoHostLogFabric(); }
+
+/* INFO each line of the printed plan. */
+static void logPlan(const struct acclComm* comm, const acclTopoPlan* plan) {
+  if (!ACCL_LOG_ON(ACCL_LOG_INFO, ACCL_TOPO)) return;
+  char* buf = NULL;
+  size_t len = 0;
+  FILE* f = open_memstream(&buf, &len);
+  if (!f) return;
+  acclTopoPlanPrint(plan, f);
+  fclose(f);
+  for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+    nl = strchr(line, '\n');
+    if (nl) *nl = '\0';
+    INFO(ACCL_TOPO, "comm %s: %s", comm->name, line);
+  }
+  free(buf);
+}
+
+static int channelsWanted(const struct acclComm* comm) {
+  if (comm->configNChannels > 0) return comm->configNChannels;
+  return (int)acclParamInt("NCHANNELS", 0);
+}
+
+static acclResult_t planForComm(struct acclComm* comm, const acclTopoNode* node, acclTopoPlan* plan) {
+  int n = comm->nranks;
+  int* devOf = malloc(sizeof(int) * (size_t)n);
+  if (!devOf) return acclSystemError;
+  for (int r = 0; r < n; r++) devOf[r] = comm->peerInfo[r].device;
+  int nch = channelsWanted(comm);
+  acclResult_t res = acclSuccess;
+  if (nch < 0 || nch > ACCL_TOPO_MAX_RINGS) {
+    acclSetLastError("ACCL_NCHANNELS / config nChannels = %d: must be 0 (choose) .. %d", nch, ACCL_TOPO_MAX_RINGS);
+    WARN("ACCL_NCHANNELS / config nChannels = %d: must be 0 (choose) .. %d", nch, ACCL_TOPO_MAX_RINGS);
+    res = acclInvalidArgument;
+    goto out;
+  }
+  ACCLCHECKGOTO(acclTopoPlanCompute(node, n, devOf, comm->nodeOf, nch, plan), res, out);
+  const char* force = acclParamStr("GRAPH_FILE", NULL);
+  if (force && force[0]) {
+    ACCLCHECKGOTO(acclTopoPlanLoad(force, plan), res, out);
+    acclTopoPlanCost(node, devOf, plan);
+  }
+out:
+  free(devOf);
+  return res;
+}
+
+acclResult_t acclTopoInit(struct acclComm* comm) {
+  static pthread_once_t fabricOnce = PTHREAD_ONCE_INIT;
+  pthread_once(&fabricOnce, logFabricOnce);
+  struct acclTopoState* ts = calloc(1, sizeof(*ts));
+  if (!ts) return acclSystemError;
+  acclTopoNode* node = NULL;
+  acclTopoPlan plan;
+  memset(&plan, 0, sizeof(plan));
+  acclResult_t res;
+  ACCLCHECKGOTO(acclTopoNodeDetect(&node), res, fail);
+  const char* dump = acclParamStr("TOPO_DUMP_FILE", NULL);
+  if (dump && dump[0] && comm->rank == 0) ACCLCHECKGOTO(acclTopoNodeDump(node, dump), res, fail);
+  ACCLCHECKGOTO(planForComm(comm, node, &plan), res, fail);
+  const char* gdump = acclParamStr("GRAPH_DUMP_FILE", NULL);
+  if (gdump && gdump[0] && comm->rank == 0) ACCLCHECKGOTO(acclTopoPlanDump(&plan, gdump), res, fail);
+  logPlan(comm, &plan);
+
+  ts->nRings = plan.nRings;
+  ts->rings = plan.rings;
+  ts->nTrees = plan.nTrees;
+  ts->trees = plan.trees;
+  ts->treeRoot[0] = plan.treeRoot[0];
+  ts->treeRoot[1] = plan.treeRoot[1];
+  plan.rings = NULL;
+  plan.trees = NULL;
+  ts->bwIntra = plan.bwIntra;
+  ts->latIntra = plan.latIntra;
+  ts->bwInter = plan.bwInter;
+  ts->latInter = plan.latInter;
+  ts->nNodes = plan.nNodes;
+  ts->nic = acclTopoNodeNicOf(node, comm->device < node->ndev ? comm->device : 0, 0);
+  if (ts->nic >= 0) snprintf(ts->nicName, sizeof(ts->nicName), "%s", node->nics[ts->nic].name);
+  ts->numaNode = comm->device < node->ndev ? node->devs[comm->device].numa : -1;
+  INFO(ACCL_TOPO, "comm %s rank %d: device %d NUMA %d (engine and proxy threads bind there), NIC %s; %d rings, "
+       "intra %g GB/s %g us, inter %g GB/s %g us", comm->name, comm->rank, comm->device, ts->numaNode,
+       ts->nic >= 0 ? ts->nicName : "none", ts->nRings, ts->bwIntra, ts->latIntra, ts->bwInter, ts->latInter);
+  acclTopoPlanFree(&plan);
+  acclTopoNodeFree(node);
+  comm->topo = ts;
+  return acclSuccess;
+fail:
+  acclTopoPlanFree(&plan);
+  acclTopoNodeFree(node);
+  free(ts);
+  return res;
+}
+
+void acclTopoFini(struct acclComm* comm) {
+  if (!comm || !comm->topo) return;
+  free(comm->topo->rings);
+  free(comm->topo->trees);
+  free(comm->topo);
+  comm->topo = NULL;
+}
+
+acclResult_t acclTopoBindThread(int device) {
+  accDeviceProp prop;
+  int numa = -1;
+  if (accGetDeviceProperties(&prop, device) == accSuccess) numa = prop.numaNode;
+  char what[48];
+  snprintf(what, sizeof(what), "thread of device %d", device);
+  return acclTopoBindThreadNuma(numa, what);
+}

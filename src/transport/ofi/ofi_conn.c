@@ -1,0 +1,131 @@
+/* ofi_conn.c - the FIFO operations over libfabric: slots striped over the
+ * rails as tagged messages. Called by the device engine (sendBuf / sendPost /
+ * recvBuf / recvRelease); completions arrive through the proxy (ofi_proxy.c). */
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+#include "comm.h"
+#include "param.h"
+#include "transport/ofi/ofi.h"
+
+static char* slotOf(acclOfiConnPriv* c, int slot) { return c->slots + (size_t)slot * c->st->slotBytes; }
+
+/* Piece `rail` of a slot: [off, off + len) of at most `bytes`. */
+static void pieceOf(const acclOfiState* st, int rail, size_t bytes, size_t* off, size_t* len) {
+  *off = (size_t)rail * st->pieceBytes;
+  *len = *off < bytes ? ACCL_MIN(st->pieceBytes, bytes - *off) : 0;
+  if (*len == 0) *off = 0; /* empty pieces still travel: the receiver counts them */
+}
+
+/* Post with retries: -FI_EAGAIN means the provider needs progress first,
+ * which the proxy drives; give up at ACCL_TIMEOUT. */
+typedef ssize_t (*postFn)(acclOfiConnPriv* c, int rail, void* buf, size_t len, uint64_t tag, void* ctx);
+
+static ssize_t postSend(acclOfiConnPriv* c, int rail, void* buf, size_t len, uint64_t tag, void* ctx) {
+  acclOfiRail* r = &c->st->rails[rail];
+  return fi_tsend(r->ep, buf, len, r->desc, r->peerAddr[c->peer], tag, ctx);
+}
+
+static ssize_t postRecv(acclOfiConnPriv* c, int rail, void* buf, size_t len, uint64_t tag, void* ctx) {
+  acclOfiRail* r = &c->st->rails[rail];
+  /* the tag names the sender, so no directed receive is needed */
+  return fi_trecv(r->ep, buf, len, r->desc, FI_ADDR_UNSPEC, tag, 0, ctx);
+}
+
+static acclResult_t postRetry(postFn fn, acclOfiConnPriv* c, int rail, void* buf, size_t len, uint64_t tag, void* ctx,
+                              const char* what) {
+  uint64_t start = 0;
+  for (int tries = 0;; tries++) {
+    ssize_t rc = fn(c, rail, buf, len, tag, ctx);
+    if (rc == 0) return acclSuccess;
+    if (rc != -FI_EAGAIN) {
+      char err[96];
+      WARN("NET/OFI rank %d: %s of %zu bytes to/from rank %d (rail %d) failed: %s", c->st->comm->rank, what, len,
+           c->peer, rail, acclOfiErrText((int)rc, err, sizeof(err)));
+      return acclSystemError;
+    }
+    if (tries == 0) start = acclClockNs();
+    int64_t timeout = acclParamInt("TIMEOUT", 300);
+    if (timeout > 0 && acclClockNs() - start > (uint64_t)timeout * 1000000000ull) {
+      WARN("NET/OFI rank %d: %s to/from rank %d still refused (EAGAIN) after %lld s", c->st->comm->rank, what,
+           c->peer, (long long)timeout);
+      return acclTimeout;
+    }
+    if (c->st->peerFailed[c->peer]) return acclRemoteError;
+    if (tries < 64) sched_yield();
+    else usleep(100);
+  }
+}
+
+acclResult_t acclOfiPostRecv(acclOfiConnPriv* c, uint64_t step) {
+  acclOfiState* st = c->st;
+  int slot = (int)(step % (uint64_t)st->nslots);
+  c->stepOf[slot] = step;
+  c->sizes[slot] = 0;
+  __atomic_store_n(&c->pending[slot], st->nrails, __ATOMIC_RELEASE);
+  uint64_t tag = acclOfiTag(c->lane, c->peer, step);
+  for (int r = 0; r < st->nrails; r++) {
+    size_t off, len;
+    pieceOf(st, r, st->slotBytes, &off, &len);
+    acclOfiReq* req = &c->reqs[slot * st->nrails + r];
+    req->conn = c;
+    req->slot = slot;
+    req->rail = r;
+    ACCLCHECK(postRetry(postRecv, c, r, slotOf(c, slot) + off, len, tag, &req->ctx, "receive"));
+  }
+  return acclSuccess;
+}
+
+static void* ofiSendBuf(acclConn* conn, uint64_t step) {
+  acclOfiConnPriv* c = conn->priv;
+  int slot = (int)(step % (uint64_t)conn->nslots);
+  /* the slot's previous send (step - nslots) must have completed */
+  if (step < (uint64_t)conn->nslots) return slotOf(c, slot);
+  uint64_t need = step - (uint64_t)conn->nslots + 1;
+  if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) >= need) return slotOf(c, slot);
+  acclOfiProgress(c->st); /* the engine polls too while it spins: no hand-off on the fast path */
+  return __atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) >= need ? slotOf(c, slot) : NULL;
+}
+
+static acclResult_t ofiSendPost(acclConn* conn, uint64_t step, size_t bytes) {
+  acclOfiConnPriv* c = conn->priv;
+  acclOfiState* st = c->st;
+  int slot = (int)(step % (uint64_t)conn->nslots);
+  int me = st->comm->rank;
+  c->stepOf[slot] = step;
+  __atomic_store_n(&c->pending[slot], st->nrails, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&st->postedSends, (uint64_t)st->nrails, __ATOMIC_ACQ_REL);
+  uint64_t tag = acclOfiTag(c->lane, me, step);
+  for (int r = 0; r < st->nrails; r++) {
+    size_t off, len;
+    pieceOf(st, r, bytes, &off, &len);
+    acclOfiReq* req = &c->reqs[slot * st->nrails + r];
+    req->conn = c;
+    req->slot = slot;
+    req->rail = r;
+    ACCLCHECK(postRetry(postSend, c, r, slotOf(c, slot) + off, len, tag, &req->ctx, "send"));
+  }
+  return acclSuccess;
+}
+
+static const void* ofiRecvBuf(acclConn* conn, uint64_t step, size_t* bytes) {
+  acclOfiConnPriv* c = conn->priv;
+  int slot = (int)(step % (uint64_t)conn->nslots);
+  if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) != step + 1) {
+    acclOfiProgress(c->st);
+    if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) != step + 1) return NULL;
+  }
+  *bytes = c->sizes[slot];
+  return slotOf(c, slot);
+}
+
+static acclResult_t ofiRecvRelease(acclConn* conn, uint64_t step) {
+  return acclOfiPostRecv(conn->priv, step + (uint64_t)conn->nslots);
+}
+
+static int ofiPeerFailed(acclConn* conn) {
+  acclOfiConnPriv* c = conn->priv;
+  return c->st->peerFailed[c->peer];
+}
+
+const acclTransportOps acclOfiOps = {"ofi", ofiSendBuf, ofiSendPost, ofiRecvBuf, ofiRecvRelease, ofiPeerFailed};

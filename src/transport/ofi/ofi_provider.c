@@ -1,0 +1,173 @@
+/* ofi_provider.c - which libfabric provider and which NICs (domains) the
+ * transport uses: ACCL_OFI_PROVIDER (or FI_PROVIDER) names one, otherwise the
+ * best the machine offers; a named provider that is missing is an error,
+ * never a silent fallback. Capabilities are asked for, then checked. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "comm.h"
+#include "param.h"
+#include "socket.h"
+#include "topology/topo.h"
+#include "transport/ofi/ofi.h"
+
+/* Best first. shm only joins ranks of one node. */
+static const char* const preferred[] = {"efa", "verbs;ofi_rxm", "psm3", "shm", "tcp;ofi_rxm", "sockets", "udp;ofi_rxd"};
+#define NPREFERRED ((int)(sizeof(preferred) / sizeof(preferred[0])))
+
+const char* acclOfiErrText(int err, char* buf, size_t len) {
+  snprintf(buf, len, "%s (%d)", fi_strerror(err < 0 ? -err : err), err < 0 ? -err : err);
+  return buf;
+}
+
+static int rankOf(const char* prov) {
+  for (int i = 0; i < NPREFERRED; i++)
+    if (strcasecmp(prov, preferred[i]) == 0) return i;
+  return NPREFERRED;
+}
+
+static struct fi_info* makeHints(const char* provName) {
+  struct fi_info* hints = fi_allocinfo();
+  if (!hints) return NULL;
+  hints->caps = FI_TAGGED | FI_SEND | FI_RECV;
+  hints->mode = FI_CONTEXT | FI_CONTEXT2;
+  hints->ep_attr->type = FI_EP_RDM;
+  /* every registration mode this file set knows how to honour */
+  hints->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY | FI_MR_ENDPOINT;
+  /* the engine posts while the proxy reads completions */
+  hints->domain_attr->threading = FI_THREAD_SAFE;
+  if (provName) hints->fabric_attr->prov_name = strdup(provName);
+  return hints;
+}
+
+/* Log the providers libfabric offers for FI_EP_RDM + FI_TAGGED (for errors). */
+static void listProviders(char* out, size_t len) {
+  struct fi_info* hints = makeHints(NULL);
+  struct fi_info* list = NULL;
+  out[0] = '\0';
+  if (hints && fi_getinfo(FI_VERSION(1, 11), NULL, NULL, 0, hints, &list) == 0) {
+    size_t used = 0;
+    for (struct fi_info* i = list; i; i = i->next) {
+      const char* p = i->fabric_attr->prov_name;
+      if (strstr(out, p)) continue;
+      int n = snprintf(out + used, len - used, "%s%s", used ? ", " : "", p);
+      if (n < 0 || (size_t)n >= len - used) break;
+      used += (size_t)n;
+    }
+  }
+  if (list) fi_freeinfo(list);
+  if (hints) fi_freeinfo(hints);
+  if (!out[0]) snprintf(out, len, "none");
+}
+
+static int isLoopback(const struct fi_info* i) {
+  const char* d = i->domain_attr->name;
+  return d && (strcmp(d, "lo") == 0 || strncmp(d, "lo:", 3) == 0);
+}
+
+/* Lower is better: the interface named by ACCL_SOCKET_IFNAME, then the NIC
+ * the topology gave the device, then IPv4 before IPv6 (link-local v6 needs a
+ * scope the address does not carry). */
+static int domainScore(const struct fi_info* i, const char* ifSpec, const char* topoNic, int nNodes) {
+  const char* d = i->domain_attr->name ? i->domain_attr->name : "";
+  int s = 0;
+  if (ifSpec && *ifSpec && !acclSocketIfMatch(ifSpec, d)) s += 100;
+  if (topoNic && *topoNic && strcmp(topoNic, d) != 0) s += 10;
+  if (nNodes == 1 && !isLoopback(i)) s += 20; /* one node: loopback is enough and stays off the wire */
+  if (i->addr_format != FI_SOCKADDR_IN) s += 1;
+  return s;
+}
+
+acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
+  struct acclComm* comm = st->comm;
+  const char* named = acclParamStr("OFI_PROVIDER", NULL);
+  const char* namedBy = "ACCL_OFI_PROVIDER";
+  if (!named || !*named) { named = getenv("FI_PROVIDER"); namedBy = "FI_PROVIDER"; }
+  if (named && !*named) named = NULL;
+  struct fi_info* hints = makeHints(named);
+  if (!hints) return acclSystemError;
+  struct fi_info* list = NULL;
+  int rc = fi_getinfo(FI_VERSION(1, 11), NULL, NULL, 0, hints, &list);
+  fi_freeinfo(hints);
+  if (rc != 0 || !list) {
+    char avail[512], err[96];
+    listProviders(avail, sizeof(avail));
+    if (named) {
+      acclSetLastError("%s=%s: libfabric has no such provider with FI_EP_RDM and FI_TAGGED here (%s); available: %s",
+                       namedBy, named, acclOfiErrText(rc, err, sizeof(err)), avail);
+    } else {
+      acclSetLastError("no libfabric provider offers FI_EP_RDM with FI_TAGGED here (%s)",
+                       acclOfiErrText(rc, err, sizeof(err)));
+    }
+    WARN("NET/OFI rank %d: %s", comm->rank, acclLastErrorText());
+    return acclSystemError;
+  }
+  /* the provider: the named one, else the best ranked that can span our nodes */
+  const char* prov = NULL;
+  int best = NPREFERRED + 1;
+  for (struct fi_info* i = list; i; i = i->next) {
+    const char* p = i->fabric_attr->prov_name;
+    if (named) { prov = p; break; }
+    int r = rankOf(p);
+    if (nNodes > 1 && strcasecmp(p, "shm") == 0) continue;
+    if (r < best) { best = r; prov = p; }
+  }
+  if (!prov) {
+    acclSetLastError("no libfabric provider here can reach other nodes (only shm)");
+    WARN("NET/OFI rank %d: %s", comm->rank, acclLastErrorText());
+    fi_freeinfo(list);
+    return acclSystemError;
+  }
+  snprintf(st->provName, sizeof(st->provName), "%s", prov);
+  /* candidate NICs of that provider, best first, one info per domain */
+  const char* ifSpec = acclParamStr("SOCKET_IFNAME", NULL);
+  const char* topoNic = comm->topo ? comm->topo->nicName : NULL;
+  struct fi_info* cand[16];
+  int ncand = 0;
+  for (int pass = 0; pass < 2 && ncand == 0; pass++) {
+    for (struct fi_info* i = list; i && ncand < 16; i = i->next) {
+      if (strcmp(i->fabric_attr->prov_name, st->provName) != 0) continue;
+      if (pass == 0 && nNodes > 1 && isLoopback(i)) continue; /* pass 1 accepts loopback when nothing else */
+      int dup = -1;
+      for (int k = 0; k < ncand; k++)
+        if (strcmp(cand[k]->domain_attr->name, i->domain_attr->name) == 0) dup = k;
+      int score = domainScore(i, ifSpec, topoNic, nNodes);
+      if (dup >= 0) {
+        if (score < domainScore(cand[dup], ifSpec, topoNic, nNodes)) cand[dup] = i;
+        continue;
+      }
+      cand[ncand++] = i;
+    }
+  }
+  for (int a = 1; a < ncand; a++) /* insertion sort by score */
+    for (int b = a; b > 0 && domainScore(cand[b], ifSpec, topoNic, nNodes) < domainScore(cand[b - 1], ifSpec, topoNic, nNodes); b--) {
+      struct fi_info* t = cand[b]; cand[b] = cand[b - 1]; cand[b - 1] = t;
+    }
+  /* rails: one per NIC on several nodes (one NIC on one node), capped by
+   * ACCL_OFI_NRAILS; asking for more than the NICs found opens several
+   * endpoints per NIC, round robin */
+  int nicRails = nNodes > 1 ? ncand : 1;
+  if (ifSpec && *ifSpec && ncand > 0 && domainScore(cand[0], ifSpec, topoNic, nNodes) < 100) {
+    nicRails = 0; /* only the interfaces ACCL_SOCKET_IFNAME selects */
+    for (int k = 0; k < ncand; k++) nicRails += domainScore(cand[k], ifSpec, topoNic, nNodes) < 100;
+  }
+  int64_t want = acclParamInt("OFI_NRAILS", nicRails);
+  if (want < 1 || want > ACCL_OFI_MAX_RAILS) {
+    WARN("NET/OFI: ACCL_OFI_NRAILS=%lld out of range 1..%d, using %d", (long long)want, ACCL_OFI_MAX_RAILS,
+         ACCL_MIN(nicRails, ACCL_OFI_MAX_RAILS));
+    want = ACCL_MIN(nicRails, ACCL_OFI_MAX_RAILS);
+  }
+  st->nrails = (int)want;
+  for (int r = 0; r < st->nrails; r++) {
+    st->rails[r].info = fi_dupinfo(cand[r % ncand]);
+    if (!st->rails[r].info) { fi_freeinfo(list); return acclSystemError; }
+  }
+  fi_freeinfo(list);
+  const struct fi_info* i0 = st->rails[0].info;
+  INFO(ACCL_NET, "NET/OFI rank %d: provider %s%s, %d rail(s) on %s%s, mr_mode 0x%x, caps%s%s", comm->rank,
+       st->provName, named ? " (named)" : " (best offered)", st->nrails, i0->domain_attr->name,
+       st->nrails > ncand ? " (several endpoints per NIC)" : "", (unsigned)i0->domain_attr->mr_mode,
+       (i0->caps & FI_RMA) ? " FI_RMA" : "", (i0->caps & FI_HMEM) ? " FI_HMEM" : "");
+  return acclSuccess;
+}

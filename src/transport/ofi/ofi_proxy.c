@@ -1,0 +1,146 @@
+/* ofi_proxy.c - the progress thread of a communicator's network transport:
+ * reads the completion queues (which also drives providers with manual
+ * progress), turns completions into FIFO steps, wakes the device engine, and
+ * decodes errors. Idle, it sleeps inside fi_cq_sread. The engine also calls
+ * acclOfiProgress while it polls a step (the domain is FI_THREAD_SAFE and
+ * each completion is handled by whichever thread read it), so a busy engine
+ * needs no thread hand-off. */
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "comm.h"
+#include "param.h"
+#include "topology/topo.h"
+#include "transport/ofi/ofi.h"
+
+#define CQ_BATCH 16
+
+static void complete(acclOfiState* st, const struct fi_cq_tagged_entry* e) {
+  acclOfiReq* req = e->op_context;
+  acclOfiConnPriv* c = req->conn;
+  int slot = req->slot;
+  if (c->isSend) __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
+  else __atomic_add_fetch(&c->sizes[slot], e->len, __ATOMIC_RELAXED); /* rails may complete on two threads */
+  if (__atomic_sub_fetch(&c->pending[slot], 1, __ATOMIC_ACQ_REL) == 0)
+    accDevSignal(&c->done[slot], c->stepOf[slot] + 1); /* rings the engine's doorbell */
+}
+
+static int isPeerError(int err) {
+  switch (err) {
+    case FI_ECONNREFUSED: case FI_ECONNRESET: case FI_ECONNABORTED: case FI_ENOTCONN: case FI_EHOSTUNREACH:
+    case FI_ENETUNREACH: case FI_ETIMEDOUT: case FI_EIO: case FI_EADDRNOTAVAIL: case FI_ESHUTDOWN:
+    case FI_EREMOTEIO: return 1;
+    default: return 0;
+  }
+}
+
+/* A failed operation: name the peer and its address, fail the communicator
+ * (the engine sees asyncError and returns), remember the peer. */
+static void completeError(acclOfiState* st, acclOfiRail* rail, int railIdx) {
+  struct fi_cq_err_entry e;
+  memset(&e, 0, sizeof(e));
+  if (fi_cq_readerr(rail->cq, &e, 0) <= 0) return;
+  if (e.err == FI_ECANCELED) return; /* our own teardown */
+  acclOfiReq* req = e.op_context;
+  int peer = req && req->conn ? req->conn->peer : -1;
+  char prov[256] = "", addr[128] = "?", err[96];
+  const char* ps = fi_cq_strerror(rail->cq, e.prov_errno, e.err_data, prov, sizeof(prov));
+  if (peer >= 0 && st->addrs) {
+    size_t len = sizeof(addr);
+    fi_av_straddr(rail->av, st->addrs[peer].name[railIdx], addr, &len);
+  }
+  acclResult_t res = isPeerError(e.err) ? acclRemoteError : acclSystemError;
+  WARN("NET/OFI rank %d: %s %s rank %d at %s (rail %d, %zu bytes) failed: %s; provider %s says: %s", st->comm->rank,
+       req && req->conn && req->conn->isSend ? "send to" : "receive from", peer >= 0 ? "" : "unknown", peer, addr,
+       railIdx, e.len, acclOfiErrText(e.err, err, sizeof(err)), st->provName, ps ? ps : "-");
+  if (peer >= 0) st->peerFailed[peer] = 1;
+  acclCommSetAsyncError(st->comm, res);
+  if (req && req->conn) accDevDoorbell((const void*)req->conn->done);
+  if (req && req->conn && req->conn->isSend) __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
+}
+
+int acclOfiProgress(acclOfiState* st) {
+  struct fi_cq_tagged_entry e[CQ_BATCH];
+  int total = 0;
+  for (int r = 0; r < st->nrails; r++) {
+    acclOfiRail* rail = &st->rails[r];
+    for (;;) {
+      ssize_t n = fi_cq_read(rail->cq, e, CQ_BATCH);
+      if (n > 0) {
+        for (ssize_t i = 0; i < n; i++) complete(st, &e[i]);
+        total += (int)n;
+        if (n < CQ_BATCH) break;
+        continue;
+      }
+      if (n == -FI_EAVAIL) { completeError(st, rail, r); total++; continue; }
+      if (n != -FI_EAGAIN) {
+        char err[96];
+        WARN("NET/OFI rank %d: fi_cq_read on rail %d failed: %s", st->comm->rank, r,
+             acclOfiErrText((int)n, err, sizeof(err)));
+        return -1;
+      }
+      break;
+    }
+  }
+  return total;
+}
+
+/* Idle: block in the provider's wait object (it also makes progress) for a
+ * while; fi_cq_signal at teardown cuts the wait short. */
+static void sleepOnQueues(acclOfiState* st) {
+  struct fi_cq_tagged_entry e[CQ_BATCH];
+  int timeoutMs = st->nrails == 1 ? 20 : 2;
+  for (int r = 0; r < st->nrails && !st->stop; r++) {
+    acclOfiRail* rail = &st->rails[r];
+    ssize_t n = fi_cq_sread(rail->cq, e, CQ_BATCH, NULL, timeoutMs);
+    if (n > 0) {
+      for (ssize_t i = 0; i < n; i++) complete(st, &e[i]);
+      return;
+    }
+    if (n == -FI_EAVAIL) { completeError(st, rail, r); return; }
+    if (n != -FI_EAGAIN && n != -FI_ETIMEDOUT && n != -FI_EINTR && n != -FI_ECANCELED) {
+      usleep(1000); /* a provider without wait support: still never spin */
+      return;
+    }
+  }
+}
+
+static void* proxyMain(void* arg) {
+  acclOfiState* st = arg;
+  acclLogRank = st->comm->rank;
+  acclTopoBindThread(st->comm->device);
+  int idle = 0;
+  while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {
+    int n = acclOfiProgress(st);
+    if (n < 0) {
+      acclCommSetAsyncError(st->comm, acclSystemError);
+      break;
+    }
+    if (n > 0) { idle = 0; continue; }
+    /* spin a little (the next completion of a pipeline is close), then yield, then sleep */
+    if (++idle < 32) continue;
+    if (idle < 64) { sched_yield(); continue; }
+    sleepOnQueues(st);
+  }
+  return NULL;
+}
+
+acclResult_t acclOfiProxyStart(acclOfiState* st) {
+  st->stop = 0;
+  if (pthread_create(&st->proxy, NULL, proxyMain, st) != 0) {
+    WARN("NET/OFI rank %d: cannot start the proxy thread", st->comm->rank);
+    return acclSystemError;
+  }
+  st->proxyRunning = 1;
+  return acclSuccess;
+}
+
+void acclOfiProxyStop(acclOfiState* st) {
+  if (!st->proxyRunning) return;
+  __atomic_store_n(&st->stop, 1, __ATOMIC_RELEASE);
+  for (int r = 0; r < st->nrails; r++)
+    if (st->rails[r].cq) fi_cq_signal(st->rails[r].cq);
+  pthread_join(st->proxy, NULL);
+  st->proxyRunning = 0;
+}

@@ -1,0 +1,219 @@
+/* ofi_setup.c - open the rails, register the FIFO region, exchange endpoint
+ * names through the bootstrap, wire the connections; and the teardown. */
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "comm.h"
+#include "param.h"
+#include "transport/ofi/ofi.h"
+
+#define OFICHECK(call, what)                                                   \
+  do {                                                                         \
+    int ofi_rc_ = (call);                                                      \
+    if (ofi_rc_ != 0) {                                                        \
+      char ofi_b_[96];                                                         \
+      WARN("NET/OFI rank %d: %s failed: %s", st->comm->rank, (what),           \
+           acclOfiErrText(ofi_rc_, ofi_b_, sizeof(ofi_b_)));                   \
+      return acclSystemError;                                                  \
+    }                                                                          \
+  } while (0)
+
+static acclResult_t openRail(acclOfiState* st, acclOfiRail* r) {
+  struct fi_info* info = r->info;
+  OFICHECK(fi_fabric(info->fabric_attr, &r->fabric, NULL), "fi_fabric");
+  OFICHECK(fi_domain(r->fabric, info, &r->domain, NULL), "fi_domain");
+  struct fi_av_attr av;
+  memset(&av, 0, sizeof(av));
+  av.type = FI_AV_TABLE;
+  OFICHECK(fi_av_open(r->domain, &av, &r->av, NULL), "fi_av_open");
+  struct fi_cq_attr cq;
+  memset(&cq, 0, sizeof(cq));
+  cq.format = FI_CQ_FORMAT_TAGGED;
+  cq.wait_obj = FI_WAIT_UNSPEC; /* the proxy sleeps in fi_cq_sread when idle */
+  cq.size = 4096;
+  OFICHECK(fi_cq_open(r->domain, &cq, &r->cq, NULL), "fi_cq_open");
+  OFICHECK(fi_endpoint(r->domain, info, &r->ep, NULL), "fi_endpoint");
+  OFICHECK(fi_ep_bind(r->ep, &r->av->fid, 0), "fi_ep_bind(av)");
+  OFICHECK(fi_ep_bind(r->ep, &r->cq->fid, FI_TRANSMIT | FI_RECV), "fi_ep_bind(cq)");
+  OFICHECK(fi_enable(r->ep), "fi_enable");
+  return acclSuccess;
+}
+
+/* One registration of the whole region per rail. FI_MR_ENDPOINT: bind to the
+ * endpoint and enable; FI_MR_PROV_KEY: the provider picks the key, otherwise
+ * we give a distinct one per rail; FI_MR_LOCAL: pass the descriptor on every
+ * operation (we always do). The simulated device memory is host-addressable,
+ * so it registers as system memory. */
+static acclResult_t registerRegion(acclOfiState* st, acclOfiRail* r, int railIdx) {
+  uint64_t mode = r->info->domain_attr->mr_mode;
+  uint64_t key = (mode & FI_MR_PROV_KEY) ? 0 : (uint64_t)railIdx + 1;
+  OFICHECK(fi_mr_reg(r->domain, st->region, st->regionBytes, FI_SEND | FI_RECV, 0, key, 0, &r->mr, NULL),
+           "fi_mr_reg");
+  if (mode & FI_MR_ENDPOINT) {
+    OFICHECK(fi_mr_bind(r->mr, &r->ep->fid, 0), "fi_mr_bind");
+    OFICHECK(fi_mr_enable(r->mr), "fi_mr_enable");
+  }
+  r->desc = fi_mr_desc(r->mr);
+  return acclSuccess;
+}
+
+static void closeRail(acclOfiRail* r) {
+  if (r->ep) fi_close(&r->ep->fid);
+  if (r->mr) fi_close(&r->mr->fid);
+  if (r->cq) fi_close(&r->cq->fid);
+  if (r->av) fi_close(&r->av->fid);
+  if (r->domain) fi_close(&r->domain->fid);
+  if (r->fabric) fi_close(&r->fabric->fid);
+  if (r->info) fi_freeinfo(r->info);
+  free(r->peerAddr);
+  memset(r, 0, sizeof(*r));
+}
+
+static acclResult_t exchangeAddresses(acclOfiState* st, const int* useOfi) {
+  struct acclComm* comm = st->comm;
+  const int n = comm->nranks, me = comm->rank;
+  st->addrs = calloc((size_t)n, sizeof(acclOfiAddrRecord));
+  if (!st->addrs) return acclSystemError;
+  acclOfiAddrRecord* mine = &st->addrs[me];
+  mine->nrails = st->nrails;
+  for (int r = 0; r < st->nrails; r++) {
+    size_t len = ACCL_OFI_NAME_BYTES;
+    OFICHECK(fi_getname(&st->rails[r].ep->fid, mine->name[r], &len), "fi_getname");
+    mine->nameLen[r] = (int)len;
+  }
+  ACCLCHECK(acclBootstrapAllGather(comm->bootstrap, st->addrs, sizeof(acclOfiAddrRecord)));
+  /* every rank must stripe the same way: use the smallest rail count */
+  int nrails = st->nrails;
+  for (int q = 0; q < n; q++) nrails = ACCL_MIN(nrails, st->addrs[q].nrails);
+  for (int r = nrails; r < st->nrails; r++) closeRail(&st->rails[r]);
+  st->nrails = nrails;
+  for (int r = 0; r < st->nrails; r++) {
+    acclOfiRail* rail = &st->rails[r];
+    rail->peerAddr = malloc(sizeof(fi_addr_t) * (size_t)n);
+    if (!rail->peerAddr) return acclSystemError;
+    for (int q = 0; q < n; q++) {
+      rail->peerAddr[q] = FI_ADDR_UNSPEC;
+      if (!useOfi[q]) continue;
+      int got = fi_av_insert(rail->av, st->addrs[q].name[r], 1, &rail->peerAddr[q], 0, NULL);
+      if (got != 1) {
+        char addr[128] = "?";
+        size_t len = sizeof(addr);
+        fi_av_straddr(rail->av, st->addrs[q].name[r], addr, &len);
+        WARN("NET/OFI rank %d: cannot insert the address %s of rank %d (rail %d) into the address vector", me, addr,
+             q, r);
+        return acclSystemError;
+      }
+    }
+  }
+  return acclSuccess;
+}
+
+/* Region: per connection `done` and `sizes` flags (one cache line each slot
+ * group), then the slots. Only peers reached over ofi get space. */
+static acclResult_t buildConns(acclOfiState* st, acclConnTable* conns, const int* useOfi) {
+  struct acclComm* comm = st->comm;
+  const int n = comm->nranks;
+  int nPeers = 0;
+  for (int q = 0; q < n; q++) nPeers += useOfi[q] != 0;
+  st->nConns = conns->nLanes * nPeers * 2;
+  size_t flagBytes = ACCL_ALIGN_UP(sizeof(uint64_t) * 2 * (size_t)st->nslots, 64);
+  size_t flagsTotal = ACCL_ALIGN_UP(flagBytes * (size_t)st->nConns, 4096);
+  st->regionBytes = flagsTotal + (size_t)st->nConns * (size_t)st->nslots * st->slotBytes;
+  ACCCHECK(accSetDevice(comm->device));
+  ACCCHECK(accMalloc((void**)&st->region, st->regionBytes ? st->regionBytes : 1));
+  ACCCHECK(accMemset(st->region, 0, flagsTotal ? flagsTotal : 1));
+  st->conns = calloc((size_t)(st->nConns ? st->nConns : 1), sizeof(acclOfiConnPriv));
+  if (!st->conns) return acclSystemError;
+  for (int r = 0; r < st->nrails; r++) ACCLCHECK(registerRegion(st, &st->rails[r], r));
+  int k = 0;
+  for (int lane = 0; lane < conns->nLanes; lane++) {
+    for (int q = 0; q < n; q++) {
+      if (!useOfi[q]) continue;
+      for (int dir = 0; dir < 2; dir++, k++) {
+        acclOfiConnPriv* c = &st->conns[k];
+        c->st = st;
+        c->peer = q;
+        c->lane = lane;
+        c->isSend = dir == 0;
+        c->done = (volatile uint64_t*)(st->region + (size_t)k * flagBytes);
+        c->sizes = c->done + st->nslots;
+        c->slots = st->region + flagsTotal + (size_t)k * (size_t)st->nslots * st->slotBytes;
+        c->pending = calloc((size_t)st->nslots, sizeof(int));
+        c->stepOf = calloc((size_t)st->nslots, sizeof(uint64_t));
+        c->reqs = calloc((size_t)st->nslots * (size_t)st->nrails, sizeof(acclOfiReq));
+        if (!c->pending || !c->stepOf || !c->reqs) return acclSystemError;
+        acclConn* conn = c->isSend ? acclConnSend(conns, lane, q) : acclConnRecv(conns, lane, q);
+        *conn = (acclConn){&acclOfiOps, q, st->nslots, st->slotBytes, 0, c};
+        if (!c->isSend)
+          for (int s = 0; s < st->nslots; s++) ACCLCHECK(acclOfiPostRecv(c, (uint64_t)s));
+      }
+    }
+  }
+  return acclSuccess;
+}
+
+acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable* conns, const int* useOfi, int nslots,
+                          size_t slotBytes) {
+  memset(st, 0, sizeof(*st));
+  st->comm = comm;
+  st->nslots = nslots;
+  st->slotBytes = slotBytes;
+  /* libfabric providers that pin memory need this before fork() is safe for
+   * children (data-loader workers); we never overwrite a user's choice. */
+  setenv("FI_EFA_FORK_SAFE", "1", 0);
+  st->peerFailed = calloc((size_t)comm->nranks, sizeof(int));
+  if (!st->peerFailed) return acclSystemError;
+  ACCLCHECK(acclOfiChooseProvider(st, comm->nNodes));
+  for (int r = 0; r < st->nrails; r++) ACCLCHECK(openRail(st, &st->rails[r]));
+  ACCLCHECK(exchangeAddresses(st, useOfi));
+  st->pieceBytes = ACCL_ALIGN_UP(ACCL_DIV_UP(st->slotBytes, (size_t)st->nrails), ACCL_OFI_STRIPE_ALIGN);
+  ACCLCHECK(buildConns(st, conns, useOfi));
+  ACCLCHECK(acclOfiProxyStart(st));
+  INFO(ACCL_NET, "NET/OFI rank %d: %d connections over %s, %d rail(s), %d slots x %zu bytes (pieces of %zu)",
+       comm->rank, st->nConns, st->provName, st->nrails, st->nslots, st->slotBytes, st->pieceBytes);
+  return acclSuccess;
+}
+
+/* Sends still in flight would be lost with the endpoint: wait for them (the
+ * proxy completes them) unless the communicator is being aborted. */
+static void drainSends(acclOfiState* st) {
+  uint64_t start = acclClockNs();
+  int64_t timeout = acclParamInt("TIMEOUT", 300);
+  int spins = 0;
+  while (__atomic_load_n(&st->doneSends, __ATOMIC_ACQUIRE) < __atomic_load_n(&st->postedSends, __ATOMIC_ACQUIRE)) {
+    if (st->comm->asyncError != acclSuccess) return;
+    if (timeout > 0 && acclClockNs() - start > (uint64_t)timeout * 1000000000ull) {
+      WARN("NET/OFI rank %d: %llu sends still unfinished after %lld s at teardown", st->comm->rank,
+           (unsigned long long)(st->postedSends - st->doneSends), (long long)timeout);
+      return;
+    }
+    if (++spins < 100) sched_yield();
+    else usleep(500);
+  }
+}
+
+void acclOfiTeardown(acclOfiState* st, int abort) {
+  if (!st->comm) return;
+  struct acclComm* comm = st->comm;
+  if (st->proxyRunning && !abort) {
+    drainSends(st);
+    /* peers may still be receiving our last sends: leave together */
+    if (comm->asyncError == acclSuccess) acclBootstrapBarrier(comm->bootstrap);
+  }
+  acclOfiProxyStop(st);
+  for (int r = 0; r < ACCL_OFI_MAX_RAILS; r++) closeRail(&st->rails[r]);
+  for (int k = 0; k < st->nConns; k++) {
+    free(st->conns[k].pending);
+    free(st->conns[k].stepOf);
+    free(st->conns[k].reqs);
+  }
+  free(st->conns);
+  if (st->region) {
+    accSetDevice(comm->device);
+    accFree(st->region);
+  }
+  free(st->addrs);
+  free((void*)st->peerFailed);
+  memset(st, 0, sizeof(*st));
+}

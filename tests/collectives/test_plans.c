@@ -1,0 +1,277 @@
+/* test_plans.c - build the plans of every rank and run them on a model of
+ * the machine (no device, no transport): FIFO steps through bounded queues,
+ * direct steps through the other ranks' buffers. Checks that every output
+ * element gets exactly every rank's contribution, and that no plan set can
+ * deadlock with small FIFOs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "collectives/plan.h"
+
+#define MAXR 9
+#define SLICE 5   /* elements per FIFO step buffer */
+#define DEPTH 4   /* step buffers per connection */
+#define MAXQ 64
+
+typedef struct { int64_t data[SLICE]; size_t n; } slot;
+typedef struct { slot q[DEPTH]; int head, tail; } fifo; /* head: posted, tail: consumed */
+
+static fifo fifos[8][MAXR][MAXR]; /* [connLane][from][to] */
+static int64_t* sendb[MAXR];
+static int64_t* recvb[MAXR];
+static acclPlan* plans[MAXR];
+static int n;
+
+static int64_t base(void) { int64_t b = 1; for (int i = 0; i < n; i++) b *= (n + 1); return b; }
+static int64_t pw(int r) { int64_t b = 1; for (int i = 0; i < r; i++) b *= (n + 1); return b; }
+static int64_t input(int r, size_t i) { return pw(r) + (int64_t)i * base(); }
+static int64_t sumAll(size_t i) { int64_t s = 0; for (int r = 0; r < n; r++) s += input(r, i); return s; }
+
+static int64_t* buf(int r, int id) { return id == ACCL_BUF_SEND ? sendb[r] : recvb[r]; }
+
+typedef struct { int step; size_t slice; } laneSt;
+static laneSt lanes[MAXR][64];
+
+/* One slice of a FIFO step on rank r; 1 moved, 0 blocked. */
+static int fifoSlice(int r, const acclLane* ln, laneSt* ls, const acclStep* s) {
+  size_t first = ls->slice * SLICE, cnt = s->count - first < SLICE ? s->count - first : SLICE;
+  for (int k = 0; k < 2; k++) {
+    if (s->recvPeer[k] >= 0 && fifos[ln->connLane][s->recvPeer[k]][r].head == fifos[ln->connLane][s->recvPeer[k]][r].tail) return 0;
+    if (s->sendPeer[k] >= 0) {
+      fifo* f = &fifos[ln->connLane][r][s->sendPeer[k]];
+      if (f->head - f->tail >= DEPTH) return 0;
+    }
+  }
+  int64_t v[SLICE] = {0};
+  int nin = 0;
+  for (int k = 0; k < 2; k++) {
+    if (s->recvPeer[k] < 0) continue;
+    fifo* f = &fifos[ln->connLane][s->recvPeer[k]][r];
+    slot* sl = &f->q[f->tail % DEPTH];
+    assert_int_equal(sl->n, cnt);
+    for (size_t i = 0; i < cnt; i++) v[i] += sl->data[i];
+    f->tail++;
+    nin++;
+  }
+  if (s->srcBuf) {
+    for (size_t i = 0; i < cnt; i++) v[i] += buf(r, s->srcBuf)[s->srcOff + first + i];
+    nin++;
+  }
+  assert_true(nin >= 1);
+  if (s->dstBuf)
+    for (size_t i = 0; i < cnt; i++) buf(r, s->dstBuf)[s->dstOff + first + i] = v[i];
+  for (int k = 0; k < 2; k++) {
+    if (s->sendPeer[k] < 0) continue;
+    fifo* f = &fifos[ln->connLane][r][s->sendPeer[k]];
+    slot* sl = &f->q[f->head % DEPTH];
+    memcpy(sl->data, v, sizeof(v));
+    sl->n = cnt;
+    f->head++;
+  }
+  ls->slice++;
+  return 1;
+}
+
+static int arrived[MAXR], doneSeq[MAXR];
+
+/* Advance every lane of every rank until all finish; fail on a deadlock. */
+static void runAll(void) {
+  memset(fifos, 0, sizeof(fifos));
+  memset(lanes, 0, sizeof(lanes));
+  memset(arrived, 0, sizeof(arrived));
+  memset(doneSeq, 0, sizeof(doneSeq));
+  for (;;) {
+    int moved = 0, pending = 0;
+    for (int r = 0; r < n; r++) {
+      acclPlan* p = plans[r];
+      for (int l = 0; l < p->nLanes; l++) {
+        const acclLane* ln = &p->lanes[l];
+        laneSt* ls = &lanes[r][l];
+        while (ls->step < ln->nSteps) {
+          const acclStep* s = &ln->steps[ls->step];
+          int fin = 0;
+          if (s->kind == ACCL_STEP_FIFO) {
+            size_t nsl = (s->count + SLICE - 1) / SLICE;
+            if (ls->slice < nsl && !fifoSlice(r, ln, ls, s)) break;
+            fin = ls->slice >= nsl;
+            moved = 1;
+          } else if (s->kind == ACCL_STEP_SYNC) {
+            int* flag = s->phase == ACCL_SYNC_ARRIVE ? arrived : doneSeq;
+            if (!ls->slice) { flag[r]++; ls->slice = 1; moved = 1; }
+            fin = 1;
+            for (int q = 0; q < n; q++) if ((s->mask >> q & 1) && flag[q] < flag[r]) fin = 0;
+            if (!fin) break;
+          } else if (s->kind == ACCL_STEP_DIRECT) {
+            for (size_t i = 0; i < s->count; i++) {
+              int64_t v = 0;
+              for (int q = 0; q < n; q++) if (s->mask >> q & 1) v += buf(q, s->srcBuf)[s->srcOff + i];
+              for (int q = 0; q < n; q++) if (s->dstMask >> q & 1) buf(q, s->dstBuf)[s->dstOff + i] = v;
+            }
+            fin = 1;
+          } else {
+            fail_msg("unexpected step kind %d", s->kind);
+          }
+          if (!fin) continue;
+          ls->step++;
+          ls->slice = 0;
+          moved = 1;
+        }
+        if (ls->step < ln->nSteps) pending = 1;
+      }
+    }
+    if (!pending) return;
+    if (!moved) fail_msg("deadlock: no lane of any rank can move (n=%d)", n);
+  }
+}
+
+static void setup(acclFunc func, size_t count, int root, size_t sendCount, size_t recvCount) {
+  for (int r = 0; r < n; r++) {
+    sendb[r] = calloc(sendCount + 1, sizeof(int64_t));
+    recvb[r] = calloc(recvCount + 1, sizeof(int64_t));
+    for (size_t i = 0; i < sendCount; i++) sendb[r][i] = input(r, i);
+    for (size_t i = 0; i < recvCount; i++) recvb[r][i] = -1;
+    plans[r] = calloc(1, sizeof(acclPlan));
+    plans[r]->tasks = calloc(1, sizeof(acclTask));
+    plans[r]->nTasks = 1;
+    acclTask* t = &plans[r]->tasks[0];
+    t->func = func; t->count = count; t->dtype = acclInt64; t->root = root;
+  }
+}
+
+static void teardown(void) {
+  for (int r = 0; r < n; r++) { free(sendb[r]); free(recvb[r]); acclPlanFree(plans[r]); }
+}
+
+static void ringOrder(int* ring, int rot) { for (int i = 0; i < n; i++) ring[i] = (i * (rot ? n - 1 : 1)) % n; }
+
+static void test_ring_allreduce(void** state) {
+  (void)state;
+  for (n = 1; n <= MAXR; n++)
+    for (size_t count = 0; count < 40; count += 13) {
+      int ring[MAXR];
+      setup(ACCL_FUNC_ALLREDUCE, count, 0, count, count);
+      for (int r = 0; r < n; r++)
+        for (int c = 0; c < 2; c++) {
+          size_t off, cnt;
+          ringOrder(ring, c);
+          acclPartition(count, 2, c, &off, &cnt);
+          assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, c, off, cnt, SLICE * DEPTH / 2), acclSuccess);
+        }
+      runAll();
+      for (int r = 0; r < n; r++)
+        for (size_t i = 0; i < count; i++) assert_int_equal(recvb[r][i], sumAll(i));
+      teardown();
+    }
+}
+
+static void test_ring_gather_scatter_bcast_reduce(void** state) {
+  (void)state;
+  for (n = 1; n <= MAXR; n++) {
+    int ring[MAXR];
+    ringOrder(ring, 0);
+    size_t count = 11;
+    /* allgather */
+    setup(ACCL_FUNC_ALLGATHER, count, 0, count, count * n);
+    for (int r = 0; r < n; r++) assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
+    runAll();
+    for (int r = 0; r < n; r++)
+      for (size_t i = 0; i < count * n; i++) assert_int_equal(recvb[r][i], input((int)(i / count), i % count));
+    teardown();
+    /* reduce-scatter */
+    setup(ACCL_FUNC_REDUCESCATTER, count, 0, count * n, count);
+    for (int r = 0; r < n; r++) assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
+    runAll();
+    for (int r = 0; r < n; r++)
+      for (size_t i = 0; i < count; i++) assert_int_equal(recvb[r][i], sumAll((size_t)r * count + i));
+    teardown();
+    for (int root = 0; root < n; root++) {
+      setup(ACCL_FUNC_BROADCAST, count, root, count, count);
+      for (int r = 0; r < n; r++) assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
+      runAll();
+      for (int r = 0; r < n; r++)
+        for (size_t i = 0; i < count; i++) assert_int_equal(recvb[r][i], input(root, i));
+      teardown();
+      setup(ACCL_FUNC_REDUCE, count, root, count, count);
+      for (int r = 0; r < n; r++) assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
+      runAll();
+      for (size_t i = 0; i < count; i++) assert_int_equal(recvb[root][i], sumAll(i));
+      teardown();
+    }
+  }
+}
+
+/* Binary trees: heap order and its mirror (the two trees of a double binary tree). */
+static void heapTree(int r, int mirror, int* up, int down[2]) {
+  int p = mirror ? n - 1 - r : r;
+  *up = p == 0 ? -1 : (mirror ? n - 1 - (p - 1) / 2 : (p - 1) / 2);
+  for (int k = 0; k < 2; k++) {
+    int c = 2 * p + 1 + k;
+    down[k] = c < n ? (mirror ? n - 1 - c : c) : -1;
+  }
+}
+
+static void test_tree_allreduce(void** state) {
+  (void)state;
+  for (n = 1; n <= MAXR; n++) {
+    size_t count = 23;
+    setup(ACCL_FUNC_ALLREDUCE, count, 0, count, count);
+    for (int r = 0; r < n; r++)
+      for (int t = 0; t < 2; t++) {
+        int up, down[2];
+        size_t off, cnt;
+        heapTree(r, t, &up, down);
+        acclPartition(count, 2, t, &off, &cnt);
+        assert_int_equal(acclBuildTree(plans[r], 0, t, r, up, down, 2 + t, off, cnt), acclSuccess);
+      }
+    runAll();
+    for (int r = 0; r < n; r++)
+      for (size_t i = 0; i < count; i++) assert_int_equal(recvb[r][i], sumAll(i));
+    teardown();
+  }
+}
+
+static void test_direct_and_alltoall(void** state) {
+  (void)state;
+  for (n = 1; n <= MAXR; n++) {
+    size_t count = 17;
+    acclFunc funcs[] = {ACCL_FUNC_ALLREDUCE, ACCL_FUNC_ALLGATHER, ACCL_FUNC_REDUCESCATTER, ACCL_FUNC_ALLTOALL};
+    for (int f = 0; f < 4; f++) {
+      size_t sc = count, rc = count;
+      if (funcs[f] == ACCL_FUNC_ALLGATHER) rc = count * n;
+      if (funcs[f] == ACCL_FUNC_REDUCESCATTER) sc = count * n;
+      if (funcs[f] == ACCL_FUNC_ALLTOALL) sc = rc = count * n;
+      for (int viaP2P = 0; viaP2P < (funcs[f] == ACCL_FUNC_ALLTOALL ? 2 : 1); viaP2P++) {
+        setup(funcs[f], count, 0, sc, rc);
+        for (int r = 0; r < n; r++)
+          assert_int_equal(viaP2P ? acclBuildP2P(plans[r], 0, r, n, 4) : acclBuildDirect(plans[r], 0, r, n), acclSuccess);
+        runAll();
+        for (int r = 0; r < n; r++)
+          for (size_t i = 0; i < rc; i++) {
+            int64_t exp;
+            switch (funcs[f]) {
+              case ACCL_FUNC_ALLREDUCE: exp = sumAll(i); break;
+              case ACCL_FUNC_ALLGATHER: exp = input((int)(i / count), i % count); break;
+              case ACCL_FUNC_REDUCESCATTER: exp = sumAll((size_t)r * count + i); break;
+              default: exp = input((int)(i / count), (size_t)r * count + i % count);
+            }
+            assert_int_equal(recvb[r][i], exp);
+          }
+        teardown();
+      }
+    }
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_ring_allreduce),
+      cmocka_unit_test(test_ring_gather_scatter_bcast_reduce),
+      cmocka_unit_test(test_tree_allreduce),
+      cmocka_unit_test(test_direct_and_alltoall),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

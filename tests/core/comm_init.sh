@@ -1,0 +1,3 @@
+#!/bin/sh
+# Communicator init / destroy / init-all at several rank counts.
+exec "$top_srcdir/tests/run_mpi.sh" "1 2 3 4 8" "$top_builddir/tests/core/mpi_comm_init"

@@ -1,0 +1,301 @@
+/* test_topo_plan.c - rings and trees over the shipped and generated
+ * topologies: every ring visits every rank once over direct links, a torus
+ * gives link-disjoint rings, trees are double binary trees, several nodes
+ * give hierarchical plans, graph files round-trip. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "topology/node.h"
+#include "topology/plan.h"
+
+static acclTopoNode* loadShipped(const char* name) {
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s.xml", TOPO_DIR, name);
+  acclTopoNode* n = NULL;
+  assert_int_equal(acclTopoNodeLoad(path, &n), acclSuccess);
+  return n;
+}
+
+/* Plan `nodes` nodes x `ppn` ranks (rank i of a node on device i % ndev). */
+static void plan(const acclTopoNode* n, int nodes, int ppn, int channels, acclTopoPlan* p, int** devOut) {
+  int nr = nodes * ppn;
+  int* dev = malloc(sizeof(int) * (size_t)nr);
+  int* node = malloc(sizeof(int) * (size_t)nr);
+  for (int r = 0; r < nr; r++) {
+    node[r] = r / ppn;
+    dev[r] = (r % ppn) % n->ndev;
+  }
+  assert_int_equal(acclTopoPlanCompute(n, nr, dev, node, channels, p), acclSuccess);
+  char why[256];
+  if (acclTopoPlanCheck(p, why, sizeof(why)) != 0) fail_msg("invalid plan: %s", why);
+  free(node);
+  if (devOut) *devOut = dev;
+  else free(dev);
+}
+
+static void assertAllHopsDirect(const acclTopoNode* n, const acclTopoPlan* p, const int* dev) {
+  int nr = p->nranks, shared = 0;
+  for (int c = 0; c < p->nRings; c++)
+    for (int i = 0; i < nr; i++) {
+      int a = p->rings[c * nr + i], b = p->rings[c * nr + (i + 1) % nr];
+      if (nr > 1 && p->nodeOf[a] == p->nodeOf[b] && dev[a] == dev[b]) shared++;
+      if (p->nodeOf[a] != p->nodeOf[b] || dev[a] == dev[b]) continue;
+      if (acclLinkGraphFind(n->graph, dev[a], dev[b]) < 0)
+        fail_msg("%s ring %d hop %d->%d (devices %d-%d) is not a direct link", n->name, c, a, b, dev[a], dev[b]);
+    }
+  assert_int_equal(p->directHops + shared, p->intraHops); /* the rest shares a device */
+}
+
+static void test_rings_direct(void** state) {
+  (void)state;
+  const char* files[] = {"trn1-like", "trn2-like", "full8", "ring4"};
+  for (int i = 0; i < 4; i++) {
+    acclTopoNode* n = loadShipped(files[i]);
+    acclTopoPlan p;
+    int* dev;
+    plan(n, 1, n->ndev, 0, &p, &dev);
+    assertAllHopsDirect(n, &p, dev);
+    assert_true(p.bwIntra > 0 && p.latIntra > 0 && p.bwInter > 0 && p.latInter > 0);
+    assert_true(p.bwIntra == n->graph->links[0].bwGBs);
+    free(dev);
+    acclTopoPlanFree(&p);
+    acclTopoNodeFree(n);
+  }
+  const char* specs[] = {"ring", "torus2d", "full"};
+  const int sizes[] = {3, 4, 6, 8, 9, 12, 16};
+  for (int s = 0; s < 3; s++)
+    for (int k = 0; k < 7; k++) {
+      acclTopoNode* n = NULL;
+      assert_int_equal(acclTopoNodeFromSpec(specs[s], sizes[k], &n), acclSuccess);
+      acclTopoPlan p;
+      int* dev;
+      plan(n, 1, n->ndev, 0, &p, &dev);
+      assertAllHopsDirect(n, &p, dev);
+      free(dev);
+      acclTopoPlanFree(&p);
+      acclTopoNodeFree(n);
+    }
+}
+
+/* Rings of a plan use pairwise disjoint links (either direction). */
+static void assertDisjoint(const acclTopoNode* n, const acclTopoPlan* p, const int* dev) {
+  int nl = n->graph->nlinks, nr = p->nranks;
+  int* owner = malloc(sizeof(int) * (size_t)nl);
+  for (int i = 0; i < nl; i++) owner[i] = -1;
+  for (int c = 0; c < p->nRings; c++)
+    for (int i = 0; i < nr; i++) {
+      int a = p->rings[c * nr + i], b = p->rings[c * nr + (i + 1) % nr];
+      int l = acclLinkGraphFind(n->graph, dev[a], dev[b]);
+      assert_true(l >= 0);
+      if (owner[l] >= 0 && owner[l] != c) fail_msg("%s: link %d used by rings %d and %d", n->name, l, owner[l], c);
+      owner[l] = c;
+    }
+  free(owner);
+}
+
+static void test_torus_disjoint(void** state) {
+  (void)state;
+  acclTopoNode* nodes[4] = {loadShipped("trn1-like"), loadShipped("trn2-like"), NULL, loadShipped("full8")};
+  assert_int_equal(acclTopoNodeFromSpec("torus2d", 16, &nodes[2]), acclSuccess);
+  for (int i = 0; i < 4; i++) {
+    acclTopoPlan p;
+    int* dev;
+    plan(nodes[i], 1, nodes[i]->ndev, 0, &p, &dev);
+    assert_true(p.nRings >= (i == 3 ? 3 : 2)); /* 4-regular torus: 2; K8 (7-regular): 3 */
+    assertDisjoint(nodes[i], &p, dev);
+    free(dev);
+    acclTopoPlanFree(&p);
+    acclTopoNodeFree(nodes[i]);
+  }
+}
+
+static int treeDepth(const acclTreeNode* t, int root) {
+  int best = 0;
+  for (int j = 0; j < 2; j++)
+    if (t[root].down[j] >= 0) {
+      int d = 1 + treeDepth(t, t[root].down[j]);
+      if (d > best) best = d;
+    }
+  return best;
+}
+
+static int isInner(const acclTreeNode* t, int m) { return t[m].down[0] >= 0 || t[m].down[1] >= 0; }
+
+static void checkDoubleBinaryTree(int n, const acclTreeNode* t0, const acclTreeNode* t1, const int* root) {
+  int maxDepth = (int)ceil(log2((double)n));
+  for (int t = 0; t < 2; t++) {
+    const acclTreeNode* tr = t ? t1 : t0;
+    int d = treeDepth(tr, root[t]);
+    if (d > maxDepth) fail_msg("n=%d tree %d depth %d > %d", n, t, d, maxDepth);
+  }
+  for (int m = 0; m < n; m++)
+    if (isInner(t0, m) && isInner(t1, m)) fail_msg("n=%d: member %d is inner in both trees", n, m);
+}
+
+static void test_double_binary_tree(void** state) {
+  (void)state;
+  for (int n = 1; n <= 70; n++) {
+    acclTreeNode* t = calloc((size_t)(2 * n), sizeof(acclTreeNode));
+    int root[2];
+    assert_int_equal(acclTopoDoubleBinaryTree(n, t, t + n, root), acclSuccess);
+    acclTopoPlan p = {.nranks = n, .nRings = 1, .nTrees = 2, .trees = t};
+    int* ring = malloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) ring[i] = i;
+    p.rings = ring;
+    p.treeRoot[0] = root[0];
+    p.treeRoot[1] = root[1];
+    char why[256];
+    if (acclTopoPlanCheck(&p, why, sizeof(why)) != 0) fail_msg("n=%d: %s", n, why);
+    checkDoubleBinaryTree(n, t, t + n, root);
+    free(ring);
+    free(t);
+  }
+}
+
+/* Several nodes: each node's ranks consecutive in every ring, one net hop per
+ * node, and the node-level trees form a double binary tree. */
+static void test_hierarchical(void** state) {
+  (void)state;
+  acclTopoNode* n = loadShipped("trn1-like");
+  const int nodeCounts[] = {2, 3, 4, 7};
+  const int ppns[] = {16, 4, 1, 20};
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 4; b++) {
+      int N = nodeCounts[a], ppn = ppns[b], nr = N * ppn;
+      acclTopoPlan p;
+      int* dev;
+      plan(n, N, ppn, 0, &p, &dev);
+      assert_int_equal(p.nNodes, N);
+      for (int c = 0; c < p.nRings; c++) {
+        int changes = 0;
+        for (int i = 0; i < nr; i++)
+          changes += p.nodeOf[p.rings[c * nr + i]] != p.nodeOf[p.rings[c * nr + (i + 1) % nr]];
+        assert_int_equal(changes, N); /* each node entered once: its ranks are consecutive */
+        for (int k = 0; k < N; k++) assert_true(p.ringNic[c * N + k] >= 0);
+      }
+      if (p.nRings > 1) /* channels leave a node through different NICs */
+        assert_int_not_equal(p.ringNic[0], p.ringNic[N]);
+      /* node-level trees: rebuild from nodeTreeUp and check the double binary tree properties */
+      acclTreeNode* nt = calloc((size_t)(2 * N), sizeof(acclTreeNode));
+      int root[2] = {-1, -1};
+      for (int t = 0; t < 2; t++) {
+        for (int k = 0; k < N; k++) nt[t * N + k] = (acclTreeNode){-1, {-1, -1}};
+        for (int k = 0; k < N; k++) {
+          int up = p.nodeTreeUp[t * N + k];
+          nt[t * N + k].up = up;
+          if (up < 0) {
+            root[t] = k;
+            continue;
+          }
+          int slot = nt[t * N + up].down[0] < 0 ? 0 : 1;
+          nt[t * N + up].down[slot] = k;
+        }
+        assert_int_equal(p.nodeOf[p.treeRoot[t]], root[t]);
+      }
+      checkDoubleBinaryTree(N, nt, nt + N, root);
+      assertAllHopsDirect(n, &p, dev);
+      assert_true(p.bwInter == 12.5 && p.latInter == 15);
+      free(nt);
+      free(dev);
+      acclTopoPlanFree(&p);
+    }
+  acclTopoNodeFree(n);
+}
+
+/* Ranks sharing devices and devices without a Hamiltonian cycle among them. */
+static void test_shared_and_sparse(void** state) {
+  (void)state;
+  acclTopoNode* n = loadShipped("ring4");
+  acclTopoPlan p;
+  int* dev;
+  plan(n, 1, 8, 0, &p, &dev); /* 8 ranks on 4 devices */
+  for (int i = 0; i < 8; i++) { /* ranks of one device are neighbours */
+    int a = p.rings[i], b = p.rings[(i + 1) % 8];
+    assert_true(dev[a] == dev[b] || acclLinkGraphFind(n->graph, dev[a], dev[b]) >= 0);
+  }
+  assert_true(p.bwIntra == 10.0); /* the shared-memory hop is the slowest */
+  free(dev);
+  acclTopoPlanFree(&p);
+  acclTopoNodeFree(n);
+
+  assert_int_equal(acclTopoNodeFromSpec("ring", 8, &n), acclSuccess);
+  int devs[3] = {0, 1, 2}, nodes[3] = {0, 0, 0};
+  assert_int_equal(acclTopoPlanCompute(n, 3, devs, nodes, 0, &p), acclSuccess);
+  char why[128];
+  assert_int_equal(acclTopoPlanCheck(&p, why, sizeof(why)), 0);
+  assert_int_equal(p.directHops, 2); /* 0-1-2 direct, 2->0 through the host */
+  acclTopoPlanFree(&p);
+  /* one rank: figures still filled */
+  assert_int_equal(acclTopoPlanCompute(n, 1, devs, nodes, 0, &p), acclSuccess);
+  assert_true(p.bwIntra > 0 && p.bwInter > 0 && p.latIntra > 0 && p.latInter > 0);
+  assert_int_equal(p.nRings, 1);
+  acclTopoPlanFree(&p);
+  /* bad input */
+  int bad[2] = {0, 9};
+  assert_int_equal(acclTopoPlanCompute(n, 2, bad, nodes, 0, &p), acclInvalidArgument);
+  assert_int_equal(acclTopoPlanCompute(n, 2, devs, nodes, 99, &p), acclInvalidArgument);
+  acclTopoNodeFree(n);
+}
+
+static void test_channels(void** state) {
+  (void)state;
+  acclTopoNode* n = loadShipped("ring4");
+  acclTopoPlan p;
+  plan(n, 1, 4, 6, &p, NULL);
+  assert_int_equal(p.nRings, 6); /* one ring on a 4-ring: the others replicate it */
+  for (int i = 0; i < 4; i++) { /* odd replicas run the other way round */
+    assert_int_equal(p.rings[4 + i], p.rings[(4 - i) % 4]);
+    assert_int_equal(p.rings[8 + i], p.rings[i]);
+  }
+  acclTopoPlanFree(&p);
+  plan(n, 2, 4, 3, &p, NULL);
+  assert_int_equal(p.nRings, 3);
+  acclTopoPlanFree(&p);
+  acclTopoNodeFree(n);
+}
+
+static void test_graph_file_roundtrip(void** state) {
+  (void)state;
+  acclTopoNode* n = loadShipped("trn1-like");
+  acclTopoPlan p, q;
+  plan(n, 2, 16, 0, &p, NULL);
+  char path[256];
+  snprintf(path, sizeof(path), "/tmp/accl_graph_test_%d.xml", (int)getpid());
+  assert_int_equal(acclTopoPlanDump(&p, path), acclSuccess);
+  int dev[32], node[32];
+  for (int r = 0; r < 32; r++) {
+    dev[r] = (31 - r) % 16;
+    node[r] = r / 16;
+  }
+  assert_int_equal(acclTopoPlanCompute(n, 32, dev, node, 1, &q), acclSuccess);
+  assert_int_equal(acclTopoPlanLoad(path, &q), acclSuccess);
+  assert_int_equal(q.nRings, p.nRings);
+  assert_memory_equal(q.rings, p.rings, sizeof(int) * (size_t)(p.nRings * 32));
+  assert_memory_equal(q.trees, p.trees, sizeof(acclTreeNode) * 64);
+  assert_memory_equal(q.treeRoot, p.treeRoot, sizeof(p.treeRoot));
+  acclTopoPlanFree(&q);
+  /* a graph for another rank count is refused, naming the file */
+  assert_int_equal(acclTopoPlanCompute(n, 16, dev, node, 0, &q), acclSuccess);
+  assert_int_equal(acclTopoPlanLoad(path, &q), acclInvalidArgument);
+  assert_non_null(strstr(acclLastErrorText(), path));
+  acclTopoPlanFree(&q);
+  unlink(path);
+  acclTopoPlanFree(&p);
+  acclTopoNodeFree(n);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rings_direct),       cmocka_unit_test(test_torus_disjoint),
+      cmocka_unit_test(test_double_binary_tree), cmocka_unit_test(test_hierarchical),
+      cmocka_unit_test(test_shared_and_sparse),  cmocka_unit_test(test_channels),
+      cmocka_unit_test(test_graph_file_roundtrip),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
