@@ -1,0 +1,17 @@
+/* colls.c - the table of collectives, looked up by -C name or by binary. */
+#include <string.h>
+#include "common.h"
+
+static const perfColl* const all[] = {&perfCollAllReduce, &perfCollAllGather, &perfCollReduceScatter,
+                                      &perfCollBroadcast, &perfCollReduce,    &perfCollAllToAll,
+                                      &perfCollSendRecv};
+
+const perfColl* perfCollByName(const char* name) {
+  for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+    if (strcmp(name, all[i]->name) == 0 || strcmp(name, all[i]->program) == 0) return all[i];
+  return NULL;
+}
+
+const char* perfCollNames(void) {
+  return "allreduce|allgather|reduce_scatter|broadcast|reduce|alltoall|sendrecv";
+}

@@ -1,0 +1,136 @@
+/* dtype.c - datatype and reduction-op tables of the perf tools, and exact
+ * conversions between doubles and every element type (incl. half, bfloat16).
+ * The library's own tables are hidden symbols, so the tools keep theirs. */
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+#include "common.h"
+
+static const struct {
+  const char* name;
+  const char* alias[3];
+  size_t size;
+  int isFloat;
+} types[acclNumTypes] = {
+    [acclInt8] = {"int8", {"char", NULL, NULL}, 1, 0},
+    [acclUint8] = {"uint8", {NULL, NULL, NULL}, 1, 0},
+    [acclInt32] = {"int32", {"int", NULL, NULL}, 4, 0},
+    [acclUint32] = {"uint32", {NULL, NULL, NULL}, 4, 0},
+    [acclInt64] = {"int64", {NULL, NULL, NULL}, 8, 0},
+    [acclUint64] = {"uint64", {NULL, NULL, NULL}, 8, 0},
+    [acclFloat16] = {"half", {"float16", "fp16", NULL}, 2, 1},
+    [acclFloat32] = {"float", {"float32", "fp32", NULL}, 4, 1},
+    [acclFloat64] = {"double", {"float64", "fp64", NULL}, 8, 1},
+    [acclBfloat16] = {"bfloat16", {"bf16", NULL, NULL}, 2, 1},
+};
+
+static const char* opNames[acclNumOps] = {"sum", "prod", "max", "min", "avg"};
+
+size_t perfTypeSize(int t) { return (t >= 0 && t < acclNumTypes) ? types[t].size : 0; }
+const char* perfTypeName(int t) { return (t >= 0 && t < acclNumTypes) ? types[t].name : "unknown"; }
+int perfTypeIsFloat(int t) { return t >= 0 && t < acclNumTypes && types[t].isFloat; }
+
+const char* perfOpName(int op) {
+  if (op == PERF_OP_NONE) return "none";
+  return (op >= 0 && op < acclNumOps) ? opNames[op] : "unknown";
+}
+
+int perfTypeFromName(const char* s) {
+  if (strcasecmp(s, "all") == 0) return -1;
+  for (int t = 0; t < acclNumTypes; t++) {
+    if (strcasecmp(s, types[t].name) == 0) return t;
+    for (int a = 0; a < 3 && types[t].alias[a]; a++)
+      if (strcasecmp(s, types[t].alias[a]) == 0) return t;
+  }
+  return -2;
+}
+
+int perfOpFromName(const char* s) {
+  if (strcasecmp(s, "all") == 0) return -1;
+  for (int op = 0; op < acclNumOps; op++)
+    if (strcasecmp(s, opNames[op]) == 0) return op;
+  return -2;
+}
+
+/* IEEE binary16 <-> binary32, round to nearest even; handles subnormals, inf, NaN. */
+float perfHalfToFloat(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  } else {
+    float f = ldexpf((float)mant, -24); /* zero or subnormal: exact */
+    memcpy(&bits, &f, 4);
+    bits |= sign;
+  }
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t perfFloatToHalf(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+  uint32_t ax = x & 0x7fffffffu;
+  if (ax > 0x7f800000u) return sign | 0x7e00;            /* NaN */
+  if (ax >= 0x477ff000u) return sign | 0x7c00;           /* rounds to >= 65520: inf */
+  if (ax < 0x38800000u) {                                /* below 2^-14: subnormal half */
+    float a;
+    memcpy(&a, &ax, 4);
+    return sign | (uint16_t)lrintf(a * 16777216.0f);     /* units of 2^-24, RNE */
+  }
+  uint32_t mant = ax & 0x7fffffu, exp = (ax >> 23) - 112;
+  uint32_t h = (exp << 10) | (mant >> 13), rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++; /* carry may bump the exponent: correct */
+  return sign | (uint16_t)h;
+}
+
+float perfBf16ToFloat(uint16_t b) {
+  uint32_t bits = (uint32_t)b << 16;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t perfFloatToBf16(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40); /* quiet NaN */
+  x += 0x7fffu + ((x >> 16) & 1);
+  return (uint16_t)(x >> 16);
+}
+
+double perfLoad(const void* buf, size_t i, int t) {
+  switch (t) {
+    case acclInt8: return ((const int8_t*)buf)[i];
+    case acclUint8: return ((const uint8_t*)buf)[i];
+    case acclInt32: return ((const int32_t*)buf)[i];
+    case acclUint32: return ((const uint32_t*)buf)[i];
+    case acclInt64: return (double)((const int64_t*)buf)[i];
+    case acclUint64: return (double)((const uint64_t*)buf)[i];
+    case acclFloat16: return perfHalfToFloat(((const uint16_t*)buf)[i]);
+    case acclFloat32: return ((const float*)buf)[i];
+    case acclFloat64: return ((const double*)buf)[i];
+    case acclBfloat16: return perfBf16ToFloat(((const uint16_t*)buf)[i]);
+    default: return NAN;
+  }
+}
+
+void perfStore(void* buf, size_t i, int t, double v) {
+  switch (t) {
+    case acclInt8: ((int8_t*)buf)[i] = (int8_t)(int64_t)v; break;
+    case acclUint8: ((uint8_t*)buf)[i] = (uint8_t)(int64_t)v; break;
+    case acclInt32: ((int32_t*)buf)[i] = (int32_t)(int64_t)v; break;
+    case acclUint32: ((uint32_t*)buf)[i] = (uint32_t)(int64_t)v; break;
+    case acclInt64: ((int64_t*)buf)[i] = (int64_t)v; break;
+    case acclUint64: ((uint64_t*)buf)[i] = (uint64_t)v; break;
+    case acclFloat16: ((uint16_t*)buf)[i] = perfFloatToHalf((float)v); break;
+    case acclFloat32: ((float*)buf)[i] = (float)v; break;
+    case acclFloat64: ((double*)buf)[i] = v; break;
+    case acclBfloat16: ((uint16_t*)buf)[i] = perfFloatToBf16((float)v); break;
+    default: break;
+  }
+}
