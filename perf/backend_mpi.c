@@ -19,9 +19,9 @@ static MPI_Datatype halfType = MPI_DATATYPE_NULL, bf16Type = MPI_DATATYPE_NULL;
 static MPI_Op twoByteOps[4]; /* sum, prod, max, min over halfType / bf16Type */
 
 static float load16(const uint16_t* p, MPI_Datatype t) {
-  return t == bf16Type ? perfBf16ToFloat(*p) : perfHalfToFloat(*p);
+  return t == bf16Type ? acclBf16ToFloat(*p) : acclHalfToFloat(*p);
 }
-static uint16_t store16(float v, MPI_Datatype t) { return t == bf16Type ? perfFloatToBf16(v) : perfFloatToHalf(v); }
+static uint16_t store16(float v, MPI_Datatype t) { return t == bf16Type ? acclFloatToBf16(v) : acclFloatToHalf(v); }
 
 #define TWO_BYTE_OP(name, expr)                                                 \
   static void name(void* in, void* inout, int* len, MPI_Datatype* dt) {         \

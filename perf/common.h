@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "acc_ccl.h"
+#include "halfconv.h" /* the library's fp16 / bf16 conversions (src/include) */
 
 typedef enum { perfSuccess = 0, perfError = 1 } perfResult_t;
 
@@ -70,10 +71,6 @@ int perfTypeIsFloat(int dtype);
  * nearest even for half and bfloat16; integers truncated toward zero). */
 double perfLoad(const void* buf, size_t i, int dtype);
 void perfStore(void* buf, size_t i, int dtype, double v);
-float perfHalfToFloat(uint16_t h);
-uint16_t perfFloatToHalf(float f);
-float perfBf16ToFloat(uint16_t b);
-uint16_t perfFloatToBf16(float f);
 
 /* ---------------------------------------------------------------- backends */
 

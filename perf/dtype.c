@@ -52,57 +52,6 @@ int perfOpFromName(const char* s) {
   return -2;
 }
 
-/* IEEE binary16 <-> binary32, round to nearest even; handles subnormals, inf, NaN. */
-float perfHalfToFloat(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (mant << 13);
-  } else {
-    float f = ldexpf((float)mant, -24); /* zero or subnormal: exact */
-    memcpy(&bits, &f, 4);
-    bits |= sign;
-  }
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
-
-uint16_t perfFloatToHalf(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
-  uint32_t ax = x & 0x7fffffffu;
-  if (ax > 0x7f800000u) return sign | 0x7e00;            /* NaN */
-  if (ax >= 0x477ff000u) return sign | 0x7c00;           /* rounds to >= 65520: inf */
-  if (ax < 0x38800000u) {                                /* below 2^-14: subnormal half */
-    float a;
-    memcpy(&a, &ax, 4);
-    return sign | (uint16_t)lrintf(a * 16777216.0f);     /* units of 2^-24, RNE */
-  }
-  uint32_t mant = ax & 0x7fffffu, exp = (ax >> 23) - 112;
-  uint32_t h = (exp << 10) | (mant >> 13), rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++; /* carry may bump the exponent: correct */
-  return sign | (uint16_t)h;
-}
-
-float perfBf16ToFloat(uint16_t b) {
-  uint32_t bits = (uint32_t)b << 16;
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
-
-uint16_t perfFloatToBf16(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40); /* quiet NaN */
-  x += 0x7fffu + ((x >> 16) & 1);
-  return (uint16_t)(x >> 16);
-}
-
 double perfLoad(const void* buf, size_t i, int t) {
   switch (t) {
     case acclInt8: return ((const int8_t*)buf)[i];
@@ -111,10 +60,10 @@ double perfLoad(const void* buf, size_t i, int t) {
     case acclUint32: return ((const uint32_t*)buf)[i];
     case acclInt64: return (double)((const int64_t*)buf)[i];
     case acclUint64: return (double)((const uint64_t*)buf)[i];
-    case acclFloat16: return perfHalfToFloat(((const uint16_t*)buf)[i]);
+    case acclFloat16: return acclHalfToFloat(((const uint16_t*)buf)[i]);
     case acclFloat32: return ((const float*)buf)[i];
     case acclFloat64: return ((const double*)buf)[i];
-    case acclBfloat16: return perfBf16ToFloat(((const uint16_t*)buf)[i]);
+    case acclBfloat16: return acclBf16ToFloat(((const uint16_t*)buf)[i]);
     default: return NAN;
   }
 }
@@ -127,10 +76,10 @@ void perfStore(void* buf, size_t i, int t, double v) {
     case acclUint32: ((uint32_t*)buf)[i] = (uint32_t)(int64_t)v; break;
     case acclInt64: ((int64_t*)buf)[i] = (int64_t)v; break;
     case acclUint64: ((uint64_t*)buf)[i] = (uint64_t)v; break;
-    case acclFloat16: ((uint16_t*)buf)[i] = perfFloatToHalf((float)v); break;
+    case acclFloat16: ((uint16_t*)buf)[i] = acclFloatToHalf((float)v); break;
     case acclFloat32: ((float*)buf)[i] = (float)v; break;
     case acclFloat64: ((double*)buf)[i] = v; break;
-    case acclBfloat16: ((uint16_t*)buf)[i] = perfFloatToBf16((float)v); break;
+    case acclBfloat16: ((uint16_t*)buf)[i] = acclFloatToBf16((float)v); break;
     default: break;
   }
 }

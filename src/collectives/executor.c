@@ -40,23 +40,31 @@ static char* bufBase(const acclTask* t, int id) {
   return id == ACCL_BUF_SEND ? (char*)t->sendDev : id == ACCL_BUF_RECV ? (char*)t->recvDev : NULL;
 }
 
+/* One DMA copy on the device's engines. */
+static accError_t execCopy(int dev, void* dst, const void* src, size_t bytes) {
+  accDevDesc d;
+  d.type = ACCDEV_DESC_COPY;
+  d.u.copy.dst = dst;
+  d.u.copy.src = src;
+  d.u.copy.bytes = bytes;
+  return accDevExec(dev, &d);
+}
+
 /* out = reduce(in...) into up to 3 outputs, through the device engines. */
 static accError_t runReduce(int dev, const acclTask* task, const void** in, int nin, uint32_t premulMask,
                             int postDiv, void** out, int nout, size_t count) {
   size_t esize = acclTypeSize(task->dtype);
   if (count == 0 || nout == 0) return accSuccess;
-  accDevDesc d;
-  memset(&d, 0, sizeof(d));
   if (nin == 1 && premulMask == 0 && !postDiv) {
-    d.type = ACCDEV_DESC_COPY;
     for (int o = 0; o < nout; o++) {
       if (out[o] == in[0]) continue;
-      d.u.copy.dst = out[o]; d.u.copy.src = in[0]; d.u.copy.bytes = count * esize;
-      accError_t e = accDevExec(dev, &d);
+      accError_t e = execCopy(dev, out[o], in[0], count * esize);
       if (e != accSuccess) return e;
     }
     return accSuccess;
   }
+  accDevDesc d;
+  memset(&d, 0, sizeof(d));
   d.type = ACCDEV_DESC_REDUCE;
   d.u.reduce.ndst = nout > 2 ? 2 : nout;
   for (int o = 0; o < d.u.reduce.ndst; o++) d.u.reduce.dst[o] = out[o];
@@ -69,12 +77,7 @@ static accError_t runReduce(int dev, const acclTask* task, const void** in, int 
   d.u.reduce.scalar = task->scalar;
   d.u.reduce.postDiv = postDiv ? (uint64_t)postDiv : 0;
   accError_t e = accDevExec(dev, &d);
-  for (int o = 2; o < nout && e == accSuccess; o++) {
-    accDevDesc c;
-    memset(&c, 0, sizeof(c));
-    c.type = ACCDEV_DESC_COPY; c.u.copy.dst = out[o]; c.u.copy.src = out[0]; c.u.copy.bytes = count * esize;
-    e = accDevExec(dev, &c);
-  }
+  for (int o = 2; o < nout && e == accSuccess; o++) e = execCopy(dev, out[o], out[0], count * esize);
   return e;
 }
 
@@ -358,20 +361,12 @@ static int execStep(void* arg, int dev) {
       acclTask* task = &x->plan->tasks[t];
       if (task->scalarDev) { /* PreMulSum with a device scalar: read it now, in stream order */
         double v = 0;
-        accDevDesc d;
-        memset(&d, 0, sizeof(d));
-        d.type = ACCDEV_DESC_COPY; d.u.copy.src = task->scalarDev; d.u.copy.dst = &v;
-        d.u.copy.bytes = acclTypeSize(task->dtype);
-        if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
+        if (execCopy(dev, &v, task->scalarDev, acclTypeSize(task->dtype)) != accSuccess) return -acclDeviceError;
         task->scalar = acclScalarFromBytes(task->dtype, &v);
       }
-      if (task->stageSend && task->sendBytes) {
-        accDevDesc d;
-        memset(&d, 0, sizeof(d));
-        d.type = ACCDEV_DESC_COPY; d.u.copy.src = task->sendbuff; d.u.copy.dst = task->sendDev;
-        d.u.copy.bytes = task->sendBytes;
-        if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
-      }
+      if (task->stageSend && task->sendBytes &&
+          execCopy(dev, task->sendDev, task->sendbuff, task->sendBytes) != accSuccess)
+        return -acclDeviceError;
     }
     x->stage = STAGE_RUN;
   }
@@ -395,13 +390,9 @@ static int execStep(void* arg, int dev) {
   }
   for (int t = 0; t < x->plan->nTasks; t++) {
     acclTask* task = &x->plan->tasks[t];
-    if (task->stageRecv && task->recvBytes) {
-      accDevDesc d;
-      memset(&d, 0, sizeof(d));
-      d.type = ACCDEV_DESC_COPY; d.u.copy.src = task->recvDev; d.u.copy.dst = task->recvbuff;
-      d.u.copy.bytes = task->recvBytes;
-      if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
-    }
+    if (task->stageRecv && task->recvBytes &&
+        execCopy(dev, task->recvbuff, task->recvDev, task->recvBytes) != accSuccess)
+      return -acclDeviceError;
   }
   __atomic_store_n(&cs->execTicket, x->plan->ticket + 1, __ATOMIC_RELEASE);
   if (cs->shm.region) accDevDoorbell(cs->shm.region); /* plans of this comm queued on other streams */

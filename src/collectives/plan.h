@@ -138,6 +138,11 @@ struct acclTreeNodeT;
  * along the ring starting at the root. */
 acclResult_t acclBuildRing(acclPlan* plan, int t, int rank, int nranks, const int* ring, int channel,
                            size_t off, size_t count, size_t chunkElems);
+/* Ring building blocks over [o, o+c) split into n parts (also used by hier.c). */
+acclResult_t acclRingReduceScatterRange(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t o,
+                                        size_t c, int srcBuf, int dstBuf, uint8_t pre, uint8_t post, int sendLast);
+acclResult_t acclRingAllGatherRange(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t o,
+                                    size_t c, int buf, int skipFirst);
 /* One binary tree (up: parent or -1; down: two children or -1) for elements [off, off+count). */
 acclResult_t acclBuildTree(acclPlan* plan, int t, int tree, int rank, int up, const int down[2], int connLane,
                            size_t off, size_t count);

@@ -4,27 +4,12 @@
 #include <string.h>
 #include "collectives/coll.h"
 #include "collectives/redop.h"
+#include "halfconv.h"
 
 static int isFloat(acclDataType_t t) {
   return t == acclFloat16 || t == acclBfloat16 || t == acclFloat32 || t == acclFloat64;
 }
 static int isSigned(acclDataType_t t) { return t == acclInt8 || t == acclInt32 || t == acclInt64; }
-
-static float halfToFloat(uint16_t h) {
-  uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-  if (exp == 0) {
-    if (man == 0) bits = sign;
-    else { /* subnormal: normalise */
-      exp = 127 - 15 + 1;
-      while (!(man & 0x400)) { man <<= 1; exp--; }
-      bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
-    }
-  } else if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
-  else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
 
 accDevScalar acclScalarFromBytes(acclDataType_t t, const void* p) {
   accDevScalar s;
@@ -36,14 +21,8 @@ accDevScalar acclScalarFromBytes(acclDataType_t t, const void* p) {
     case acclUint32: s.u = *(const uint32_t*)p; break;
     case acclInt64: s.i = *(const int64_t*)p; break;
     case acclUint64: s.u = *(const uint64_t*)p; break;
-    case acclFloat16: s.f = halfToFloat(*(const uint16_t*)p); break;
-    case acclBfloat16: {
-      uint32_t bits = (uint32_t)(*(const uint16_t*)p) << 16;
-      float f;
-      memcpy(&f, &bits, 4);
-      s.f = f;
-      break;
-    }
+    case acclFloat16: s.f = acclHalfToFloat(*(const uint16_t*)p); break;
+    case acclBfloat16: s.f = acclBf16ToFloat(*(const uint16_t*)p); break;
     case acclFloat32: s.f = *(const float*)p; break;
     case acclFloat64: s.f = *(const double*)p; break;
     default: break;

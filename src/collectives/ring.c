@@ -14,37 +14,66 @@ static acclResult_t localCopy(acclPlan* plan, int lane, int t, size_t srcOff, si
   return add(plan, lane, s);
 }
 
-static acclResult_t ringAllReduce(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t off,
-                                  size_t count, uint8_t pre, uint8_t post) {
+/* Ring reduce-scatter of [o, o+c) split into n parts: part p (our position)
+ * ends reduced in dstBuf. With sendLast the final step also forwards it to
+ * the next rank, which starts a fused all-gather (AllReduce). */
+acclResult_t acclRingReduceScatterRange(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t o,
+                                        size_t c, int srcBuf, int dstBuf, uint8_t pre, uint8_t post, int sendLast) {
   int next = ring[mod(p + 1, n)], prev = ring[mod(p - 1, n)];
-  size_t coff, ccnt;
-  if (n == 1) return localCopy(plan, lane, t, off, off, count, pre | post);
-  /* reduce-scatter: chunk (p-1-s) travels forward and gathers one input per hop */
-  acclPartition(count, n, mod(p - 1, n), &coff, &ccnt);
-  acclStep s = acclStepFifo(t, ccnt);
-  s.srcBuf = ACCL_BUF_SEND; s.srcOff = off + coff; s.sendPeer[0] = (int16_t)next; s.flags = pre;
-  ACCLCHECK(add(plan, lane, s));
-  for (int k = 1; k < n - 1; k++) {
-    acclPartition(count, n, mod(p - 1 - k, n), &coff, &ccnt);
-    s = acclStepFifo(t, ccnt);
-    s.recvPeer[0] = (int16_t)prev; s.srcBuf = ACCL_BUF_SEND; s.srcOff = off + coff;
-    s.sendPeer[0] = (int16_t)next; s.flags = pre;
-    ACCLCHECK(add(plan, lane, s));
+  size_t off, cnt;
+  acclStep s;
+  if (n == 1) {
+    if ((srcBuf == dstBuf && !(pre | post)) || c == 0) return acclSuccess;
+    s = acclStepFifo(t, c);
+    s.srcBuf = (uint8_t)srcBuf; s.srcOff = o; s.dstBuf = (uint8_t)dstBuf; s.dstOff = o; s.flags = pre | post;
+    return add(plan, lane, s);
   }
-  /* our own chunk p is complete: keep it and start the all-gather */
-  acclPartition(count, n, p, &coff, &ccnt);
-  s = acclStepFifo(t, ccnt);
-  s.recvPeer[0] = (int16_t)prev; s.srcBuf = ACCL_BUF_SEND; s.srcOff = off + coff; s.flags = pre | post;
-  s.dstBuf = ACCL_BUF_RECV; s.dstOff = off + coff; s.sendPeer[0] = (int16_t)next;
+  /* part (p-1-k) travels forward and gathers one input per hop */
+  acclPartition(c, n, mod(p - 1, n), &off, &cnt);
+  s = acclStepFifo(t, cnt);
+  s.srcBuf = (uint8_t)srcBuf; s.srcOff = o + off; s.sendPeer[0] = (int16_t)next; s.flags = pre;
   ACCLCHECK(add(plan, lane, s));
   for (int k = 1; k < n; k++) {
-    acclPartition(count, n, mod(p - k, n), &coff, &ccnt);
-    s = acclStepFifo(t, ccnt);
-    s.recvPeer[0] = (int16_t)prev; s.dstBuf = ACCL_BUF_RECV; s.dstOff = off + coff;
+    acclPartition(c, n, mod(p - 1 - k, n), &off, &cnt);
+    s = acclStepFifo(t, cnt);
+    s.recvPeer[0] = (int16_t)prev; s.srcBuf = (uint8_t)srcBuf; s.srcOff = o + off; s.flags = pre;
+    if (k < n - 1 || sendLast) s.sendPeer[0] = (int16_t)next;
+    if (k == n - 1) { s.dstBuf = (uint8_t)dstBuf; s.dstOff = o + off; s.flags |= post; }
+    ACCLCHECK(add(plan, lane, s));
+  }
+  return acclSuccess;
+}
+
+/* Ring all-gather of [o, o+c) split into n parts, each already in buf at its
+ * owner: afterwards every rank has every part. skipFirst: our part was
+ * already sent (fused with a reduce-scatter). */
+acclResult_t acclRingAllGatherRange(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t o,
+                                    size_t c, int buf, int skipFirst) {
+  if (n == 1) return acclSuccess;
+  int next = ring[mod(p + 1, n)], prev = ring[mod(p - 1, n)];
+  size_t off, cnt;
+  acclStep s;
+  if (!skipFirst) {
+    acclPartition(c, n, p, &off, &cnt);
+    s = acclStepFifo(t, cnt);
+    s.srcBuf = (uint8_t)buf; s.srcOff = o + off; s.sendPeer[0] = (int16_t)next;
+    ACCLCHECK(add(plan, lane, s));
+  }
+  for (int k = 1; k < n; k++) {
+    acclPartition(c, n, mod(p - k, n), &off, &cnt);
+    s = acclStepFifo(t, cnt);
+    s.recvPeer[0] = (int16_t)prev; s.dstBuf = (uint8_t)buf; s.dstOff = o + off;
     if (k < n - 1) s.sendPeer[0] = (int16_t)next;
     ACCLCHECK(add(plan, lane, s));
   }
   return acclSuccess;
+}
+
+static acclResult_t ringAllReduce(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t off,
+                                  size_t count, uint8_t pre, uint8_t post) {
+  ACCLCHECK(acclRingReduceScatterRange(plan, lane, t, p, n, ring, off, count, ACCL_BUF_SEND, ACCL_BUF_RECV, pre,
+                                       post, 1));
+  return acclRingAllGatherRange(plan, lane, t, p, n, ring, off, count, ACCL_BUF_RECV, 1);
 }
 
 /* Blocks of `blk` elements per rank; this channel moves [off, off+count) of each block. */

@@ -13,6 +13,7 @@
 
 #include "acc_runtime.h"
 #include "device/device.h"
+#include "halfconv.h"
 
 typedef enum { SIM_ISA_PORTABLE = 0, SIM_ISA_AVX2 = 1, SIM_ISA_AVX512 = 2, SIM_NUM_ISA = 3 } simIsa;
 typedef void (*simReduceFn)(const struct accDevReduce* r);
@@ -32,7 +33,5 @@ extern const simReduceFn simReduceTable_avx2[10][ACCDEV_NUM_OPS];
 extern const simReduceFn simReduceTable_avx512[10][ACCDEV_NUM_OPS];
 
 /* Scalar fp16 conversions, round to nearest even (portable path). */
-float simHalfToFloat(uint16_t h);
-uint16_t simFloatToHalf(float f);
 
 #endif

@@ -12,14 +12,14 @@ static inline vfh_t loadHalf(const char* p) {
   for (int i = 0; i < VB / 4; i++) {
     uint16_t h;
     __builtin_memcpy(&h, p + 2 * i, 2);
-    v[i] = simHalfToFloat(h);
+    v[i] = acclHalfToFloat(h);
   }
   return v;
 }
 
 static inline void storeHalf(char* p, vfh_t v) {
   for (int i = 0; i < VB / 4; i++) {
-    uint16_t h = simFloatToHalf(v[i]);
+    uint16_t h = acclFloatToHalf(v[i]);
     __builtin_memcpy(p + 2 * i, &h, 2);
   }
 }

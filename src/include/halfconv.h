@@ -1,9 +1,14 @@
-/* half.c - scalar IEEE binary16 <-> binary32 conversions, round to nearest
- * even, subnormals kept, NaN quieted (what F16C hardware does). */
-#include <string.h>
-#include "device/sim/reduce.h"
+/* halfconv.h - scalar IEEE binary16 and bfloat16 <-> binary32 conversions,
+ * round to nearest even, subnormals kept, NaN quieted (what F16C and AVX-512
+ * BF16 hardware do). One implementation for the device's portable kernels,
+ * the library's scalars, the tests and the benchmarks. Header-only. */
+#ifndef ACCL_HALFCONV_H_
+#define ACCL_HALFCONV_H_
 
-float simHalfToFloat(uint16_t h) {
+#include <stdint.h>
+#include <string.h>
+
+static inline float acclHalfToFloat(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
   if (exp == 0x1f) {
     u = sign | 0x7f800000u | (man << 13) | (man ? 0x400000u : 0); /* inf, or quiet NaN */
@@ -23,7 +28,7 @@ float simHalfToFloat(uint16_t h) {
   return f;
 }
 
-uint16_t simFloatToHalf(float f) {
+static inline uint16_t acclFloatToHalf(float f) {
   uint32_t u;
   memcpy(&u, &f, sizeof(u));
   uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
@@ -41,3 +46,20 @@ uint16_t simFloatToHalf(float f) {
   if (rem > halfway || (rem == halfway && (q & 1u))) q++;
   return (uint16_t)(sign | q);
 }
+
+static inline float acclBf16ToFloat(uint16_t b) {
+  uint32_t u = (uint32_t)b << 16;
+  float f;
+  memcpy(&f, &u, sizeof(f));
+  return f;
+}
+
+static inline uint16_t acclFloatToBf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof(u));
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+
+#endif
