@@ -1,0 +1,179 @@
+// ops_p2p.cpp - all-to-all (equal and uneven splits, list form) and
+// point-to-point send / recv. Uneven all-to-all is one group of sends and
+// receives, which acc-ccl launches together so it cannot deadlock.
+#include <numeric>
+
+#include "process_group.hpp"
+#include "types.hpp"
+
+namespace accl_torch {
+
+namespace {
+// Row offsets (in elements) of each peer's block along dim 0.
+std::vector<int64_t> blockOffsets(const std::vector<int64_t>& splits, int64_t rowElems) {
+  std::vector<int64_t> off(splits.size(), 0);
+  for (size_t i = 1; i < splits.size(); i++) off[i] = off[i - 1] + splits[i - 1] * rowElems;
+  return off;
+}
+
+std::vector<int64_t> resolveSplits(const std::vector<int64_t>& given, const at::Tensor& t, int size,
+                                   const char* what, const char* arg) {
+  const int64_t rows = t.dim() == 0 ? 1 : t.size(0);
+  if (given.empty()) {
+    TORCH_CHECK(rows % size == 0, "acc-ccl ", what, ": ", arg, " has ", rows,
+                " rows, not divisible by the group size ", size, " (pass split sizes)");
+    return std::vector<int64_t>(size, rows / size);
+  }
+  TORCH_CHECK(static_cast<int>(given.size()) == size, "acc-ccl ", what, ": ", arg, " split sizes has ", given.size(),
+              " entries, expected the group size ", size);
+  for (int64_t s : given) TORCH_CHECK(s >= 0, "acc-ccl ", what, ": negative split size in ", arg);
+  TORCH_CHECK(std::accumulate(given.begin(), given.end(), int64_t{0}) == rows, "acc-ccl ", what, ": ", arg,
+              " split sizes add up to ", std::accumulate(given.begin(), given.end(), int64_t{0}), ", but it has ",
+              rows, " rows");
+  return given;
+}
+}  // namespace
+
+c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall_base(at::Tensor& outputBuffer, at::Tensor& inputBuffer,
+                                                               std::vector<int64_t>& outputSplitSizes,
+                                                               std::vector<int64_t>& inputSplitSizes,
+                                                               const c10d::AllToAllOptions& opts) {
+  const char* what = "alltoall_base";
+  checkTensor(outputBuffer, what, "output");
+  checkTensor(inputBuffer, what, "input");
+  TORCH_CHECK(outputBuffer.scalar_type() == inputBuffer.scalar_type(), "acc-ccl ", what,
+              ": input and output dtypes differ");
+  acclDataType_t type = acclTypeOf(inputBuffer, what);
+  const int size = getSize(), me = getRank();
+  at::Tensor in = contiguousBuffer(inputBuffer);
+  at::Tensor out = contiguousBuffer(outputBuffer);
+  at::Tensor user = outputBuffer;
+  std::function<void()> copyOut;
+  if (!user.is_same(out)) copyOut = [user, out]() mutable { user.copy_(out); };
+
+  if (outputSplitSizes.empty() && inputSplitSizes.empty()) {
+    TORCH_CHECK(in.numel() == out.numel() && in.numel() % size == 0, "acc-ccl ", what, ": input (", in.numel(),
+                " elements) and output (", out.numel(), ") must be equal and divisible by the group size ", size);
+    size_t count = static_cast<size_t>(in.numel() / size);
+    checkAgreement(c10d::OpType::ALLTOALL_BASE, what, in, in.numel());
+    return submit(
+        c10d::OpType::ALLTOALL_BASE, what, {outputBuffer}, {in, out},
+        {segment(in, true, false), segment(out, false, true)},
+        [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
+          return acclAllToAll(d[0], d[1], count, type, comm, stream);
+        },
+        copyOut, opts.timeout);
+  }
+  auto sendSplits = resolveSplits(inputSplitSizes, in, size, what, "input");
+  auto recvSplits = resolveSplits(outputSplitSizes, out, size, what, "output");
+  const int64_t inRow = in.dim() == 0 || in.size(0) == 0 ? 0 : in.numel() / in.size(0);
+  const int64_t outRow = out.dim() == 0 || out.size(0) == 0 ? 0 : out.numel() / out.size(0);
+  TORCH_CHECK(inRow == outRow || inRow == 0 || outRow == 0, "acc-ccl ", what,
+              ": input and output rows differ in size (", inRow, " vs ", outRow, " elements)");
+  auto sendOff = blockOffsets(sendSplits, inRow), recvOff = blockOffsets(recvSplits, outRow);
+  TORCH_CHECK(sendSplits[me] * inRow == recvSplits[me] * outRow, "acc-ccl ", what,
+              ": this rank sends itself ", sendSplits[me], " rows but expects ", recvSplits[me]);
+  const size_t esize = in.element_size();
+  checkAgreement(c10d::OpType::ALLTOALL_BASE, what, in, -1);  // uneven: counts differ by design
+  return submit(
+      c10d::OpType::ALLTOALL_BASE, what, {outputBuffer}, {in, out},
+      {segment(in, true, false), segment(out, false, true)},  // our own block: copied on completion
+      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
+        char* src = d[0];
+        char* dst = d[1];
+        acclResult_t res = acclGroupStart();
+        for (int p = 0; p < size && res == acclSuccess; p++) {
+          if (p == me) continue;  // our own block is copied on completion
+          size_t sendCount = static_cast<size_t>(sendSplits[p] * inRow);
+          size_t recvCount = static_cast<size_t>(recvSplits[p] * outRow);
+          if (sendCount) res = acclSend(src + sendOff[p] * esize, sendCount, type, p, comm, stream);
+          if (recvCount && res == acclSuccess)
+            res = acclRecv(dst + recvOff[p] * esize, recvCount, type, p, comm, stream);
+        }
+        acclResult_t end = acclGroupEnd();
+        return res != acclSuccess ? res : end;
+      },
+      [in, out, copyOut, me, sendOff, recvOff, n = sendSplits[me] * inRow]() mutable {
+        if (n) out.view({-1}).narrow(0, recvOff[me], n).copy_(in.view({-1}).narrow(0, sendOff[me], n));
+        if (copyOut) copyOut();
+      },
+      opts.timeout);
+}
+
+c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall(std::vector<at::Tensor>& outputTensors,
+                                                          std::vector<at::Tensor>& inputTensors,
+                                                          const c10d::AllToAllOptions& opts) {
+  const char* what = "alltoall";
+  const int size = getSize(), me = getRank();
+  TORCH_CHECK(static_cast<int>(outputTensors.size()) == size && static_cast<int>(inputTensors.size()) == size,
+              "acc-ccl ", what, ": needs ", size, " input and ", size, " output tensors, got ", inputTensors.size(),
+              " and ", outputTensors.size());
+  std::vector<at::Tensor> ins, outs, keep;
+  acclDataType_t type = acclTypeOf(inputTensors[0], what);
+  for (int p = 0; p < size; p++) {
+    checkTensor(inputTensors[p], what, "input_tensors");
+    checkTensor(outputTensors[p], what, "output_tensors");
+    TORCH_CHECK(inputTensors[p].scalar_type() == inputTensors[0].scalar_type() &&
+                    outputTensors[p].scalar_type() == inputTensors[0].scalar_type(),
+                "acc-ccl ", what, ": all tensors must have one dtype");
+    ins.push_back(contiguousBuffer(inputTensors[p]));
+    outs.push_back(contiguousBuffer(outputTensors[p]));
+  }
+  TORCH_CHECK(ins[me].numel() == outs[me].numel(), "acc-ccl ", what, ": this rank's own input and output differ in size");
+  checkAgreement(c10d::OpType::ALLTOALL, what, ins[0], -1);
+  keep = ins;
+  keep.insert(keep.end(), outs.begin(), outs.end());
+  std::vector<at::Tensor> users = outputTensors;
+  Segments segs;
+  for (int p = 0; p < size; p++) segs.push_back(segment(ins[p], p != me, false));
+  for (int p = 0; p < size; p++) segs.push_back(segment(outs[p], false, p != me));
+  return submit(
+      c10d::OpType::ALLTOALL, what, users, keep, segs,
+      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
+        acclResult_t res = acclGroupStart();
+        for (int p = 0; p < size && res == acclSuccess; p++) {
+          if (p == me) continue;
+          if (ins[p].numel()) res = acclSend(d[p], ins[p].numel(), type, p, comm, stream);
+          if (outs[p].numel() && res == acclSuccess) res = acclRecv(d[size + p], outs[p].numel(), type, p, comm, stream);
+        }
+        acclResult_t end = acclGroupEnd();
+        return res != acclSuccess ? res : end;
+      },
+      [users, ins, outs, me]() mutable {
+        outs[me].view({-1}).copy_(ins[me].view({-1}));
+        for (size_t p = 0; p < users.size(); p++)
+          if (!users[p].is_same(outs[p])) users[p].copy_(outs[p]);
+      },
+      opts.timeout);
+}
+
+c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::send(std::vector<at::Tensor>& tensors, int dstRank, int /*tag*/) {
+  const char* what = "send";
+  checkSingle(tensors, what, "tensors");
+  checkRank(dstRank, what, "dst");
+  at::Tensor buf = contiguousBuffer(tensors[0]);
+  acclDataType_t type = acclTypeOf(buf, what);
+  size_t count = static_cast<size_t>(buf.numel());
+  return submit(
+      c10d::OpType::SEND, what, tensors, {buf}, {segment(buf, true, false)},
+      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) { return acclSend(d[0], count, type, dstRank, comm, stream); },
+      nullptr, c10d::kUnsetTimeout);
+}
+
+c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::recv(std::vector<at::Tensor>& tensors, int srcRank, int /*tag*/) {
+  const char* what = "recv";
+  checkSingle(tensors, what, "tensors");
+  checkRank(srcRank, what, "src");
+  at::Tensor user = tensors[0];
+  at::Tensor buf = contiguousBuffer(user);
+  acclDataType_t type = acclTypeOf(buf, what);
+  size_t count = static_cast<size_t>(buf.numel());
+  std::function<void()> done;
+  if (!user.is_same(buf)) done = [user, buf]() mutable { user.copy_(buf); };
+  return submit(
+      c10d::OpType::RECV, what, tensors, {buf}, {segment(buf, false, true)},
+      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) { return acclRecv(d[0], count, type, srcRank, comm, stream); },
+      done, c10d::kUnsetTimeout, srcRank);
+}
+
+}  // namespace accl_torch

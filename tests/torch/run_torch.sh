@@ -1,0 +1,29 @@
+#!/bin/sh
+# run_torch.sh "NPLIST" SCRIPT [ARGS...]: run a torch backend test script
+# (tests/torch/SCRIPT) at each world size of NPLIST through launch.py.
+# Exit 77 (skip) when torch or the built extension is missing.
+nplist=$1; shift
+script=$1; shift
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_builddir:=$(pwd)}"
+: "${SYSPYTHON:=/usr/bin/python3}"
+: "${ACCL_TEST_TIMEOUT:=300}"
+pkg="$top_builddir/bindings/torch"
+if [ ! -f "$pkg/acc_ccl_torch/_C.so" ]; then
+  echo "skip: $pkg/acc_ccl_torch/_C.so not built (configure found no torch)"; exit 77
+fi
+if ! "$SYSPYTHON" -c 'import torch' >/dev/null 2>&1; then
+  echo "skip: $SYSPYTHON cannot import torch"; exit 77
+fi
+PYTHONPATH="$pkg${PYTHONPATH:+:$PYTHONPATH}"
+PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
+export PYTHONDONTWRITEBYTECODE
+export PYTHONPATH
+for np in $nplist; do
+  echo "== np=$np $script $*"
+  "$SYSPYTHON" "$here/launch.py" -n "$np" --timeout "$ACCL_TEST_TIMEOUT" "$here/$script" "$@"
+  rc=$?
+  [ $rc -eq 77 ] && continue
+  [ $rc -ne 0 ] && { echo "FAILED at np=$np (exit $rc)"; exit 1; }
+done
+exit 0
