@@ -124,7 +124,7 @@ typedef struct {
   uint64_t bytesCopied;    /* by the DMA queues */
   uint64_t bytesReduced;   /* bytes read by the reduction engine */
   uint64_t descriptors;    /* descriptors executed */
-  uint64_t busyNs;         /* time the engines spent executing */
+  uint64_t busyNs;         /* time the engines spent executing descriptors of 4 KiB or more */
   uint64_t dmaBusyNs;
   uint64_t reduceBusyNs;
 } accDeviceCounters;

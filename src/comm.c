@@ -17,6 +17,8 @@ static pthread_mutex_t registryLock = PTHREAD_MUTEX_INITIALIZER;
 static struct acclComm** registry;
 static int registryCount, registryCap;
 
+static struct acclComm* commFreeList; /* released comm structs, recycled by commAlloc */
+
 static int registryFind(const struct acclComm* comm) {
   for (int i = 0; i < registryCount; i++)
     if (registry[i] == comm) return i;
@@ -65,19 +67,34 @@ acclResult_t acclCommCheck(const struct acclComm* comm, const char* fn) {
   return res;
 }
 
+/* The last communicator this thread validated, and its incarnation then.
+ * Comm structs are never returned to malloc (released ones are recycled), so
+ * a stale pointer can still be read; a release bumps the incarnation before
+ * waiting for users, and an enter bumps users before re-reading the
+ * incarnation (both seq_cst): one of the two always sees the other. */
+static __thread struct acclComm* enteredComm;
+static __thread uint64_t enteredIncarnation;
+
 acclResult_t acclCommEnter(struct acclComm* comm, const char* fn) {
+  if (comm != NULL && comm == enteredComm) {
+    __atomic_add_fetch(&comm->users, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&comm->incarnation, __ATOMIC_SEQ_CST) == enteredIncarnation &&
+        !__atomic_load_n(&comm->abortFlag, __ATOMIC_ACQUIRE))
+      return acclSuccess;
+    __atomic_sub_fetch(&comm->users, 1, __ATOMIC_SEQ_CST);
+  }
   pthread_mutex_lock(&registryLock);
   acclResult_t res = checkLocked(comm, fn);
-  if (res == acclSuccess) comm->users++;
+  if (res == acclSuccess) {
+    __atomic_add_fetch(&comm->users, 1, __ATOMIC_SEQ_CST);
+    enteredComm = comm;
+    enteredIncarnation = __atomic_load_n(&comm->incarnation, __ATOMIC_SEQ_CST);
+  }
   pthread_mutex_unlock(&registryLock);
   return res;
 }
 
-void acclCommLeave(struct acclComm* comm) {
-  pthread_mutex_lock(&registryLock);
-  comm->users--;
-  pthread_mutex_unlock(&registryLock);
-}
+void acclCommLeave(struct acclComm* comm) { __atomic_sub_fetch(&comm->users, 1, __ATOMIC_SEQ_CST); }
 
 void acclCommSetAsyncError(struct acclComm* comm, acclResult_t err) {
   int expected = acclSuccess;
@@ -161,7 +178,17 @@ static void logVersionOnce(void) {
 }
 
 static struct acclComm* commAlloc(int nranks, int rank, int device, const char* name, int nChannels) {
-  struct acclComm* comm = calloc(1, sizeof(*comm));
+  pthread_mutex_lock(&registryLock);
+  struct acclComm* comm = commFreeList;
+  if (comm) commFreeList = comm->nextFree;
+  pthread_mutex_unlock(&registryLock);
+  if (comm) { /* recycled: keep the incarnation counting up */
+    uint64_t incarnation = comm->incarnation;
+    memset(comm, 0, sizeof(*comm));
+    comm->incarnation = incarnation;
+  } else {
+    comm = calloc(1, sizeof(*comm));
+  }
   if (comm == NULL) return NULL;
   comm->rank = rank;
   comm->nranks = nranks;
@@ -176,7 +203,11 @@ static void commFree(struct acclComm* comm) {
   free(comm->peerInfo);
   free(comm->nodeOf);
   comm->magic = 0;
-  free(comm);
+  __atomic_add_fetch(&comm->incarnation, 1, __ATOMIC_SEQ_CST);
+  pthread_mutex_lock(&registryLock);
+  comm->nextFree = commFreeList;
+  commFreeList = comm;
+  pthread_mutex_unlock(&registryLock);
 }
 
 /* Everything after the bootstrap is connected; on failure undoes its own steps. */
@@ -250,18 +281,17 @@ acclResult_t acclCommRelease(struct acclComm* comm, int abort, const char* fn) {
   char name[sizeof(comm->name)];
   memcpy(name, comm->name, sizeof(name));
   INFO(ACCL_INIT, "comm %s rank %d - %s START", name, rank, abort ? "Abort" : "Destroy");
-  /* Destroy waits for queued work; abort stops it (and wakes whatever waits). */
-  acclCollTeardown(comm, abort);
-  /* Entry points still inside (e.g. a split blocked on a stalled peer) see the
-   * abort flag and leave; wait for them before freeing, sleeping. */
-  for (int spins = 0;; spins++) {
-    pthread_mutex_lock(&registryLock);
-    int users = comm->users;
-    pthread_mutex_unlock(&registryLock);
-    if (users == 0) break;
+  /* Threads' cached validations of this comm stop here (see acclCommEnter). */
+  __atomic_add_fetch(&comm->incarnation, 1, __ATOMIC_SEQ_CST);
+  /* Entry points still inside (a split blocked on a stalled peer, a collective
+   * running inline) see the abort flag and leave; wait for them, sleeping,
+   * before tearing anything down. */
+  for (int spins = 0; __atomic_load_n(&comm->users, __ATOMIC_SEQ_CST) != 0; spins++) {
     if (spins < 100) sched_yield();
     else nanosleep(&(struct timespec){0, 1000000}, NULL);
   }
+  /* Destroy waits for queued work; abort stops it (and wakes whatever waits). */
+  acclCollTeardown(comm, abort);
   acclTopoFini(comm);
   registryRemove(comm);
   commFree(comm);

@@ -71,7 +71,16 @@ int acclLogExpandPath(const char* pattern, const char* host, int pid, char* out,
   return 0;
 }
 
+/* A process that forks while another thread logs must not hand its child a
+ * held lock (data-loader workers fork after init). */
+static void logLockAll(void) { pthread_mutex_lock(&logLock); }
+static void logUnlockAll(void) { pthread_mutex_unlock(&logLock); }
+
+static void logRegisterAtfork(void) { pthread_atfork(logLockAll, logUnlockAll, logUnlockAll); }
+
 void acclLogInit(void) {
+  static pthread_once_t atforkOnce = PTHREAD_ONCE_INIT;
+  pthread_once(&atforkOnce, logRegisterAtfork);
   pthread_mutex_lock(&logLock);
   if (acclLogLevelCur >= 0) { pthread_mutex_unlock(&logLock); return; }
   gethostname(logHost, sizeof(logHost) - 1);

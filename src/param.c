@@ -98,7 +98,14 @@ static void loadConf(void) {
   INFO(ACCL_ENV, "read parameters from %s", file);
 }
 
+/* Fork safety: a child never inherits the lock held (see log.c). */
+static void paramLockAll(void) { pthread_mutex_lock(&paramLock); }
+static void paramUnlockAll(void) { pthread_mutex_unlock(&paramLock); }
+static void paramRegisterAtfork(void) { pthread_atfork(paramLockAll, paramUnlockAll, paramUnlockAll); }
+
 const char* acclParamStr(const char* name, const char* deflt) {
+  static pthread_once_t atforkOnce = PTHREAD_ONCE_INIT;
+  pthread_once(&atforkOnce, paramRegisterAtfork);
   pthread_mutex_lock(&paramLock);
   for (int i = 0; i < ncache; i++)
     if (strcmp(cache[i].name, name) == 0) {

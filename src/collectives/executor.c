@@ -63,8 +63,7 @@ static accError_t runReduce(int dev, const acclTask* task, const void** in, int 
     }
     return accSuccess;
   }
-  accDevDesc d;
-  memset(&d, 0, sizeof(d));
+  accDevDesc d; /* only the fields the engine reads are set: src[nsrc..] stay unused */
   d.type = ACCDEV_DESC_REDUCE;
   d.u.reduce.ndst = nout > 2 ? 2 : nout;
   for (int o = 0; o < d.u.reduce.ndst; o++) d.u.reduce.dst[o] = out[o];
@@ -217,8 +216,8 @@ static int llPushStep(acclExec* x, const acclStep* s, int dev) {
     src = x->llTemp;
   }
   accDevDesc d;
-  memset(&d, 0, sizeof(d));
   d.type = ACCDEV_DESC_LL_PACK;
+  d.u.ll.dst = NULL;
   d.u.ll.src = src;
   d.u.ll.bytes = bytes;
   d.u.ll.flag = (uint32_t)task->seq;
@@ -251,8 +250,8 @@ static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) 
   int nin = 0;
   size_t stride = ACCL_ALIGN_UP(bytes, 64);
   accDevDesc d;
-  memset(&d, 0, sizeof(d));
   d.type = ACCDEV_DESC_LL_UNPACK;
+  d.u.ll.src = NULL;
   d.u.ll.bytes = bytes;
   d.u.ll.flag = flag;
   for (int q = 0; q < comm->nranks; q++) {
@@ -394,8 +393,10 @@ static int execStep(void* arg, int dev) {
         execCopy(dev, task->recvbuff, task->recvDev, task->recvBytes) != accSuccess)
       return -acclDeviceError;
   }
-  __atomic_store_n(&cs->execTicket, x->plan->ticket + 1, __ATOMIC_RELEASE);
-  if (cs->shm.region) accDevDoorbell(cs->shm.region); /* plans of this comm queued on other streams */
+  __atomic_store_n(&cs->execTicket, x->plan->ticket + 1, __ATOMIC_SEQ_CST);
+  /* a later plan of this comm may wait for its turn on another stream */
+  if (__atomic_load_n(&cs->nextTicket, __ATOMIC_SEQ_CST) > x->plan->ticket + 1 && cs->shm.region)
+    accDevDoorbell(cs->shm.region);
   return ACCDEV_DONE;
 }
 
@@ -482,9 +483,8 @@ acclResult_t acclPlanLaunch(struct acclComm* comm, acclPlan* plan, accStream_t s
     acclPlanPut(comm, plan);
     return acclSystemError;
   }
-  plan->ticket = comm->coll->nextTicket++;
+  plan->ticket = __atomic_fetch_add(&comm->coll->nextTicket, 1, __ATOMIC_SEQ_CST);
   accDevDesc d;
-  memset(&d, 0, sizeof(d));
   d.type = ACCDEV_DESC_PROGRAM;
   d.u.program.fn = execStep;
   d.u.program.fini = execFini;

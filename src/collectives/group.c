@@ -25,11 +25,19 @@ static void groupReset(void) {
   groupError = acclSuccess;
 }
 
-/* Launch tasks [first, ...) that share comm and stream as one plan. */
-static acclResult_t launchTasks(struct acclComm* comm, accStream_t stream, acclTask* tasks, int ntasks) {
+/* Same steps: everything the builders read except the buffers. */
+static int sameSignature(const acclTask* a, const acclTask* b) {
+  return a->func == b->func && a->count == b->count && a->dtype == b->dtype && a->premul == b->premul &&
+         a->postDiv == b->postDiv && a->root == b->root && a->peer == b->peer;
+}
+
+/* Launch tasks that share comm and stream as one plan. */
+static acclResult_t launchTasks(struct acclComm* comm, accStream_t stream, const acclTask* tasks, int ntasks) {
   acclPlan* plan = acclPlanGet(comm);
   if (!plan) return acclSystemError;
   acclResult_t res = acclPlanReserveTasks(plan, ntasks);
+  int reuse = ntasks == 1 && plan->sigValid && sameSignature(&plan->sig, &tasks[0]);
+  plan->sigValid = 0;
   for (int i = 0; i < ntasks && res == acclSuccess; i++) {
     acclTask* t = &plan->tasks[plan->nTasks];
     *t = tasks[i];
@@ -37,7 +45,19 @@ static acclResult_t launchTasks(struct acclComm* comm, accStream_t stream, acclT
     plan->nTasks++;
     if (t->func != ACCL_FUNC_SEND && t->func != ACCL_FUNC_RECV) t->seq = ++comm->coll->seq;
     res = acclTaskBuffers(comm, plan, t);
-    if (res == acclSuccess) res = acclPlanTask(comm, plan, plan->nTasks - 1);
+    if (res != acclSuccess) break;
+    if (reuse) { /* the steps of the last call still stand */
+      t->algo = plan->sig.algo;
+      t->proto = plan->sig.proto;
+      plan->nLanes = plan->sigLanes;
+    } else {
+      res = acclPlanTask(comm, plan, plan->nTasks - 1);
+    }
+  }
+  if (res == acclSuccess && ntasks == 1 && plan->nTasks == 1) {
+    if (!reuse) plan->sig = plan->tasks[0];
+    plan->sigLanes = plan->nLanes;
+    plan->sigValid = 1;
   }
   if (res != acclSuccess) {
     acclPlanPut(comm, plan);
@@ -76,8 +96,7 @@ acclResult_t acclEnqueue(struct acclComm* comm, accStream_t stream, const acclTa
       if (task->peer == comm->rank)
         ACCL_ARG_ERROR(acclInvalidUsage, "send/recv to self (rank %d) must be inside acclGroupStart/End", comm->rank);
     }
-    acclTask copy = *task;
-    return launchTasks(comm, stream, &copy, 1);
+    return launchTasks(comm, stream, task, 1);
   }
   if (groupCount == groupCap) {
     int cap = groupCap ? groupCap * 2 : 16;

@@ -96,6 +96,10 @@ typedef struct acclPlan {
   int nExtraScratch;
   uint64_t ticket;      /* execution order on the communicator */
   struct acclComm* comm;
+  /* Reuse: a one-task plan remembers what its steps were built for; the next
+   * call with the same signature runs the same steps on its own buffers. */
+  int sigValid, sigLanes;
+  acclTask sig;
   void* exec;           /* the executor's state, kept with the plan for reuse */
   void (*execFree)(void* exec);
 } acclPlan;

@@ -40,6 +40,8 @@ struct acclComm {
   struct acclTopoState* topo;
   uint64_t opCount;          /* collectives issued (sequence numbers for plans) */
   int users;                 /* entry points running on this comm (acclCommEnter); freed at 0 */
+  uint64_t incarnation;      /* bumped when released: invalidates threads' cached validation */
+  struct acclComm* nextFree; /* comm structs are recycled, never freed (see comm.c) */
   int configNChannels;       /* acclConfig_t.nChannels of the creating call (0: choose) */
 };
 

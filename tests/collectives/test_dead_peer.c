@@ -33,11 +33,19 @@ static int allreduceOnce(acclComm_t comm, accStream_t s, float* buf, size_t n) {
 int main(void) {
   setenv("ACCL_TIMEOUT", "20", 0);
   acclUniqueId id;
-  CHECK(acclGetUniqueId(&id) == acclSuccess);
   size_t n = 1 << 20;
+  /* fork before the library starts any thread; the id travels through a pipe */
+  int fds[2];
+  CHECK(pipe(fds) == 0);
   pid_t child = fork();
   CHECK(child >= 0);
   int rank = child == 0 ? 1 : 0;
+  if (child == 0) {
+    if (read(fds[0], &id, sizeof(id)) != (ssize_t)sizeof(id)) _exit(1);
+  } else {
+    CHECK(acclGetUniqueId(&id) == acclSuccess);
+    CHECK(write(fds[1], &id, sizeof(id)) == (ssize_t)sizeof(id));
+  }
   accSetDevice(rank);
   acclComm_t comm;
   if (acclCommInitRank(&comm, 2, id, rank) != acclSuccess) {

@@ -88,6 +88,11 @@ struct accStream_st {
   int engineBusy;                /* an engine thread is executing this stream */
   int holders;                   /* device-synchronize waiters that pin the stream */
   int error;                     /* sticky accError_t after a failed program */
+  /* Targeted wake-up of synchronize: completions wake a sleeping
+   * accStreamSynchronize only once its target is reached, not one by one. */
+  uint32_t waitWord;             /* futex word, bumped when the target is reached */
+  uint64_t waitTarget;           /* smallest completion count a sleeper waits for */
+  int waitSleepers;
   pthread_mutex_t lock;          /* the queue */
   simItem* q;
   uint64_t qhead, qtail, qcap;   /* ring buffer, qcap a power of two */
@@ -148,6 +153,7 @@ accError_t simDeviceSynchronize(int dev);
 void simStreamCompleted(struct accStream_st* s);
 /* Wait (spin, yield, then futex on d->completions) until done(arg) is true. */
 void simHostWait(simDevice* d, int (*done)(void*), void* arg);
+int simStreamHelp(struct accStream_st* s, uint64_t budgetNs);
 void simWakeHostWaiters(simDevice* d);
 
 /* sim_engine.c */

@@ -87,33 +87,68 @@ static int runStream(simDevice* d, struct accStream_st* s, int* blocked) {
   return done;
 }
 
+/* One pass over the device's streams: run what is runnable. Returns the
+ * items completed; sets *blocked / *queued when a stream waits / has work. */
+static int scanStreams(simDevice* d, int* blocked, int* queued) {
+  int progress = 0;
+  for (int i = 0;; i++) {
+    pthread_mutex_lock(&d->streamsLock);
+    if (i >= d->nstreams) {
+      pthread_mutex_unlock(&d->streamsLock);
+      break;
+    }
+    struct accStream_st* s = d->streams[i];
+    int claimed = 0;
+    if (__atomic_load_n(&s->qtail, __ATOMIC_ACQUIRE) != __atomic_load_n(&s->qhead, __ATOMIC_RELAXED)) {
+      int expect = 0;
+      *queued = 1;
+      claimed = __atomic_compare_exchange_n(&s->engineBusy, &expect, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&d->streamsLock);
+    if (claimed) {
+      progress += runStream(d, s, blocked);
+      __atomic_store_n(&s->engineBusy, 0, __ATOMIC_RELEASE);
+    }
+  }
+  return progress;
+}
+
+/* A host thread (a submitter or a synchronizer) runs stream s's queued items
+ * itself, as an engine would, for up to budgetNs: with 2 cores and several
+ * ranks, doing the work in the thread that wants it done beats handing it to
+ * an engine thread and waking back. Returns the items completed (0 when an
+ * engine holds the stream). */
+int simStreamHelp(struct accStream_st* s, uint64_t budgetNs) {
+  int expect = 0;
+  if (__atomic_load_n(&s->qtail, __ATOMIC_ACQUIRE) == __atomic_load_n(&s->qhead, __ATOMIC_ACQUIRE)) return 0;
+  if (!__atomic_compare_exchange_n(&s->engineBusy, &expect, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
+  simDevice* d = s->dev;
+  uint64_t start = acclClockNs();
+  int done = 0;
+  for (;;) {
+    int blocked = 0;
+    int n = runStream(d, s, &blocked);
+    done += n;
+    if (__atomic_load_n(&s->qtail, __ATOMIC_ACQUIRE) == __atomic_load_n(&s->qhead, __ATOMIC_ACQUIRE)) break;
+    if (n) continue;
+    uint64_t spent = acclClockNs() - start;
+    if (spent >= budgetNs) break;
+    if (spent < simTun.spinNs) simCpuRelax();
+    else sched_yield();
+  }
+  __atomic_store_n(&s->engineBusy, 0, __ATOMIC_RELEASE);
+  /* left work behind: the engine carries on */
+  if (__atomic_load_n(&s->qtail, __ATOMIC_ACQUIRE) != __atomic_load_n(&s->qhead, __ATOMIC_ACQUIRE)) simRing(d->hdr);
+  return done;
+}
+
 static void* engineMain(void* arg) {
   simDevice* d = arg;
   uint64_t idleSince = 0;
   int yields = 0;
   for (;;) {
-    uint32_t seen = __atomic_load_n(&d->hdr->doorbell, __ATOMIC_SEQ_CST);
-    int progress = 0, blocked = 0, queued = 0;
-    for (int i = 0;; i++) {
-      pthread_mutex_lock(&d->streamsLock);
-      if (i >= d->nstreams) {
-        pthread_mutex_unlock(&d->streamsLock);
-        break;
-      }
-      struct accStream_st* s = d->streams[i];
-      int claimed = 0;
-      if (__atomic_load_n(&s->qtail, __ATOMIC_ACQUIRE) != __atomic_load_n(&s->qhead, __ATOMIC_RELAXED)) {
-        int expect = 0;
-        queued = 1;
-        claimed = __atomic_compare_exchange_n(&s->engineBusy, &expect, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-      }
-      pthread_mutex_unlock(&d->streamsLock);
-      if (claimed) {
-        progress += runStream(d, s, &blocked);
-        __atomic_store_n(&s->engineBusy, 0, __ATOMIC_RELEASE);
-      }
-    }
-    if (progress) {
+    int blocked = 0, queued = 0;
+    if (scanStreams(d, &blocked, &queued)) {
       idleSince = 0;
       yields = 0;
       continue;
@@ -131,11 +166,15 @@ static void* engineMain(void* arg) {
       sched_yield();
       continue;
     }
+    /* Announce the sleep, then look once more: a ringer that stored its work
+     * before reading `sleepers` as 0 is seen by this pass; one that reads it
+     * after sees us and bumps the doorbell (simRing). */
     __atomic_add_fetch(&d->hdr->sleepers, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&d->hdr->doorbell, __ATOMIC_SEQ_CST) == seen)
-      simFutexWait(&d->hdr->doorbell, seen, (blocked || queued) ? simTun.blockedNs : simTun.idleNs);
+    uint32_t seen = __atomic_load_n(&d->hdr->doorbell, __ATOMIC_SEQ_CST);
+    int progress = scanStreams(d, &blocked, &queued);
+    if (!progress) simFutexWait(&d->hdr->doorbell, seen, (blocked || queued) ? simTun.blockedNs : simTun.idleNs);
     __atomic_sub_fetch(&d->hdr->sleepers, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&d->hdr->doorbell, __ATOMIC_SEQ_CST) != seen) {
+    if (progress || __atomic_load_n(&d->hdr->doorbell, __ATOMIC_SEQ_CST) != seen) {
       idleSince = 0; /* woken by work: poll again for a while */
       yields = 0;
     }

@@ -247,10 +247,16 @@ void simIpcResetAfterFork(void) {
 /* ---------------------------------------------------------------- doorbells */
 
 void simRing(simWindowHeader* h) {
-  /* Pairs with the sleeper's "sleepers++ then re-read doorbell" (both seq_cst):
-   * either it sees our bump, or we see it asleep and wake it. */
-  __atomic_fetch_add(&h->doorbell, 1, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&h->sleepers, __ATOMIC_SEQ_CST)) simFutexWake(&h->doorbell);
+  /* The work was stored before this fence. Pairs with the engine's
+   * "sleepers++, then one more pass over its streams" (both seq_cst): either
+   * that pass sees the work, or we see the sleeper and bump + wake. No
+   * sleeper, no write: the doorbell line is not bounced between cores on
+   * every step of a busy collective. */
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&h->sleepers, __ATOMIC_SEQ_CST)) {
+    __atomic_fetch_add(&h->doorbell, 1, __ATOMIC_SEQ_CST);
+    simFutexWake(&h->doorbell);
+  }
 }
 
 /* Header of the window (own device or mapped peer) containing addr, or NULL. */

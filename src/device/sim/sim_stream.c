@@ -15,6 +15,7 @@
 
 static accError_t queueInit(struct accStream_st* s) {
   s->qcap = 64;
+  s->waitTarget = UINT64_MAX;
   s->q = malloc(sizeof(simItem) * s->qcap);
   return s->q ? accSuccess : accErrorMemoryAllocation;
 }
@@ -115,10 +116,19 @@ void simWakeHostWaiters(simDevice* d) {
   if (__atomic_load_n(&d->hostWaiters, __ATOMIC_SEQ_CST)) simFutexWake(&d->completions);
 }
 
+static void wakeStreamWaiters(struct accStream_st* s, uint64_t completed) {
+  if (__atomic_load_n(&s->waitSleepers, __ATOMIC_SEQ_CST) &&
+      completed >= __atomic_load_n(&s->waitTarget, __ATOMIC_SEQ_CST)) {
+    __atomic_add_fetch(&s->waitWord, 1, __ATOMIC_SEQ_CST);
+    simFutexWake(&s->waitWord);
+  }
+}
+
 void simStreamCompleted(struct accStream_st* s) {
-  __atomic_add_fetch(&s->completed, 1, __ATOMIC_RELEASE);
+  uint64_t c = __atomic_add_fetch(&s->completed, 1, __ATOMIC_SEQ_CST);
   __atomic_sub_fetch(&s->state, 1, __ATOMIC_ACQ_REL);
-  simWakeHostWaiters(s->dev);
+  wakeStreamWaiters(s, c);
+  if (__atomic_load_n(&s->dev->hostWaiters, __ATOMIC_SEQ_CST)) simWakeHostWaiters(s->dev);
 }
 
 /* Try to take an idle stream for the calling thread. */
@@ -132,21 +142,31 @@ int simStreamTryInline(struct accStream_st* s) {
 
 /* The inline runner finished its item: give the stream back. */
 void simStreamInlineDone(struct accStream_st* s) {
-  __atomic_add_fetch(&s->completed, 1, __ATOMIC_RELEASE);
+  uint64_t c = __atomic_add_fetch(&s->completed, 1, __ATOMIC_SEQ_CST);
+  wakeStreamWaiters(s, c);
   uint64_t left = __atomic_sub_fetch(&s->state, SIM_STATE_INLINE | 1, __ATOMIC_ACQ_REL);
   if (left) simRing(s->dev->hdr); /* others queued behind us while we ran */
   if (__atomic_load_n(&s->dev->hostWaiters, __ATOMIC_SEQ_CST)) simWakeHostWaiters(s->dev);
 }
 
-/* Run a program on the caller's thread for at most the inline budget. */
+/* Run a program on the caller's thread for at most the inline budget:
+ * polling for the first ACCL_SIM_SPIN_NS, then yielding the core between
+ * polls (a peer rank may need it: 8 ranks share 2 cores). Handing the program
+ * to the engine costs a thread hand-off per step afterwards, so the budget is
+ * worth spending while the peers are merely descheduled. */
 static int runProgramInline(const accDevDesc* desc, int dev) {
   int r = desc->u.program.fn(desc->u.program.arg, dev);
   if (r != ACCDEV_AGAIN) return r;
-  uint64_t deadline = acclClockNs() + simTun.inlineNs;
+  uint64_t start = acclClockNs(), now = start;
+  unsigned polls = 0;
   do {
-    simCpuRelax();
+    /* Poll back to back at first (a pause instruction costs ~40 ns on recent
+     * cores: more than the wait it would smooth), then pause, then yield. */
+    if (now - start >= simTun.spinNs) sched_yield();
+    else if (polls >= 64) simCpuRelax();
     r = desc->u.program.fn(desc->u.program.arg, dev);
-  } while (r == ACCDEV_AGAIN && acclClockNs() < deadline);
+    if ((++polls & 7) == 0) now = acclClockNs(); /* the clock costs more than a poll */
+  } while (r == ACCDEV_AGAIN && now - start < simTun.inlineNs);
   return r;
 }
 
@@ -172,6 +192,9 @@ accError_t simStreamSubmit(accStream_t s, const accDevDesc* desc, unsigned flags
   }
   int inlineOk = (flags & ACCDEV_SUBMIT_INLINE) && desc->type != ACCDEV_DESC_WAIT_FLAG &&
                  (desc->type != ACCDEV_DESC_PROGRAM || simTun.inlineNs > 0);
+  /* Work queued ahead of us (an earlier program handed to the engine): run it
+   * here first, so a burst of small calls gets back to running inline. */
+  if (inlineOk && __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)) simStreamHelp(s, simTun.inlineNs);
   if (inlineOk && simStreamTryInline(s)) {
     simDevice* d = s->dev;
     int r;
@@ -234,9 +257,39 @@ static int streamReached(void* arg) {
   return __atomic_load_n(&t->s->completed, __ATOMIC_ACQUIRE) >= t->target;
 }
 
+/* Spin, yield, then sleep until the stream's completions reach the target
+ * (the engine wakes us once, when it gets there). */
+static void streamWait(struct accStream_st* s, uint64_t target) {
+  streamTarget t = {s, target};
+  if (streamReached(&t)) return;
+  /* run the queue ourselves while the engine is not on it */
+  if (simTun.inlineNs > 0) simStreamHelp(s, simTun.inlineNs);
+  if (streamReached(&t)) return;
+  uint64_t start = acclClockNs();
+  while (acclClockNs() - start < simTun.spinNs) {
+    for (int i = 0; i < 32; i++) simCpuRelax();
+    if (streamReached(&t)) return;
+  }
+  for (int i = 0; i < simTun.yields; i++) {
+    sched_yield();
+    if (streamReached(&t)) return;
+  }
+  while (!streamReached(&t)) {
+    uint32_t seen = __atomic_load_n(&s->waitWord, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&s->waitSleepers, 1, __ATOMIC_SEQ_CST);
+    uint64_t cur = __atomic_load_n(&s->waitTarget, __ATOMIC_SEQ_CST);
+    while (target < cur && !__atomic_compare_exchange_n(&s->waitTarget, &cur, target, 0, __ATOMIC_SEQ_CST,
+                                                        __ATOMIC_SEQ_CST)) {
+    }
+    /* the 2 ms timeout bounds the rare race with another sleeper resetting the target */
+    if (!streamReached(&t)) simFutexWait(&s->waitWord, seen, 2 * 1000 * 1000ull);
+    if (__atomic_sub_fetch(&s->waitSleepers, 1, __ATOMIC_SEQ_CST) == 0)
+      __atomic_store_n(&s->waitTarget, UINT64_MAX, __ATOMIC_SEQ_CST);
+  }
+}
+
 accError_t simStreamSynchronize(accStream_t s) {
-  streamTarget t = {s, __atomic_load_n(&s->submitted, __ATOMIC_ACQUIRE)};
-  simHostWait(s->dev, streamReached, &t);
+  streamWait(s, __atomic_load_n(&s->submitted, __ATOMIC_ACQUIRE));
   return __atomic_load_n(&s->error, __ATOMIC_ACQUIRE) ? accErrorLaunchFailure : accSuccess;
 }
 
@@ -269,7 +322,7 @@ accError_t simDeviceSynchronize(int dev) {
   pthread_mutex_unlock(&d->streamsLock);
   accError_t err = accSuccess;
   for (int i = 0; i < n; i++) {
-    simHostWait(d, streamReached, &t[i]);
+    streamWait(t[i].s, t[i].target);
     if (__atomic_load_n(&t[i].s->error, __ATOMIC_ACQUIRE)) err = accErrorLaunchFailure;
     __atomic_sub_fetch(&t[i].s->holders, 1, __ATOMIC_ACQ_REL);
   }
@@ -281,8 +334,7 @@ accError_t simStreamDestroy(accStream_t s) {
   if (s->isDefault) return accErrorInvalidResourceHandle;
   if (!simHandleRemove(s)) return accErrorInvalidResourceHandle;
   simDevice* d = s->dev;
-  streamTarget t = {s, __atomic_load_n(&s->submitted, __ATOMIC_ACQUIRE)};
-  simHostWait(d, streamReached, &t);
+  streamWait(s, __atomic_load_n(&s->submitted, __ATOMIC_ACQUIRE));
   pthread_mutex_lock(&d->streamsLock);
   for (int i = 0; i < d->nstreams; i++)
     if (d->streams[i] == s) {
