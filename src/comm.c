@@ -292,6 +292,7 @@ acclResult_t acclCommRelease(struct acclComm* comm, int abort, const char* fn) {
   }
   /* Destroy waits for queued work; abort stops it (and wakes whatever waits). */
   acclCollTeardown(comm, abort);
+  if (ACCL_LOG_ON(ACCL_LOG_INFO, ACCL_DEV)) accDevLogCounters(comm->device);
   acclTopoFini(comm);
   registryRemove(comm);
   commFree(comm);

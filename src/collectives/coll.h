@@ -31,8 +31,13 @@ struct acclCollState {
   acclPremulOp premul[ACCL_MAX_PREMUL_OPS];
   int inlineMaxBytes;
   unsigned algoMask, protoMask; /* ACCL_ALGO / ACCL_PROTO, read once */
-  acclPlan* planCache;      /* one finished plan kept for reuse (no allocation per call) */
+#define ACCL_PLAN_CACHE 4
+  acclPlan* planCache[ACCL_PLAN_CACHE]; /* finished plans kept for reuse (no allocation per call) */
   uint64_t timeoutNs;       /* ACCL_TIMEOUT */
+  /* Staging area for host (or other devices') buffers: plans of a comm run one
+   * at a time, so one area serves them all; grown by the running plan. */
+  char* stageBuf;
+  size_t stageCap;
   struct { size_t bytes; int valid; acclAlgo algo; acclProto proto; } lastTune[ACCL_NUM_FUNCS];
 };
 

@@ -49,41 +49,27 @@ acclResult_t acclTaskBuffers(struct acclComm* comm, acclPlan* plan, acclTask* t)
   /* in place: the input lies inside the output buffer; stage the output only */
   int inPlace = !alltoallInPlace && sb && rb && (const char*)t->sendbuff >= (const char*)t->recvbuff &&
                 (const char*)t->sendbuff + sb <= (const char*)t->recvbuff + rb;
-  size_t need = (t->stageRecv ? ACCL_ALIGN_UP(rb, 256) : 0) + (t->stageSend && !inPlace ? sb : 0);
-  if (inPlace) { t->stageSend = t->stageRecv = 1; need = rb; }
-  char* scratch;
-  int cur = -1;
-  accGetDevice(&cur);
-  if (cur != comm->device) accSetDevice(comm->device);
-  accError_t e = accMalloc((void**)&scratch, need ? need : 1);
-  if (cur != comm->device && cur >= 0) accSetDevice(cur);
-  if (e != accSuccess) {
-    WARN("rank %d: cannot allocate %zu bytes of device memory to stage host buffers: %s", comm->rank, need,
-         accGetErrorString(e));
-    return acclDeviceError;
-  }
-  /* one scratch per plan: chain them through the plan's list */
-  if (plan->scratch == NULL) plan->scratch = scratch;
-  else {
-    plan->extraScratch = realloc(plan->extraScratch, sizeof(void*) * (size_t)(plan->nExtraScratch + 1));
-    if (!plan->extraScratch) { accFree(scratch); return acclSystemError; }
-    plan->extraScratch[plan->nExtraScratch++] = scratch;
-  }
+  /* places in the communicator's staging area; the executor binds the
+   * pointers when the plan runs (the area may grow until then) */
+  size_t base = plan->stageBytes;
   if (inPlace) {
-    t->recvDev = scratch;
-    t->sendDev = scratch + ((const char*)t->sendbuff - (const char*)t->recvbuff);
-    return acclSuccess;
+    t->stageSend = t->stageRecv = 1;
+    t->stageRecvOff = base;
+    t->stageSendOff = base + (size_t)((const char*)t->sendbuff - (const char*)t->recvbuff);
+    plan->stageBytes += ACCL_ALIGN_UP(rb, 256);
+  } else {
+    if (t->stageRecv) { t->stageRecvOff = plan->stageBytes; plan->stageBytes += ACCL_ALIGN_UP(rb, 256); }
+    if (t->stageSend) { t->stageSendOff = plan->stageBytes; plan->stageBytes += ACCL_ALIGN_UP(sb, 256); }
   }
-  char* p = scratch;
-  if (t->stageRecv) { t->recvDev = p; p += ACCL_ALIGN_UP(rb, 256); }
-  if (t->stageSend) t->sendDev = p;
   return acclSuccess;
 }
 
 static void tuneInput(struct acclComm* comm, const acclTask* t, acclTuneInput* in) {
   memset(in, 0, sizeof(*in));
   in->func = t->func;
-  in->bytes = t->count * acclTypeSize(t->dtype);
+  /* the call's largest buffer: AllGather / ReduceScatter / AllToAll move n blocks */
+  int blocks = t->func == ACCL_FUNC_ALLGATHER || t->func == ACCL_FUNC_REDUCESCATTER || t->func == ACCL_FUNC_ALLTOALL;
+  in->bytes = t->count * acclTypeSize(t->dtype) * (blocks ? (size_t)comm->nranks : 1);
   in->nranks = comm->nranks;
   in->nNodes = comm->nNodes;
   in->directOk = comm->coll->directOk;

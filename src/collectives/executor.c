@@ -55,7 +55,9 @@ static accError_t runReduce(int dev, const acclTask* task, const void** in, int 
                             int postDiv, void** out, int nout, size_t count) {
   size_t esize = acclTypeSize(task->dtype);
   if (count == 0 || nout == 0) return accSuccess;
-  if (nin == 1 && premulMask == 0 && !postDiv) {
+  /* a plain copy to one output is a DMA copy; to two or more, one pass of
+   * the reduction engine reads the input once and writes both */
+  if (nin == 1 && premulMask == 0 && !postDiv && (nout == 1 || out[0] == in[0] || out[1] == in[0])) {
     for (int o = 0; o < nout; o++) {
       if (out[o] == in[0]) continue;
       accError_t e = execCopy(dev, out[o], in[0], count * esize);
@@ -346,6 +348,35 @@ static int checkHealth(acclExec* x) {
   return 0;
 }
 
+/* The plan's turn has come: no other plan of the communicator runs now, so
+ * the communicator's staging area is ours; grow it if needed (kept across
+ * calls: fresh device pages cost a fault each) and bind the staged buffers. */
+static int bindStaging(struct acclComm* comm, acclPlan* plan) {
+  struct acclCollState* cs = comm->coll;
+  if (cs->stageCap < plan->stageBytes) {
+    char* grown = NULL;
+    int cur = -1;
+    accGetDevice(&cur);
+    if (cur != comm->device) accSetDevice(comm->device);
+    accError_t e = accMalloc((void**)&grown, plan->stageBytes);
+    if (cur != comm->device && cur >= 0) accSetDevice(cur);
+    if (e != accSuccess) {
+      WARN("rank %d: cannot allocate %zu bytes of device memory to stage buffers: %s", comm->rank, plan->stageBytes,
+           accGetErrorString(e));
+      return -acclDeviceError;
+    }
+    if (cs->stageBuf) accFree(cs->stageBuf);
+    cs->stageBuf = grown;
+    cs->stageCap = plan->stageBytes;
+  }
+  for (int t = 0; t < plan->nTasks; t++) {
+    acclTask* task = &plan->tasks[t];
+    if (task->stageRecv) task->recvDev = cs->stageBuf + task->stageRecvOff;
+    if (task->stageSend) task->sendDev = cs->stageBuf + task->stageSendOff;
+  }
+  return 0;
+}
+
 static int execStep(void* arg, int dev) {
   acclExec* x = arg;
   struct acclComm* comm = x->comm;
@@ -356,6 +387,10 @@ static int execStep(void* arg, int dev) {
     uint64_t turn = __atomic_load_n(&cs->execTicket, __ATOMIC_ACQUIRE);
     if (turn < x->plan->ticket) return ACCDEV_AGAIN;
     if (turn > x->plan->ticket) return -acclRemoteError; /* an earlier plan failed */
+    if (x->plan->stageBytes) {
+      int r = bindStaging(comm, x->plan);
+      if (r < 0) return r;
+    }
     for (int t = 0; t < x->plan->nTasks; t++) {
       acclTask* task = &x->plan->tasks[t];
       if (task->scalarDev) { /* PreMulSum with a device scalar: read it now, in stream order */
@@ -423,7 +458,10 @@ static void execFree(void* arg) {
 }
 
 acclPlan* acclPlanGet(struct acclComm* comm) {
-  acclPlan* p = __atomic_exchange_n(&comm->coll->planCache, NULL, __ATOMIC_ACQ_REL);
+  acclPlan* p = NULL;
+  for (int i = 0; i < ACCL_PLAN_CACHE && p == NULL; i++)
+    if (__atomic_load_n(&comm->coll->planCache[i], __ATOMIC_RELAXED))
+      p = __atomic_exchange_n(&comm->coll->planCache[i], NULL, __ATOMIC_ACQ_REL);
   if (p == NULL) p = calloc(1, sizeof(*p));
   if (p == NULL) return NULL;
   acclPlanReset(p);
@@ -432,12 +470,13 @@ acclPlan* acclPlanGet(struct acclComm* comm) {
 }
 
 void acclPlanPut(struct acclComm* comm, acclPlan* p) {
-  if (p->scratch) accFree(p->scratch);
-  for (int i = 0; i < p->nExtraScratch; i++) accFree(p->extraScratch[i]);
   acclPlanReset(p);
-  acclPlan* none = NULL;
-  if (!__atomic_compare_exchange_n(&comm->coll->planCache, &none, p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-    acclPlanFree(p);
+  for (int i = 0; i < ACCL_PLAN_CACHE; i++) {
+    acclPlan* none = NULL;
+    if (__atomic_compare_exchange_n(&comm->coll->planCache[i], &none, p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return;
+  }
+  acclPlanFree(p);
 }
 
 /* The plan's executor state, grown to fit and reset. */

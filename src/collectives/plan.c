@@ -47,15 +47,14 @@ acclResult_t acclPlanReserveTasks(acclPlan* plan, int n) {
 void acclPlanReset(acclPlan* plan) {
   plan->nTasks = 0;
   plan->nLanes = 0;
-  plan->scratch = NULL;
-  plan->nExtraScratch = 0;
+  plan->stageBytes = 0;
   plan->ticket = 0;
 }
 
 void acclPlanFree(acclPlan* plan) {
   if (!plan) return;
   if (plan->exec && plan->execFree) plan->execFree(plan->exec);
-  free(plan->extraScratch);
+
   for (int i = 0; i < plan->capLanes; i++) free(plan->lanes[i].steps);
   free(plan->lanes);
   free(plan->tasks);

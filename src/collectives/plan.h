@@ -81,7 +81,8 @@ typedef struct {
   int root, peer;
   uint64_t seq;         /* collective sequence number on the communicator */
   size_t sendBytes, recvBytes; /* sizes of the user buffers */
-  int stageSend, stageRecv;    /* host buffers copied through device scratch */
+  int stageSend, stageRecv;    /* host buffers copied through device staging memory */
+  size_t stageRecvOff, stageSendOff; /* their places in the communicator's staging area */
   acclAlgo algo;
   acclProto proto;
 } acclTask;
@@ -91,9 +92,7 @@ typedef struct acclPlan {
   acclTask* tasks;
   int nLanes, capLanes;
   acclLane* lanes;
-  void* scratch;        /* device staging for host buffers (freed with the plan) */
-  void** extraScratch;  /* more of it when several tasks stage */
-  int nExtraScratch;
+  size_t stageBytes;    /* staging memory the plan's tasks need (see acclTaskBuffers) */
   uint64_t ticket;      /* execution order on the communicator */
   struct acclComm* comm;
   /* Reuse: a one-task plan remembers what its steps were built for; the next

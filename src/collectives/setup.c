@@ -125,7 +125,8 @@ void acclCollTeardown(struct acclComm* comm, int abort) {
     free(cs->ofi);
   }
   acclShmTeardown(comm, &cs->shm);
-  acclPlanFree(cs->planCache);
+  for (int i = 0; i < ACCL_PLAN_CACHE; i++) acclPlanFree(cs->planCache[i]);
+  if (cs->stageBuf) accFree(cs->stageBuf);
   free(cs->conns.send);
   free(cs->conns.recv);
   free(cs);

@@ -33,41 +33,55 @@ unsigned acclParseEnableList(const char* s, const char* const* names, int n) {
 }
 
 /* Estimated microseconds of one call: the cost model. */
+/* Estimated microseconds of one call: hops of latency plus the bytes each
+ * rank reads and writes, over the bandwidth. S is the call's largest buffer.
+ *  direct: every rank moves its 1/n share once, reading peers' memory and
+ *          writing it in place: about 2S (ReduceScatter / Reduce: S + S/n).
+ *          LL one-shot: every input goes to every peer as lines twice the
+ *          size, and every rank unpacks and reduces all n of them.
+ *  ring:   each hop goes through a FIFO: written into the step buffer, read
+ *          out again (and forwarded), about 3S/n per hop.
+ *  tree:   the same FIFO cost on every level, twice (up and down). */
 double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto) {
   const int n = in->nranks;
-  const double bytes = (double)in->bytes;
+  const double S = (double)in->bytes;
   const double lat = in->nNodes > 1 ? in->latInter : in->latIntra;
   const double bw = (in->nNodes > 1 ? in->bwInter : in->bwIntra) * 1e3; /* bytes per us */
-  const double protoBw = proto == ACCL_PROTO_LL ? 0.25 : 1.0;           /* LL: half the line is flag, polled */
-  double steps, traffic;                                                  /* hops of latency, bytes per rank */
-  int allreduce = in->func == ACCL_FUNC_ALLREDUCE;
+  const int allreduce = in->func == ACCL_FUNC_ALLREDUCE;
+  const int toOne = in->func == ACCL_FUNC_REDUCESCATTER || in->func == ACCL_FUNC_REDUCE;
+  double steps, traffic;
   switch (algo) {
     case ACCL_ALGO_DIRECT:
-      steps = proto == ACCL_PROTO_LL ? 1 : 2;
-      traffic = allreduce ? (proto == ACCL_PROTO_LL ? bytes * n : 2.0 * bytes) : 2.0 * bytes;
+      if (proto == ACCL_PROTO_LL) {
+        steps = 1;
+        traffic = 4.0 * S * (n - 1) + S * (n + 1);
+      } else {
+        steps = 2;
+        traffic = toOne ? S + S / n : 2.0 * S;
+      }
       break;
     case ACCL_ALGO_TREE: {
       int depth = 0;
       while ((1 << depth) < n) depth++;
       steps = 2.0 * depth;
-      traffic = 3.0 * bytes; /* every level copies through a FIFO */
+      traffic = 2.0 * 3.0 * S;
       break;
     }
     case ACCL_ALGO_RING:
       steps = allreduce ? 2.0 * (n - 1) : (double)(n - 1);
-      traffic = (allreduce ? 2.0 : 1.0) * bytes * (n - 1) / n * 2.0 + bytes;
+      traffic = 3.0 * S * (n - 1) / n * (allreduce ? 2.0 : 1.0) + S;
       break;
     case ACCL_ALGO_HIER: { /* rings inside the nodes at intra speed, one ring of nNodes hops between them */
       const double L = in->hierLocal > 0 ? in->hierLocal : 1, N = in->nNodes;
       const double bwIntra = in->bwIntra * 1e3, bwInter = in->bwInter * 1e3;
       return 2.0 * (L - 1) * in->latIntra + 2.0 * (N - 1) * in->latInter +
-             2.0 * (2.0 * bytes * (L - 1) / L) / bwIntra + (2.0 * (2.0 * bytes * (N - 1) / N) + bytes) / bwInter;
+             2.0 * (3.0 * S * (L - 1) / L) / bwIntra + (2.0 * (3.0 * S * (N - 1) / N) + S) / bwInter;
     }
     default:
       steps = 1;
-      traffic = bytes;
+      traffic = 2.0 * S;
   }
-  return steps * lat + traffic / (bw * protoBw);
+  return steps * lat + traffic / bw;
 }
 
 /* Can this algorithm / protocol run this call at all? */

@@ -264,14 +264,18 @@ static void bigIsa(simIsa isa) {
 }
 static void test_large_count(void** state) { forEachIsa(bigIsa); }
 
-/* Outputs of 4 MiB and more are streamed past the caches in blocks after a
- * head that reaches 64-byte alignment: cover head, blocks, remainder, tail. */
+/* Large outputs (here: from 4 MiB) are streamed past the caches in blocks
+ * after a head that reaches 64-byte alignment: cover head, blocks, remainder,
+ * tail. */
 static void streamedIsa(simIsa isa) {
+  size_t saved = simStreamMinBytes;
+  simStreamMinBytes = (size_t)4 << 20;
   for (int dt = 0; dt < acclNumTypes; dt++) {
     size_t count = (4600000 + 8192 * 3) / acclTypeSize((acclDataType_t)dt) + 13;
     runCase(isa, dt, (dt + (int)isa) % ACCDEV_NUM_OPS, count, 2, 2, 0, 0, 8, 1);
     if (dt == acclFloat32 || dt == acclBfloat16) runCase(isa, dt, ACCDEV_OP_SUM, count, 3, 1, 0x2, 0, 4, 1);
   }
+  simStreamMinBytes = saved;
 }
 static void test_streamed_outputs(void** state) { forEachIsa(streamedIsa); }
 

@@ -8,6 +8,7 @@ static const simReduceFn (*const isaTables[SIM_NUM_ISA])[ACCDEV_NUM_OPS] = {
     simReduceTable_portable, simReduceTable_avx2, simReduceTable_avx512};
 static const char* const isaNames[SIM_NUM_ISA] = {"portable", "avx2", "avx512"};
 static simIsa activeIsa = SIM_ISA_PORTABLE;
+size_t simStreamMinBytes = (size_t)32 << 20;
 
 int simReduceIsaSupported(simIsa isa) {
   switch (isa) {
@@ -38,6 +39,8 @@ accError_t simReduceInit(void) {
     else best = (simIsa)found;
   }
   activeIsa = best;
+  int64_t sb = acclParamInt("SIM_STREAM_BYTES", (int64_t)simStreamMinBytes);
+  if (sb > 0) simStreamMinBytes = (size_t)sb;
   return accSuccess;
 }
 

@@ -13,7 +13,13 @@
 
 #include "acc_runtime.h"
 #include "device/device.h"
+#include "core.h"
 #include "halfconv.h"
+
+/* Outputs of at least this many bytes are written with streaming stores
+ * (ACCL_SIM_STREAM_BYTES, default 32 MiB: below that, source, destination and
+ * the peers' buffers of a collective stay in a large last-level cache). */
+extern size_t simStreamMinBytes;
 
 typedef enum { SIM_ISA_PORTABLE = 0, SIM_ISA_AVX2 = 1, SIM_ISA_AVX512 = 2, SIM_NUM_ISA = 3 } simIsa;
 typedef void (*simReduceFn)(const struct accDevReduce* r);
@@ -33,5 +39,18 @@ extern const simReduceFn simReduceTable_avx2[10][ACCDEV_NUM_OPS];
 extern const simReduceFn simReduceTable_avx512[10][ACCDEV_NUM_OPS];
 
 /* Scalar fp16 conversions, round to nearest even (portable path). */
+
+/* 1 when an output overlaps an input (an in-place reduction). */
+static inline int simReduceAliased(const struct accDevReduce* r) {
+  size_t bytes = r->count * acclTypeSize((acclDataType_t)r->dtype);
+  for (int o = 0; o < r->ndst; o++) {
+    const char* d = (const char*)r->dst[o];
+    for (int i = 0; i < r->nsrc; i++) {
+      const char* p = (const char*)r->src[i];
+      if (p < d + bytes && d < p + bytes) return 1;
+    }
+  }
+  return 0;
+}
 
 #endif

@@ -34,6 +34,7 @@ static int64_t clampParam(const char* name, int64_t deflt, int64_t lo, int64_t h
 void simTunablesLoad(void) {
   simTun.inlineNs = (uint64_t)clampParam("INLINE_NS", 20000, 0, 1000000000);
   simTun.spinNs = (uint64_t)clampParam("SIM_SPIN_NS", 5000, 0, 1000000000);
+  simTun.syncHelpNs = (uint64_t)clampParam("SYNC_HELP_NS", 1000000, 0, 1000000000);
   simTun.yields = (int)clampParam("SIM_YIELDS", 8, 0, 100000);
   simTun.engines = (int)clampParam("SIM_ENGINES", 1, 1, 64);
   simTun.blockedNs = 2 * 1000 * 1000;

@@ -114,10 +114,11 @@ static int scanStreams(simDevice* d, int* blocked, int* queued) {
 }
 
 /* A host thread (a submitter or a synchronizer) runs stream s's queued items
- * itself, as an engine would, for up to budgetNs: with 2 cores and several
- * ranks, doing the work in the thread that wants it done beats handing it to
- * an engine thread and waking back. Returns the items completed (0 when an
- * engine holds the stream). */
+ * itself, as an engine would, until the queue is empty or it has been blocked
+ * (no item completing) for budgetNs: with 2 cores and several ranks, doing
+ * the work in the thread that wants it done beats handing it to an engine
+ * thread and waking back. Returns the items completed (0 when an engine holds
+ * the stream). */
 int simStreamHelp(struct accStream_st* s, uint64_t budgetNs) {
   int expect = 0;
   if (__atomic_load_n(&s->qtail, __ATOMIC_ACQUIRE) == __atomic_load_n(&s->qhead, __ATOMIC_ACQUIRE)) return 0;
@@ -130,7 +131,10 @@ int simStreamHelp(struct accStream_st* s, uint64_t budgetNs) {
     int n = runStream(d, s, &blocked);
     done += n;
     if (__atomic_load_n(&s->qtail, __ATOMIC_ACQUIRE) == __atomic_load_n(&s->qhead, __ATOMIC_ACQUIRE)) break;
-    if (n) continue;
+    if (n) { /* progress: the blocked-time budget starts again */
+      start = acclClockNs();
+      continue;
+    }
     uint64_t spent = acclClockNs() - start;
     if (spent >= budgetNs) break;
     if (spent < simTun.spinNs) simCpuRelax();

@@ -262,8 +262,10 @@ static int streamReached(void* arg) {
 static void streamWait(struct accStream_st* s, uint64_t target) {
   streamTarget t = {s, target};
   if (streamReached(&t)) return;
-  /* run the queue ourselves while the engine is not on it */
-  if (simTun.inlineNs > 0) simStreamHelp(s, simTun.inlineNs);
+  /* Run the queue ourselves while the engine is not on it: the waiting
+   * thread has nothing better to do. Blocked longer than the help budget
+   * (ACCL_SYNC_HELP_NS), it leaves the rest to the engine and sleeps. */
+  if (simTun.syncHelpNs > 0) simStreamHelp(s, simTun.syncHelpNs);
   if (streamReached(&t)) return;
   uint64_t start = acclClockNs();
   while (acclClockNs() - start < simTun.spinNs) {
