@@ -78,6 +78,8 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
       return res;
     }
   }
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cores > 0 && comm->localRanks > cores) accDevHintOversubscribed();
   /* direct / LL plans read peers' memory: only when every peer is mapped */
   cs->directOk = cs->ofi == NULL && comm->nNodes == 1 && comm->nranks <= ACCDEV_MAX_SRCS;
   INFO(ACCL_INIT, "rank %d: %d channels, %d connection lanes, direct %s", comm->rank, cs->nChannels, cs->nConnLanes,

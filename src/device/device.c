@@ -63,10 +63,32 @@ accError_t accDevResolveStream(accStream_t stream, accStream_t* out, int* dev) {
 
 /* ------------------------------------------------ library-facing functions */
 
+/* Bumped by every stream destroy: invalidates the threads' cached checks. */
+static uint64_t streamGeneration;
+static __thread accStream_t checkedStream;
+static __thread int checkedDev;
+static __thread uint64_t checkedGeneration;
+
+void accDevStreamDestroyed(void) { __atomic_add_fetch(&streamGeneration, 1, __ATOMIC_SEQ_CST); }
+
 accError_t accDevStreamDevice(accStream_t stream, int* dev) {
   if (dev == NULL) return accErrorInvalidValue;
+  /* the last stream this thread checked, if no stream was destroyed since:
+   * the handle table lookup (and its lock) is skipped on every call */
+  if (stream != NULL && stream == checkedStream &&
+      __atomic_load_n(&streamGeneration, __ATOMIC_ACQUIRE) == checkedGeneration) {
+    *dev = checkedDev;
+    return accSuccess;
+  }
+  uint64_t gen = __atomic_load_n(&streamGeneration, __ATOMIC_ACQUIRE);
   accStream_t s;
-  return accDevResolveStream(stream, &s, dev);
+  accError_t err = accDevResolveStream(stream, &s, dev);
+  if (err == accSuccess && stream != NULL) {
+    checkedStream = stream;
+    checkedDev = *dev;
+    checkedGeneration = gen;
+  }
+  return err;
 }
 
 accError_t accDevSubmit(accStream_t stream, const accDevDesc* desc, unsigned flags) {
@@ -124,6 +146,11 @@ void accDevSignal(volatile uint64_t* flag, uint64_t value) {
   const accDevOps* ops = accDevGetOps();
   if (ops) ops->signal(flag, value);
   else __atomic_store_n(flag, value, __ATOMIC_RELEASE);
+}
+
+void accDevHintOversubscribed(void) {
+  const accDevOps* ops = accDevGetOps();
+  if (ops && ops->hintOversubscribed) ops->hintOversubscribed();
 }
 
 void accDevDoorbell(const void* addr) {

@@ -122,6 +122,10 @@ accError_t accDevWindowClose(void* localBase);
 /* 1 if ptr is device memory (then *dev is its device), 0 if host memory. */
 int accDevPtrIsDevice(const void* ptr, int* dev);
 
+/* More ranks than cores on this node: waiting threads should give the core
+ * away at once instead of polling first (the peer they wait for may need it). */
+void accDevHintOversubscribed(void);
+
 /* Log the device's hardware counters at INFO under ACCL_DEV (comm destroy). */
 void accDevLogCounters(int dev);
 
@@ -179,6 +183,7 @@ typedef struct accDevOps {
   accError_t (*exec)(int dev, const accDevDesc* desc);
   void (*signal)(volatile uint64_t* flag, uint64_t value);
   void (*doorbell)(const void* addr);
+  void (*hintOversubscribed)(void);
 } accDevOps;
 
 /* The active backend (initialised on first use), NULL if it failed to start. */

@@ -19,4 +19,7 @@ const accDevOps* accDevOpsOrError(void);
 /* Resolve NULL to the current device's default stream; validate the handle. */
 accError_t accDevResolveStream(accStream_t stream, accStream_t* out, int* dev);
 
+/* A stream is being destroyed: cached stream checks are stale (device.c). */
+void accDevStreamDestroyed(void);
+
 #endif

@@ -34,6 +34,7 @@ ACCL_EXPORT accError_t accStreamDestroy(accStream_t stream) {
   OPS_OR_RETURN(ops);
   accError_t err = userStream(&stream, "accStreamDestroy");
   if (err != accSuccess) return err;
+  accDevStreamDestroyed();
   return accDevSetError(ops->streamDestroy(stream));
 }
 

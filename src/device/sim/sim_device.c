@@ -21,6 +21,15 @@ uint64_t simGeneration = 1;
 static pthread_mutex_t simInitLock = PTHREAD_MUTEX_INITIALIZER;
 simTunables simTun;
 
+/* More ranks than cores: poll not at all before yielding, unless the user
+ * chose ACCL_SIM_SPIN_NS. */
+static void simHintOversubscribed(void) {
+  if (acclParamStr("SIM_SPIN_NS", NULL) == NULL && simTun.spinNs) {
+    simTun.spinNs = 0;
+    INFO(ACCL_DEV, "more ranks than cores on this node: waiting threads yield without polling first");
+  }
+}
+
 static int64_t clampParam(const char* name, int64_t deflt, int64_t lo, int64_t hi) {
   int64_t v = acclParamInt(name, deflt);
   if (v < lo || v > hi) {
@@ -160,4 +169,5 @@ const accDevOps accSimOps = {
     .exec = simExec,
     .signal = simSignal,
     .doorbell = simDoorbell,
+    .hintOversubscribed = simHintOversubscribed,
 };
