@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include "bootstrap_internal.h"
@@ -59,8 +60,15 @@ static acclResult_t pinnedRoot(const char* commId, acclSocketAddr* addr, uint8_t
   return acclSuccess;
 }
 
+static acclResult_t clearLocalFlag(acclUniqueId* id) {
+  acclIdWire* w = (acclIdWire*)id->internal;
+  w->flags = 0;
+  w->checksum = acclIdChecksum(w, offsetof(acclIdWire, checksum));
+  return acclSuccess;
+}
+
 acclResult_t acclBootstrapGetUniqueId(acclUniqueId* id) {
-  acclSocketAddr addr, listening;
+  acclSocketAddr addr;
   uint8_t secret[ACCL_SECRET_BYTES];
   const char* commId = acclParamStr("COMM_ID", NULL);
   if (commId && *commId) {
@@ -69,10 +77,19 @@ acclResult_t acclBootstrapGetUniqueId(acclUniqueId* id) {
     acclIdEncode(&addr.sa, secret, id);
     return acclSuccess;
   }
+  return acclBootstrapGetLocalUniqueId(id) == acclSuccess ? clearLocalFlag(id) : acclSystemError;
+}
+
+acclResult_t acclBootstrapGetLocalUniqueId(acclUniqueId* id) {
+  acclSocketAddr addr, listening;
+  uint8_t secret[ACCL_SECRET_BYTES];
   ACCLCHECK(acclSocketBootstrapAddr(&addr, NULL, 0));
   ACCLCHECK(acclSecretNew(secret));
   ACCLCHECK(acclBootstrapRootStart(&addr, secret, &listening));
   acclIdEncode(&listening.sa, secret, id);
+  acclIdWire* w = (acclIdWire*)id->internal;
+  w->flags = ACCL_ID_LOCAL;
+  w->checksum = acclIdChecksum(w, offsetof(acclIdWire, checksum));
   return acclSuccess;
 }
 
@@ -250,7 +267,9 @@ acclResult_t acclBootstrapInit(const acclUniqueId* id, int rank, int nranks, vol
   acclSocketAddr rootAddr;
   uint8_t secret[ACCL_SECRET_BYTES];
   const char* commId = acclParamStr("COMM_ID", NULL);
-  if (commId && *commId) {
+  const acclIdWire* w = (const acclIdWire*)id->internal;
+  int local = w->magic == ACCL_ID_MAGIC && (w->flags & ACCL_ID_LOCAL);
+  if (commId && *commId && !local) {
     ACCLCHECK(pinnedRoot(commId, &rootAddr, secret));
     if (rank == 0) {
       acclSocketAddr listening;

@@ -125,7 +125,7 @@ ACCL_EXPORT acclResult_t acclCommInitAll(acclComm_t* comms, int ndev, const int*
   }
   for (int i = 0; i < ndev; i++) comms[i] = NULL;
   acclUniqueId id;
-  ACCLCHECK(acclBootstrapGetUniqueId(&id));
+  ACCLCHECK(acclBootstrapGetLocalUniqueId(&id));
   initAllTask* tasks = calloc((size_t)ndev, sizeof(*tasks));
   pthread_t* threads = calloc((size_t)ndev, sizeof(*threads));
   if (!tasks || !threads) {

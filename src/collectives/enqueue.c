@@ -5,6 +5,7 @@
 #include "collectives/coll.h"
 #include "collectives/group.h"
 #include "collectives/tuning.h"
+#include "topology/plan.h"
 #include "topology/topo.h"
 
 /* Bytes of the send and receive buffers of a call, and which ones this rank uses. */
@@ -64,12 +65,9 @@ acclResult_t acclTaskBuffers(struct acclComm* comm, acclPlan* plan, acclTask* t)
   return acclSuccess;
 }
 
-static void tuneInput(struct acclComm* comm, const acclTask* t, acclTuneInput* in) {
+/* What the cost model knows of the communicator (the call's fields aside). */
+void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in) {
   memset(in, 0, sizeof(*in));
-  in->func = t->func;
-  /* the call's largest buffer: AllGather / ReduceScatter / AllToAll move n blocks */
-  int blocks = t->func == ACCL_FUNC_ALLGATHER || t->func == ACCL_FUNC_REDUCESCATTER || t->func == ACCL_FUNC_ALLTOALL;
-  in->bytes = t->count * acclTypeSize(t->dtype) * (blocks ? (size_t)comm->nranks : 1);
   in->nranks = comm->nranks;
   in->nNodes = comm->nNodes;
   in->directOk = comm->coll->directOk;
@@ -77,10 +75,20 @@ static void tuneInput(struct acclComm* comm, const acclTask* t, acclTuneInput* i
   const struct acclTopoState* tp = comm->topo;
   in->haveTrees = tp && tp->nTrees >= 2 && tp->trees;
   in->hierLocal = acclHierShape(comm->nodeOf, comm->nranks, comm->nNodes);
-  in->bwIntra = tp && tp->bwIntra > 0 ? tp->bwIntra : 10.0;
-  in->latIntra = tp && tp->latIntra > 0 ? tp->latIntra : 0.3;
-  in->bwInter = tp && tp->bwInter > 0 ? tp->bwInter : 1.5;
-  in->latInter = tp && tp->latInter > 0 ? tp->latInter : 10.0;
+  /* Inside a node the simulated chips' links are host memory: a hop can be
+   * no faster than a host copy, and adds no latency of its own. */
+  in->bwIntra = tp && tp->bwIntra > 0 ? ACCL_MIN(tp->bwIntra, ACCL_TOPO_SHM_BW_GBS) : ACCL_TOPO_SHM_BW_GBS;
+  in->latIntra = tp && tp->latIntra > 0 ? ACCL_MIN(tp->latIntra, ACCL_TOPO_SHM_LAT_US) : ACCL_TOPO_SHM_LAT_US;
+  in->bwInter = tp && tp->bwInter > 0 ? tp->bwInter : ACCL_TOPO_NET_BW_GBS;
+  in->latInter = tp && tp->latInter > 0 ? tp->latInter : ACCL_TOPO_NET_LAT_US;
+}
+
+static void tuneInput(struct acclComm* comm, const acclTask* t, acclTuneInput* in) {
+  acclTuneBaseInput(comm, in);
+  in->func = t->func;
+  /* the call's largest buffer: AllGather / ReduceScatter / AllToAll move n blocks */
+  int blocks = t->func == ACCL_FUNC_ALLGATHER || t->func == ACCL_FUNC_REDUCESCATTER || t->func == ACCL_FUNC_ALLTOALL;
+  in->bytes = t->count * acclTypeSize(t->dtype) * (blocks ? (size_t)comm->nranks : 1);
 }
 
 static const int* ringOf(struct acclComm* comm, int c, int* identity) {

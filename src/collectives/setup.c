@@ -86,17 +86,7 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
        cs->directOk ? "on" : "off");
   if (comm->rank == 0 && ACCL_LOG_ON(ACCL_LOG_INFO, ACCL_TUNING)) {
     acclTuneInput in;
-    memset(&in, 0, sizeof(in));
-    in.nranks = comm->nranks;
-    in.nNodes = comm->nNodes;
-    in.directOk = cs->directOk;
-    in.llMaxBytes = cs->llMaxBytes;
-    in.haveTrees = comm->topo && comm->topo->nTrees >= 2;
-    in.hierLocal = acclHierShape(comm->nodeOf, comm->nranks, comm->nNodes);
-    in.bwIntra = comm->topo ? comm->topo->bwIntra : 10.0;
-    in.latIntra = comm->topo ? comm->topo->latIntra : 0.3;
-    in.bwInter = comm->topo ? comm->topo->bwInter : 1.5;
-    in.latInter = comm->topo ? comm->topo->latInter : 10.0;
+    acclTuneBaseInput(comm, &in);
     acclTuneLogTable(&in);
   }
   return acclSuccess;

@@ -14,6 +14,9 @@ typedef struct {
   double bwIntra, latIntra, bwInter, latInter; /* GB/s, us */
 } acclTuneInput;
 
+struct acclComm;
+/* The communicator's part of the cost model's input (enqueue.c). */
+void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in);
 double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto);
 acclResult_t acclTuneSelect(const acclTuneInput* in, unsigned algoMask, unsigned protoMask, acclAlgo* algo,
                             acclProto* proto);

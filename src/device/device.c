@@ -148,6 +148,11 @@ void accDevSignal(volatile uint64_t* flag, uint64_t value) {
   else __atomic_store_n(flag, value, __ATOMIC_RELEASE);
 }
 
+void accDevPlaceEngines(int dev, int numa, accDevThreadBindFn bind) {
+  const accDevOps* ops = accDevGetOps();
+  if (ops && ops->placeEngines && dev >= 0 && dev < activeCount) ops->placeEngines(dev, numa, bind);
+}
+
 void accDevHintOversubscribed(void) {
   const accDevOps* ops = accDevGetOps();
   if (ops && ops->hintOversubscribed) ops->hintOversubscribed();

@@ -122,6 +122,12 @@ accError_t accDevWindowClose(void* localBase);
 /* 1 if ptr is device memory (then *dev is its device), 0 if host memory. */
 int accDevPtrIsDevice(const void* ptr, int* dev);
 
+/* Placement of a device's engine threads: the topology knows which host NUMA
+ * node a device sits on; each engine thread calls bind(numa, name) once,
+ * from its own context, when it next wakes. */
+typedef void (*accDevThreadBindFn)(int numa, const char* what);
+void accDevPlaceEngines(int dev, int numa, accDevThreadBindFn bind);
+
 /* More ranks than cores on this node: waiting threads should give the core
  * away at once instead of polling first (the peer they wait for may need it). */
 void accDevHintOversubscribed(void);
@@ -184,6 +190,7 @@ typedef struct accDevOps {
   void (*signal)(volatile uint64_t* flag, uint64_t value);
   void (*doorbell)(const void* addr);
   void (*hintOversubscribed)(void);
+  void (*placeEngines)(int dev, int numa, accDevThreadBindFn bind);
 } accDevOps;
 
 /* The active backend (initialised on first use), NULL if it failed to start. */

@@ -14,6 +14,9 @@ typedef struct acclBootstrap acclBootstrap;
 /* Root side of acclGetUniqueId: listen (ACCL_COMM_ID or the interface chosen by
  * ACCL_SOCKET_IFNAME), start the root thread, fill the id. */
 acclResult_t acclBootstrapGetUniqueId(acclUniqueId* id);
+/* The same, for communicators made inside one process (acclCommInitAll):
+ * never pinned by ACCL_COMM_ID. */
+acclResult_t acclBootstrapGetLocalUniqueId(acclUniqueId* id);
 /* Rendezvous of nranks ranks. abortFlag (may be NULL) makes waits give up with
  * acclInvalidUsage... when set; waits give up with acclTimeout after
  * ACCL_BOOTSTRAP_TIMEOUT seconds. */
@@ -42,7 +45,8 @@ typedef struct {
   uint16_t version;    /* ACCL_ID_VERSION */
   uint16_t family;     /* AF_INET / AF_INET6 */
   uint16_t port;       /* network byte order */
-  uint8_t pad[6];
+  uint8_t flags;       /* ACCL_ID_LOCAL: made for one process's own use */
+  uint8_t pad[5];
   uint8_t addr[16];    /* IPv4 in the first 4 bytes */
   uint8_t secret[16];  /* every bootstrap connection presents it first */
   uint8_t reserved[72];/* zero */
@@ -52,6 +56,9 @@ typedef struct {
 #define ACCL_ID_MAGIC 0x44494341u /* "ACID" */
 #define ACCL_ID_VERSION 1
 #define ACCL_SECRET_BYTES 16
+/* The id of acclCommInitAll: its root lives in this process whatever
+ * ACCL_COMM_ID pins for the job's own ids. */
+#define ACCL_ID_LOCAL 0x1
 
 struct sockaddr;
 uint64_t acclIdChecksum(const void* data, size_t len);

@@ -31,7 +31,8 @@ acclResult_t acclTopoNodeDetect(acclTopoNode** out) {
     accDeviceProp prop;
     if (accGetDeviceProperties(&prop, d) != accSuccess) continue;
     snprintf(n->devs[d].pci, sizeof(n->devs[d].pci), "0000:%02x:00.0", prop.pciBusId & 0xff);
-    n->devs[d].numa = prop.numaNode;
+    /* a simulated chip has no PCI slot: spread the chips over the host's NUMA nodes */
+    n->devs[d].numa = prop.numaNode >= 0 ? prop.numaNode : (host->numaNodes > 0 ? d % host->numaNodes : -1);
   }
   ACCLCHECKGOTO(acclTopoHostFillNode(host, n), res, fail);
   return acclSuccess;
@@ -89,6 +90,8 @@ out:
   return res;
 }
 
+static void bindEngine(int numa, const char* what) { acclTopoBindThreadNuma(numa, what); }
+
 acclResult_t acclTopoInit(struct acclComm* comm) {
   static pthread_once_t fabricOnce = PTHREAD_ONCE_INIT;
   pthread_once(&fabricOnce, logFabricOnce);
@@ -122,6 +125,8 @@ acclResult_t acclTopoInit(struct acclComm* comm) {
   ts->nic = acclTopoNodeNicOf(node, comm->device < node->ndev ? comm->device : 0, 0);
   if (ts->nic >= 0) snprintf(ts->nicName, sizeof(ts->nicName), "%s", node->nics[ts->nic].name);
   ts->numaNode = comm->device < node->ndev ? node->devs[comm->device].numa : -1;
+  /* the device's engine threads run NUMA-locally to it (they bind themselves) */
+  accDevPlaceEngines(comm->device, ts->numaNode, bindEngine);
   INFO(ACCL_TOPO, "comm %s rank %d: device %d NUMA %d (engine and proxy threads bind there), NIC %s; %d rings, "
        "intra %g GB/s %g us, inter %g GB/s %g us", comm->name, comm->rank, comm->device, ts->numaNode,
        ts->nic >= 0 ? ts->nicName : "none", ts->nRings, ts->bwIntra, ts->latIntra, ts->bwInter, ts->latInter);

@@ -62,6 +62,10 @@ typedef struct simDevice {
   uint32_t completions;
   uint32_t hostWaiters;
   simCounters counters; /* updated with atomic adds */
+  /* engine placement requested by the topology (accDevPlaceEngines) */
+  int placeNuma;
+  accDevThreadBindFn placeBind;
+  uint32_t placeGen;
 } simDevice;
 
 typedef enum { SIM_ITEM_DESC = 0, SIM_ITEM_EVENT_RECORD, SIM_ITEM_WAIT_EVENT } simItemKind;
@@ -154,6 +158,7 @@ void simStreamCompleted(struct accStream_st* s);
 /* Wait (spin, yield, then futex on d->completions) until done(arg) is true. */
 void simHostWait(simDevice* d, int (*done)(void*), void* arg);
 int simStreamHelp(struct accStream_st* s, uint64_t budgetNs);
+void simPlaceEngines(int dev, int numa, accDevThreadBindFn bind);
 void simWakeHostWaiters(simDevice* d);
 
 /* sim_engine.c */

@@ -170,4 +170,5 @@ const accDevOps accSimOps = {
     .signal = simSignal,
     .doorbell = simDoorbell,
     .hintOversubscribed = simHintOversubscribed,
+    .placeEngines = simPlaceEngines,
 };

@@ -146,12 +146,38 @@ int simStreamHelp(struct accStream_st* s, uint64_t budgetNs) {
   return done;
 }
 
+void simPlaceEngines(int dev, int numa, accDevThreadBindFn bind) {
+  simDevice* d = &simDevices[dev];
+  pthread_mutex_lock(&d->lock);
+  d->placeNuma = numa;
+  d->placeBind = bind;
+  __atomic_add_fetch(&d->placeGen, 1, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&d->lock);
+  if (__atomic_load_n(&d->ready, __ATOMIC_ACQUIRE)) simRing(d->hdr); /* let sleeping engines see it */
+}
+
+/* Apply a placement request from the engine thread itself. */
+static void placeSelf(simDevice* d, uint32_t* seenGen, int engine) {
+  uint32_t gen = __atomic_load_n(&d->placeGen, __ATOMIC_ACQUIRE);
+  if (gen == *seenGen) return;
+  *seenGen = gen;
+  pthread_mutex_lock(&d->lock);
+  int numa = d->placeNuma;
+  accDevThreadBindFn bind = d->placeBind;
+  pthread_mutex_unlock(&d->lock);
+  char what[48];
+  snprintf(what, sizeof(what), "engine %d of device %d", engine, d->index);
+  if (bind) bind(numa, what);
+}
+
 static void* engineMain(void* arg) {
   simDevice* d = arg;
   uint64_t idleSince = 0;
   int yields = 0;
+  uint32_t placeGen = 0;
   for (;;) {
     int blocked = 0, queued = 0;
+    placeSelf(d, &placeGen, 0);
     if (scanStreams(d, &blocked, &queued)) {
       idleSince = 0;
       yields = 0;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "comm.h"
 #include "param.h"
+#include "topology/host.h"
 #include "topology/topo.h"
 #include "transport/ofi/ofi.h"
 
@@ -109,7 +110,7 @@ static void sleepOnQueues(acclOfiState* st) {
 static void* proxyMain(void* arg) {
   acclOfiState* st = arg;
   acclLogRank = st->comm->rank;
-  acclTopoBindThread(st->comm->device);
+  acclTopoBindThreadNuma(st->comm->topo ? st->comm->topo->numaNode : -1, "NET proxy thread");
   int idle = 0;
   while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {
     int n = acclOfiProgress(st);
