@@ -34,7 +34,7 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
   }
   if (llMax < 0 || llMax > (1 << 20)) llMax = 16 << 10;
   cs->llMaxBytes = (size_t)llMax;
-  cs->inlineMaxBytes = (int)acclParamInt("INLINE_MAX_BYTES", 64 << 10);
+  cs->inlineMaxBytes = (int)acclParamInt("INLINE_MAX_BYTES", 1 << 20);
   int64_t timeoutS = acclParamInt("TIMEOUT", 300);
   cs->timeoutNs = timeoutS > 0 ? (uint64_t)timeoutS * 1000000000ull : 0;
   cs->algoMask = acclTuneAlgoMask();
