@@ -150,9 +150,12 @@ int64_t acclParamInt(const char* name, int64_t deflt) {
 
 void acclParamReset(void) {
   pthread_mutex_lock(&paramLock);
-  /* Values handed out earlier stay valid: they are leaked on purpose (tests only). */
+  /* For tests that change the environment: values handed out before are no
+   * longer valid afterwards. */
+  for (int i = 0; i < ncache; i++) free(cache[i].value);
   ncache = 0;
   confLoaded = 0;
+  free(confText);
   confText = NULL;
   pthread_mutex_unlock(&paramLock);
 }

@@ -14,7 +14,8 @@ int64_t acclParamInt(const char* name, int64_t deflt);
 const char* acclParamStr(const char* name, const char* deflt);
 /* Parse "16G", "512M", "4096" into bytes; -1 when malformed. */
 int64_t acclParseSize(const char* s);
-/* Forget cached values (tests change the environment between cases). */
+/* Forget cached values (tests change the environment between cases); strings
+ * returned before are freed. */
 void acclParamReset(void);
 
 /* Pure helper for tests: look NAME up in the text of a conf file. Returns 1 and

@@ -12,6 +12,7 @@ export PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$tmp/root"
 cflags=$(pkg-config --cflags acc-ccl) && libs=$(pkg-config --libs acc-ccl) || { echo "pkg-config failed"; exit 1; }
 libdir=$(dirname "$(dirname "$pc")") # .../lib of the installed tree
 echo "pkg-config: $cflags $libs"
-${MPICC:-mpicc} -o "$tmp/prog" "$top_srcdir/tests/core/pkgconfig_prog.c" $cflags $libs || exit 1
+# a sanitizer build of the library needs the program built with the same runtime
+${MPICC:-mpicc} ${SAN_FLAGS:-} -o "$tmp/prog" "$top_srcdir/tests/core/pkgconfig_prog.c" $cflags $libs || exit 1
 LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   "$top_srcdir/tests/run_mpi.sh" 2 "$tmp/prog"
