@@ -2,17 +2,6 @@
  * busbw factor 2(n-1)/n: a ring sends and receives each element 2(n-1)/n times. */
 #include "common.h"
 
-static void getCounts(size_t count, size_t typeSize, int nRanks, perfCounts* c) {
-  (void)nRanks; (void)typeSize;
-  c->sendCount = c->recvCount = c->paramCount = count;
-  c->sendInplaceOffset = c->recvInplaceOffset = 0;
-}
-
-static double algBytes(const perfCounts* c, size_t typeSize, int nRanks) {
-  (void)nRanks;
-  return (double)c->paramCount * typeSize;
-}
-
 static double busFactor(int n) { return 2.0 * (n - 1) / n; }
 
 static perfResult_t run(const perfBackend* be, perfEnv* env, int l, const void* s, void* r,
@@ -25,5 +14,5 @@ static int checksRank(int rank, int root) { (void)rank; (void)root; return 1; }
 
 static double expected(const perfCheckCtx* ctx, size_t i) { return perfReduceInputs(ctx, i); }
 
-const perfColl perfCollAllReduce = {"allreduce", "allreduce_perf", 1, 0, getCounts, algBytes,
+const perfColl perfCollAllReduce = {"allreduce", "allreduce_perf", 1, 0, perfCountsSame, perfAlgBytesParam,
                                     busFactor, run, checksRank, expected};

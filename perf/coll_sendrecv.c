@@ -2,19 +2,6 @@
  * rank-1 (a ring shift) in one group. busbw factor 1. */
 #include "common.h"
 
-static void getCounts(size_t count, size_t typeSize, int nRanks, perfCounts* c) {
-  (void)nRanks; (void)typeSize;
-  c->sendCount = c->recvCount = c->paramCount = count;
-  c->sendInplaceOffset = c->recvInplaceOffset = 0;
-}
-
-static double algBytes(const perfCounts* c, size_t typeSize, int nRanks) {
-  (void)nRanks;
-  return (double)c->paramCount * typeSize;
-}
-
-static double busFactor(int n) { (void)n; return 1.0; }
-
 static perfResult_t run(const perfBackend* be, perfEnv* env, int l, const void* s, void* r,
                         const perfCounts* c, int dtype, int op, int root) {
   (void)op; (void)root;
@@ -28,5 +15,5 @@ static double expected(const perfCheckCtx* ctx, size_t i) {
   return perfInput(ctx, (ctx->rank - 1 + ctx->nRanks) % ctx->nRanks, i);
 }
 
-const perfColl perfCollSendRecv = {"sendrecv", "sendrecv_perf", 0, 0, getCounts, algBytes,
-                                   busFactor, run, checksRank, expected};
+const perfColl perfCollSendRecv = {"sendrecv", "sendrecv_perf", 0, 0, perfCountsSame, perfAlgBytesParam,
+                                   perfBusFactorOne, run, checksRank, expected};

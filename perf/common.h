@@ -160,6 +160,12 @@ typedef struct perfColl {
 extern const perfColl perfCollAllReduce, perfCollAllGather, perfCollReduceScatter,
     perfCollBroadcast, perfCollReduce, perfCollAllToAll, perfCollSendRecv;
 const perfColl* perfCollByName(const char* name);
+/* Shared by the collectives whose send and receive buffers both hold `count`
+ * elements (AllReduce, Broadcast, Reduce, SendRecv): their count rule, algbw
+ * bytes, and the bus factor 1. */
+void perfCountsSame(size_t count, size_t typeSize, int nRanks, perfCounts* c);
+double perfAlgBytesParam(const perfCounts* c, size_t typeSize, int nRanks);
+double perfBusFactorOne(int n);
 const char* perfCollNames(void); /* "allreduce|allgather|..." for usage text */
 
 /* ---------------------------------------------------------------- data */

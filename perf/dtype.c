@@ -53,33 +53,9 @@ int perfOpFromName(const char* s) {
 }
 
 double perfLoad(const void* buf, size_t i, int t) {
-  switch (t) {
-    case acclInt8: return ((const int8_t*)buf)[i];
-    case acclUint8: return ((const uint8_t*)buf)[i];
-    case acclInt32: return ((const int32_t*)buf)[i];
-    case acclUint32: return ((const uint32_t*)buf)[i];
-    case acclInt64: return (double)((const int64_t*)buf)[i];
-    case acclUint64: return (double)((const uint64_t*)buf)[i];
-    case acclFloat16: return acclHalfToFloat(((const uint16_t*)buf)[i]);
-    case acclFloat32: return ((const float*)buf)[i];
-    case acclFloat64: return ((const double*)buf)[i];
-    case acclBfloat16: return acclBf16ToFloat(((const uint16_t*)buf)[i]);
-    default: return NAN;
-  }
+  return (unsigned)t < acclNumTypes ? acclValueLoad(t, buf, i) : NAN;
 }
 
 void perfStore(void* buf, size_t i, int t, double v) {
-  switch (t) {
-    case acclInt8: ((int8_t*)buf)[i] = (int8_t)(int64_t)v; break;
-    case acclUint8: ((uint8_t*)buf)[i] = (uint8_t)(int64_t)v; break;
-    case acclInt32: ((int32_t*)buf)[i] = (int32_t)(int64_t)v; break;
-    case acclUint32: ((uint32_t*)buf)[i] = (uint32_t)(int64_t)v; break;
-    case acclInt64: ((int64_t*)buf)[i] = (int64_t)v; break;
-    case acclUint64: ((uint64_t*)buf)[i] = (uint64_t)v; break;
-    case acclFloat16: ((uint16_t*)buf)[i] = acclFloatToHalf((float)v); break;
-    case acclFloat32: ((float*)buf)[i] = (float)v; break;
-    case acclFloat64: ((double*)buf)[i] = v; break;
-    case acclBfloat16: ((uint16_t*)buf)[i] = acclFloatToBf16((float)v); break;
-    default: break;
-  }
+  if ((unsigned)t < acclNumTypes) acclValueStore(t, buf, i, v);
 }

@@ -19,35 +19,8 @@ static inline size_t tdSize(acclDataType_t t) {
   }
 }
 
-static inline void tdStore(acclDataType_t t, void* buf, size_t i, double v) {
-  switch (t) {
-    case acclInt8: ((int8_t*)buf)[i] = (int8_t)v; break;
-    case acclUint8: ((uint8_t*)buf)[i] = (uint8_t)v; break;
-    case acclInt32: ((int32_t*)buf)[i] = (int32_t)v; break;
-    case acclUint32: ((uint32_t*)buf)[i] = (uint32_t)v; break;
-    case acclInt64: ((int64_t*)buf)[i] = (int64_t)v; break;
-    case acclUint64: ((uint64_t*)buf)[i] = (uint64_t)v; break;
-    case acclFloat16: ((uint16_t*)buf)[i] = acclFloatToHalf((float)v); break;
-    case acclBfloat16: ((uint16_t*)buf)[i] = acclFloatToBf16((float)v); break;
-    case acclFloat32: ((float*)buf)[i] = (float)v; break;
-    default: ((double*)buf)[i] = v; break;
-  }
-}
-
-static inline double tdLoad(acclDataType_t t, const void* buf, size_t i) {
-  switch (t) {
-    case acclInt8: return ((const int8_t*)buf)[i];
-    case acclUint8: return ((const uint8_t*)buf)[i];
-    case acclInt32: return ((const int32_t*)buf)[i];
-    case acclUint32: return ((const uint32_t*)buf)[i];
-    case acclInt64: return (double)((const int64_t*)buf)[i];
-    case acclUint64: return (double)((const uint64_t*)buf)[i];
-    case acclFloat16: return acclHalfToFloat(((const uint16_t*)buf)[i]);
-    case acclBfloat16: return acclBf16ToFloat(((const uint16_t*)buf)[i]);
-    case acclFloat32: return ((const float*)buf)[i];
-    default: return ((const double*)buf)[i];
-  }
-}
+static inline void tdStore(acclDataType_t t, void* buf, size_t i, double v) { acclValueStore(t, buf, i, v); }
+static inline double tdLoad(acclDataType_t t, const void* buf, size_t i) { return acclValueLoad(t, buf, i); }
 
 static inline int tdIsFloat(acclDataType_t t) {
   return t == acclFloat16 || t == acclBfloat16 || t == acclFloat32 || t == acclFloat64;
