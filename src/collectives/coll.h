@@ -26,6 +26,7 @@ struct acclCollState {
   int directOk;             /* all ranks on one node and mapped: direct / LL plans possible */
   size_t llMaxBytes;        /* largest one-shot LL payload per rank */
   uint64_t nextTicket;      /* issued plans (host side) */
+  int plansLive;            /* launched plans whose fini has not finished (teardown waits) */
   volatile uint64_t execTicket; /* finished plans (device side) */
   uint64_t seq;             /* sequence number of the last collective issued */
   acclPremulOp premul[ACCL_MAX_PREMUL_OPS];

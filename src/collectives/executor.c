@@ -381,8 +381,9 @@ static int execStep(void* arg, int dev) {
   acclExec* x = arg;
   struct acclComm* comm = x->comm;
   struct acclCollState* cs = comm->coll;
-  if (comm->abortFlag) return -acclInvalidUsage;
-  if (comm->asyncError != acclSuccess) return -(int)comm->asyncError;
+  if (__atomic_load_n(&comm->abortFlag, __ATOMIC_ACQUIRE)) return -acclInvalidUsage;
+  int asyncError = __atomic_load_n(&comm->asyncError, __ATOMIC_ACQUIRE);
+  if (asyncError != acclSuccess) return -asyncError;
   if (x->stage == STAGE_TURN) {
     uint64_t turn = __atomic_load_n(&cs->execTicket, __ATOMIC_ACQUIRE);
     if (turn < x->plan->ticket) return ACCDEV_AGAIN;
@@ -447,7 +448,9 @@ static void execFini(void* arg, int status) {
                                                       __ATOMIC_ACQUIRE)) {
     }
   }
+  struct acclCollState* cs = comm->coll;
   acclPlanPut(comm, x->plan);
+  __atomic_sub_fetch(&cs->plansLive, 1, __ATOMIC_RELEASE); /* last touch of the comm */
 }
 
 static void execFree(void* arg) {
@@ -522,6 +525,7 @@ acclResult_t acclPlanLaunch(struct acclComm* comm, acclPlan* plan, accStream_t s
     acclPlanPut(comm, plan);
     return acclSystemError;
   }
+  __atomic_add_fetch(&comm->coll->plansLive, 1, __ATOMIC_ACQ_REL);
   plan->ticket = __atomic_fetch_add(&comm->coll->nextTicket, 1, __ATOMIC_SEQ_CST);
   accDevDesc d;
   d.type = ACCDEV_DESC_PROGRAM;

@@ -97,7 +97,8 @@ static void waitIdle(struct acclComm* comm) {
   struct acclCollState* cs = comm->coll;
   uint64_t start = acclClockNs();
   int spins = 0;
-  while (__atomic_load_n(&cs->execTicket, __ATOMIC_ACQUIRE) < cs->nextTicket) {
+  /* every plan finished and its fini done with the communicator's state */
+  while (__atomic_load_n(&cs->plansLive, __ATOMIC_ACQUIRE) > 0) {
     if (acclClockNs() - start > 30ull * 1000000000ull) {
       WARN("rank %d: communicator destroyed with work still queued after 30 s", comm->rank);
       return;

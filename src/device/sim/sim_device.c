@@ -24,8 +24,8 @@ simTunables simTun;
 /* More ranks than cores: poll not at all before yielding, unless the user
  * chose ACCL_SIM_SPIN_NS. */
 static void simHintOversubscribed(void) {
-  if (acclParamStr("SIM_SPIN_NS", NULL) == NULL && simTun.spinNs) {
-    simTun.spinNs = 0;
+  if (acclParamStr("SIM_SPIN_NS", NULL) == NULL && simSpinNs()) {
+    __atomic_store_n(&simTun.spinNs, 0, __ATOMIC_RELAXED); /* engines read it as they go */
     INFO(ACCL_DEV, "more ranks than cores on this node: waiting threads yield without polling first");
   }
 }

@@ -137,7 +137,7 @@ int simStreamHelp(struct accStream_st* s, uint64_t budgetNs) {
     }
     uint64_t spent = acclClockNs() - start;
     if (spent >= budgetNs) break;
-    if (spent < simTun.spinNs) simCpuRelax();
+    if (spent < simSpinNs()) simCpuRelax();
     else sched_yield();
   }
   __atomic_store_n(&s->engineBusy, 0, __ATOMIC_RELEASE);
@@ -187,7 +187,7 @@ static void* engineMain(void* arg) {
      * to re-check flags whose setters do not ring). */
     uint64_t now = acclClockNs();
     if (idleSince == 0) idleSince = now;
-    if (now - idleSince < simTun.spinNs) {
+    if (now - idleSince < simSpinNs()) {
       for (int k = 0; k < 64; k++) simCpuRelax();
       continue;
     }

@@ -162,7 +162,7 @@ static int runProgramInline(const accDevDesc* desc, int dev) {
   do {
     /* Poll back to back at first (a pause instruction costs ~40 ns on recent
      * cores: more than the wait it would smooth), then pause, then yield. */
-    if (now - start >= simTun.spinNs) sched_yield();
+    if (now - start >= simSpinNs()) sched_yield();
     else if (polls >= 64) simCpuRelax();
     r = desc->u.program.fn(desc->u.program.arg, dev);
     if ((++polls & 7) == 0) now = acclClockNs(); /* the clock costs more than a poll */
@@ -234,7 +234,7 @@ accError_t simStreamSubmit(accStream_t s, const accDevDesc* desc, unsigned flags
 void simHostWait(simDevice* d, int (*done)(void*), void* arg) {
   if (done(arg)) return;
   uint64_t start = acclClockNs();
-  while (acclClockNs() - start < simTun.spinNs) {
+  while (acclClockNs() - start < simSpinNs()) {
     for (int i = 0; i < 32; i++) simCpuRelax();
     if (done(arg)) return;
   }
@@ -268,7 +268,7 @@ static void streamWait(struct accStream_st* s, uint64_t target) {
   if (simTun.syncHelpNs > 0) simStreamHelp(s, simTun.syncHelpNs);
   if (streamReached(&t)) return;
   uint64_t start = acclClockNs();
-  while (acclClockNs() - start < simTun.spinNs) {
+  while (acclClockNs() - start < simSpinNs()) {
     for (int i = 0; i < 32; i++) simCpuRelax();
     if (streamReached(&t)) return;
   }

@@ -23,4 +23,7 @@ struct accStream_st;
 int simStreamTryInline(struct accStream_st* s);
 void simStreamInlineDone(struct accStream_st* s);
 
+/* spinNs changes at run time (accDevHintOversubscribed): read it atomically. */
+static inline uint64_t simSpinNs(void) { return __atomic_load_n(&simTun.spinNs, __ATOMIC_RELAXED); }
+
 #endif
