@@ -182,7 +182,7 @@ static void drainSends(acclOfiState* st) {
   int64_t timeout = acclParamInt("TIMEOUT", 300);
   int spins = 0;
   while (__atomic_load_n(&st->doneSends, __ATOMIC_ACQUIRE) < __atomic_load_n(&st->postedSends, __ATOMIC_ACQUIRE)) {
-    if (st->comm->asyncError != acclSuccess) return;
+    if (__atomic_load_n(&st->comm->asyncError, __ATOMIC_ACQUIRE) != acclSuccess) return;
     if (timeout > 0 && acclClockNs() - start > (uint64_t)timeout * 1000000000ull) {
       WARN("NET/OFI rank %d: %llu sends still unfinished after %lld s at teardown", st->comm->rank,
            (unsigned long long)(st->postedSends - st->doneSends), (long long)timeout);
@@ -199,7 +199,7 @@ void acclOfiTeardown(acclOfiState* st, int abort) {
   if (st->proxyRunning && !abort) {
     drainSends(st);
     /* peers may still be receiving our last sends: leave together */
-    if (comm->asyncError == acclSuccess) acclBootstrapBarrier(comm->bootstrap);
+    if (__atomic_load_n(&comm->asyncError, __ATOMIC_ACQUIRE) == acclSuccess) acclBootstrapBarrier(comm->bootstrap);
   }
   acclOfiProxyStop(st);
   for (int r = 0; r < ACCL_OFI_MAX_RAILS; r++) closeRail(&st->rails[r]);
