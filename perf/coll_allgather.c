@@ -10,24 +10,16 @@ static void getCounts(size_t count, size_t typeSize, int nRanks, perfCounts* c) 
   c->recvInplaceOffset = 0;
 }
 
-static double algBytes(const perfCounts* c, size_t typeSize, int nRanks) {
-  return (double)c->paramCount * typeSize * nRanks;
-}
-
-static double busFactor(int n) { return (double)(n - 1) / n; }
-
 static perfResult_t run(const perfBackend* be, perfEnv* env, int l, const void* s, void* r,
                         const perfCounts* c, int dtype, int op, int root) {
   (void)op; (void)root;
   return be->allGather(env, l, s, r, c->paramCount, dtype);
 }
 
-static int checksRank(int rank, int root) { (void)rank; (void)root; return 1; }
-
 static double expected(const perfCheckCtx* ctx, size_t i) {
   size_t block = ctx->counts->paramCount;
   return perfInput(ctx, (int)(i / block), i % block);
 }
 
-const perfColl perfCollAllGather = {"allgather", "allgather_perf", 0, 0, getCounts, algBytes,
-                                    busFactor, run, checksRank, expected};
+const perfColl perfCollAllGather = {"allgather", "allgather_perf", 0, 0, getCounts, perfAlgBytesBlocks,
+                                    perfBusFactorBlocks, run, perfChecksEveryRank, expected};

@@ -10,23 +10,15 @@ static void getCounts(size_t count, size_t typeSize, int nRanks, perfCounts* c) 
   c->recvInplaceOffset = c->recvCount;
 }
 
-static double algBytes(const perfCounts* c, size_t typeSize, int nRanks) {
-  return (double)c->paramCount * typeSize * nRanks;
-}
-
-static double busFactor(int n) { return (double)(n - 1) / n; }
-
 static perfResult_t run(const perfBackend* be, perfEnv* env, int l, const void* s, void* r,
                         const perfCounts* c, int dtype, int op, int root) {
   (void)root;
   return be->reduceScatter(env, l, s, r, c->paramCount, dtype, op);
 }
 
-static int checksRank(int rank, int root) { (void)rank; (void)root; return 1; }
-
 static double expected(const perfCheckCtx* ctx, size_t i) {
   return perfReduceInputs(ctx, (size_t)ctx->rank * ctx->counts->paramCount + i);
 }
 
 const perfColl perfCollReduceScatter = {"reduce_scatter", "reduce_scatter_perf", 1, 0, getCounts,
-                                        algBytes, busFactor, run, checksRank, expected};
+                                        perfAlgBytesBlocks, perfBusFactorBlocks, run, perfChecksEveryRank, expected};

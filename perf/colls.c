@@ -28,3 +28,11 @@ double perfAlgBytesParam(const perfCounts* c, size_t typeSize, int nRanks) {
 }
 
 double perfBusFactorOne(int n) { (void)n; return 1.0; }
+
+double perfAlgBytesBlocks(const perfCounts* c, size_t typeSize, int nRanks) {
+  return (double)c->paramCount * typeSize * nRanks;
+}
+
+double perfBusFactorBlocks(int n) { return (double)(n - 1) / n; }
+
+int perfChecksEveryRank(int rank, int root) { (void)rank; (void)root; return 1; }

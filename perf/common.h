@@ -166,6 +166,12 @@ const perfColl* perfCollByName(const char* name);
 void perfCountsSame(size_t count, size_t typeSize, int nRanks, perfCounts* c);
 double perfAlgBytesParam(const perfCounts* c, size_t typeSize, int nRanks);
 double perfBusFactorOne(int n);
+/* Shared by AllGather, ReduceScatter and AllToAll (n blocks of paramCount):
+ * algbw counts the whole array, bus factor (n-1)/n. */
+double perfAlgBytesBlocks(const perfCounts* c, size_t typeSize, int nRanks);
+double perfBusFactorBlocks(int n);
+/* Every rank's output is checked (all but Reduce). */
+int perfChecksEveryRank(int rank, int root);
 const char* perfCollNames(void); /* "allreduce|allgather|..." for usage text */
 
 /* ---------------------------------------------------------------- data */
