@@ -72,6 +72,7 @@ void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in) {
   in->nNodes = comm->nNodes;
   in->directOk = comm->coll->directOk;
   in->llMaxBytes = comm->coll->llMaxBytes;
+  in->rdMaxBytes = acclRdMaxBytes(comm->coll->shm.layout.nslots, comm->coll->conns.send[0].slotBytes);
   const struct acclTopoState* tp = comm->topo;
   in->haveTrees = tp && tp->nTrees >= 2 && tp->trees;
   in->hierLocal = acclHierShape(comm->nodeOf, comm->nranks, comm->nNodes);
@@ -139,6 +140,7 @@ acclResult_t acclPlanTask(struct acclComm* comm, acclPlan* plan, int ti) {
       }
       return acclSuccess;
     }
+    case ACCL_ALGO_RD: return acclBuildRD(plan, ti, me, n, 0, t->count);
     case ACCL_ALGO_HIER: {
       size_t total = t->count, bytes = total * acclTypeSize(t->dtype);
       size_t chunkElems = (size_t)(cs->shm.layout.nslots / 2) * (cs->conns.send[0].slotBytes / acclTypeSize(t->dtype));

@@ -33,7 +33,7 @@ typedef enum {
   ACCL_FUNC_REDUCESCATTER, ACCL_FUNC_ALLTOALL, ACCL_FUNC_SEND, ACCL_FUNC_RECV, ACCL_NUM_FUNCS
 } acclFunc;
 
-typedef enum { ACCL_ALGO_RING = 0, ACCL_ALGO_TREE, ACCL_ALGO_DIRECT, ACCL_ALGO_P2P, ACCL_ALGO_HIER, ACCL_NUM_ALGOS } acclAlgo;
+typedef enum { ACCL_ALGO_RING = 0, ACCL_ALGO_TREE, ACCL_ALGO_DIRECT, ACCL_ALGO_P2P, ACCL_ALGO_HIER, ACCL_ALGO_RD, ACCL_NUM_ALGOS } acclAlgo;
 typedef enum { ACCL_PROTO_LL = 0, ACCL_PROTO_SIMPLE, ACCL_NUM_PROTOS } acclProto;
 
 typedef enum { ACCL_STEP_FIFO = 0, ACCL_STEP_SYNC, ACCL_STEP_DIRECT, ACCL_STEP_LLPUSH, ACCL_STEP_LLREDUCE } acclStepKind;
@@ -159,6 +159,10 @@ acclResult_t acclBuildHier(acclPlan* plan, int t, int rank, int nranks, const in
                            size_t off, size_t count, size_t chunkElems);
 /* Ranks per node when every node has the same number (and nNodes > 1), else 0. */
 int acclHierShape(const int* nodeOf, int nranks, int nNodes);
+/* AllReduce by recursive doubling (rd.c) on connection lane connLane; the
+ * whole message must fit in half a FIFO: count * size <= acclRdMaxBytes(). */
+acclResult_t acclBuildRD(acclPlan* plan, int t, int rank, int nranks, int connLane, size_t count);
+size_t acclRdMaxBytes(int nslots, size_t slotBytes);
 /* Send / Recv / AllToAll over per-peer lanes. */
 acclResult_t acclBuildP2P(acclPlan* plan, int t, int rank, int nranks, int connLane);
 

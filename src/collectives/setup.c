@@ -64,13 +64,9 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
   acclShmComputeLayout(&cs->shm.layout, comm->nranks, ct->nLanes, (int)nslots, (size_t)slotBytes, (size_t)llMax * 2);
   ACCLCHECK(acclShmSetup(comm, &cs->shm, ct));
   if (forceOfi || comm->nNodes > 1) {
-    int* useOfi = calloc((size_t)comm->nranks, sizeof(int));
     cs->ofi = calloc(1, sizeof(acclOfiState));
-    if (!useOfi || !cs->ofi) { free(useOfi); return acclSystemError; }
-    for (int q = 0; q < comm->nranks; q++)
-      useOfi[q] = q != comm->rank && (forceOfi || comm->nodeOf[q] != comm->node);
-    acclResult_t res = acclOfiSetup(comm, cs->ofi, ct, useOfi, (int)nslots, (size_t)slotBytes);
-    free(useOfi);
+    if (!cs->ofi) return acclSystemError;
+    acclResult_t res = acclOfiSetup(comm, cs->ofi, ct, forceOfi, (int)nslots, (size_t)slotBytes);
     if (res != acclSuccess) {
       acclOfiTeardown(cs->ofi, 1);
       free(cs->ofi);

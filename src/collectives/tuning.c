@@ -11,7 +11,7 @@
 #include "param.h"
 #include "topology/topo.h"
 
-static const char* algoNames[ACCL_NUM_ALGOS] = {"ring", "tree", "direct", "p2p", "hier"};
+static const char* algoNames[ACCL_NUM_ALGOS] = {"ring", "tree", "direct", "p2p", "hier", "rd"};
 static const char* protoNames[ACCL_NUM_PROTOS] = {"LL", "Simple"};
 
 const char* acclAlgoName(acclAlgo a) { return (unsigned)a < ACCL_NUM_ALGOS ? algoNames[a] : "?"; }
@@ -41,7 +41,9 @@ unsigned acclParseEnableList(const char* s, const char* const* names, int n) {
  *          size, and every rank unpacks and reduces all n of them.
  *  ring:   each hop goes through a FIFO: written into the step buffer, read
  *          out again (and forwarded), about 3S/n per hop.
- *  tree:   the same FIFO cost on every level, twice (up and down). */
+ *  tree:   the same FIFO cost on every level, twice (up and down).
+ *  rd:     log2(n) exchanges of the whole message (two more when n is not
+ *          a power of two), each through a FIFO. */
 double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto) {
   const int n = in->nranks;
   const double S = (double)in->bytes;
@@ -71,6 +73,13 @@ double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto) {
       steps = allreduce ? 2.0 * (n - 1) : (double)(n - 1);
       traffic = 3.0 * S * (n - 1) / n * (allreduce ? 2.0 : 1.0) + S;
       break;
+    case ACCL_ALGO_RD: {
+      int p = 1, rounds = 0;
+      while (p * 2 <= n) { p *= 2; rounds++; }
+      steps = rounds + (p < n ? 2 : 0);
+      traffic = 3.0 * S * steps;
+      break;
+    }
     case ACCL_ALGO_HIER: { /* rings inside the nodes at intra speed, one ring of nNodes hops between them */
       const double L = in->hierLocal > 0 ? in->hierLocal : 1, N = in->nNodes;
       const double bwIntra = in->bwIntra * 1e3, bwInter = in->bwInter * 1e3;
@@ -97,6 +106,9 @@ static int feasible(const acclTuneInput* in, acclAlgo a, acclProto p) {
   }
   if (p == ACCL_PROTO_LL) return 0; /* ring and tree run the Simple protocol */
   if (a == ACCL_ALGO_TREE) return in->func == ACCL_FUNC_ALLREDUCE && in->haveTrees;
+  /* rd serves the network: inside a node, direct and LL do better */
+  if (a == ACCL_ALGO_RD)
+    return in->func == ACCL_FUNC_ALLREDUCE && in->nranks > 1 && !in->directOk && in->bytes <= in->rdMaxBytes;
   if (a == ACCL_ALGO_HIER) return in->func == ACCL_FUNC_ALLREDUCE && in->nNodes > 1 && in->hierLocal > 0;
   return 1;
 }

@@ -11,6 +11,7 @@ typedef struct {
   int directOk, haveTrees;
   int hierLocal;     /* ranks per node when the hierarchical plan can run (equal nodes), else 0 */
   size_t llMaxBytes;
+  size_t rdMaxBytes; /* largest recursive-doubling message (half a FIFO) */
   double bwIntra, latIntra, bwInter, latInter; /* GB/s, us */
 } acclTuneInput;
 

@@ -234,6 +234,22 @@ static void test_tree_allreduce(void** state) {
   }
 }
 
+/* Recursive doubling, n = 1..MAXR (powers of two and not), messages of up to
+ * DEPTH/2 slices as the tuner allows: every rank ends with the full sum. */
+static void test_rd_allreduce(void** state) {
+  (void)state;
+  assert_int_equal(acclRdMaxBytes(DEPTH, SLICE * sizeof(int64_t)), (size_t)(DEPTH / 2) * SLICE * sizeof(int64_t));
+  for (n = 1; n <= MAXR; n++)
+    for (size_t count = 0; count <= SLICE * DEPTH / 2; count += 3) {
+      setup(ACCL_FUNC_ALLREDUCE, count, 0, count, count);
+      for (int r = 0; r < n; r++) assert_int_equal(acclBuildRD(plans[r], 0, r, n, 0, count), acclSuccess);
+      runAll();
+      for (int r = 0; r < n; r++)
+        for (size_t i = 0; i < count; i++) assert_int_equal(recvb[r][i], sumAll(i));
+      teardown();
+    }
+}
+
 static void test_direct_and_alltoall(void** state) {
   (void)state;
   for (n = 1; n <= MAXR; n++) {
@@ -271,6 +287,7 @@ int main(void) {
       cmocka_unit_test(test_ring_allreduce),
       cmocka_unit_test(test_ring_gather_scatter_bcast_reduce),
       cmocka_unit_test(test_tree_allreduce),
+      cmocka_unit_test(test_rd_allreduce),
       cmocka_unit_test(test_direct_and_alltoall),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

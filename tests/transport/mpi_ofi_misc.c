@@ -2,6 +2,8 @@
  * (run with ACCL_TRANSPORT=ofi):
  *  - `badprov`: a provider named by ACCL_OFI_PROVIDER that does not exist fails
  *    communicator creation with a clear error naming it, on every rank;
+ *  - `badproto`: ACCL_OFI_PROTOCOL set to something that is no protocol fails
+ *    the same way, naming the variable;
  *  - otherwise, fork after init (data-loader workers): the child runs on its own and
  *    exits without touching the communicator, while the parent keeps running
  *    collectives over the network; the results stay exact. */
@@ -42,6 +44,14 @@ int main(int argc, char** argv) {
     MT_CHECK(bad == NULL);
     MT_CHECK(strstr(acclGetLastError(NULL), "no-such-provider") != NULL);
     return mtFinish("mpi_ofi_misc badprov");
+  }
+  if (argc > 1 && strcmp(argv[1], "badproto") == 0) {
+    acclComm_t bad = NULL;
+    acclResult_t r = mtCommInit(&bad, rank, size);
+    MT_CHECK(r == acclInvalidArgument);
+    MT_CHECK(bad == NULL);
+    MT_CHECK(strstr(acclGetLastError(NULL), "ACCL_OFI_PROTOCOL") != NULL);
+    return mtFinish("mpi_ofi_misc badproto");
   }
 
   /* 2. fork after init */

@@ -1,9 +1,11 @@
 #!/bin/sh
 # The sampled correctness matrix over libfabric: ACCL_TRANSPORT=ofi on
-# tcp;ofi_rxm over loopback at np 2, 3, 4 (default, ring and tree plans);
+# tcp;ofi_rxm over loopback at np 2, 3, 4 (default, ring, tree and
+# recursive-doubling plans);
 # two "nodes" by ACCL_HOSTID (shm inside, ofi between), with the
 # hierarchical AllReduce forced too; three rails striped
-# over several endpoints of one NIC.
+# over several endpoints of one NIC; the rma protocol (tcp;ofi_rxm offers
+# FI_RMA) and the tagged one.
 prog="$top_builddir/tests/collectives/mpi_coll"
 runner="$top_srcdir/tests/run_mpi.sh"
 wrap="$top_srcdir/tests/topology/hostid_wrap.sh"
@@ -11,7 +13,7 @@ export ACCL_OFI_PROVIDER="tcp;ofi_rxm"
 cases=${ACCL_TEST_CASES:-30}
 [ -n "$ACCL_TEST_FULL" ] && cases=0
 fail=0
-for algo in "" ring tree; do
+for algo in "" ring tree rd; do
   echo "=== ACCL_TRANSPORT=ofi ACCL_ALGO=${algo:-default}"
   ACCL_TRANSPORT=ofi ACCL_ALGO=$algo sh "$runner" "2 3 4" "$prog" $cases || fail=1
 done
@@ -22,4 +24,7 @@ TOPO_TEST_PPN=3 ACCL_ALGO=hier sh "$runner" "6" "$wrap" "$prog" $cases || fail=1
 TOPO_TEST_PPN=1 ACCL_ALGO=hier sh "$runner" "3" "$wrap" "$prog" $cases || fail=1
 echo "=== ACCL_TRANSPORT=ofi ACCL_OFI_NRAILS=3 (several endpoints per NIC)"
 ACCL_TRANSPORT=ofi ACCL_OFI_NRAILS=3 sh "$runner" "3" "$prog" $cases || fail=1
+echo "=== ACCL_TRANSPORT=ofi ACCL_OFI_PROTOCOL=tagged (the protocol of providers without FI_RMA), 1 and 2 rails"
+ACCL_TRANSPORT=ofi ACCL_OFI_PROTOCOL=tagged sh "$runner" "2 3" "$prog" $cases || fail=1
+ACCL_TRANSPORT=ofi ACCL_OFI_PROTOCOL=tagged ACCL_OFI_NRAILS=2 sh "$runner" "3" "$prog" $cases || fail=1
 exit $fail

@@ -11,9 +11,20 @@
  * visible. A proxy thread per communicator drives the completion queues and
  * rings the device doorbell so the sleeping engine resumes.
  *
- * Tag of a piece: | lane (8) | sender rank (24) | step (32) |. The step in the
- * tag makes every message match exactly one posted receive, whatever order
- * the provider completes them in.
+ * Two protocols move a step (ACCL_OFI_PROTOCOL=auto|rma|tagged):
+ *  rma    (when the provider offers FI_RMA and 8 bytes of remote CQ data) the
+ *         receiver's slots are the posted buffers: the sender writes each
+ *         piece straight into the peer's slot with fi_writedata, and the
+ *         remote CQ data names lane, sender, slot, piece count and length;
+ *         the receiver hands a slot back by writing its release count into
+ *         the sender's credit word (fi_inject_write). No tag matching, no
+ *         rendezvous round trip per slot, no posted receives.
+ *  tagged a tagged send per piece into a receive the receiver posted into
+ *         its slot when it released it. Tag of a piece:
+ *         | lane (8) | sender rank (24) | step (32) |: the step makes every
+ *         message match exactly one posted receive, in any completion order.
+ * Every rank computes where every peer keeps each connection's slots and
+ * flags (acclOfiConnIndex), so only the region's base and keys travel.
  */
 #ifndef ACCL_OFI_H_
 #define ACCL_OFI_H_
@@ -25,6 +36,7 @@
 #include <rdma/fi_eq.h>
 #include <rdma/fi_cm.h>
 #include <rdma/fi_errno.h>
+#include <rdma/fi_rma.h>
 #include <rdma/fi_tagged.h>
 #include "transport/transport.h"
 
@@ -49,6 +61,10 @@ typedef struct acclOfiConnPriv {
   char* slots;                 /* nslots x slotBytes, registered */
   volatile uint64_t* done;     /* [nslots] step+1 once all pieces completed (device memory: wakes the engine) */
   volatile uint64_t* sizes;    /* [nslots] receiver: bytes that arrived */
+  uint64_t* arrived;           /* [nslots] rma receiver: pieces that arrived */
+  volatile uint64_t* credit;   /* rma sender: steps the receiver released (the peer writes it) */
+  uint64_t remoteSlots;        /* rma sender: the peer's slots of this connection (address or offset) */
+  uint64_t remoteCredit;       /* rma receiver: the peer's credit word of this connection */
   int* pending;                /* [nslots] pieces still in flight (proxy thread only) */
   uint64_t* stepOf;            /* [nslots] step the slot holds now */
   acclOfiReq* reqs;            /* [nslots x nrails] */
@@ -69,8 +85,11 @@ typedef struct acclOfiRail {
 /* What each rank publishes through the bootstrap. */
 typedef struct {
   int nrails;
+  int rma;                     /* can run the rma protocol */
   int nameLen[ACCL_OFI_MAX_RAILS];
   char name[ACCL_OFI_MAX_RAILS][ACCL_OFI_NAME_BYTES];
+  uint64_t regionBase;         /* for FI_MR_VIRT_ADDR */
+  uint64_t key[ACCL_OFI_MAX_RAILS];
 } acclOfiAddrRecord;
 
 typedef struct acclOfiState {
@@ -78,6 +97,11 @@ typedef struct acclOfiState {
   int nrails, nslots;
   size_t slotBytes, pieceBytes;/* a slot is striped in pieces of pieceBytes, one per rail */
   int directedRecv;            /* FI_DIRECTED_RECV offered: receives name their source */
+  int rma;                     /* the rma protocol runs (every rank can) */
+  int nLanes;
+  int forceOfi;                /* every peer on ofi (ACCL_TRANSPORT=ofi) */
+  size_t flagBytes, flagsTotal;/* region layout, see acclOfiConnIndex */
+  acclOfiConnPriv** byLaneRank; /* rma: [(lane * nranks + peer) * 2 + dir (0 send, 1 receive)] */
   acclOfiRail rails[ACCL_OFI_MAX_RAILS];
   acclOfiAddrRecord* addrs;    /* [nranks] */
   char* region;                /* device memory: flags, then slots */
@@ -92,21 +116,60 @@ typedef struct acclOfiState {
   char provName[64];
 } acclOfiState;
 
-/* ---- ofi_provider.c: choose provider and NICs (fills st->rails[].info, st->nrails). */
+/* ---- ofi_provider.c: choose provider and NICs (fills st->rails[].info, st->nrails, st->rma
+ * when the provider offers what the rma protocol needs and ACCL_OFI_PROTOCOL allows it). */
 acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes);
 /* Name of a libfabric error for logs: fi_strerror plus the provider's text. */
 const char* acclOfiErrText(int err, char* buf, size_t len);
 
 /* ---- ofi_setup.c */
 /* Collective over the communicator: open rails, exchange addresses, connect
- * every peer q with useOfi[q] in every lane, start the proxy. */
-acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable* conns, const int* useOfi, int nslots,
+ * every peer on another node (every peer with forceOfi) in every lane, start
+ * the proxy. */
+acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable* conns, int forceOfi, int nslots,
                           size_t slotBytes);
+/* Does rank a reach rank b over ofi? */
+int acclOfiUses(const acclOfiState* st, int a, int b);
+/* Index of rank r's connection (lane, peer, dir: 0 send, 1 receive) in r's region. */
+int acclOfiConnIndex(const acclOfiState* st, int r, int lane, int peer, int dir);
 /* Safe after a failed setup too. */
 void acclOfiTeardown(acclOfiState* st, int abort);
 
-/* ---- ofi_conn.c */
+/* ---- ofi_conn.c (tagged) and ofi_rma.c */
 extern const acclTransportOps acclOfiOps;
+extern const acclTransportOps acclOfiRmaOps;
+int acclOfiPeerFailed(acclConn* conn);
+/* rma: a remote write with CQ data arrived (proxy or engine thread). */
+void acclOfiRmaArrived(acclOfiState* st, uint64_t data);
+/* rma CQ data of a piece: | lane (8) | sender (24) | slot (8) | pieces-1 (2) | length (22) |;
+ * slot ACCL_OFI_RMA_CREDIT marks a credit write (the receiver released slots). */
+#define ACCL_OFI_RMA_CREDIT 0xff
+#define ACCL_OFI_RMA_MAX_PIECE ((1u << 22) - 1)
+static inline uint64_t acclOfiRmaData(int lane, int sender, int slot, int npieces, size_t len) {
+  return ((uint64_t)(lane & 0xff) << 56) | ((uint64_t)(sender & 0xffffff) << 32) | ((uint64_t)(slot & 0xff) << 24) |
+         ((uint64_t)((npieces - 1) & 3) << 22) | (uint64_t)(len & ACCL_OFI_RMA_MAX_PIECE);
+}
+static inline char* acclOfiSlot(acclOfiConnPriv* c, int slot) { return c->slots + (size_t)slot * c->st->slotBytes; }
+/* Piece `rail` of a slot: [off, off + len) of at most `bytes`. */
+static inline void acclOfiPiece(const acclOfiState* st, int rail, size_t bytes, size_t* off, size_t* len) {
+  *off = (size_t)rail * st->pieceBytes;
+  *len = *off < bytes ? ACCL_MIN(st->pieceBytes, bytes - *off) : 0;
+  if (*len == 0) *off = 0; /* tagged: empty pieces still travel, the receiver counts them */
+}
+/* One operation to post: -FI_EAGAIN means the provider needs progress first
+ * (the proxy and the polling engine drive it); acclOfiPostRetry retries until
+ * ACCL_TIMEOUT or the peer is known dead. */
+typedef struct {
+  acclOfiConnPriv* c;
+  int rail;
+  void* buf;
+  size_t len;
+  uint64_t tagOrData;  /* tag (tagged) or remote CQ data (rma) */
+  uint64_t raddr;      /* rma: target address */
+  void* ctx;
+} acclOfiPost;
+typedef ssize_t (*acclOfiPostFn)(const acclOfiPost* p);
+acclResult_t acclOfiPostRetry(acclOfiPostFn fn, const acclOfiPost* p, const char* what);
 /* Post the receives of `step` into its slot (all rails). */
 acclResult_t acclOfiPostRecv(acclOfiConnPriv* c, uint64_t step);
 static inline uint64_t acclOfiTag(int lane, int sender, uint64_t step) {

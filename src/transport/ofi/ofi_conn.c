@@ -8,35 +8,24 @@
 #include "param.h"
 #include "transport/ofi/ofi.h"
 
-static char* slotOf(acclOfiConnPriv* c, int slot) { return c->slots + (size_t)slot * c->st->slotBytes; }
-
-/* Piece `rail` of a slot: [off, off + len) of at most `bytes`. */
-static void pieceOf(const acclOfiState* st, int rail, size_t bytes, size_t* off, size_t* len) {
-  *off = (size_t)rail * st->pieceBytes;
-  *len = *off < bytes ? ACCL_MIN(st->pieceBytes, bytes - *off) : 0;
-  if (*len == 0) *off = 0; /* empty pieces still travel: the receiver counts them */
+static ssize_t postSend(const acclOfiPost* p) {
+  acclOfiRail* r = &p->c->st->rails[p->rail];
+  return fi_tsend(r->ep, p->buf, p->len, r->desc, r->peerAddr[p->c->peer], p->tagOrData, p->ctx);
 }
 
-/* Post with retries: -FI_EAGAIN means the provider needs progress first,
- * which the proxy drives; give up at ACCL_TIMEOUT. */
-typedef ssize_t (*postFn)(acclOfiConnPriv* c, int rail, void* buf, size_t len, uint64_t tag, void* ctx);
-
-static ssize_t postSend(acclOfiConnPriv* c, int rail, void* buf, size_t len, uint64_t tag, void* ctx) {
-  acclOfiRail* r = &c->st->rails[rail];
-  return fi_tsend(r->ep, buf, len, r->desc, r->peerAddr[c->peer], tag, ctx);
-}
-
-static ssize_t postRecv(acclOfiConnPriv* c, int rail, void* buf, size_t len, uint64_t tag, void* ctx) {
-  acclOfiRail* r = &c->st->rails[rail];
+static ssize_t postRecv(const acclOfiPost* p) {
+  acclOfiRail* r = &p->c->st->rails[p->rail];
   /* the tag names the sender, so no directed receive is needed */
-  return fi_trecv(r->ep, buf, len, r->desc, FI_ADDR_UNSPEC, tag, 0, ctx);
+  return fi_trecv(r->ep, p->buf, p->len, r->desc, FI_ADDR_UNSPEC, p->tagOrData, 0, p->ctx);
 }
 
-static acclResult_t postRetry(postFn fn, acclOfiConnPriv* c, int rail, void* buf, size_t len, uint64_t tag, void* ctx,
-                              const char* what) {
+acclResult_t acclOfiPostRetry(acclOfiPostFn fn, const acclOfiPost* p, const char* what) {
+  acclOfiConnPriv* c = p->c;
+  int rail = p->rail;
+  size_t len = p->len;
   uint64_t start = 0;
   for (int tries = 0;; tries++) {
-    ssize_t rc = fn(c, rail, buf, len, tag, ctx);
+    ssize_t rc = fn(p);
     if (rc == 0) return acclSuccess;
     if (rc != -FI_EAGAIN) {
       char err[96];
@@ -66,12 +55,13 @@ acclResult_t acclOfiPostRecv(acclOfiConnPriv* c, uint64_t step) {
   uint64_t tag = acclOfiTag(c->lane, c->peer, step);
   for (int r = 0; r < st->nrails; r++) {
     size_t off, len;
-    pieceOf(st, r, st->slotBytes, &off, &len);
+    acclOfiPiece(st, r, st->slotBytes, &off, &len);
     acclOfiReq* req = &c->reqs[slot * st->nrails + r];
     req->conn = c;
     req->slot = slot;
     req->rail = r;
-    ACCLCHECK(postRetry(postRecv, c, r, slotOf(c, slot) + off, len, tag, &req->ctx, "receive"));
+    acclOfiPost p = {c, r, acclOfiSlot(c, slot) + off, len, tag, 0, &req->ctx};
+    ACCLCHECK(acclOfiPostRetry(postRecv, &p, "receive"));
   }
   return acclSuccess;
 }
@@ -80,11 +70,11 @@ static void* ofiSendBuf(acclConn* conn, uint64_t step) {
   acclOfiConnPriv* c = conn->priv;
   int slot = (int)(step % (uint64_t)conn->nslots);
   /* the slot's previous send (step - nslots) must have completed */
-  if (step < (uint64_t)conn->nslots) return slotOf(c, slot);
+  if (step < (uint64_t)conn->nslots) return acclOfiSlot(c, slot);
   uint64_t need = step - (uint64_t)conn->nslots + 1;
-  if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) >= need) return slotOf(c, slot);
+  if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) >= need) return acclOfiSlot(c, slot);
   acclOfiProgress(c->st); /* the engine polls too while it spins: no hand-off on the fast path */
-  return __atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) >= need ? slotOf(c, slot) : NULL;
+  return __atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) >= need ? acclOfiSlot(c, slot) : NULL;
 }
 
 static acclResult_t ofiSendPost(acclConn* conn, uint64_t step, size_t bytes) {
@@ -98,12 +88,13 @@ static acclResult_t ofiSendPost(acclConn* conn, uint64_t step, size_t bytes) {
   uint64_t tag = acclOfiTag(c->lane, me, step);
   for (int r = 0; r < st->nrails; r++) {
     size_t off, len;
-    pieceOf(st, r, bytes, &off, &len);
+    acclOfiPiece(st, r, bytes, &off, &len);
     acclOfiReq* req = &c->reqs[slot * st->nrails + r];
     req->conn = c;
     req->slot = slot;
     req->rail = r;
-    ACCLCHECK(postRetry(postSend, c, r, slotOf(c, slot) + off, len, tag, &req->ctx, "send"));
+    acclOfiPost p = {c, r, acclOfiSlot(c, slot) + off, len, tag, 0, &req->ctx};
+    ACCLCHECK(acclOfiPostRetry(postSend, &p, "send"));
   }
   return acclSuccess;
 }
@@ -116,16 +107,16 @@ static const void* ofiRecvBuf(acclConn* conn, uint64_t step, size_t* bytes) {
     if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) != step + 1) return NULL;
   }
   *bytes = c->sizes[slot];
-  return slotOf(c, slot);
+  return acclOfiSlot(c, slot);
 }
 
 static acclResult_t ofiRecvRelease(acclConn* conn, uint64_t step) {
   return acclOfiPostRecv(conn->priv, step + (uint64_t)conn->nslots);
 }
 
-static int ofiPeerFailed(acclConn* conn) {
+int acclOfiPeerFailed(acclConn* conn) {
   acclOfiConnPriv* c = conn->priv;
   return c->st->peerFailed[c->peer];
 }
 
-const acclTransportOps acclOfiOps = {"ofi", ofiSendBuf, ofiSendPost, ofiRecvBuf, ofiRecvRelease, ofiPeerFailed};
+const acclTransportOps acclOfiOps = {"ofi", ofiSendBuf, ofiSendPost, ofiRecvBuf, ofiRecvRelease, acclOfiPeerFailed};

@@ -27,10 +27,11 @@ static int rankOf(const char* prov) {
   return NPREFERRED;
 }
 
-static struct fi_info* makeHints(const char* provName) {
+static struct fi_info* makeHints(const char* provName, int rma) {
   struct fi_info* hints = fi_allocinfo();
   if (!hints) return NULL;
   hints->caps = FI_TAGGED | FI_SEND | FI_RECV;
+  if (rma) hints->caps |= FI_RMA | FI_WRITE | FI_REMOTE_WRITE;
   hints->mode = FI_CONTEXT | FI_CONTEXT2;
   hints->ep_attr->type = FI_EP_RDM;
   /* every registration mode this file set knows how to honour */
@@ -43,7 +44,7 @@ static struct fi_info* makeHints(const char* provName) {
 
 /* Log the providers libfabric offers for FI_EP_RDM + FI_TAGGED (for errors). */
 static void listProviders(char* out, size_t len) {
-  struct fi_info* hints = makeHints(NULL);
+  struct fi_info* hints = makeHints(NULL, 0);
   struct fi_info* list = NULL;
   out[0] = '\0';
   if (hints && fi_getinfo(FI_VERSION(1, 11), NULL, NULL, 0, hints, &list) == 0) {
@@ -85,11 +86,24 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
   const char* namedBy = "ACCL_OFI_PROVIDER";
   if (!named || !*named) { named = getenv("FI_PROVIDER"); namedBy = "FI_PROVIDER"; }
   if (named && !*named) named = NULL;
-  struct fi_info* hints = makeHints(named);
-  if (!hints) return acclSystemError;
+  const char* protocol = acclParamStr("OFI_PROTOCOL", "auto");
+  int wantRma = strcasecmp(protocol, "rma") == 0, allowRma = wantRma || strcasecmp(protocol, "auto") == 0;
+  if (!allowRma && strcasecmp(protocol, "tagged") != 0) {
+    acclSetLastError("ACCL_OFI_PROTOCOL=%s: expected auto, rma or tagged", protocol);
+    WARN("NET/OFI rank %d: %s", comm->rank, acclLastErrorText());
+    return acclInvalidArgument;
+  }
+  /* rma when the provider offers it (and the user allows it), else tagged */
   struct fi_info* list = NULL;
-  int rc = fi_getinfo(FI_VERSION(1, 11), NULL, NULL, 0, hints, &list);
-  fi_freeinfo(hints);
+  int rc = -FI_ENODATA;
+  for (int rma = allowRma; rma >= 0 && !list; rma--) {
+    struct fi_info* hints = makeHints(named, rma);
+    if (!hints) return acclSystemError;
+    rc = fi_getinfo(FI_VERSION(1, 11), NULL, NULL, 0, hints, &list);
+    fi_freeinfo(hints);
+    if (rc != 0) list = NULL;
+    st->rma = list != NULL && rma;
+  }
   if (rc != 0 || !list) {
     char avail[512], err[96];
     listProviders(avail, sizeof(avail));
@@ -165,9 +179,16 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
   }
   fi_freeinfo(list);
   const struct fi_info* i0 = st->rails[0].info;
-  INFO(ACCL_NET, "NET/OFI rank %d: provider %s%s, %d rail(s) on %s%s, mr_mode 0x%x, caps%s%s", comm->rank,
-       st->provName, named ? " (named)" : " (best offered)", st->nrails, i0->domain_attr->name,
+  if (st->rma && i0->domain_attr->cq_data_size < 8) st->rma = 0; /* the rma CQ data needs 8 bytes */
+  if (wantRma && !st->rma) {
+    acclSetLastError("ACCL_OFI_PROTOCOL=rma: provider %s offers no FI_RMA with 8 bytes of remote CQ data here",
+                     st->provName);
+    WARN("NET/OFI rank %d: %s", comm->rank, acclLastErrorText());
+    return acclInvalidArgument;
+  }
+  INFO(ACCL_NET, "NET/OFI rank %d: provider %s%s, %d rail(s) on %s%s, mr_mode 0x%x, caps%s%s, protocol %s",
+       comm->rank, st->provName, named ? " (named)" : " (best offered)", st->nrails, i0->domain_attr->name,
        st->nrails > ncand ? " (several endpoints per NIC)" : "", (unsigned)i0->domain_attr->mr_mode,
-       (i0->caps & FI_RMA) ? " FI_RMA" : "", (i0->caps & FI_HMEM) ? " FI_HMEM" : "");
+       (i0->caps & FI_RMA) ? " FI_RMA" : "", (i0->caps & FI_HMEM) ? " FI_HMEM" : "", st->rma ? "rma" : "tagged");
   return acclSuccess;
 }

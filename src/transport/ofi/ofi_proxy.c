@@ -18,6 +18,10 @@
 #define CQ_BATCH 16
 
 static void complete(acclOfiState* st, const struct fi_cq_tagged_entry* e) {
+  if (e->flags & FI_REMOTE_CQ_DATA) { /* rma: a peer wrote into our region */
+    acclOfiRmaArrived(st, e->data);
+    return;
+  }
   acclOfiReq* req = e->op_context;
   acclOfiConnPriv* c = req->conn;
   int slot = req->slot;

@@ -1,5 +1,6 @@
 /* ofi_setup.c - open the rails, register the FIFO region, exchange endpoint
- * names through the bootstrap, wire the connections; and the teardown. */
+ * names, region bases and keys through the bootstrap, wire the connections;
+ * and the teardown. */
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,18 +45,40 @@ static acclResult_t openRail(acclOfiState* st, acclOfiRail* r) {
  * endpoint and enable; FI_MR_PROV_KEY: the provider picks the key, otherwise
  * we give a distinct one per rail; FI_MR_LOCAL: pass the descriptor on every
  * operation (we always do). The simulated device memory is host-addressable,
- * so it registers as system memory. */
+ * so it registers as system memory (a real chip would pass FI_HMEM here). */
 static acclResult_t registerRegion(acclOfiState* st, acclOfiRail* r, int railIdx) {
   uint64_t mode = r->info->domain_attr->mr_mode;
   uint64_t key = (mode & FI_MR_PROV_KEY) ? 0 : (uint64_t)railIdx + 1;
-  OFICHECK(fi_mr_reg(r->domain, st->region, st->regionBytes, FI_SEND | FI_RECV, 0, key, 0, &r->mr, NULL),
-           "fi_mr_reg");
+  uint64_t access = FI_SEND | FI_RECV | (st->rma ? FI_WRITE | FI_REMOTE_WRITE : 0);
+  OFICHECK(fi_mr_reg(r->domain, st->region, st->regionBytes, access, 0, key, 0, &r->mr, NULL), "fi_mr_reg");
   if (mode & FI_MR_ENDPOINT) {
     OFICHECK(fi_mr_bind(r->mr, &r->ep->fid, 0), "fi_mr_bind");
     OFICHECK(fi_mr_enable(r->mr), "fi_mr_enable");
   }
   r->desc = fi_mr_desc(r->mr);
   return acclSuccess;
+}
+
+int acclOfiUses(const acclOfiState* st, int a, int b) {
+  return a != b && (st->forceOfi || st->comm->nodeOf[a] != st->comm->nodeOf[b]);
+}
+
+static int peersOf(const acclOfiState* st, int r) {
+  int n = 0;
+  for (int q = 0; q < st->comm->nranks; q++) n += acclOfiUses(st, r, q);
+  return n;
+}
+
+int acclOfiConnIndex(const acclOfiState* st, int r, int lane, int peer, int dir) {
+  int idx = 0;
+  for (int q = 0; q < peer; q++) idx += acclOfiUses(st, r, q);
+  return (lane * peersOf(st, r) + idx) * 2 + dir;
+}
+
+/* Rank r's region: per connection a flag block (done, sizes, arrived: one
+ * word per slot; then the credit word), then every connection's slots. */
+static size_t flagsTotalOf(const acclOfiState* st, int r) {
+  return ACCL_ALIGN_UP(st->flagBytes * (size_t)(st->nLanes * peersOf(st, r) * 2), 4096);
 }
 
 static void closeRail(acclOfiRail* r) {
@@ -70,19 +93,24 @@ static void closeRail(acclOfiRail* r) {
   memset(r, 0, sizeof(*r));
 }
 
-static acclResult_t exchangeAddresses(acclOfiState* st, const int* useOfi) {
+static acclResult_t exchangeAddresses(acclOfiState* st) {
   struct acclComm* comm = st->comm;
   const int n = comm->nranks, me = comm->rank;
   st->addrs = calloc((size_t)n, sizeof(acclOfiAddrRecord));
   if (!st->addrs) return acclSystemError;
   acclOfiAddrRecord* mine = &st->addrs[me];
   mine->nrails = st->nrails;
+  mine->rma = st->rma;
+  mine->regionBase = (uint64_t)(uintptr_t)st->region;
   for (int r = 0; r < st->nrails; r++) {
     size_t len = ACCL_OFI_NAME_BYTES;
     OFICHECK(fi_getname(&st->rails[r].ep->fid, mine->name[r], &len), "fi_getname");
     mine->nameLen[r] = (int)len;
+    mine->key[r] = fi_mr_key(st->rails[r].mr);
   }
   ACCLCHECK(acclBootstrapAllGather(comm->bootstrap, st->addrs, sizeof(acclOfiAddrRecord)));
+  /* one protocol for the whole communicator */
+  for (int q = 0; q < n; q++) st->rma = st->rma && st->addrs[q].rma;
   /* every rank must stripe the same way: use the smallest rail count */
   int nrails = st->nrails;
   for (int q = 0; q < n; q++) nrails = ACCL_MIN(nrails, st->addrs[q].nrails);
@@ -94,7 +122,7 @@ static acclResult_t exchangeAddresses(acclOfiState* st, const int* useOfi) {
     if (!rail->peerAddr) return acclSystemError;
     for (int q = 0; q < n; q++) {
       rail->peerAddr[q] = FI_ADDR_UNSPEC;
-      if (!useOfi[q]) continue;
+      if (!acclOfiUses(st, me, q)) continue;
       int got = fi_av_insert(rail->av, st->addrs[q].name[r], 1, &rail->peerAddr[q], 0, NULL);
       if (got != 1) {
         char addr[128] = "?";
@@ -109,54 +137,81 @@ static acclResult_t exchangeAddresses(acclOfiState* st, const int* useOfi) {
   return acclSuccess;
 }
 
-/* Region: per connection `done` and `sizes` flags (one cache line each slot
- * group), then the slots. Only peers reached over ofi get space. */
-static acclResult_t buildConns(acclOfiState* st, acclConnTable* conns, const int* useOfi) {
+/* Our region (before the address exchange: its base and keys travel with it). */
+static acclResult_t allocRegion(acclOfiState* st) {
   struct acclComm* comm = st->comm;
-  const int n = comm->nranks;
-  int nPeers = 0;
-  for (int q = 0; q < n; q++) nPeers += useOfi[q] != 0;
-  st->nConns = conns->nLanes * nPeers * 2;
-  size_t flagBytes = ACCL_ALIGN_UP(sizeof(uint64_t) * 2 * (size_t)st->nslots, 64);
-  size_t flagsTotal = ACCL_ALIGN_UP(flagBytes * (size_t)st->nConns, 4096);
-  st->regionBytes = flagsTotal + (size_t)st->nConns * (size_t)st->nslots * st->slotBytes;
+  st->flagBytes = ACCL_ALIGN_UP(sizeof(uint64_t) * (3 * (size_t)st->nslots + 1), 64);
+  st->flagsTotal = flagsTotalOf(st, comm->rank);
+  st->nConns = st->nLanes * peersOf(st, comm->rank) * 2;
+  st->regionBytes = st->flagsTotal + (size_t)st->nConns * (size_t)st->nslots * st->slotBytes;
   ACCCHECK(accSetDevice(comm->device));
   ACCCHECK(accMalloc((void**)&st->region, st->regionBytes ? st->regionBytes : 1));
-  ACCCHECK(accMemset(st->region, 0, flagsTotal ? flagsTotal : 1));
-  st->conns = calloc((size_t)(st->nConns ? st->nConns : 1), sizeof(acclOfiConnPriv));
-  if (!st->conns) return acclSystemError;
+  ACCCHECK(accMemset(st->region, 0, st->flagsTotal ? st->flagsTotal : 1));
   for (int r = 0; r < st->nrails; r++) ACCLCHECK(registerRegion(st, &st->rails[r], r));
-  int k = 0;
-  for (int lane = 0; lane < conns->nLanes; lane++) {
+  return acclSuccess;
+}
+
+/* Where peer q keeps [off] of its region, as the rma operations address it. */
+static uint64_t remoteAddr(const acclOfiState* st, int q, size_t off) {
+  int virt = (st->rails[0].info->domain_attr->mr_mode & FI_MR_VIRT_ADDR) != 0;
+  return (virt ? st->addrs[q].regionBase : 0) + off;
+}
+
+static acclResult_t buildConns(acclOfiState* st, acclConnTable* conns) {
+  struct acclComm* comm = st->comm;
+  const int n = comm->nranks, me = comm->rank;
+  st->conns = calloc((size_t)(st->nConns ? st->nConns : 1), sizeof(acclOfiConnPriv));
+  st->byLaneRank = calloc((size_t)st->nLanes * (size_t)n * 2, sizeof(acclOfiConnPriv*));
+  if (!st->conns || !st->byLaneRank) return acclSystemError;
+  const size_t connSlotBytes = (size_t)st->nslots * st->slotBytes;
+  const size_t creditOff = sizeof(uint64_t) * 3 * (size_t)st->nslots;
+  for (int lane = 0; lane < st->nLanes; lane++) {
     for (int q = 0; q < n; q++) {
-      if (!useOfi[q]) continue;
-      for (int dir = 0; dir < 2; dir++, k++) {
+      if (!acclOfiUses(st, me, q)) continue;
+      for (int dir = 0; dir < 2; dir++) {
+        int k = acclOfiConnIndex(st, me, lane, q, dir);
         acclOfiConnPriv* c = &st->conns[k];
+        char* flags = st->region + (size_t)k * st->flagBytes;
         c->st = st;
         c->peer = q;
         c->lane = lane;
         c->isSend = dir == 0;
-        c->done = (volatile uint64_t*)(st->region + (size_t)k * flagBytes);
+        c->done = (volatile uint64_t*)flags;
         c->sizes = c->done + st->nslots;
-        c->slots = st->region + flagsTotal + (size_t)k * (size_t)st->nslots * st->slotBytes;
+        c->arrived = (uint64_t*)(c->sizes + st->nslots);
+        c->credit = (volatile uint64_t*)(flags + creditOff);
+        c->slots = st->region + st->flagsTotal + (size_t)k * connSlotBytes;
         c->pending = calloc((size_t)st->nslots, sizeof(int));
         c->stepOf = calloc((size_t)st->nslots, sizeof(uint64_t));
         c->reqs = calloc((size_t)st->nslots * (size_t)st->nrails, sizeof(acclOfiReq));
         if (!c->pending || !c->stepOf || !c->reqs) return acclSystemError;
+        if (c->isSend) { /* the peer's slots for us, and where it hands them back */
+          size_t off = flagsTotalOf(st, q) + (size_t)acclOfiConnIndex(st, q, lane, me, 1) * connSlotBytes;
+          c->remoteSlots = remoteAddr(st, q, off);
+        } else {
+          size_t off = (size_t)acclOfiConnIndex(st, q, lane, me, 0) * st->flagBytes + creditOff;
+          c->remoteCredit = remoteAddr(st, q, off);
+        }
+        st->byLaneRank[((size_t)lane * (size_t)n + (size_t)q) * 2 + (size_t)dir] = c;
         acclConn* conn = c->isSend ? acclConnSend(conns, lane, q) : acclConnRecv(conns, lane, q);
-        *conn = (acclConn){&acclOfiOps, q, st->nslots, st->slotBytes, 0, c};
-        if (!c->isSend)
-          for (int s = 0; s < st->nslots; s++) ACCLCHECK(acclOfiPostRecv(c, (uint64_t)s));
+        *conn = (acclConn){st->rma ? &acclOfiRmaOps : &acclOfiOps, q, st->nslots, st->slotBytes, 0, c};
+        if (c->isSend) continue;
+        for (int s = 0; s < st->nslots; s++) {
+          c->stepOf[s] = (uint64_t)s;
+          if (!st->rma) ACCLCHECK(acclOfiPostRecv(c, (uint64_t)s));
+        }
       }
     }
   }
   return acclSuccess;
 }
 
-acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable* conns, const int* useOfi, int nslots,
+acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable* conns, int forceOfi, int nslots,
                           size_t slotBytes) {
   memset(st, 0, sizeof(*st));
   st->comm = comm;
+  st->forceOfi = forceOfi;
+  st->nLanes = conns->nLanes;
   st->nslots = nslots;
   st->slotBytes = slotBytes;
   /* libfabric providers that pin memory need this before fork() is safe for
@@ -166,12 +221,19 @@ acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable
   if (!st->peerFailed) return acclSystemError;
   ACCLCHECK(acclOfiChooseProvider(st, comm->nNodes));
   for (int r = 0; r < st->nrails; r++) ACCLCHECK(openRail(st, &st->rails[r]));
-  ACCLCHECK(exchangeAddresses(st, useOfi));
   st->pieceBytes = ACCL_ALIGN_UP(ACCL_DIV_UP(st->slotBytes, (size_t)st->nrails), ACCL_OFI_STRIPE_ALIGN);
-  ACCLCHECK(buildConns(st, conns, useOfi));
+  if (st->rma && st->pieceBytes > ACCL_OFI_RMA_MAX_PIECE) {
+    INFO(ACCL_NET, "NET/OFI rank %d: pieces of %zu bytes exceed the rma CQ data's length field: tagged protocol",
+         comm->rank, st->pieceBytes);
+    st->rma = 0;
+  }
+  ACCLCHECK(allocRegion(st));
+  ACCLCHECK(exchangeAddresses(st));
+  ACCLCHECK(buildConns(st, conns));
   ACCLCHECK(acclOfiProxyStart(st));
-  INFO(ACCL_NET, "NET/OFI rank %d: %d connections over %s, %d rail(s), %d slots x %zu bytes (pieces of %zu)",
-       comm->rank, st->nConns, st->provName, st->nrails, st->nslots, st->slotBytes, st->pieceBytes);
+  INFO(ACCL_NET, "NET/OFI rank %d: %d connections over %s (%s protocol), %d rail(s), %d slots x %zu bytes (pieces of %zu)",
+       comm->rank, st->nConns, st->provName, st->rma ? "rma" : "tagged", st->nrails, st->nslots, st->slotBytes,
+       st->pieceBytes);
   return acclSuccess;
 }
 
@@ -209,6 +271,7 @@ void acclOfiTeardown(acclOfiState* st, int abort) {
     free(st->conns[k].reqs);
   }
   free(st->conns);
+  free(st->byLaneRank);
   if (st->region) {
     accSetDevice(comm->device);
     accFree(st->region);

@@ -1,0 +1,114 @@
+/* ofi_rma.c - the FIFO operations of the rma protocol (see ofi.h): the
+ * receiver's slots are the target buffers, the sender writes each piece into
+ * the peer's slot with fi_writedata, the remote CQ data tells the receiver
+ * which slot filled and with how many bytes; the receiver gives slots back by
+ * writing its release count into the sender's credit word. Called by the
+ * device engine; completions arrive through acclOfiProgress (ofi_proxy.c). */
+#include "comm.h"
+#include "param.h"
+#include "transport/ofi/ofi.h"
+
+static ssize_t postWrite(const acclOfiPost* p) {
+  acclOfiConnPriv* c = p->c;
+  acclOfiRail* r = &c->st->rails[p->rail];
+  return fi_writedata(r->ep, p->buf, p->len, r->desc, p->tagOrData, r->peerAddr[c->peer], p->raddr,
+                      c->st->addrs[c->peer].key[p->rail], p->ctx);
+}
+
+static ssize_t postCredit(const acclOfiPost* p) {
+  acclOfiConnPriv* c = p->c;
+  acclOfiRail* r = &c->st->rails[0];
+  return fi_inject_writedata(r->ep, p->buf, p->len, p->tagOrData, r->peerAddr[c->peer], p->raddr,
+                             c->st->addrs[c->peer].key[0]);
+}
+
+/* A step may use its slot when the receiver has released the step that
+ * used it before (credit) and our write from it has completed (done). */
+static int slotFree(acclOfiConnPriv* c, uint64_t step) {
+  const uint64_t ns = (uint64_t)c->st->nslots;
+  if (step < ns) return 1;
+  return __atomic_load_n(c->credit, __ATOMIC_ACQUIRE) + ns > step &&
+         __atomic_load_n(&c->done[step % ns], __ATOMIC_ACQUIRE) >= step - ns + 1;
+}
+
+static void* rmaSendBuf(acclConn* conn, uint64_t step) {
+  acclOfiConnPriv* c = conn->priv;
+  int slot = (int)(step % (uint64_t)conn->nslots);
+  if (slotFree(c, step)) return acclOfiSlot(c, slot);
+  acclOfiProgress(c->st); /* the engine polls too while it spins: no hand-off on the fast path */
+  return slotFree(c, step) ? acclOfiSlot(c, slot) : NULL;
+}
+
+static acclResult_t rmaSendPost(acclConn* conn, uint64_t step, size_t bytes) {
+  acclOfiConnPriv* c = conn->priv;
+  acclOfiState* st = c->st;
+  int slot = (int)(step % (uint64_t)conn->nslots);
+  /* only the pieces that carry bytes travel (at least one: it announces the step) */
+  int npieces = bytes ? (int)ACCL_MIN((size_t)st->nrails, ACCL_DIV_UP(bytes, st->pieceBytes)) : 1;
+  c->stepOf[slot] = step;
+  __atomic_store_n(&c->pending[slot], npieces, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&st->postedSends, (uint64_t)npieces, __ATOMIC_ACQ_REL);
+  for (int r = 0; r < npieces; r++) {
+    size_t off, len;
+    acclOfiPiece(st, r, bytes, &off, &len);
+    acclOfiReq* req = &c->reqs[slot * st->nrails + r];
+    req->conn = c;
+    req->slot = slot;
+    req->rail = r;
+    acclOfiPost p = {c, r, acclOfiSlot(c, slot) + off, len,
+                     acclOfiRmaData(c->lane, st->comm->rank, slot, npieces, len),
+                     c->remoteSlots + (uint64_t)slot * st->slotBytes + off, &req->ctx};
+    ACCLCHECK(acclOfiPostRetry(postWrite, &p, "write"));
+  }
+  return acclSuccess;
+}
+
+static const void* rmaRecvBuf(acclConn* conn, uint64_t step, size_t* bytes) {
+  acclOfiConnPriv* c = conn->priv;
+  int slot = (int)(step % (uint64_t)conn->nslots);
+  if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) != step + 1) {
+    acclOfiProgress(c->st);
+    if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) != step + 1) return NULL;
+  }
+  *bytes = __atomic_load_n(&c->sizes[slot], __ATOMIC_RELAXED);
+  return acclOfiSlot(c, slot);
+}
+
+static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
+  acclOfiConnPriv* c = conn->priv;
+  int slot = (int)(step % (uint64_t)conn->nslots);
+  /* ready for the slot's next step before the sender may write it */
+  __atomic_store_n(&c->sizes[slot], 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&c->arrived[slot], 0, __ATOMIC_RELAXED);
+  c->stepOf[slot] = step + (uint64_t)conn->nslots;
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  uint64_t released = step + 1; /* copied by the provider (inject) */
+  acclOfiPost p = {c, 0, &released, sizeof(released),
+                   acclOfiRmaData(c->lane, c->st->comm->rank, ACCL_OFI_RMA_CREDIT, 1, 0), c->remoteCredit, NULL};
+  return acclOfiPostRetry(postCredit, &p, "credit write");
+}
+
+void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
+  int lane = (int)(data >> 56), sender = (int)((data >> 32) & 0xffffff), slot = (int)((data >> 24) & 0xff);
+  int npieces = (int)((data >> 22) & 3) + 1;
+  size_t len = (size_t)(data & ACCL_OFI_RMA_MAX_PIECE);
+  int n = st->comm->nranks, credit = slot == ACCL_OFI_RMA_CREDIT;
+  acclOfiConnPriv* c = NULL;
+  if (lane < st->nLanes && sender < n)
+    c = st->byLaneRank[((size_t)lane * (size_t)n + (size_t)sender) * 2 + (credit ? 0 : 1)];
+  if (c == NULL || (!credit && slot >= st->nslots)) {
+    WARN("NET/OFI rank %d: remote write with unexpected CQ data 0x%llx (lane %d, rank %d, slot %d)", st->comm->rank,
+         (unsigned long long)data, lane, sender, slot);
+    return;
+  }
+  if (credit) { /* the credit word already holds the new count: wake a sender waiting for it */
+    accDevDoorbell((const void*)c->credit);
+    return;
+  }
+  __atomic_add_fetch(&c->sizes[slot], len, __ATOMIC_RELAXED); /* rails may complete on two threads */
+  if (__atomic_add_fetch(&c->arrived[slot], 1, __ATOMIC_ACQ_REL) == (uint64_t)npieces)
+    accDevSignal(&c->done[slot], c->stepOf[slot] + 1);
+}
+
+const acclTransportOps acclOfiRmaOps = {"ofi-rma", rmaSendBuf, rmaSendPost, rmaRecvBuf, rmaRecvRelease,
+                                        acclOfiPeerFailed};
