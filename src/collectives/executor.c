@@ -32,6 +32,8 @@ typedef struct {
   uint64_t lastProgressNs, lastCheckNs;
   void* llTemp;       /* LL: unpacked inputs */
   size_t llTempBytes;
+  acclConn** zcConns; /* connections with zero-copy sends this run (idle before the plan ends) */
+  int nZc, capZc;
 } acclExec;
 
 enum { STAGE_TURN = 0, STAGE_RUN = 1 };
@@ -82,6 +84,22 @@ static accError_t runReduce(int dev, const acclTask* task, const void** in, int 
   return e;
 }
 
+/* A connection that carried zero-copy sends in this run: the plan may not
+ * end (and its buffers change hands) before they complete. */
+static int noteZeroCopy(acclExec* x, acclConn* c) {
+  for (int i = 0; i < x->nZc; i++)
+    if (x->zcConns[i] == c) return 0;
+  if (x->nZc == x->capZc) {
+    int cap = x->capZc ? 2 * x->capZc : 8;
+    acclConn** nc = realloc(x->zcConns, sizeof(acclConn*) * (size_t)cap);
+    if (nc == NULL) return -acclSystemError;
+    x->zcConns = nc;
+    x->capZc = cap;
+  }
+  x->zcConns[x->nZc++] = c;
+  return 0;
+}
+
 /* One slice of a FIFO step. Returns 1 if it moved, 0 if blocked, <0 error. */
 static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acclStep* s, int dev) {
   struct acclComm* comm = x->comm;
@@ -112,14 +130,19 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     rc[nrc++] = c;
     in[nin++] = b;
   }
+  /* zero copy: send from the step's output in dst, or from its only input */
+  int zeroCopy = (s->flags & ACCL_STEP_ZCOPY) && s->sendPeer[0] >= 0 &&
+                 (s->dstBuf != ACCL_BUF_NONE || (nrc == 0 && !(s->flags & ACCL_STEP_PREMUL)));
   for (int i = 0; i < 2; i++) {
     if (s->sendPeer[i] < 0) continue;
     acclConn* c = acclConnSend(ct, lane->connLane, s->sendPeer[i]);
     void* b = c->ops->sendBuf(c, c->step);
     if (b == NULL) return 0;
+    if (c->ops->sendFrom == NULL) zeroCopy = 0;
     sc[nsc++] = c;
     out[nout++] = b;
   }
+  if (zeroCopy) nout = 0; /* the step buffers stay unused */
   if (s->srcBuf != ACCL_BUF_NONE) {
     if (s->flags & ACCL_STEP_PREMUL) premulMask |= 1u << nin;
     in[nin++] = bufBase(task, s->srcBuf) + (s->srcOff + first) * esize;
@@ -131,9 +154,12 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     WARN("rank %d: device engine failed: %s", comm->rank, accGetErrorString(e));
     return -acclDeviceError;
   }
+  const void* zcSrc = zeroCopy ? (s->dstBuf != ACCL_BUF_NONE ? (const void*)out[nout - 1] : in[nin - 1]) : NULL;
   for (int i = 0; i < nsc; i++) {
-    acclResult_t r = sc[i]->ops->sendPost(sc[i], sc[i]->step, elems * esize);
+    acclResult_t r = zeroCopy ? sc[i]->ops->sendFrom(sc[i], sc[i]->step, zcSrc, elems * esize)
+                              : sc[i]->ops->sendPost(sc[i], sc[i]->step, elems * esize);
     if (r != acclSuccess) return -r;
+    if (zeroCopy && noteZeroCopy(x, sc[i]) < 0) return -acclSystemError;
     sc[i]->step++;
   }
   for (int i = 0; i < nrc; i++) {
@@ -423,6 +449,15 @@ static int execStep(void* arg, int dev) {
     }
     x->lastProgressNs = 0; /* progress: the clock restarts when it next blocks */
   }
+  /* zero-copy sends read the user's (or staging) memory until they complete */
+  while (x->nZc > 0) {
+    acclConn* c = x->zcConns[x->nZc - 1];
+    if (!c->ops->sendIdle(c)) {
+      int h = checkHealth(x);
+      return h < 0 ? h : ACCDEV_AGAIN;
+    }
+    x->nZc--;
+  }
   for (int t = 0; t < x->plan->nTasks; t++) {
     acclTask* task = &x->plan->tasks[t];
     if (task->stageRecv && task->recvBytes &&
@@ -455,6 +490,7 @@ static void execFini(void* arg, int status) {
 
 static void execFree(void* arg) {
   acclExec* x = arg;
+  free(x->zcConns);
   free(x->lanes);
   free(x->llTemp);
   free(x);
@@ -509,6 +545,7 @@ static acclExec* execPrepare(struct acclComm* comm, acclPlan* plan, size_t llByt
   x->comm = comm;
   x->stage = STAGE_TURN;
   x->lastProgressNs = x->lastCheckNs = 0;
+  x->nZc = 0;
   return x;
 }
 

@@ -16,6 +16,7 @@ acclResult_t acclBuildP2P(acclPlan* plan, int t, int rank, int nranks, int connL
     case ACCL_FUNC_SEND:
       if (task->peer == rank) return acclInternalError; /* self sends are paired with receives by the group */
       s.srcBuf = ACCL_BUF_SEND; s.sendPeer[0] = (int16_t)task->peer;
+      s.flags = ACCL_STEP_ZCOPY; /* the plan never writes a send buffer */
       return onLane(plan, ACCL_LANE_KEY_P2P(task->peer, 1), connLane, s);
     case ACCL_FUNC_RECV:
       if (task->peer == rank) {
@@ -37,6 +38,7 @@ acclResult_t acclBuildP2P(acclPlan* plan, int t, int rank, int nranks, int connL
         }
         s = acclStepFifo(t, task->count);
         s.srcBuf = ACCL_BUF_SEND; s.srcOff = (size_t)to * task->count; s.sendPeer[0] = (int16_t)to;
+        s.flags = ACCL_STEP_ZCOPY;
         ACCLCHECK(onLane(plan, ACCL_LANE_KEY_P2P(to, 1), connLane, s));
         s = acclStepFifo(t, task->count);
         s.recvPeer[0] = (int16_t)from; s.dstBuf = ACCL_BUF_RECV; s.dstOff = (size_t)from * task->count;

@@ -42,6 +42,11 @@ typedef enum { ACCL_SYNC_ARRIVE = 0, ACCL_SYNC_DONE = 1 } acclSyncPhase;
 
 #define ACCL_STEP_PREMUL 0x1  /* the local src input is multiplied by the op's scalar */
 #define ACCL_STEP_POSTDIV 0x2 /* the result is divided by nranks (integer Avg) */
+/* What the step sends may go straight from memory (its dst output, or its
+ * local src when it only sends): the builder vouches that nothing in the plan
+ * rewrites that memory before the receiver has the data (zero-copy sends on
+ * transports that offer them). */
+#define ACCL_STEP_ZCOPY 0x4
 
 typedef struct {
   uint8_t kind;        /* acclStepKind */

@@ -14,6 +14,11 @@ static acclResult_t localCopy(acclPlan* plan, int lane, int t, size_t srcOff, si
   return add(plan, lane, s);
 }
 
+/* Zero-copy sends (ACCL_STEP_ZCOPY) are safe on a ring: a rank only ever
+ * rewrites memory it sent from (in place: the all-gather's result landing
+ * where the reduce-scatter's input was) after receiving data that depends on
+ * what it sent, so the receiver had it first. */
+
 /* Ring reduce-scatter of [o, o+c) split into n parts: part p (our position)
  * ends reduced in dstBuf. With sendLast the final step also forwards it to
  * the next rank, which starts a fused all-gather (AllReduce). */
@@ -31,14 +36,14 @@ acclResult_t acclRingReduceScatterRange(acclPlan* plan, int lane, int t, int p, 
   /* part (p-1-k) travels forward and gathers one input per hop */
   acclPartition(c, n, mod(p - 1, n), &off, &cnt);
   s = acclStepFifo(t, cnt);
-  s.srcBuf = (uint8_t)srcBuf; s.srcOff = o + off; s.sendPeer[0] = (int16_t)next; s.flags = pre;
+  s.srcBuf = (uint8_t)srcBuf; s.srcOff = o + off; s.sendPeer[0] = (int16_t)next; s.flags = pre | ACCL_STEP_ZCOPY;
   ACCLCHECK(add(plan, lane, s));
   for (int k = 1; k < n; k++) {
     acclPartition(c, n, mod(p - 1 - k, n), &off, &cnt);
     s = acclStepFifo(t, cnt);
     s.recvPeer[0] = (int16_t)prev; s.srcBuf = (uint8_t)srcBuf; s.srcOff = o + off; s.flags = pre;
     if (k < n - 1 || sendLast) s.sendPeer[0] = (int16_t)next;
-    if (k == n - 1) { s.dstBuf = (uint8_t)dstBuf; s.dstOff = o + off; s.flags |= post; }
+    if (k == n - 1) { s.dstBuf = (uint8_t)dstBuf; s.dstOff = o + off; s.flags |= post | ACCL_STEP_ZCOPY; }
     ACCLCHECK(add(plan, lane, s));
   }
   return acclSuccess;
@@ -56,13 +61,13 @@ acclResult_t acclRingAllGatherRange(acclPlan* plan, int lane, int t, int p, int 
   if (!skipFirst) {
     acclPartition(c, n, p, &off, &cnt);
     s = acclStepFifo(t, cnt);
-    s.srcBuf = (uint8_t)buf; s.srcOff = o + off; s.sendPeer[0] = (int16_t)next;
+    s.srcBuf = (uint8_t)buf; s.srcOff = o + off; s.sendPeer[0] = (int16_t)next; s.flags = ACCL_STEP_ZCOPY;
     ACCLCHECK(add(plan, lane, s));
   }
   for (int k = 1; k < n; k++) {
     acclPartition(c, n, mod(p - k, n), &off, &cnt);
     s = acclStepFifo(t, cnt);
-    s.recvPeer[0] = (int16_t)prev; s.dstBuf = (uint8_t)buf; s.dstOff = o + off;
+    s.recvPeer[0] = (int16_t)prev; s.dstBuf = (uint8_t)buf; s.dstOff = o + off; s.flags = ACCL_STEP_ZCOPY;
     if (k < n - 1) s.sendPeer[0] = (int16_t)next;
     ACCLCHECK(add(plan, lane, s));
   }
@@ -82,11 +87,13 @@ static acclResult_t ringAllGather(acclPlan* plan, int lane, int t, int p, int n,
   int next = ring[mod(p + 1, n)], prev = ring[mod(p - 1, n)], me = ring[p];
   acclStep s = acclStepFifo(t, count);
   s.srcBuf = ACCL_BUF_SEND; s.srcOff = off; s.dstBuf = ACCL_BUF_RECV; s.dstOff = (size_t)me * blk + off;
+  s.flags = ACCL_STEP_ZCOPY;
   if (n > 1) s.sendPeer[0] = (int16_t)next;
   ACCLCHECK(add(plan, lane, s));
   for (int k = 1; k < n; k++) {
     s = acclStepFifo(t, count);
     s.recvPeer[0] = (int16_t)prev; s.dstBuf = ACCL_BUF_RECV; s.dstOff = (size_t)ring[mod(p - k, n)] * blk + off;
+    s.flags = ACCL_STEP_ZCOPY;
     if (k < n - 1) s.sendPeer[0] = (int16_t)next;
     ACCLCHECK(add(plan, lane, s));
   }
@@ -99,7 +106,7 @@ static acclResult_t ringReduceScatter(acclPlan* plan, int lane, int t, int p, in
   if (n == 1) return localCopy(plan, lane, t, off, off, count, pre | post);
   acclStep s = acclStepFifo(t, count);
   s.srcBuf = ACCL_BUF_SEND; s.srcOff = (size_t)ring[mod(p - 1, n)] * blk + off; s.sendPeer[0] = (int16_t)next;
-  s.flags = pre;
+  s.flags = pre | ACCL_STEP_ZCOPY;
   ACCLCHECK(add(plan, lane, s));
   for (int k = 1; k < n; k++) {
     s = acclStepFifo(t, count);
@@ -122,7 +129,7 @@ static acclResult_t chain(acclPlan* plan, int lane, int t, int p, int n, const i
   if (!reduce) {
     if (k == 0) { s.srcBuf = ACCL_BUF_SEND; s.srcOff = off; }
     else s.recvPeer[0] = (int16_t)toward;
-    s.dstBuf = ACCL_BUF_RECV; s.dstOff = off;
+    s.dstBuf = ACCL_BUF_RECV; s.dstOff = off; s.flags = ACCL_STEP_ZCOPY;
     if (k < n - 1) s.sendPeer[0] = (int16_t)away;
   } else {
     s.srcBuf = ACCL_BUF_SEND; s.srcOff = off; s.flags = pre;

@@ -22,11 +22,12 @@ acclResult_t acclBuildTree(acclPlan* plan, int t, int tree, int rank, int up, co
     ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_TREE(tree, 1), connLane, &downLane));
     s = acclStepFifo(t, count);
     s.recvPeer[0] = (int16_t)up; s.dstBuf = ACCL_BUF_RECV; s.dstOff = off;
+    s.flags = ACCL_STEP_ZCOPY; /* the result is final: children may get it straight from dst */
     s.sendPeer[0] = (int16_t)down[0]; s.sendPeer[1] = (int16_t)down[1];
     return acclPlanAddStep(plan, downLane, &s);
   }
   /* the root finishes the reduction and starts the broadcast in the same step */
-  s.flags |= post;
+  s.flags |= post | ACCL_STEP_ZCOPY;
   s.dstBuf = ACCL_BUF_RECV; s.dstOff = off;
   s.sendPeer[0] = (int16_t)down[0]; s.sendPeer[1] = (int16_t)down[1];
   return acclPlanAddStep(plan, upLane, &s);

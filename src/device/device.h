@@ -195,6 +195,13 @@ typedef struct accDevOps {
 
 /* The active backend (initialised on first use), NULL if it failed to start. */
 const accDevOps* accDevGetOps(void);
+
+/* Called with the range of a device allocation just before accFree releases
+ * it (a registration cache drops what it registered there); may run on any
+ * thread, must not call back into the runtime. */
+typedef void (*accDevFreeListener)(void* base, size_t size, void* arg);
+accError_t accDevAddFreeListener(accDevFreeListener fn, void* arg);
+void accDevRemoveFreeListener(accDevFreeListener fn, void* arg);
 /* Number of devices of the active backend (0 before a successful init). */
 int accDevCount(void);
 /* Validate a COPY / MEMSET / REDUCE descriptor's fields (not its pointers). */

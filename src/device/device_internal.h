@@ -19,6 +19,9 @@ const accDevOps* accDevOpsOrError(void);
 /* Resolve NULL to the current device's default stream; validate the handle. */
 accError_t accDevResolveStream(accStream_t stream, accStream_t* out, int* dev);
 
+/* accFree is about to release [base, base+size) (free_listeners.c). */
+void accDevNotifyFree(void* base, size_t size);
+
 /* A stream is being destroyed: cached stream checks are stale (device.c). */
 void accDevStreamDestroyed(void);
 

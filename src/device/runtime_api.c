@@ -109,6 +109,9 @@ ACCL_EXPORT accError_t accMalloc(void** devPtr, size_t size) {
 ACCL_EXPORT accError_t accFree(void* devPtr) {
   if (devPtr == NULL) return accSuccess; /* like free(NULL) */
   OPS_OR_RETURN(ops);
+  accPointerAttributes attr;
+  if (ops->ptrQuery(devPtr, 1, &attr) == accSuccess && attr.type == accMemoryTypeDevice && attr.basePointer == devPtr)
+    accDevNotifyFree(attr.basePointer, attr.allocationSize);
   accError_t err = ops->memFree(devPtr);
   if (err != accSuccess) WARN("accFree: %p is not the start of a live allocation (double free?): %s", devPtr, accGetErrorString(err));
   return accDevSetError(err);

@@ -35,6 +35,13 @@ typedef struct acclTransportOps {
   acclResult_t (*recvRelease)(struct acclConn* c, uint64_t step);
   /* Non-zero when the peer is known to be gone (the executor then fails with acclRemoteError). */
   int (*peerFailed)(struct acclConn* c);
+  /* Optional (NULL: not offered). Sender: post step's `bytes` straight from
+   * `src` in device memory instead of a step buffer (zero copy). Takes the
+   * same credit as sendBuf: call only once sendBuf(step) returned non-NULL.
+   * `src` must stay unchanged until sendIdle reports it. */
+  acclResult_t (*sendFrom)(struct acclConn* c, uint64_t step, const void* src, size_t bytes);
+  /* Every send posted on the connection has completed (polls the transport). */
+  int (*sendIdle)(struct acclConn* c);
 } acclTransportOps;
 
 /* One direction of a FIFO to or from one peer. */

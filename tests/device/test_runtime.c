@@ -80,6 +80,38 @@ static void test_memory_errors(void** state) {
   assert_null(b);
 }
 
+/* accFree tells the free listeners (registration caches) the whole range
+ * before the memory goes; a removed listener hears nothing. */
+static char* heardBase;
+static size_t heardSize;
+static int heardCount;
+static void onFreeHeard(void* base, size_t size, void* arg) {
+  assert_ptr_equal(arg, &heardCount);
+  heardBase = base;
+  heardSize = size;
+  heardCount++;
+}
+
+static void test_free_listeners(void** state) {
+  (void)state;
+  assert_int_equal(accSetDevice(0), accSuccess);
+  assert_int_equal(accDevAddFreeListener(NULL, NULL), accErrorInvalidValue);
+  assert_int_equal(accDevAddFreeListener(onFreeHeard, &heardCount), accSuccess);
+  char* p = NULL;
+  assert_int_equal(accMalloc((void**)&p, 12345), accSuccess);
+  assert_int_equal(accFree(p + 1), accErrorInvalidDevicePointer); /* not an allocation's start: nothing heard */
+  assert_int_equal(heardCount, 0);
+  assert_int_equal(accFree(p), accSuccess);
+  assert_int_equal(heardCount, 1);
+  assert_ptr_equal(heardBase, p);
+  assert_true(heardSize >= 12345);
+  accDevRemoveFreeListener(onFreeHeard, &heardCount);
+  assert_int_equal(accMalloc((void**)&p, 100), accSuccess);
+  assert_int_equal(accFree(p), accSuccess);
+  assert_int_equal(heardCount, 1);
+  (void)accGetLastError();
+}
+
 static void test_out_of_memory(void** state) {
   void* p = NULL;
   assert_int_equal(accMalloc(&p, MEM_LIMIT + 1), accErrorMemoryAllocation);
@@ -438,6 +470,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_devices),
       cmocka_unit_test(test_memory_errors),
+      cmocka_unit_test(test_free_listeners),
       cmocka_unit_test(test_out_of_memory),
       cmocka_unit_test(test_stream_order),
       cmocka_unit_test(test_inline_program),

@@ -4,7 +4,8 @@
  *    communicator creation with a clear error naming it, on every rank;
  *  - `badproto`: ACCL_OFI_PROTOCOL set to something that is no protocol fails
  *    the same way, naming the variable;
- *  - otherwise, fork after init (data-loader workers): the child runs on its own and
+ *  - otherwise, buffers allocated and freed between calls (the registration
+ *    cache of zero-copy sends), then fork after init (data-loader workers): the child runs on its own and
  *    exits without touching the communicator, while the parent keeps running
  *    collectives over the network; the results stay exact. */
 #include <stdlib.h>
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
   accStream_t stream;
   MT_ACC(accStreamCreate(&stream));
   allreduceCheck(comm, stream, rank, size, 300000);
+  /* buffers come and go: zero-copy sends register each one once and the
+   * cache forgets it at accFree (the next allocation may reuse the address) */
+  for (int i = 0; i < 8; i++) allreduceCheck(comm, stream, rank, size, 200000 + (size_t)i * 4099);
   pid_t child = fork();
   if (child == 0) {
     /* a data-loader worker: touches its own memory, never the communicator */

@@ -65,6 +65,8 @@ typedef struct acclOfiConnPriv {
   volatile uint64_t* credit;   /* rma sender: steps the receiver released (the peer writes it) */
   uint64_t remoteSlots;        /* rma sender: the peer's slots of this connection (address or offset) */
   uint64_t remoteCredit;       /* rma receiver: the peer's credit word of this connection */
+  uint64_t stepsPosted;        /* sender (engine): steps handed to the provider */
+  uint64_t stepsDone;          /* sender (completions): steps whose every piece completed */
   int* pending;                /* [nslots] pieces still in flight (proxy thread only) */
   uint64_t* stepOf;            /* [nslots] step the slot holds now */
   acclOfiReq* reqs;            /* [nslots x nrails] */
@@ -110,6 +112,10 @@ typedef struct acclOfiState {
   acclOfiConnPriv* conns;      /* [nConns] */
   volatile int* peerFailed;    /* [nranks] */
   uint64_t postedSends, doneSends; /* pieces; teardown drains the difference */
+  pthread_mutex_t mrLock;      /* the registration cache (engine vs accFree on any thread) */
+  struct acclOfiMrEntry* mrCache;
+  int mrCount, mrCap, mrReady;
+  uint64_t mrNextKey;
   pthread_t proxy;
   int proxyRunning;
   volatile int stop;
@@ -163,6 +169,7 @@ typedef struct {
   acclOfiConnPriv* c;
   int rail;
   void* buf;
+  void* desc;          /* buf's registration descriptor (FI_MR_LOCAL) */
   size_t len;
   uint64_t tagOrData;  /* tag (tagged) or remote CQ data (rma) */
   uint64_t raddr;      /* rma: target address */
@@ -175,6 +182,21 @@ acclResult_t acclOfiPostRecv(acclOfiConnPriv* c, uint64_t step);
 static inline uint64_t acclOfiTag(int lane, int sender, uint64_t step) {
   return ((uint64_t)(lane & 0xff) << 56) | ((uint64_t)(sender & 0xffffff) << 32) | (step & 0xffffffffu);
 }
+
+/* Sender, both protocols: the pieces of `step` from buf (descs[rail]); the
+ * completions count towards stepsDone. Zero copy when buf is not the slot. */
+typedef acclResult_t (*acclOfiPostStepFn)(acclOfiConnPriv* c, uint64_t step, char* buf, void** descs, size_t bytes);
+/* sendFrom / sendIdle of both protocols (ofi_mr.c): buf from the registration cache. */
+acclResult_t acclOfiSendFrom(acclOfiConnPriv* c, uint64_t step, const void* src, size_t bytes, acclOfiPostStepFn post);
+int acclOfiSendIdle(acclConn* conn);
+
+/* ---- ofi_mr.c: registration cache of device allocations sent from directly */
+/* Descriptors (per rail) of a registration covering [ptr, ptr+len), registering
+ * the whole allocation on a miss; entries live until the allocation is freed
+ * (accFree tells the cache) or the communicator is destroyed. */
+acclResult_t acclOfiMrLookup(acclOfiState* st, const void* ptr, size_t len, void** descs);
+acclResult_t acclOfiMrCacheInit(acclOfiState* st);
+void acclOfiMrCacheFini(acclOfiState* st);
 
 /* ---- ofi_proxy.c */
 acclResult_t acclOfiProxyStart(acclOfiState* st);

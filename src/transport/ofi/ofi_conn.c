@@ -10,13 +10,13 @@
 
 static ssize_t postSend(const acclOfiPost* p) {
   acclOfiRail* r = &p->c->st->rails[p->rail];
-  return fi_tsend(r->ep, p->buf, p->len, r->desc, r->peerAddr[p->c->peer], p->tagOrData, p->ctx);
+  return fi_tsend(r->ep, p->buf, p->len, p->desc, r->peerAddr[p->c->peer], p->tagOrData, p->ctx);
 }
 
 static ssize_t postRecv(const acclOfiPost* p) {
   acclOfiRail* r = &p->c->st->rails[p->rail];
   /* the tag names the sender, so no directed receive is needed */
-  return fi_trecv(r->ep, p->buf, p->len, r->desc, FI_ADDR_UNSPEC, p->tagOrData, 0, p->ctx);
+  return fi_trecv(r->ep, p->buf, p->len, p->desc, FI_ADDR_UNSPEC, p->tagOrData, 0, p->ctx);
 }
 
 acclResult_t acclOfiPostRetry(acclOfiPostFn fn, const acclOfiPost* p, const char* what) {
@@ -60,7 +60,7 @@ acclResult_t acclOfiPostRecv(acclOfiConnPriv* c, uint64_t step) {
     req->conn = c;
     req->slot = slot;
     req->rail = r;
-    acclOfiPost p = {c, r, acclOfiSlot(c, slot) + off, len, tag, 0, &req->ctx};
+    acclOfiPost p = {c, r, acclOfiSlot(c, slot) + off, st->rails[r].desc, len, tag, 0, &req->ctx};
     ACCLCHECK(acclOfiPostRetry(postRecv, &p, "receive"));
   }
   return acclSuccess;
@@ -77,11 +77,11 @@ static void* ofiSendBuf(acclConn* conn, uint64_t step) {
   return __atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) >= need ? acclOfiSlot(c, slot) : NULL;
 }
 
-static acclResult_t ofiSendPost(acclConn* conn, uint64_t step, size_t bytes) {
-  acclOfiConnPriv* c = conn->priv;
+static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void** descs, size_t bytes) {
   acclOfiState* st = c->st;
-  int slot = (int)(step % (uint64_t)conn->nslots);
+  int slot = (int)(step % (uint64_t)st->nslots);
   int me = st->comm->rank;
+  c->stepsPosted++;
   c->stepOf[slot] = step;
   __atomic_store_n(&c->pending[slot], st->nrails, __ATOMIC_RELEASE);
   __atomic_add_fetch(&st->postedSends, (uint64_t)st->nrails, __ATOMIC_ACQ_REL);
@@ -93,10 +93,21 @@ static acclResult_t ofiSendPost(acclConn* conn, uint64_t step, size_t bytes) {
     req->conn = c;
     req->slot = slot;
     req->rail = r;
-    acclOfiPost p = {c, r, acclOfiSlot(c, slot) + off, len, tag, 0, &req->ctx};
+    acclOfiPost p = {c, r, buf + off, descs[r], len, tag, 0, &req->ctx};
     ACCLCHECK(acclOfiPostRetry(postSend, &p, "send"));
   }
   return acclSuccess;
+}
+
+static acclResult_t ofiSendPost(acclConn* conn, uint64_t step, size_t bytes) {
+  acclOfiConnPriv* c = conn->priv;
+  void* descs[ACCL_OFI_MAX_RAILS];
+  for (int r = 0; r < c->st->nrails; r++) descs[r] = c->st->rails[r].desc;
+  return postStep(c, step, acclOfiSlot(c, (int)(step % (uint64_t)conn->nslots)), descs, bytes);
+}
+
+static acclResult_t ofiSendFrom(acclConn* conn, uint64_t step, const void* src, size_t bytes) {
+  return acclOfiSendFrom(conn->priv, step, src, bytes, postStep);
 }
 
 static const void* ofiRecvBuf(acclConn* conn, uint64_t step, size_t* bytes) {
@@ -119,4 +130,5 @@ int acclOfiPeerFailed(acclConn* conn) {
   return c->st->peerFailed[c->peer];
 }
 
-const acclTransportOps acclOfiOps = {"ofi", ofiSendBuf, ofiSendPost, ofiRecvBuf, ofiRecvRelease, acclOfiPeerFailed};
+const acclTransportOps acclOfiOps = {"ofi",          ofiSendBuf,        ofiSendPost, ofiRecvBuf, ofiRecvRelease,
+                                     acclOfiPeerFailed, ofiSendFrom, acclOfiSendIdle};

@@ -27,8 +27,10 @@ static void complete(acclOfiState* st, const struct fi_cq_tagged_entry* e) {
   int slot = req->slot;
   if (c->isSend) __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
   else __atomic_add_fetch(&c->sizes[slot], e->len, __ATOMIC_RELAXED); /* rails may complete on two threads */
-  if (__atomic_sub_fetch(&c->pending[slot], 1, __ATOMIC_ACQ_REL) == 0)
+  if (__atomic_sub_fetch(&c->pending[slot], 1, __ATOMIC_ACQ_REL) == 0) {
+    if (c->isSend) __atomic_add_fetch(&c->stepsDone, 1, __ATOMIC_RELEASE);
     accDevSignal(&c->done[slot], c->stepOf[slot] + 1); /* rings the engine's doorbell */
+  }
 }
 
 static int isPeerError(int err) {

@@ -11,7 +11,7 @@
 static ssize_t postWrite(const acclOfiPost* p) {
   acclOfiConnPriv* c = p->c;
   acclOfiRail* r = &c->st->rails[p->rail];
-  return fi_writedata(r->ep, p->buf, p->len, r->desc, p->tagOrData, r->peerAddr[c->peer], p->raddr,
+  return fi_writedata(r->ep, p->buf, p->len, p->desc, p->tagOrData, r->peerAddr[c->peer], p->raddr,
                       c->st->addrs[c->peer].key[p->rail], p->ctx);
 }
 
@@ -39,10 +39,10 @@ static void* rmaSendBuf(acclConn* conn, uint64_t step) {
   return slotFree(c, step) ? acclOfiSlot(c, slot) : NULL;
 }
 
-static acclResult_t rmaSendPost(acclConn* conn, uint64_t step, size_t bytes) {
-  acclOfiConnPriv* c = conn->priv;
+static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void** descs, size_t bytes) {
   acclOfiState* st = c->st;
-  int slot = (int)(step % (uint64_t)conn->nslots);
+  int slot = (int)(step % (uint64_t)st->nslots);
+  c->stepsPosted++;
   /* only the pieces that carry bytes travel (at least one: it announces the step) */
   int npieces = bytes ? (int)ACCL_MIN((size_t)st->nrails, ACCL_DIV_UP(bytes, st->pieceBytes)) : 1;
   c->stepOf[slot] = step;
@@ -55,12 +55,22 @@ static acclResult_t rmaSendPost(acclConn* conn, uint64_t step, size_t bytes) {
     req->conn = c;
     req->slot = slot;
     req->rail = r;
-    acclOfiPost p = {c, r, acclOfiSlot(c, slot) + off, len,
-                     acclOfiRmaData(c->lane, st->comm->rank, slot, npieces, len),
+    acclOfiPost p = {c, r, buf + off, descs[r], len, acclOfiRmaData(c->lane, st->comm->rank, slot, npieces, len),
                      c->remoteSlots + (uint64_t)slot * st->slotBytes + off, &req->ctx};
     ACCLCHECK(acclOfiPostRetry(postWrite, &p, "write"));
   }
   return acclSuccess;
+}
+
+static acclResult_t rmaSendPost(acclConn* conn, uint64_t step, size_t bytes) {
+  acclOfiConnPriv* c = conn->priv;
+  void* descs[ACCL_OFI_MAX_RAILS];
+  for (int r = 0; r < c->st->nrails; r++) descs[r] = c->st->rails[r].desc;
+  return postStep(c, step, acclOfiSlot(c, (int)(step % (uint64_t)conn->nslots)), descs, bytes);
+}
+
+static acclResult_t rmaSendFrom(acclConn* conn, uint64_t step, const void* src, size_t bytes) {
+  return acclOfiSendFrom(conn->priv, step, src, bytes, postStep);
 }
 
 static const void* rmaRecvBuf(acclConn* conn, uint64_t step, size_t* bytes) {
@@ -83,7 +93,7 @@ static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
   c->stepOf[slot] = step + (uint64_t)conn->nslots;
   __atomic_thread_fence(__ATOMIC_RELEASE);
   uint64_t released = step + 1; /* copied by the provider (inject) */
-  acclOfiPost p = {c, 0, &released, sizeof(released),
+  acclOfiPost p = {c, 0, &released, NULL, sizeof(released),
                    acclOfiRmaData(c->lane, c->st->comm->rank, ACCL_OFI_RMA_CREDIT, 1, 0), c->remoteCredit, NULL};
   return acclOfiPostRetry(postCredit, &p, "credit write");
 }
@@ -110,5 +120,5 @@ void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
     accDevSignal(&c->done[slot], c->stepOf[slot] + 1);
 }
 
-const acclTransportOps acclOfiRmaOps = {"ofi-rma", rmaSendBuf, rmaSendPost, rmaRecvBuf, rmaRecvRelease,
-                                        acclOfiPeerFailed};
+const acclTransportOps acclOfiRmaOps = {"ofi-rma",         rmaSendBuf,  rmaSendPost,    rmaRecvBuf, rmaRecvRelease,
+                                        acclOfiPeerFailed, rmaSendFrom, acclOfiSendIdle};

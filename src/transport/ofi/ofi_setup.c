@@ -228,6 +228,7 @@ acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable
     st->rma = 0;
   }
   ACCLCHECK(allocRegion(st));
+  ACCLCHECK(acclOfiMrCacheInit(st));
   ACCLCHECK(exchangeAddresses(st));
   ACCLCHECK(buildConns(st, conns));
   ACCLCHECK(acclOfiProxyStart(st));
@@ -264,6 +265,7 @@ void acclOfiTeardown(acclOfiState* st, int abort) {
     if (__atomic_load_n(&comm->asyncError, __ATOMIC_ACQUIRE) == acclSuccess) acclBootstrapBarrier(comm->bootstrap);
   }
   acclOfiProxyStop(st);
+  acclOfiMrCacheFini(st); /* before the domains close */
   for (int r = 0; r < ACCL_OFI_MAX_RAILS; r++) closeRail(&st->rails[r]);
   for (int k = 0; k < st->nConns; k++) {
     free(st->conns[k].pending);

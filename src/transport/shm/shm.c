@@ -76,7 +76,8 @@ static int shmPeerFailed(acclConn* c) {
   return 0; /* detected through the peer's pid by the executor's liveness check */
 }
 
-const acclTransportOps acclShmOps = {"shm", shmSendBuf, shmSendPost, shmRecvBuf, shmRecvRelease, shmPeerFailed};
+/* no zero-copy sends: a step buffer in the receiver's memory is already the one copy */
+const acclTransportOps acclShmOps = {"shm", shmSendBuf, shmSendPost, shmRecvBuf, shmRecvRelease, shmPeerFailed, NULL, NULL};
 
 static int sameNode(const struct acclComm* comm, int q) { return comm->nodeOf[q] == comm->node; }
 
