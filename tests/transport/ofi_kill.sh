@@ -3,7 +3,7 @@
 # namespace): every survivor must get an error within ACCL_TIMEOUT, never
 # hang. Without namespaces (not root), the same over loopback with
 # ACCL_TRANSPORT=ofi, so the test still says something.
-. "$top_srcdir/tests/transport/ns_common.sh"
+. "$top_srcdir/tests/lib/netns.sh"
 launch="$top_builddir/tests/lib/nslaunch"
 prog="$top_builddir/tests/transport/ns_coll"
 export ACCL_OFI_PROVIDER="tcp;ofi_rxm" ACCL_TIMEOUT=10

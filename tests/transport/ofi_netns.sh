@@ -5,7 +5,7 @@
 # ACCL_COMM_ID, ranks of a namespace share shm, namespaces talk over
 # libfabric tcp;ofi_rxm on the veth interface. Runs the sampled matrix with
 # the default choice and each inter-node plan forced (ring, tree, hier).
-. "$top_srcdir/tests/transport/ns_common.sh"
+. "$top_srcdir/tests/lib/netns.sh"
 launch="$top_builddir/tests/lib/nslaunch"
 prog="$top_builddir/tests/transport/ns_coll"
 export ACCL_OFI_PROVIDER="tcp;ofi_rxm" ACCL_SOCKET_IFNAME=accl0 ACCL_COMM_ID=10.211.0.1:29311
