@@ -31,6 +31,7 @@ struct acclCollState {
   uint64_t seq;             /* sequence number of the last collective issued */
   acclPremulOp premul[ACCL_MAX_PREMUL_OPS];
   int inlineMaxBytes;
+  uint32_t netSpinNs;       /* ACCL_NET_SPIN_NS: polling before yielding when plans wait on the network */
   unsigned algoMask, protoMask; /* ACCL_ALGO / ACCL_PROTO, read once */
 #define ACCL_PLAN_CACHE 4
   acclPlan* planCache[ACCL_PLAN_CACHE]; /* finished plans kept for reuse (no allocation per call) */

@@ -569,6 +569,7 @@ acclResult_t acclPlanLaunch(struct acclComm* comm, acclPlan* plan, accStream_t s
   d.u.program.fn = execStep;
   d.u.program.fini = execFini;
   d.u.program.arg = x;
+  d.u.program.spinNs = comm->coll->ofi ? comm->coll->netSpinNs : 0;
   unsigned flags = totalBytes <= (size_t)comm->coll->inlineMaxBytes ? ACCDEV_SUBMIT_INLINE : 0;
   accError_t e = accDevSubmit(stream, &d, flags);
   if (e != accSuccess) {

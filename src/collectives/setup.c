@@ -35,6 +35,9 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
   if (llMax < 0 || llMax > (1 << 20)) llMax = 16 << 10;
   cs->llMaxBytes = (size_t)llMax;
   cs->inlineMaxBytes = (int)acclParamInt("INLINE_MAX_BYTES", 1 << 20);
+  /* a network round trip takes ~10 us here: yielding before it ends costs a context switch per call */
+  int64_t netSpin = acclParamInt("NET_SPIN_NS", 30000);
+  cs->netSpinNs = netSpin < 0 ? 0 : netSpin > 1000000 ? 1000000 : (uint32_t)netSpin;
   int64_t timeoutS = acclParamInt("TIMEOUT", 300);
   cs->timeoutNs = timeoutS > 0 ? (uint64_t)timeoutS * 1000000000ull : 0;
   cs->algoMask = acclTuneAlgoMask();

@@ -79,7 +79,10 @@ typedef struct accDevDesc {
     } reduce;
     struct { volatile uint64_t* flag; uint64_t value; } flag;
     struct { uint64_t* lines; const void* src; void* dst; size_t bytes; uint32_t flag; } ll;
-    struct { accDevProgramFn fn; accDevProgramFini fini; void* arg; } program;
+    /* spinNs: how long a thread running the program inline may poll it back
+     * to back before yielding (0: the device's default); a program waiting on
+     * a network round trip asks for more than one waiting on a local peer */
+    struct { accDevProgramFn fn; accDevProgramFini fini; void* arg; uint32_t spinNs; } program;
   } u;
 } accDevDesc;
 

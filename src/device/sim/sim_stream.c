@@ -158,15 +158,19 @@ static int runProgramInline(const accDevDesc* desc, int dev) {
   int r = desc->u.program.fn(desc->u.program.arg, dev);
   if (r != ACCDEV_AGAIN) return r;
   uint64_t start = acclClockNs(), now = start;
+  /* the program's own spin wish counts only where spinning is allowed at all
+   * (not when ranks outnumber cores: then the default is 0) */
+  uint64_t spin = simSpinNs() ? ACCL_MAX(simSpinNs(), (uint64_t)desc->u.program.spinNs) : 0;
+  uint64_t budget = ACCL_MAX(simTun.inlineNs, spin + spin / 2);
   unsigned polls = 0;
   do {
     /* Poll back to back at first (a pause instruction costs ~40 ns on recent
      * cores: more than the wait it would smooth), then pause, then yield. */
-    if (now - start >= simSpinNs()) sched_yield();
+    if (now - start >= spin) sched_yield();
     else if (polls >= 64) simCpuRelax();
     r = desc->u.program.fn(desc->u.program.arg, dev);
     if ((++polls & 7) == 0) now = acclClockNs(); /* the clock costs more than a poll */
-  } while (r == ACCDEV_AGAIN && now - start < simTun.inlineNs);
+  } while (r == ACCDEV_AGAIN && now - start < budget);
   return r;
 }
 

@@ -84,13 +84,20 @@ static const void* rmaRecvBuf(acclConn* conn, uint64_t step, size_t* bytes) {
   return acclOfiSlot(c, slot);
 }
 
+/* Credits go back in batches of half a FIFO: a credit is one more message
+ * and one more wake-up per step, which doubles the cost of a small exchange.
+ * The sender still sees at least nslots/2 + 1 free slots whatever the receiver
+ * has not yet announced, which is all a plan may need before it receives
+ * (plans send at most half a FIFO ahead: ring rounds, rd). */
 static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
   acclOfiConnPriv* c = conn->priv;
-  int slot = (int)(step % (uint64_t)conn->nslots);
+  const uint64_t ns = (uint64_t)conn->nslots, batch = ns / 2 > 1 ? ns / 2 : 1;
+  int slot = (int)(step % ns);
   /* ready for the slot's next step before the sender may write it */
   __atomic_store_n(&c->sizes[slot], 0, __ATOMIC_RELAXED);
   __atomic_store_n(&c->arrived[slot], 0, __ATOMIC_RELAXED);
-  c->stepOf[slot] = step + (uint64_t)conn->nslots;
+  c->stepOf[slot] = step + ns;
+  if ((step + 1) % batch != 0) return acclSuccess;
   __atomic_thread_fence(__ATOMIC_RELEASE);
   uint64_t released = step + 1; /* copied by the provider (inject) */
   acclOfiPost p = {c, 0, &released, NULL, sizeof(released),
