@@ -25,6 +25,7 @@ struct acclCollState {
   struct acclOfiState* ofi; /* network transport, NULL when every peer is on our node (src/transport/ofi) */
   int directOk;             /* all ranks on one node and mapped: direct / LL plans possible */
   size_t llMaxBytes;        /* largest one-shot LL payload per rank */
+  size_t rdMaxBytes;        /* ACCL_RD_MAX_BYTES: largest recursive-doubling AllReduce */
   uint64_t nextTicket;      /* issued plans (host side) */
   int plansLive;            /* launched plans whose fini has not finished (teardown waits) */
   volatile uint64_t execTicket; /* finished plans (device side) */

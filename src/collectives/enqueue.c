@@ -72,7 +72,8 @@ void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in) {
   in->nNodes = comm->nNodes;
   in->directOk = comm->coll->directOk;
   in->llMaxBytes = comm->coll->llMaxBytes;
-  in->rdMaxBytes = acclRdMaxBytes(comm->coll->shm.layout.nslots, comm->coll->conns.send[0].slotBytes);
+  in->rdMaxBytes = ACCL_MIN(comm->coll->rdMaxBytes,
+                            acclRdMaxBytes(comm->coll->shm.layout.nslots, comm->coll->conns.send[0].slotBytes));
   const struct acclTopoState* tp = comm->topo;
   in->haveTrees = tp && tp->nTrees >= 2 && tp->trees;
   in->hierLocal = acclHierShape(comm->nodeOf, comm->nranks, comm->nNodes);

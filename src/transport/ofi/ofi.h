@@ -98,6 +98,7 @@ typedef struct acclOfiState {
   struct acclComm* comm;
   int nrails, nslots;
   size_t slotBytes, pieceBytes;/* a slot is striped in pieces of pieceBytes, one per rail */
+  size_t injectBytes;          /* rma: steps up to this size go as one inject (tx_attr->inject_size) */
   int directedRecv;            /* FI_DIRECTED_RECV offered: receives name their source */
   int rma;                     /* the rma protocol runs (every rank can) */
   int nLanes;

@@ -15,11 +15,13 @@ static ssize_t postWrite(const acclOfiPost* p) {
                       c->st->addrs[c->peer].key[p->rail], p->ctx);
 }
 
-static ssize_t postCredit(const acclOfiPost* p) {
+/* Small writes (credits, tiny steps): the provider copies the data at once
+ * and reports no completion. */
+static ssize_t postInject(const acclOfiPost* p) {
   acclOfiConnPriv* c = p->c;
-  acclOfiRail* r = &c->st->rails[0];
+  acclOfiRail* r = &c->st->rails[p->rail];
   return fi_inject_writedata(r->ep, p->buf, p->len, p->tagOrData, r->peerAddr[c->peer], p->raddr,
-                             c->st->addrs[c->peer].key[0]);
+                             c->st->addrs[c->peer].key[p->rail]);
 }
 
 /* A step may use its slot when the receiver has released the step that
@@ -46,6 +48,14 @@ static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void*
   /* only the pieces that carry bytes travel (at least one: it announces the step) */
   int npieces = bytes ? (int)ACCL_MIN((size_t)st->nrails, ACCL_DIV_UP(bytes, st->pieceBytes)) : 1;
   c->stepOf[slot] = step;
+  if (bytes <= st->injectBytes) { /* one inject: done as soon as it is posted, no completion to wait for */
+    acclOfiPost p = {c, 0, buf, NULL, bytes, acclOfiRmaData(c->lane, st->comm->rank, slot, 1, bytes),
+                     c->remoteSlots + (uint64_t)slot * st->slotBytes, NULL};
+    ACCLCHECK(acclOfiPostRetry(postInject, &p, "inject write"));
+    __atomic_add_fetch(&c->stepsDone, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->done[slot], step + 1, __ATOMIC_RELEASE);
+    return acclSuccess;
+  }
   __atomic_store_n(&c->pending[slot], npieces, __ATOMIC_RELEASE);
   __atomic_add_fetch(&st->postedSends, (uint64_t)npieces, __ATOMIC_ACQ_REL);
   for (int r = 0; r < npieces; r++) {
@@ -102,7 +112,7 @@ static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
   uint64_t released = step + 1; /* copied by the provider (inject) */
   acclOfiPost p = {c, 0, &released, NULL, sizeof(released),
                    acclOfiRmaData(c->lane, c->st->comm->rank, ACCL_OFI_RMA_CREDIT, 1, 0), c->remoteCredit, NULL};
-  return acclOfiPostRetry(postCredit, &p, "credit write");
+  return acclOfiPostRetry(postInject, &p, "credit write");
 }
 
 void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {

@@ -227,6 +227,7 @@ acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable
          comm->rank, st->pieceBytes);
     st->rma = 0;
   }
+  st->injectBytes = st->rails[0].info->tx_attr ? st->rails[0].info->tx_attr->inject_size : 0;
   ACCLCHECK(allocRegion(st));
   ACCLCHECK(acclOfiMrCacheInit(st));
   ACCLCHECK(exchangeAddresses(st));
