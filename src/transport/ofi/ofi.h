@@ -62,9 +62,9 @@ typedef struct acclOfiConnPriv {
   volatile uint64_t* done;     /* [nslots] step+1 once all pieces completed (device memory: wakes the engine) */
   volatile uint64_t* sizes;    /* [nslots] receiver: bytes that arrived */
   uint64_t* arrived;           /* [nslots] rma receiver: pieces that arrived */
-  volatile uint64_t* credit;   /* rma sender: steps the receiver released (the peer writes it) */
+  uint64_t credit;             /* rma sender: steps the receiver released (from its credit messages) */
   uint64_t remoteSlots;        /* rma sender: the peer's slots of this connection (address or offset) */
-  uint64_t remoteCredit;       /* rma receiver: the peer's credit word of this connection */
+  uint64_t remoteCredit;       /* rma receiver: a valid target address in the peer's region for credits */
   uint64_t stepsPosted;        /* sender (engine): steps handed to the provider */
   uint64_t stepsDone;          /* sender (completions): steps whose every piece completed */
   int* pending;                /* [nslots] pieces still in flight (proxy thread only) */
@@ -149,8 +149,14 @@ int acclOfiPeerFailed(acclConn* conn);
 /* rma: a remote write with CQ data arrived (proxy or engine thread). */
 void acclOfiRmaArrived(acclOfiState* st, uint64_t data);
 /* rma CQ data of a piece: | lane (8) | sender (24) | slot (8) | pieces-1 (2) | length (22) |;
- * slot ACCL_OFI_RMA_CREDIT marks a credit write (the receiver released slots). */
+ * slot ACCL_OFI_RMA_CREDIT marks a credit: an empty write whose CQ data
+ * carries the low 24 bits of the receiver's release count in place of
+ * pieces and length (nothing lands in memory, so nothing races with it). */
 #define ACCL_OFI_RMA_CREDIT 0xff
+static inline uint64_t acclOfiRmaCreditData(int lane, int sender, uint64_t released) {
+  return ((uint64_t)(lane & 0xff) << 56) | ((uint64_t)(sender & 0xffffff) << 32) |
+         ((uint64_t)ACCL_OFI_RMA_CREDIT << 24) | (released & 0xffffff);
+}
 #define ACCL_OFI_RMA_MAX_PIECE ((1u << 22) - 1)
 static inline uint64_t acclOfiRmaData(int lane, int sender, int slot, int npieces, size_t len) {
   return ((uint64_t)(lane & 0xff) << 56) | ((uint64_t)(sender & 0xffffff) << 32) | ((uint64_t)(slot & 0xff) << 24) |

@@ -98,7 +98,7 @@ int acclOfiProgress(acclOfiState* st) {
 static void sleepOnQueues(acclOfiState* st) {
   struct fi_cq_tagged_entry e[CQ_BATCH];
   int timeoutMs = st->nrails == 1 ? 20 : 2;
-  for (int r = 0; r < st->nrails && !st->stop; r++) {
+  for (int r = 0; r < st->nrails && !__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE); r++) {
     acclOfiRail* rail = &st->rails[r];
     ssize_t n = fi_cq_sread(rail->cq, e, CQ_BATCH, NULL, timeoutMs);
     if (n > 0) {
@@ -134,7 +134,7 @@ static void* proxyMain(void* arg) {
 }
 
 acclResult_t acclOfiProxyStart(acclOfiState* st) {
-  st->stop = 0;
+  __atomic_store_n(&st->stop, 0, __ATOMIC_RELAXED);
   if (pthread_create(&st->proxy, NULL, proxyMain, st) != 0) {
     WARN("NET/OFI rank %d: cannot start the proxy thread", st->comm->rank);
     return acclSystemError;

@@ -29,7 +29,7 @@ static ssize_t postInject(const acclOfiPost* p) {
 static int slotFree(acclOfiConnPriv* c, uint64_t step) {
   const uint64_t ns = (uint64_t)c->st->nslots;
   if (step < ns) return 1;
-  return __atomic_load_n(c->credit, __ATOMIC_ACQUIRE) + ns > step &&
+  return __atomic_load_n(&c->credit, __ATOMIC_ACQUIRE) + ns > step &&
          __atomic_load_n(&c->done[step % ns], __ATOMIC_ACQUIRE) >= step - ns + 1;
 }
 
@@ -108,10 +108,8 @@ static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
   __atomic_store_n(&c->arrived[slot], 0, __ATOMIC_RELAXED);
   c->stepOf[slot] = step + ns;
   if ((step + 1) % batch != 0) return acclSuccess;
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  uint64_t released = step + 1; /* copied by the provider (inject) */
-  acclOfiPost p = {c, 0, &released, NULL, sizeof(released),
-                   acclOfiRmaData(c->lane, c->st->comm->rank, ACCL_OFI_RMA_CREDIT, 1, 0), c->remoteCredit, NULL};
+  acclOfiPost p = {c, 0, NULL, NULL, 0, acclOfiRmaCreditData(c->lane, c->st->comm->rank, step + 1), c->remoteCredit,
+                   NULL};
   return acclOfiPostRetry(postInject, &p, "credit write");
 }
 
@@ -128,8 +126,17 @@ void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
          (unsigned long long)data, lane, sender, slot);
     return;
   }
-  if (credit) { /* the credit word already holds the new count: wake a sender waiting for it */
-    accDevDoorbell((const void*)c->credit);
+  if (credit) {
+    /* the full count from its low 24 bits: credits move by less than 2^23
+     * between two messages, and two threads may handle two credits out of
+     * order, so only ever raise it */
+    uint64_t cur = __atomic_load_n(&c->credit, __ATOMIC_ACQUIRE), next;
+    do {
+      int32_t delta = (int32_t)((uint32_t)((data & 0xffffff) - (cur & 0xffffff)) << 8) >> 8;
+      if (delta <= 0) return;
+      next = cur + (uint64_t)delta;
+    } while (!__atomic_compare_exchange_n(&c->credit, &cur, next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    accDevDoorbell((const void*)c->done); /* device memory of ours: wakes a sender engine waiting for credit */
     return;
   }
   __atomic_add_fetch(&c->sizes[slot], len, __ATOMIC_RELAXED); /* rails may complete on two threads */

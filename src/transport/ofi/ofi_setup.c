@@ -179,7 +179,6 @@ static acclResult_t buildConns(acclOfiState* st, acclConnTable* conns) {
         c->done = (volatile uint64_t*)flags;
         c->sizes = c->done + st->nslots;
         c->arrived = (uint64_t*)(c->sizes + st->nslots);
-        c->credit = (volatile uint64_t*)(flags + creditOff);
         c->slots = st->region + st->flagsTotal + (size_t)k * connSlotBytes;
         c->pending = calloc((size_t)st->nslots, sizeof(int));
         c->stepOf = calloc((size_t)st->nslots, sizeof(uint64_t));
