@@ -201,6 +201,33 @@ def t_noncontiguous(c, r, n, gloo):
         c.same("recv into non-contiguous", got, want)
 
 
+def t_futures(c, r, n, gloo):
+    """Works and their futures, asked for before and after completion: small
+    calls usually come back completed, 4 MiB ones run on after the call."""
+    for numel in (8, 1 << 20):
+        xs = [make(torch.float32, (numel,), r, 110 + i) for i in range(4)]
+        wants = [gloo_allreduce(x.clone(), "sum", gloo, n) for x in xs]
+        w = dist.all_reduce(xs[0], async_op=True)
+        w.wait()
+        fut = w.get_future()  # after completion
+        c.same("future after wait %d" % numel, fut.wait()[0], wants[0])
+        c.same("work.result %d" % numel, w.result()[0], wants[0])
+        if not (fut.done() and w.is_completed()):
+            c.failures.append("work state after wait %d: future done %s, work completed %s" % (
+                numel, fut.done(), w.is_completed()))
+        w = dist.all_reduce(xs[1], async_op=True)
+        doubled = w.get_future().then(lambda f: f.value()[0] * 2)  # before wait
+        c.same("future callback %d" % numel, doubled.wait(), wants[1] * 2)
+        works = [dist.all_reduce(x, async_op=True) for x in xs[2:]]
+        futs = [wk.get_future() for wk in works]
+        torch.futures.wait_all(futs)
+        for i, (x, want) in enumerate(zip(xs[2:], wants[2:])):
+            c.same("wait_all future %d [%d]" % (numel, i), futs[i].value()[0], want)
+            c.same("wait_all tensor %d [%d]" % (numel, i), x, want)
+        for wk in works:
+            wk.wait()  # waiting again after the future is harmless
+
+
 def main():
     r, n, gloo = init()
     c = Checker(r)
@@ -222,6 +249,7 @@ def main():
         t_reduce_scatter(c, dt, r, n, gloo, (40000,))
         t_alltoall(c, dt, r, n, gloo, 12000)
     t_noncontiguous(c, r, n, gloo)
+    t_futures(c, r, n, gloo)
     dist.barrier()
     finish(c)
 

@@ -3,7 +3,6 @@
 #include "comm_state.hpp"
 
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -75,7 +74,7 @@ CommState::CommState(const c10::intrusive_ptr<c10d::Store>& store, int rank, int
 
 CommState::~CommState() { shutdown(); }
 
-void CommState::launch(const char* what, const std::function<acclResult_t(acclComm_t, accStream_t)>& fn) {
+bool CommState::launch(const char* what, LaunchFn fn, accEvent_t* event) {
   std::lock_guard<std::mutex> guard(mutex_);
   TORCH_CHECK(comm_ != nullptr, "acc-ccl ", what, ": the communicator is unusable: ", broken_);
   acclResult_t async = acclSuccess;
@@ -84,57 +83,14 @@ void CommState::launch(const char* what, const std::function<acclResult_t(acclCo
   accSetDevice(device_);  // torch may call from any thread (DDP's autograd threads)
   acclResult_t res = fn(comm_, stream_);
   TORCH_CHECK(res == acclSuccess, acclErrorText(what, res, comm_));
-}
-
-void CommState::launchStaged(const char* what, const std::vector<Segment>& segs, const StagedFn& fn) {
-  constexpr size_t kAlign = 256, kMinStaging = 1 << 20;
-  std::vector<size_t> offsets;
-  size_t total = 0;
-  for (const auto& s : segs) {
-    offsets.push_back(total);
-    total += (s.bytes + kAlign - 1) / kAlign * kAlign;
-  }
-  std::string why;  // our own failures, which acclGetLastError cannot know
-  auto staged = [&](acclComm_t comm, accStream_t stream) {
-    if (total > stagingBytes_) {
-      // Earlier operations may still use the old buffer: drain the stream first.
-      accError_t err = accStreamSynchronize(stream);
-      if (err != accSuccess) {
-        why = std::string("the stream failed before staging: ") + accGetErrorString(err);
-        return acclDeviceError;
-      }
-      size_t want = std::max(total, std::max(kMinStaging, 2 * stagingBytes_));
-      if (staging_ != nullptr) accFree(staging_);
-      staging_ = nullptr;
-      stagingBytes_ = 0;
-      err = accMalloc(reinterpret_cast<void**>(&staging_), want);
-      if (err != accSuccess) {
-        why = "cannot allocate " + std::to_string(want) + " bytes of device memory for staging: " +
-              accGetErrorString(err);
-        return acclDeviceError;
-      }
-      stagingBytes_ = want;
-    }
-    std::vector<char*> dev;
-    for (size_t i = 0; i < segs.size(); i++) dev.push_back(staging_ + offsets[i]);
-    for (size_t i = 0; i < segs.size(); i++)
-      if (segs[i].in && segs[i].bytes &&
-          accMemcpyAsync(dev[i], segs[i].host, segs[i].bytes, accMemcpyHostToDevice, stream) != accSuccess)
-        return acclDeviceError;
-    acclResult_t res = fn(comm, stream, dev);
-    if (res != acclSuccess) return res;
-    for (size_t i = 0; i < segs.size(); i++)
-      if (segs[i].out && segs[i].bytes &&
-          accMemcpyAsync(segs[i].host, dev[i], segs[i].bytes, accMemcpyDeviceToHost, stream) != accSuccess)
-        return acclDeviceError;
-    return acclSuccess;
-  };
-  try {
-    launch(what, staged);
-  } catch (const c10::Error&) {
-    TORCH_CHECK(why.empty(), "acc-ccl ", what, ": ", why);
-    throw;
-  }
+  // A failed stream answers with an error here: the event path reports it.
+  if (accStreamQuery(stream_) == accSuccess) return true;
+  if (*event == nullptr && accEventCreateWithFlags(event, accEventDisableTiming) != accSuccess) *event = nullptr;
+  if (*event != nullptr && accEventRecord(*event, stream_) == accSuccess) return false;
+  // No event (out of memory): the operation is queued and uses the caller's
+  // tensors, so it must not be abandoned; wait for it here instead.
+  accStreamSynchronize(stream_);
+  return true;
 }
 
 std::string CommState::failure() {
@@ -168,11 +124,6 @@ void CommState::shutdown() {
   if (stream_ != nullptr) {
     accStreamDestroy(stream_);  // waits for the stream's work
     stream_ = nullptr;
-  }
-  if (staging_ != nullptr) {
-    accFree(staging_);
-    staging_ = nullptr;
-    stagingBytes_ = 0;
   }
 }
 

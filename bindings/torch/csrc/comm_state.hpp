@@ -6,12 +6,11 @@
 
 #include <acc_ccl.h>
 
-#include <chrono>
-#include <functional>
-#include <memory>
+#include <c10/util/C++17.h>  // FunctionRef.h of torch 1.13 needs it first
+#include <c10/util/FunctionRef.h>
+
 #include <mutex>
 #include <string>
-#include <vector>
 
 #include "compat.hpp"
 
@@ -31,24 +30,18 @@ class CommState {
   int device() const { return device_; }
   accStream_t stream() const { return stream_; }
 
-  // Runs fn(comm, stream) with the communicator locked and the calling
-  // thread on our device; throws (with acc-ccl's message) if fn fails or
-  // the communicator was already aborted. what names the operation.
-  void launch(const char* what, const std::function<acclResult_t(acclComm_t, accStream_t)>& fn);
-
-  // One host buffer an operation reads (in) and/or writes (out).
-  struct Segment {
-    void* host;
-    size_t bytes;
-    bool in;
-    bool out;
-  };
-  using StagedFn = std::function<acclResult_t(acclComm_t, accStream_t, const std::vector<char*>&)>;
-  // Like launch, with the host buffers staged through this group's device
-  // buffer: copies in, fn on the device pointers (one per segment), copies
-  // out, all in stream order. The buffer is reused by every operation (the
-  // stream serialises them) and grows when needed.
-  void launchStaged(const char* what, const std::vector<Segment>& segs, const StagedFn& fn);
+  // What an operation enqueues: acc-ccl calls on (comm, stream). Called
+  // synchronously, so a non-owning reference is enough (no allocation).
+  using LaunchFn = c10::function_ref<acclResult_t(acclComm_t, accStream_t)>;
+  // Runs fn with the communicator locked and the calling thread on our
+  // device; throws (with acc-ccl's message) if fn fails or the communicator
+  // was already aborted. what names the operation. Host buffers go to acc-ccl
+  // as they are: it stages them inside the operation, in stream order.
+  // Returns true when the stream has already finished everything queued on
+  // it, this operation included (a small collective on an idle stream runs
+  // on the calling thread); otherwise records *event (created on first use,
+  // owned by the caller) behind the operation and returns false.
+  bool launch(const char* what, LaunchFn fn, accEvent_t* event);
 
   // Empty when healthy; otherwise why the communicator cannot be used.
   std::string failure();
@@ -61,8 +54,6 @@ class CommState {
   std::mutex mutex_;
   acclComm_t comm_ = nullptr;
   accStream_t stream_ = nullptr;
-  char* staging_ = nullptr;  // device memory
-  size_t stagingBytes_ = 0;
   std::string broken_;  // set once aborted or failed
   int rank_;
   int size_;

@@ -30,9 +30,9 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::broadcast(std::vector<at::Tenso
   if (!user.is_same(buf) && getRank() != root) done = [user, buf]() mutable { user.copy_(buf); };
   checkAgreement(c10d::OpType::BROADCAST, what, user, user.numel(), root);
   return submit(
-      c10d::OpType::BROADCAST, what, tensors, {buf}, {segment(buf, getRank() == root, getRank() != root)},
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
-        return acclBroadcast(d[0], d[0], count, type, root, comm, stream);
+      c10d::OpType::BROADCAST, what, tensors, {buf},
+      [&](acclComm_t comm, accStream_t stream) {
+        return acclBroadcast(bytesOf(buf), bytesOf(buf), count, type, root, comm, stream);
       },
       done, opts.timeout);
 }
@@ -57,9 +57,8 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::_allgather_base(at::Tensor& out
   checkAgreement(c10d::OpType::_ALLGATHER_BASE, what, in, in.numel());
   return submit(
       c10d::OpType::_ALLGATHER_BASE, what, {outputBuffer}, {in, out},
-      {segment(in, true, false), segment(out, false, true)},
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
-        return acclAllGather(d[0], d[1], count, type, comm, stream);
+      [&](acclComm_t comm, accStream_t stream) {
+        return acclAllGather(bytesOf(in), bytesOf(out), count, type, comm, stream);
       },
       done, opts.timeout);
 }
@@ -85,9 +84,9 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::allgather(std::vector<std::vect
   size_t count = static_cast<size_t>(n);
   checkAgreement(c10d::OpType::ALLGATHER, what, in, n);
   return submit(
-      c10d::OpType::ALLGATHER, what, outs, {in, flat}, {segment(in, true, false), segment(flat, false, true)},
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
-        return acclAllGather(d[0], d[1], count, type, comm, stream);
+      c10d::OpType::ALLGATHER, what, outs, {in, flat},
+      [&](acclComm_t comm, accStream_t stream) {
+        return acclAllGather(bytesOf(in), bytesOf(flat), count, type, comm, stream);
       },
       [outs, flat, n]() mutable {
         for (size_t i = 0; i < outs.size(); i++)
@@ -111,8 +110,8 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::gather(std::vector<std::vector<
     TORCH_CHECK(outputTensors.empty() || (outputTensors.size() == 1 && outputTensors[0].empty()), "acc-ccl ", what,
                 ": only the root rank may pass output tensors");
     return submit(
-        c10d::OpType::GATHER, what, {}, {in}, {segment(in, true, false)},
-        [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) { return acclSend(d[0], count, type, root, comm, stream); },
+        c10d::OpType::GATHER, what, {}, {in},
+        [&](acclComm_t comm, accStream_t stream) { return acclSend(bytesOf(in), count, type, root, comm, stream); },
         nullptr, opts.timeout);
   }
   TORCH_CHECK(outputTensors.size() == 1 && static_cast<int>(outputTensors[0].size()) == size, "acc-ccl ", what,
@@ -125,14 +124,12 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::gather(std::vector<std::vector<
   }
   std::vector<at::Tensor> keep = bufs;
   keep.push_back(in);
-  Segments segs;
-  for (int p = 0; p < size; p++) segs.push_back(segment(bufs[p], false, p != me));
   return submit(
-      c10d::OpType::GATHER, what, outs, keep, segs,
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
+      c10d::OpType::GATHER, what, outs, keep,
+      [&](acclComm_t comm, accStream_t stream) {
         acclResult_t res = acclGroupStart();
         for (int p = 0; p < size && res == acclSuccess; p++)
-          if (p != me) res = acclRecv(d[p], count, type, p, comm, stream);
+          if (p != me) res = acclRecv(bytesOf(bufs[p]), count, type, p, comm, stream);
         acclResult_t end = acclGroupEnd();
         return res != acclSuccess ? res : end;
       },
@@ -162,8 +159,8 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::scatter(std::vector<at::Tensor>
     std::function<void()> done;
     if (!user.is_same(out)) done = [user, out]() mutable { user.copy_(out); };
     return submit(
-        c10d::OpType::SCATTER, what, {user}, {out}, {segment(out, false, true)},
-        [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) { return acclRecv(d[0], count, type, root, comm, stream); },
+        c10d::OpType::SCATTER, what, {user}, {out},
+        [&](acclComm_t comm, accStream_t stream) { return acclRecv(bytesOf(out), count, type, root, comm, stream); },
         done, opts.timeout);
   }
   TORCH_CHECK(inputTensors.size() == 1 && static_cast<int>(inputTensors[0].size()) == size, "acc-ccl ", what,
@@ -174,14 +171,12 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::scatter(std::vector<at::Tensor>
     checkSameKind(t, out, what, "an input tensor");
     bufs.push_back(contiguousBuffer(t));
   }
-  Segments segs;
-  for (int p = 0; p < size; p++) segs.push_back(segment(bufs[p], p != me, false));
   return submit(
-      c10d::OpType::SCATTER, what, {user}, bufs, segs,
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
+      c10d::OpType::SCATTER, what, {user}, bufs,
+      [&](acclComm_t comm, accStream_t stream) {
         acclResult_t res = acclGroupStart();
         for (int p = 0; p < size && res == acclSuccess; p++)
-          if (p != me) res = acclSend(d[p], count, type, p, comm, stream);
+          if (p != me) res = acclSend(bytesOf(bufs[p]), count, type, p, comm, stream);
         acclResult_t end = acclGroupEnd();
         return res != acclSuccess ? res : end;
       },

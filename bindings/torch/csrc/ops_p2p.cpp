@@ -58,9 +58,8 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall_base(at::Tensor& outpu
     checkAgreement(c10d::OpType::ALLTOALL_BASE, what, in, in.numel());
     return submit(
         c10d::OpType::ALLTOALL_BASE, what, {outputBuffer}, {in, out},
-        {segment(in, true, false), segment(out, false, true)},
-        [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
-          return acclAllToAll(d[0], d[1], count, type, comm, stream);
+        [&](acclComm_t comm, accStream_t stream) {
+          return acclAllToAll(bytesOf(in), bytesOf(out), count, type, comm, stream);
         },
         copyOut, opts.timeout);
   }
@@ -77,10 +76,9 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall_base(at::Tensor& outpu
   checkAgreement(c10d::OpType::ALLTOALL_BASE, what, in, -1);  // uneven: counts differ by design
   return submit(
       c10d::OpType::ALLTOALL_BASE, what, {outputBuffer}, {in, out},
-      {segment(in, true, false), segment(out, false, true)},  // our own block: copied on completion
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
-        char* src = d[0];
-        char* dst = d[1];
+      [&](acclComm_t comm, accStream_t stream) {
+        char* src = bytesOf(in);
+        char* dst = bytesOf(out);
         acclResult_t res = acclGroupStart();
         for (int p = 0; p < size && res == acclSuccess; p++) {
           if (p == me) continue;  // our own block is copied on completion
@@ -124,17 +122,14 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall(std::vector<at::Tensor
   keep = ins;
   keep.insert(keep.end(), outs.begin(), outs.end());
   std::vector<at::Tensor> users = outputTensors;
-  Segments segs;
-  for (int p = 0; p < size; p++) segs.push_back(segment(ins[p], p != me, false));
-  for (int p = 0; p < size; p++) segs.push_back(segment(outs[p], false, p != me));
   return submit(
-      c10d::OpType::ALLTOALL, what, users, keep, segs,
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
+      c10d::OpType::ALLTOALL, what, users, keep,
+      [&](acclComm_t comm, accStream_t stream) {
         acclResult_t res = acclGroupStart();
         for (int p = 0; p < size && res == acclSuccess; p++) {
           if (p == me) continue;
-          if (ins[p].numel()) res = acclSend(d[p], ins[p].numel(), type, p, comm, stream);
-          if (outs[p].numel() && res == acclSuccess) res = acclRecv(d[size + p], outs[p].numel(), type, p, comm, stream);
+          if (ins[p].numel()) res = acclSend(bytesOf(ins[p]), ins[p].numel(), type, p, comm, stream);
+          if (outs[p].numel() && res == acclSuccess) res = acclRecv(bytesOf(outs[p]), outs[p].numel(), type, p, comm, stream);
         }
         acclResult_t end = acclGroupEnd();
         return res != acclSuccess ? res : end;
@@ -155,8 +150,8 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::send(std::vector<at::Tensor>& t
   acclDataType_t type = acclTypeOf(buf, what);
   size_t count = static_cast<size_t>(buf.numel());
   return submit(
-      c10d::OpType::SEND, what, tensors, {buf}, {segment(buf, true, false)},
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) { return acclSend(d[0], count, type, dstRank, comm, stream); },
+      c10d::OpType::SEND, what, tensors, {buf},
+      [&](acclComm_t comm, accStream_t stream) { return acclSend(bytesOf(buf), count, type, dstRank, comm, stream); },
       nullptr, c10d::kUnsetTimeout);
 }
 
@@ -171,8 +166,8 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::recv(std::vector<at::Tensor>& t
   std::function<void()> done;
   if (!user.is_same(buf)) done = [user, buf]() mutable { user.copy_(buf); };
   return submit(
-      c10d::OpType::RECV, what, tensors, {buf}, {segment(buf, false, true)},
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) { return acclRecv(d[0], count, type, srcRank, comm, stream); },
+      c10d::OpType::RECV, what, tensors, {buf},
+      [&](acclComm_t comm, accStream_t stream) { return acclRecv(bytesOf(buf), count, type, srcRank, comm, stream); },
       done, c10d::kUnsetTimeout, srcRank);
 }
 

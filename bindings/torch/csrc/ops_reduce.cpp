@@ -6,7 +6,7 @@
 namespace accl_torch {
 
 namespace {
-// Copies a staged result back when the user's tensor was not contiguous.
+// Copies the result back when the user's tensor was not contiguous.
 std::function<void()> copyBack(const at::Tensor& user, const at::Tensor& buf) {
   if (user.is_same(buf)) return nullptr;
   return [user, buf]() mutable { user.copy_(buf); };
@@ -24,10 +24,10 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::allreduce(std::vector<at::Tenso
   size_t count = static_cast<size_t>(buf.numel());
   checkAgreement(c10d::OpType::ALLREDUCE, what, user, user.numel());
   return submit(
-      c10d::OpType::ALLREDUCE, what, tensors, {buf}, {segment(buf, true, true)},
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
+      c10d::OpType::ALLREDUCE, what, tensors, {buf},
+      [&](acclComm_t comm, accStream_t stream) {
         return op.with(comm, type, [&](acclRedOp_t o) {
-          return acclAllReduce(d[0], d[0], count, type, o, comm, stream);
+          return acclAllReduce(bytesOf(buf), bytesOf(buf), count, type, o, comm, stream);
         });
       },
       copyBack(user, buf), opts.timeout);
@@ -51,14 +51,12 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::allreduce_coalesced(std::vector
   int64_t total = 0;
   for (const auto& t : tensors) total += t.numel();
   checkAgreement(c10d::OpType::ALLREDUCE_COALESCED, what, tensors[0], total);
-  Segments segs;
-  for (const auto& b : bufs) segs.push_back(segment(b, true, true));
   return submit(
-      c10d::OpType::ALLREDUCE_COALESCED, what, tensors, bufs, segs,
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
+      c10d::OpType::ALLREDUCE_COALESCED, what, tensors, bufs,
+      [&](acclComm_t comm, accStream_t stream) {
         acclResult_t res = acclGroupStart();
         for (size_t i = 0; i < bufs.size() && res == acclSuccess; i++) {
-          void* p = d[i];
+          void* p = bufs[i].data_ptr();
           size_t n = static_cast<size_t>(bufs[i].numel());
           res = ops[i].with(comm, types[i],
                             [&](acclRedOp_t o) { return acclAllReduce(p, p, n, types[i], o, comm, stream); });
@@ -82,10 +80,10 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::reduce(std::vector<at::Tensor>&
   int root = static_cast<int>(opts.rootRank);
   checkAgreement(c10d::OpType::REDUCE, what, user, user.numel(), root);
   return submit(
-      c10d::OpType::REDUCE, what, tensors, {buf}, {segment(buf, true, getRank() == root)},
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
+      c10d::OpType::REDUCE, what, tensors, {buf},
+      [&](acclComm_t comm, accStream_t stream) {
         return op.with(comm, type, [&](acclRedOp_t o) {
-          return acclReduce(d[0], d[0], count, type, o, root, comm, stream);
+          return acclReduce(bytesOf(buf), bytesOf(buf), count, type, o, root, comm, stream);
         });
       },
       getRank() == root ? copyBack(user, buf) : nullptr, opts.timeout);
@@ -110,10 +108,9 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::_reduce_scatter_base(at::Tensor
   checkAgreement(c10d::OpType::_REDUCE_SCATTER_BASE, what, out, out.numel());
   return submit(
       c10d::OpType::_REDUCE_SCATTER_BASE, what, {outputBuffer}, {in, out},
-      {segment(in, true, false), segment(out, false, true)},
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
+      [&](acclComm_t comm, accStream_t stream) {
         return op.with(comm, type, [&](acclRedOp_t o) {
-          return acclReduceScatter(d[0], d[1], count, type, o, comm, stream);
+          return acclReduceScatter(bytesOf(in), bytesOf(out), count, type, o, comm, stream);
         });
       },
       copyBack(outputBuffer, out), opts.timeout);
@@ -148,9 +145,9 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::barrier(const c10d::BarrierOpti
   checkAgreement(c10d::OpType::BARRIER, "barrier", at::Tensor(), 0);
   at::Tensor token = at::zeros({1}, at::kInt);
   return submit(
-      c10d::OpType::BARRIER, "barrier", {}, {token}, {segment(token, true, false)},
-      [](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
-        return acclAllReduce(d[0], d[0], 1, acclInt32, acclSum, comm, stream);
+      c10d::OpType::BARRIER, "barrier", {}, {token},
+      [&](acclComm_t comm, accStream_t stream) {
+        return acclAllReduce(bytesOf(token), bytesOf(token), 1, acclInt32, acclSum, comm, stream);
       },
       nullptr, opts.timeout);
 }

@@ -12,10 +12,6 @@ namespace accl_torch {
 
 at::Tensor contiguousBuffer(const at::Tensor& t) { return t.is_contiguous() ? t : t.contiguous(); }
 
-CommState::Segment segment(const at::Tensor& t, bool in, bool out) {
-  return CommState::Segment{t.data_ptr(), t.nbytes(), in, out};
-}
-
 ProcessGroupAccl::ProcessGroupAccl(const c10::intrusive_ptr<c10d::Store>& store, int rank, int size,
                                    std::chrono::milliseconds timeout)
     : AcclBackendBase(rank, size),
@@ -39,17 +35,12 @@ ProcessGroupAccl::~ProcessGroupAccl() {
 
 c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::submit(c10d::OpType type, const char* name,
                                                         std::vector<at::Tensor> outputs, std::vector<at::Tensor> keep,
-                                                        const Segments& segs, const LaunchFn& launch,
-                                                        std::function<void()> onSuccess,
+                                                        CommState::LaunchFn launch, std::function<void()> onSuccess,
                                                         std::chrono::milliseconds optTimeout, int sourceRank) {
   auto timeout = optTimeout.count() > 0 ? optTimeout : timeout_;
   auto work = c10::make_intrusive<AcclWork>(state_, completer_, type, name, std::move(outputs), std::move(keep),
                                             std::move(onSuccess), timeout, sourceRank);
-  {
-    std::lock_guard<std::mutex> order(submitMutex_);
-    state_->launchStaged(name, segs, launch);
-    work->recordEvent();
-  }
+  work->launch(launch);
   return work;
 }
 
@@ -71,9 +62,8 @@ void ProcessGroupAccl::checkAgreement(c10d::OpType type, const char* what, const
   at::Tensor all = at::empty({getSize() * kFields}, at::kLong);
   auto work = submit(
       c10d::OpType::ALLGATHER, "argument check (ACCL_TORCH_CHECK)", {}, {mine, all},
-      {segment(mine, true, false), segment(all, false, true)},
-      [=](acclComm_t comm, accStream_t stream, const std::vector<char*>& d) {
-        return acclAllGather(d[0], d[1], kFields, acclInt64, comm, stream);
+      [&](acclComm_t comm, accStream_t stream) {
+        return acclAllGather(bytesOf(mine), bytesOf(all), kFields, acclInt64, comm, stream);
       },
       nullptr, c10d::kUnsetTimeout);
   work->wait();

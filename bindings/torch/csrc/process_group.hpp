@@ -1,15 +1,16 @@
 // process_group.hpp - the "accl" c10d backend: every collective of the
 // issue's list, on CPU tensors, through one acc-ccl communicator per group.
 //
-// Calls return at once with an AcclWork; the operation runs on the group's
-// stream, its CPU tensors staged through a device buffer of the group. A
-// completion thread per group finishes works whose future was requested or
-// whose waiter went to sleep, so futures complete even when nobody waits.
+// Calls return an AcclWork; the operation runs on the group's stream, on the
+// CPU tensors' memory (acc-ccl stages host buffers inside the operation). A
+// small operation on an idle stream usually finishes during the call and its
+// work comes back completed. A completion thread per group finishes works
+// whose future was requested or whose waiter went to sleep, so futures
+// complete even when nobody waits.
 #pragma once
 
 #include <functional>
 #include <memory>
-#include <mutex>
 
 #include "comm_state.hpp"
 #include "work.hpp"
@@ -63,14 +64,12 @@ class ProcessGroupAccl : public AcclBackendBase {
   c10::intrusive_ptr<c10d::Work> barrier(const c10d::BarrierOptions& opts = c10d::BarrierOptions()) override;
 
  private:
-  using LaunchFn = CommState::StagedFn;
-  using Segments = std::vector<CommState::Segment>;
-
-  // One operation: stage segs in, launch on the device pointers, stage out,
-  // record its event, hand it to the completion thread. keep must hold every
-  // tensor segs point into. optTimeout: the option's (kUnsetTimeout: the group's).
+  // One operation: launch enqueues it (on the tensors' own memory; acc-ccl
+  // stages host buffers itself) and the work is completed at once if it
+  // already finished. keep must hold every tensor launch points into.
+  // optTimeout: the option's (kUnsetTimeout: the group's).
   c10::intrusive_ptr<c10d::Work> submit(c10d::OpType type, const char* name, std::vector<at::Tensor> outputs,
-                                        std::vector<at::Tensor> keep, const Segments& segs, const LaunchFn& launch,
+                                        std::vector<at::Tensor> keep, CommState::LaunchFn launch,
                                         std::function<void()> onSuccess, std::chrono::milliseconds optTimeout,
                                         int sourceRank = -1);
   void checkRank(int64_t r, const char* what, const char* arg) const;
@@ -83,14 +82,13 @@ class ProcessGroupAccl : public AcclBackendBase {
   std::shared_ptr<CommState> state_;
   std::chrono::milliseconds timeout_;
   bool checkCalls_ = false;
-  std::mutex submitMutex_;  // keeps launch order and event order the same
   std::shared_ptr<Completer> completer_;
 };
 
 // A contiguous buffer for a user tensor: the tensor itself when it is
 // contiguous, else a contiguous copy (copied back on completion when written).
 at::Tensor contiguousBuffer(const at::Tensor& t);
-// A tensor's bytes as a staging segment.
-CommState::Segment segment(const at::Tensor& t, bool in, bool out);
+// A tensor's first byte (null for an empty tensor), for acc-ccl's arguments.
+inline char* bytesOf(const at::Tensor& t) { return static_cast<char*>(t.data_ptr()); }
 
 }  // namespace accl_torch

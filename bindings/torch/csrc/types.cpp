@@ -69,7 +69,7 @@ RedOpSpec::RedOpSpec(const c10d::ReduceOp& op, const at::Tensor& like, const cha
 }
 
 acclResult_t RedOpSpec::with(acclComm_t comm, acclDataType_t type,
-                             const std::function<acclResult_t(acclRedOp_t)>& fn) const {
+                             c10::function_ref<acclResult_t(acclRedOp_t)> fn) const {
   if (!premul_) return fn(op_);
   acclRedOp_t op;
   acclResult_t res = acclRedOpCreatePreMulSum(&op, factor_.data_ptr(), type, acclScalarHostImmediate, comm);

@@ -3,7 +3,8 @@
 
 #include <acc_ccl.h>
 
-#include <functional>
+#include <c10/util/C++17.h>  // FunctionRef.h of torch 1.13 needs it first
+#include <c10/util/FunctionRef.h>
 
 #include "compat.hpp"
 
@@ -20,7 +21,7 @@ class RedOpSpec {
  public:
   RedOpSpec(const c10d::ReduceOp& op, const at::Tensor& like, const char* what);
   // Runs fn with the acc-ccl op (creating and destroying a PreMulSum op around it).
-  acclResult_t with(acclComm_t comm, acclDataType_t type, const std::function<acclResult_t(acclRedOp_t)>& fn) const;
+  acclResult_t with(acclComm_t comm, acclDataType_t type, c10::function_ref<acclResult_t(acclRedOp_t)> fn) const;
 
  private:
   acclRedOp_t op_ = acclSum;

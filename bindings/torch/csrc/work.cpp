@@ -1,10 +1,14 @@
 // work.cpp - completion, waiting with a timeout, and the Future.
 //
-// Waiting spins briefly on the event (small collectives finish within
-// microseconds and a thread hand-off would dominate), then yields, then hands
-// the work to the completion thread and sleeps on the work's condition
-// variable until that thread finishes it or the deadline passes. A deadline aborts the communicator: its queued work
-// fails, so nothing stays blocked on a peer that will not come.
+// Most small operations are finished before the caller gets the work (see
+// launch). Otherwise waiting polls the event briefly (a thread hand-off
+// would dominate a short operation; the spin is short because acc-ccl already
+// polled for its inline budget), then yields (a late peer may need this
+// core), then hands the work to the completion thread and sleeps on the
+// work's condition variable until that thread finishes it or the deadline
+// passes. A deadline aborts the
+// communicator: its queued work fails, so nothing stays blocked on a peer
+// that will not come.
 #include "work.hpp"
 
 #include <sched.h>
@@ -15,14 +19,13 @@
 namespace accl_torch {
 
 namespace {
-constexpr auto kSpin = std::chrono::microseconds(10);
+constexpr auto kSpin = std::chrono::microseconds(2);
 constexpr int kYields = 64;
 }  // namespace
 
 AcclWork::AcclWork(std::shared_ptr<CommState> state, std::shared_ptr<Completer> completer, c10d::OpType type,
-                   const char* name,
-                   std::vector<at::Tensor> outputs, std::vector<at::Tensor> keep, std::function<void()> onSuccess,
-                   std::chrono::milliseconds timeout, int sourceRank)
+                   const char* name, std::vector<at::Tensor> outputs, std::vector<at::Tensor> keep,
+                   std::function<void()> onSuccess, std::chrono::milliseconds timeout, int sourceRank)
     : c10d::Work(state->rank(), type),
       state_(std::move(state)),
       completer_(std::move(completer)),
@@ -31,27 +34,21 @@ AcclWork::AcclWork(std::shared_ptr<CommState> state, std::shared_ptr<Completer> 
       keep_(std::move(keep)),
       onSuccess_(std::move(onSuccess)),
       timeout_(timeout),
-      sourceRank_(sourceRank),
-      future_(c10::make_intrusive<c10::ivalue::Future>(c10::ListType::create(c10::TensorType::get()))) {
-  accSetDevice(state_->device());
-  accError_t err = accEventCreateWithFlags(&event_, accEventDisableTiming);
-  TORCH_CHECK(err == accSuccess, "acc-ccl ", name_, ": accEventCreate failed: ", accGetErrorString(err));
-}
+      sourceRank_(sourceRank) {}
 
 AcclWork::~AcclWork() {
   if (event_ != nullptr) accEventDestroy(event_);
 }
 
-void AcclWork::recordEvent() {
-  state_->launch(name_, [this](acclComm_t, accStream_t stream) {
-    accError_t err = accEventRecord(event_, stream);
-    return err == accSuccess ? acclSuccess : acclDeviceError;
-  });
+void AcclWork::launch(CommState::LaunchFn fn) {
+  if (state_->launch(name_, fn, &event_)) finish();
 }
 
-bool AcclWork::eventReached() { return accEventQuery(event_) != accErrorNotReady; }
+bool AcclWork::eventReached() { return event_ == nullptr || accEventQuery(event_) != accErrorNotReady; }
 
-void AcclWork::waitEvent() { accEventSynchronize(event_); }
+void AcclWork::waitEvent() {
+  if (event_ != nullptr) accEventSynchronize(event_);
+}
 
 void AcclWork::track() {
   if (finished_.load(std::memory_order_acquire) || tracked_.exchange(true)) return;
@@ -62,16 +59,39 @@ void AcclWork::track() {
 }
 
 c10::intrusive_ptr<c10::ivalue::Future> AcclWork::getFuture() {
-  track();
-  return future_;
+  c10::intrusive_ptr<c10::ivalue::Future> future;
+  {
+    std::lock_guard<std::mutex> lock(futureMutex_);
+    if (!future_) future_ = c10::make_intrusive<c10::ivalue::Future>(c10::ListType::ofTensors());
+    future = future_;
+  }
+  // finish() stores finished_ before it looks for the future, so one of the
+  // two always sees the other and the future is marked exactly once.
+  if (finished_.load(std::memory_order_acquire)) completeFuture();
+  else track();
+  return future;
+}
+
+void AcclWork::completeFuture() {
+  c10::intrusive_ptr<c10::ivalue::Future> future;
+  {
+    std::lock_guard<std::mutex> lock(futureMutex_);
+    if (!future_ || futureMarked_) return;
+    futureMarked_ = true;
+    future = future_;
+  }
+  // Outside our locks: marking the future runs its callbacks (DDP hooks) here.
+  std::exception_ptr error = exception();
+  if (error) future->setError(error);
+  else future->markCompleted(c10::IValue(outputs_));
 }
 
 void AcclWork::finish() {
   if (finished_.load(std::memory_order_acquire)) return;
-  std::exception_ptr error;
   {
     std::lock_guard<std::mutex> once(finishMutex_);
     if (finished_.load(std::memory_order_relaxed)) return;
+    std::exception_ptr error;
     std::string failure = state_->failure();
     if (!failure.empty()) {
       error = std::make_exception_ptr(std::runtime_error(std::string("acc-ccl ") + name_ + " failed on rank " +
@@ -93,9 +113,7 @@ void AcclWork::finish() {
     finished_.store(true, std::memory_order_release);
   }
   cv_.notify_all();
-  // Outside our locks: marking the future runs its callbacks (DDP hooks) here.
-  if (error) future_->setError(error);
-  else future_->markCompleted(c10::IValue(outputs_));
+  completeFuture();
 }
 
 bool AcclWork::isCompleted() {
@@ -114,25 +132,25 @@ std::exception_ptr AcclWork::exception() const {
 }
 
 bool AcclWork::wait(std::chrono::milliseconds timeout) {
-  const auto limit = timeout == kNoTimeout ? timeout_ : timeout;
-  const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + limit;
   if (!finished_.load(std::memory_order_acquire)) {
+    const auto limit = timeout == kNoTimeout ? timeout_ : timeout;
+    const auto start = std::chrono::steady_clock::now();
     while (!eventReached() && std::chrono::steady_clock::now() - start < kSpin) {
     }
     for (int i = 0; i < kYields && !eventReached(); i++) sched_yield();
     if (eventReached()) finish();
     else track();  // a longer operation: sleep until the completion thread is done
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!cv_.wait_until(lock, start + limit, [this] { return completed_; })) {
+      lock.unlock();
+      std::string why = std::string("acc-ccl ") + name_ + " timed out after " + std::to_string(limit.count()) +
+                        " ms on rank " + std::to_string(state_->rank()) + " of " + std::to_string(state_->size()) +
+                        " (a peer is missing or the ranks called different operations); the communicator was aborted";
+      state_->abort(why);
+      throw std::runtime_error(why);
+    }
   }
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (!cv_.wait_until(lock, deadline, [this] { return completed_; })) {
-    lock.unlock();
-    std::string why = std::string("acc-ccl ") + name_ + " timed out after " + std::to_string(limit.count()) +
-                      " ms on rank " + std::to_string(state_->rank()) + " of " + std::to_string(state_->size()) +
-                      " (a peer is missing or the ranks called different operations); the communicator was aborted";
-    state_->abort(why);
-    throw std::runtime_error(why);
-  }
+  // Finished: exception_ was set before finished_ and no longer changes.
   if (exception_) std::rethrow_exception(exception_);
   return true;
 }
