@@ -3,27 +3,32 @@
  * registration before the pages are released, so a later allocation at the
  * same address is never sent from through a stale registration. */
 #include <pthread.h>
+#include <stdlib.h>
 #include "core.h"
 #include "device/device_internal.h"
 
-#define MAX_LISTENERS 64
-
-static struct { accDevFreeListener fn; void* arg; } listeners[MAX_LISTENERS];
-static int nListeners;
+typedef struct { accDevFreeListener fn; void* arg; } listener;
+static listener* listeners; /* one per communicator with network peers */
+static int nListeners, capListeners;
 static pthread_mutex_t listenersLock = PTHREAD_MUTEX_INITIALIZER;
 
 accError_t accDevAddFreeListener(accDevFreeListener fn, void* arg) {
   if (fn == NULL) return accErrorInvalidValue;
+  accError_t err = accSuccess;
   pthread_mutex_lock(&listenersLock);
-  int ok = nListeners < MAX_LISTENERS;
-  if (ok) {
-    listeners[nListeners].fn = fn;
-    listeners[nListeners].arg = arg;
-    nListeners++;
+  if (nListeners == capListeners) {
+    int cap = capListeners ? 2 * capListeners : 8;
+    listener* nl = realloc(listeners, sizeof(listener) * (size_t)cap);
+    if (nl) {
+      listeners = nl;
+      capListeners = cap;
+    } else {
+      err = accErrorMemoryAllocation;
+    }
   }
+  if (err == accSuccess) listeners[nListeners++] = (listener){fn, arg};
   pthread_mutex_unlock(&listenersLock);
-  if (!ok) WARN("device: more than %d free listeners (communicators with network peers) at once", MAX_LISTENERS);
-  return ok ? accSuccess : accErrorMemoryAllocation;
+  return err;
 }
 
 void accDevRemoveFreeListener(accDevFreeListener fn, void* arg) {
