@@ -64,7 +64,7 @@ typedef struct acclOfiConnPriv {
   uint64_t* arrived;           /* [nslots] rma receiver: pieces that arrived */
   uint64_t credit;             /* rma sender: steps the receiver released (from its credit messages) */
   uint64_t remoteSlots;        /* rma sender: the peer's slots of this connection (address or offset) */
-  uint64_t remoteCredit;       /* rma receiver: a valid target address in the peer's region for credits */
+  uint64_t remoteCredit;       /* rma receiver: the word of the peer's region that credit writes land in (unread) */
   uint64_t stepsPosted;        /* sender (engine): steps handed to the provider */
   uint64_t stepsDone;          /* sender (completions): steps whose every piece completed */
   int* pending;                /* [nslots] pieces still in flight (proxy thread only) */
@@ -149,9 +149,9 @@ int acclOfiPeerFailed(acclConn* conn);
 /* rma: a remote write with CQ data arrived (proxy or engine thread). */
 void acclOfiRmaArrived(acclOfiState* st, uint64_t data);
 /* rma CQ data of a piece: | lane (8) | sender (24) | slot (8) | pieces-1 (2) | length (22) |;
- * slot ACCL_OFI_RMA_CREDIT marks a credit: an empty write whose CQ data
- * carries the low 24 bits of the receiver's release count in place of
- * pieces and length (nothing lands in memory, so nothing races with it). */
+ * slot ACCL_OFI_RMA_CREDIT marks a credit: a write whose CQ data carries the
+ * low 24 bits of the receiver's release count in place of pieces and length
+ * (its 8 bytes land in a word nobody reads, so nothing races with them). */
 #define ACCL_OFI_RMA_CREDIT 0xff
 static inline uint64_t acclOfiRmaCreditData(int lane, int sender, uint64_t released) {
   return ((uint64_t)(lane & 0xff) << 56) | ((uint64_t)(sender & 0xffffff) << 32) |
