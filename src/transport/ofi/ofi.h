@@ -16,8 +16,8 @@
  *         receiver's slots are the posted buffers: the sender writes each
  *         piece straight into the peer's slot with fi_writedata, and the
  *         remote CQ data names lane, sender, slot, piece count and length;
- *         the receiver hands a slot back by writing its release count into
- *         the sender's credit word (fi_inject_write). No tag matching, no
+ *         the receiver hands slots back with a write whose CQ data carries
+ *         its release count (fi_writedata). No tag matching, no
  *         rendezvous round trip per slot, no posted receives.
  *  tagged a tagged send per piece into a receive the receiver posted into
  *         its slot when it released it. Tag of a piece:
@@ -53,6 +53,8 @@ typedef struct acclOfiReq {
   struct fi_context2 ctx;
   struct acclOfiConnPriv* conn;
   int slot, rail;
+  int credit;                  /* rma: a credit write; its completion only frees the request */
+  int busy;                    /* credit requests: posted, not completed */
 } acclOfiReq;
 
 typedef struct acclOfiConnPriv {
@@ -65,6 +67,9 @@ typedef struct acclOfiConnPriv {
   uint64_t credit;             /* rma sender: steps the receiver released (from its credit messages) */
   uint64_t remoteSlots;        /* rma sender: the peer's slots of this connection (address or offset) */
   uint64_t remoteCredit;       /* rma receiver: the word of the peer's region that credit writes land in (unread) */
+  uint64_t* creditSrc;         /* rma receiver: registered 8 bytes credit writes are sent from (content unused) */
+  acclOfiReq* creditReqs;      /* rma receiver: [2 * nslots] contexts of credit writes in flight */
+  uint64_t creditsPosted;
   uint64_t stepsPosted;        /* sender (engine): steps handed to the provider */
   uint64_t stepsDone;          /* sender (completions): steps whose every piece completed */
   int* pending;                /* [nslots] pieces still in flight (proxy thread only) */
@@ -98,7 +103,6 @@ typedef struct acclOfiState {
   struct acclComm* comm;
   int nrails, nslots;
   size_t slotBytes, pieceBytes;/* a slot is striped in pieces of pieceBytes, one per rail */
-  size_t injectBytes;          /* rma: steps up to this size go as one inject (tx_attr->inject_size) */
   int directedRecv;            /* FI_DIRECTED_RECV offered: receives name their source */
   int rma;                     /* the rma protocol runs (every rank can) */
   int nLanes;

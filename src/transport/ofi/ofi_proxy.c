@@ -23,6 +23,11 @@ static void complete(acclOfiState* st, const struct fi_cq_tagged_entry* e) {
     return;
   }
   acclOfiReq* req = e->op_context;
+  if (req->credit) { /* rma: a credit write went out */
+    __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&req->busy, 0, __ATOMIC_RELEASE);
+    return;
+  }
   acclOfiConnPriv* c = req->conn;
   int slot = req->slot;
   if (c->isSend) __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
@@ -64,7 +69,8 @@ static void completeError(acclOfiState* st, acclOfiRail* rail, int railIdx) {
   if (peer >= 0) st->peerFailed[peer] = 1;
   acclCommSetAsyncError(st->comm, res);
   if (req && req->conn) accDevDoorbell((const void*)req->conn->done);
-  if (req && req->conn && req->conn->isSend) __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
+  if (req && (req->credit || (req->conn && req->conn->isSend))) __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
+  if (req && req->credit) __atomic_store_n(&req->busy, 0, __ATOMIC_RELEASE);
 }
 
 int acclOfiProgress(acclOfiState* st) {

@@ -4,6 +4,7 @@
  * which slot filled and with how many bytes; the receiver gives slots back by
  * writing its release count into the sender's credit word. Called by the
  * device engine; completions arrive through acclOfiProgress (ofi_proxy.c). */
+#include <sched.h>
 #include "comm.h"
 #include "param.h"
 #include "transport/ofi/ofi.h"
@@ -13,15 +14,6 @@ static ssize_t postWrite(const acclOfiPost* p) {
   acclOfiRail* r = &c->st->rails[p->rail];
   return fi_writedata(r->ep, p->buf, p->len, p->desc, p->tagOrData, r->peerAddr[c->peer], p->raddr,
                       c->st->addrs[c->peer].key[p->rail], p->ctx);
-}
-
-/* Small writes (credits, tiny steps): the provider copies the data at once
- * and reports no completion. */
-static ssize_t postInject(const acclOfiPost* p) {
-  acclOfiConnPriv* c = p->c;
-  acclOfiRail* r = &c->st->rails[p->rail];
-  return fi_inject_writedata(r->ep, p->buf, p->len, p->tagOrData, r->peerAddr[c->peer], p->raddr,
-                             c->st->addrs[c->peer].key[p->rail]);
 }
 
 /* A step may use its slot when the receiver has released the step that
@@ -48,14 +40,6 @@ static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void*
   /* only the pieces that carry bytes travel (at least one: it announces the step) */
   int npieces = bytes ? (int)ACCL_MIN((size_t)st->nrails, ACCL_DIV_UP(bytes, st->pieceBytes)) : 1;
   c->stepOf[slot] = step;
-  if (bytes <= st->injectBytes) { /* one inject: done as soon as it is posted, no completion to wait for */
-    acclOfiPost p = {c, 0, buf, NULL, bytes, acclOfiRmaData(c->lane, st->comm->rank, slot, 1, bytes),
-                     c->remoteSlots + (uint64_t)slot * st->slotBytes, NULL};
-    ACCLCHECK(acclOfiPostRetry(postInject, &p, "inject write"));
-    __atomic_add_fetch(&c->stepsDone, 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&c->done[slot], step + 1, __ATOMIC_RELEASE);
-    return acclSuccess;
-  }
   __atomic_store_n(&c->pending[slot], npieces, __ATOMIC_RELEASE);
   __atomic_add_fetch(&st->postedSends, (uint64_t)npieces, __ATOMIC_ACQ_REL);
   for (int r = 0; r < npieces; r++) {
@@ -109,13 +93,25 @@ static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
   c->stepOf[slot] = step + ns;
   if ((step + 1) % batch != 0) return acclSuccess;
   /* The count travels in the CQ data; the 8 bytes land in a word of the
-   * sender's region that nobody reads. (Empty writes would do, but under load
-   * tcp;ofi_rxm of libfabric 1.17 crashed in its progress when a peer died
-   * with them in flight: 2 of 18 killed-peer runs, none of 22 with 8 bytes.) */
-  uint64_t sink = step + 1; /* copied by the provider (inject) */
-  acclOfiPost p = {c, 0, &sink, NULL, sizeof(sink), acclOfiRmaCreditData(c->lane, c->st->comm->rank, step + 1),
-                   c->remoteCredit, NULL};
-  return acclOfiPostRetry(postInject, &p, "credit write");
+   * sender's region that nobody reads. A regular write with a context of its
+   * own, not an inject: tcp;ofi_rxm of libfabric 1.17 dereferences the
+   * (absent) context of an inject write that a dying connection cancels, and
+   * crashed the survivors of the killed-peer test. */
+  acclOfiReq* req = &c->creditReqs[c->creditsPosted % (2 * ns)];
+  for (int spins = 0; __atomic_load_n(&req->busy, __ATOMIC_ACQUIRE); spins++) { /* its last use still in flight */
+    if (c->st->peerFailed[c->peer] || __atomic_load_n(&c->st->comm->asyncError, __ATOMIC_ACQUIRE) != acclSuccess)
+      return acclRemoteError;
+    if (acclOfiProgress(c->st) < 0) return acclSystemError;
+    if (spins > 64) sched_yield();
+  }
+  c->creditsPosted++;
+  req->conn = c;
+  req->credit = 1;
+  __atomic_store_n(&req->busy, 1, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&c->st->postedSends, 1, __ATOMIC_ACQ_REL);
+  acclOfiPost p = {c, 0, c->creditSrc, c->st->rails[0].desc, sizeof(uint64_t),
+                   acclOfiRmaCreditData(c->lane, c->st->comm->rank, step + 1), c->remoteCredit, &req->ctx};
+  return acclOfiPostRetry(postWrite, &p, "credit write");
 }
 
 void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {

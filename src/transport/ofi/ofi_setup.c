@@ -183,7 +183,9 @@ static acclResult_t buildConns(acclOfiState* st, acclConnTable* conns) {
         c->pending = calloc((size_t)st->nslots, sizeof(int));
         c->stepOf = calloc((size_t)st->nslots, sizeof(uint64_t));
         c->reqs = calloc((size_t)st->nslots * (size_t)st->nrails, sizeof(acclOfiReq));
-        if (!c->pending || !c->stepOf || !c->reqs) return acclSystemError;
+        c->creditReqs = calloc(2 * (size_t)st->nslots, sizeof(acclOfiReq));
+        c->creditSrc = (uint64_t*)(flags + creditOff); /* our own copy of the word: registered, unused */
+        if (!c->pending || !c->stepOf || !c->reqs || !c->creditReqs) return acclSystemError;
         if (c->isSend) { /* the peer's slots for us, and where it hands them back */
           size_t off = flagsTotalOf(st, q) + (size_t)acclOfiConnIndex(st, q, lane, me, 1) * connSlotBytes;
           c->remoteSlots = remoteAddr(st, q, off);
@@ -226,7 +228,6 @@ acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable
          comm->rank, st->pieceBytes);
     st->rma = 0;
   }
-  st->injectBytes = st->rails[0].info->tx_attr ? st->rails[0].info->tx_attr->inject_size : 0;
   ACCLCHECK(allocRegion(st));
   ACCLCHECK(acclOfiMrCacheInit(st));
   ACCLCHECK(exchangeAddresses(st));
@@ -271,6 +272,7 @@ void acclOfiTeardown(acclOfiState* st, int abort) {
     free(st->conns[k].pending);
     free(st->conns[k].stepOf);
     free(st->conns[k].reqs);
+    free(st->conns[k].creditReqs);
   }
   free(st->conns);
   free(st->byLaneRank);
