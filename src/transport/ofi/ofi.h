@@ -197,7 +197,10 @@ static inline uint64_t acclOfiTag(int lane, int sender, uint64_t step) {
 /* Sender, both protocols: the pieces of `step` from buf (descs[rail]); the
  * completions count towards stepsDone. Zero copy when buf is not the slot. */
 typedef acclResult_t (*acclOfiPostStepFn)(acclOfiConnPriv* c, uint64_t step, char* buf, void** descs, size_t bytes);
-/* sendFrom / sendIdle of both protocols (ofi_mr.c): buf from the registration cache. */
+/* sendPost (from the step's slot), sendFrom (buf from the registration cache)
+ * and sendIdle of both protocols (ofi_mr.c); recvBuf of both (ofi_conn.c). */
+acclResult_t acclOfiSendSlot(acclOfiConnPriv* c, uint64_t step, size_t bytes, acclOfiPostStepFn post);
+const void* acclOfiRecvBuf(acclConn* conn, uint64_t step, size_t* bytes);
 acclResult_t acclOfiSendFrom(acclOfiConnPriv* c, uint64_t step, const void* src, size_t bytes, acclOfiPostStepFn post);
 int acclOfiSendIdle(acclConn* conn);
 

@@ -100,24 +100,22 @@ static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void*
 }
 
 static acclResult_t ofiSendPost(acclConn* conn, uint64_t step, size_t bytes) {
-  acclOfiConnPriv* c = conn->priv;
-  void* descs[ACCL_OFI_MAX_RAILS];
-  for (int r = 0; r < c->st->nrails; r++) descs[r] = c->st->rails[r].desc;
-  return postStep(c, step, acclOfiSlot(c, (int)(step % (uint64_t)conn->nslots)), descs, bytes);
+  return acclOfiSendSlot(conn->priv, step, bytes, postStep);
 }
 
 static acclResult_t ofiSendFrom(acclConn* conn, uint64_t step, const void* src, size_t bytes) {
   return acclOfiSendFrom(conn->priv, step, src, bytes, postStep);
 }
 
-static const void* ofiRecvBuf(acclConn* conn, uint64_t step, size_t* bytes) {
+/* Both protocols: a step is visible once its slot's flag holds step + 1. */
+const void* acclOfiRecvBuf(acclConn* conn, uint64_t step, size_t* bytes) {
   acclOfiConnPriv* c = conn->priv;
   int slot = (int)(step % (uint64_t)conn->nslots);
   if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) != step + 1) {
     acclOfiProgress(c->st);
     if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) != step + 1) return NULL;
   }
-  *bytes = c->sizes[slot];
+  *bytes = __atomic_load_n(&c->sizes[slot], __ATOMIC_RELAXED);
   return acclOfiSlot(c, slot);
 }
 
@@ -130,5 +128,5 @@ int acclOfiPeerFailed(acclConn* conn) {
   return c->st->peerFailed[c->peer];
 }
 
-const acclTransportOps acclOfiOps = {"ofi",          ofiSendBuf,        ofiSendPost, ofiRecvBuf, ofiRecvRelease,
+const acclTransportOps acclOfiOps = {"ofi",          ofiSendBuf,        ofiSendPost, acclOfiRecvBuf, ofiRecvRelease,
                                      acclOfiPeerFailed, ofiSendFrom, acclOfiSendIdle};

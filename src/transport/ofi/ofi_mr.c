@@ -129,6 +129,12 @@ out:
   return res;
 }
 
+acclResult_t acclOfiSendSlot(acclOfiConnPriv* c, uint64_t step, size_t bytes, acclOfiPostStepFn post) {
+  void* descs[ACCL_OFI_MAX_RAILS];
+  for (int r = 0; r < c->st->nrails; r++) descs[r] = c->st->rails[r].desc;
+  return post(c, step, acclOfiSlot(c, (int)(step % (uint64_t)c->st->nslots)), descs, bytes);
+}
+
 acclResult_t acclOfiSendFrom(acclOfiConnPriv* c, uint64_t step, const void* src, size_t bytes,
                              acclOfiPostStepFn post) {
   void* descs[ACCL_OFI_MAX_RAILS];

@@ -57,25 +57,11 @@ static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void*
 }
 
 static acclResult_t rmaSendPost(acclConn* conn, uint64_t step, size_t bytes) {
-  acclOfiConnPriv* c = conn->priv;
-  void* descs[ACCL_OFI_MAX_RAILS];
-  for (int r = 0; r < c->st->nrails; r++) descs[r] = c->st->rails[r].desc;
-  return postStep(c, step, acclOfiSlot(c, (int)(step % (uint64_t)conn->nslots)), descs, bytes);
+  return acclOfiSendSlot(conn->priv, step, bytes, postStep);
 }
 
 static acclResult_t rmaSendFrom(acclConn* conn, uint64_t step, const void* src, size_t bytes) {
   return acclOfiSendFrom(conn->priv, step, src, bytes, postStep);
-}
-
-static const void* rmaRecvBuf(acclConn* conn, uint64_t step, size_t* bytes) {
-  acclOfiConnPriv* c = conn->priv;
-  int slot = (int)(step % (uint64_t)conn->nslots);
-  if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) != step + 1) {
-    acclOfiProgress(c->st);
-    if (__atomic_load_n(&c->done[slot], __ATOMIC_ACQUIRE) != step + 1) return NULL;
-  }
-  *bytes = __atomic_load_n(&c->sizes[slot], __ATOMIC_RELAXED);
-  return acclOfiSlot(c, slot);
 }
 
 /* Credits go back in batches of half a FIFO: a credit is one more message
@@ -145,5 +131,5 @@ void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
     accDevSignal(&c->done[slot], c->stepOf[slot] + 1);
 }
 
-const acclTransportOps acclOfiRmaOps = {"ofi-rma",         rmaSendBuf,  rmaSendPost,    rmaRecvBuf, rmaRecvRelease,
+const acclTransportOps acclOfiRmaOps = {"ofi-rma",         rmaSendBuf,  rmaSendPost,    acclOfiRecvBuf, rmaRecvRelease,
                                         acclOfiPeerFailed, rmaSendFrom, acclOfiSendIdle};
