@@ -118,12 +118,23 @@ static uint64_t hostHash(void) {
   return acclHashString(text, 2);
 }
 
+/* The kernel instance, hence the cores: network namespaces share it. */
+static uint64_t coresHash(uint64_t fallback) {
+  char text[64] = "";
+  FILE* f = fopen("/proc/sys/kernel/random/boot_id", "r");
+  if (!f) return fallback;
+  if (fgets(text, (int)sizeof(text), f) == NULL) text[0] = '\0';
+  fclose(f);
+  return text[0] ? acclHashString(text, 3) : fallback;
+}
+
 static acclResult_t fillPeerInfo(struct acclComm* comm, acclPeerInfo* info) {
   memset(info, 0, sizeof(*info));
   info->rank = comm->rank;
   info->device = comm->device;
   info->pid = (int)getpid();
   info->hostHash = hostHash();
+  info->coresHash = coresHash(info->hostHash);
   accDeviceProp prop;
   ACCCHECK(accGetDeviceProperties(&prop, comm->device));
   info->busId = (uint64_t)(int64_t)prop.pciBusId;
@@ -160,6 +171,10 @@ static acclResult_t exchangePeerInfo(struct acclComm* comm) {
     if (r < comm->rank) comm->localRank++;
     comm->localRanks++;
   }
+  comm->coreSharers = 0;
+  for (int r = 0; r < n; r++)
+    comm->coreSharers += comm->peerInfo[r].coresHash == comm->peerInfo[comm->rank].coresHash ||
+                         comm->nodeOf[r] == comm->node;
 out:
   free(hashes);
   return res;

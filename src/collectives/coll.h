@@ -33,6 +33,7 @@ struct acclCollState {
   acclPremulOp premul[ACCL_MAX_PREMUL_OPS];
   int inlineMaxBytes;
   uint32_t netSpinNs;       /* ACCL_NET_SPIN_NS: polling before yielding when plans wait on the network */
+  uint32_t netPollNs;       /* ACCL_NET_POLL_NS: engine polls (yielding) this long after a network plan last moved */
   unsigned algoMask, protoMask; /* ACCL_ALGO / ACCL_PROTO, read once */
 #define ACCL_PLAN_CACHE 4
   acclPlan* planCache[ACCL_PLAN_CACHE]; /* finished plans kept for reuse (no allocation per call) */

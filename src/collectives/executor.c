@@ -3,8 +3,8 @@
  *
  * The engine (or, for small plans on an idle stream, the calling thread)
  * calls execStep() until it returns ACCDEV_DONE. Each call advances every
- * lane as far as its inputs and credits allow and returns ACCDEV_AGAIN when
- * nothing can move; the engine then backs off (spin, yield, sleep on the
+ * lane as far as its inputs and credits allow and returns ACCDEV_MOVED (it
+ * moved, then blocked) or ACCDEV_AGAIN (nothing could move); the engine then backs off (spin, yield, sleep on the
  * doorbell that peers ring). All data movement is issued to the device's
  * DMA and reduction engines through accDevExec.
  */
@@ -431,7 +431,7 @@ static int execStep(void* arg, int dev) {
     }
     x->stage = STAGE_RUN;
   }
-  int done;
+  int done, anyMoved = 0; /* ACCDEV_MOVED keeps a polling engine awake */
   for (;;) {
     int moved = 0;
     done = 1;
@@ -445,8 +445,9 @@ static int execStep(void* arg, int dev) {
     if (done) break;
     if (!moved) {
       int h = checkHealth(x);
-      return h < 0 ? h : ACCDEV_AGAIN;
+      return h < 0 ? h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
     }
+    anyMoved = 1;
     x->lastProgressNs = 0; /* progress: the clock restarts when it next blocks */
   }
   /* zero-copy sends read the user's (or staging) memory until they complete */
@@ -454,7 +455,7 @@ static int execStep(void* arg, int dev) {
     acclConn* c = x->zcConns[x->nZc - 1];
     if (!c->ops->sendIdle(c)) {
       int h = checkHealth(x);
-      return h < 0 ? h : ACCDEV_AGAIN;
+      return h < 0 ? h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
     }
     x->nZc--;
   }
@@ -570,6 +571,7 @@ acclResult_t acclPlanLaunch(struct acclComm* comm, acclPlan* plan, accStream_t s
   d.u.program.fini = execFini;
   d.u.program.arg = x;
   d.u.program.spinNs = comm->coll->ofi ? comm->coll->netSpinNs : 0;
+  d.u.program.pollNs = comm->coll->ofi ? comm->coll->netPollNs : 0;
   unsigned flags = totalBytes <= (size_t)comm->coll->inlineMaxBytes ? ACCDEV_SUBMIT_INLINE : 0;
   accError_t e = accDevSubmit(stream, &d, flags);
   if (e != accSuccess) {

@@ -43,6 +43,8 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
   /* a network round trip takes ~10 us here: yielding before it ends costs a context switch per call */
   int64_t netSpin = acclParamInt("NET_SPIN_NS", 30000);
   cs->netSpinNs = netSpin < 0 ? 0 : netSpin > 1000000 ? 1000000 : (uint32_t)netSpin;
+  int64_t netPoll = acclParamInt("NET_POLL_NS", 2000000);
+  cs->netPollNs = netPoll < 0 ? 0 : netPoll > 100000000 ? 100000000 : (uint32_t)netPoll;
   int64_t timeoutS = acclParamInt("TIMEOUT", 300);
   cs->timeoutNs = timeoutS > 0 ? (uint64_t)timeoutS * 1000000000ull : 0;
   cs->algoMask = acclTuneAlgoMask();
@@ -83,7 +85,7 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
     }
   }
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  if (cores > 0 && comm->localRanks > cores) accDevHintOversubscribed();
+  if (cores > 0 && comm->coreSharers > cores) accDevHintOversubscribed();
   /* direct / LL plans read peers' memory: only when every peer is mapped */
   cs->directOk = cs->ofi == NULL && comm->nNodes == 1 && comm->nranks <= ACCDEV_MAX_SRCS;
   INFO(ACCL_INIT, "rank %d: %d channels, %d connection lanes, direct %s", comm->rank, cs->nChannels, cs->nConnLanes,

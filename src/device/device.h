@@ -43,11 +43,14 @@ typedef enum {
 /* Return values of a program step. Anything < 0 is an error (-acclResult_t). */
 #define ACCDEV_DONE 0
 #define ACCDEV_AGAIN 1 /* blocked (waiting for a flag / peer): call again later */
+#define ACCDEV_MOVED 2 /* made progress, then blocked: call again later (resets the backoff) */
 
 struct accDevDesc;
 /* Called by an engine thread (or, for inline submission, by the submitting
  * thread) until it returns ACCDEV_DONE or an error. Must not block: return
- * ACCDEV_AGAIN instead, and the engine backs off (spin, yield, doorbell sleep).
+ * ACCDEV_AGAIN (nothing moved) or ACCDEV_MOVED (something moved, more to do)
+ * instead, and the engine backs off (spin, yield, doorbell sleep) counting
+ * from the last call that moved.
  * `dev` is the device the program runs on. */
 typedef int (*accDevProgramFn)(void* arg, int dev);
 /* Called exactly once when a program finishes, fails or its stream is torn
@@ -81,8 +84,14 @@ typedef struct accDevDesc {
     struct { uint64_t* lines; const void* src; void* dst; size_t bytes; uint32_t flag; } ll;
     /* spinNs: how long a thread running the program inline may poll it back
      * to back before yielding (0: the device's default); a program waiting on
-     * a network round trip asks for more than one waiting on a local peer */
-    struct { accDevProgramFn fn; accDevProgramFini fini; void* arg; uint32_t spinNs; } program;
+     * a network round trip asks for more than one waiting on a local peer.
+     * pollNs: how long an engine keeps polling the blocked program (yielding
+     * the core between polls) after it last moved, before sleeping on the
+     * doorbell (0: the device's default, a few yields). A program whose inputs
+     * arrive only when someone drives a NIC's progress (and which drives it
+     * itself when called) wants this: a sleeping engine costs a wake-up per
+     * slice, and nobody reads the sockets meanwhile. */
+    struct { accDevProgramFn fn; accDevProgramFini fini; void* arg; uint32_t spinNs, pollNs; } program;
   } u;
 } accDevDesc;
 

@@ -16,6 +16,7 @@ typedef struct {
   int device;         /* local device index */
   int pid;
   uint64_t hostHash;  /* hostname + boot id, or ACCL_HOSTID: ranks with equal hash share a node */
+  uint64_t coresHash; /* boot id: ranks with equal hash share the same cores, whatever ACCL_HOSTID says */
   uint64_t busId;     /* device identity within the node */
   accDevWindow window;/* the rank's device memory, mappable by peers on its node */
 } acclPeerInfo;
@@ -28,6 +29,8 @@ struct acclComm {
   int rank, nranks, device;
   int node, nNodes;          /* this rank's node index, number of nodes */
   int localRank, localRanks; /* among ranks of the same node */
+  int coreSharers;           /* ranks running on this machine's cores (>= localRanks: "nodes" made of network
+                              * namespaces share one kernel) */
   int* nodeOf;               /* node index of each rank */
   uint64_t commHash;         /* identifies the communicator in logs and shm names */
   char name[64];

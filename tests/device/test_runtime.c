@@ -130,7 +130,7 @@ static void test_out_of_memory(void** state) {
 typedef struct {
   int* counter;     /* per stream: ids must arrive in order */
   int id;
-  int againLeft;    /* ACCDEV_AGAIN this many times first */
+  int againLeft;    /* ACCDEV_AGAIN / ACCDEV_MOVED (alternating) this many times first */
   int fail;         /* return an error */
   int* finiStatus;  /* where fini writes the status */
   pthread_t* ranOn; /* thread of the last step */
@@ -140,7 +140,10 @@ static int progStep(void* arg, int dev) {
   progArg* p = arg;
   if (p->ranOn) *p->ranOn = pthread_self();
   int left = __atomic_load_n(&p->againLeft, __ATOMIC_ACQUIRE); /* the test may change it */
-  if (left > 0) { __atomic_store_n(&p->againLeft, left - 1, __ATOMIC_RELEASE); return ACCDEV_AGAIN; }
+  if (left > 0) {
+    __atomic_store_n(&p->againLeft, left - 1, __ATOMIC_RELEASE);
+    return (left & 1) ? ACCDEV_MOVED : ACCDEV_AGAIN;
+  }
   if (p->fail) return -(int)acclInternalError;
   if (*p->counter != p->id) return -(int)acclInternalError; /* out of order */
   (*p->counter)++;
@@ -178,6 +181,7 @@ static void test_stream_order(void** state) {
         assert_int_equal(accMemcpyAsync(dev + i * NOPS + k, &vals[i * NOPS + k], sizeof(int), accMemcpyHostToDevice, s[i]), accSuccess);
       }
       accDevDesc d = program(&counters[i], k, (k % 7 == 0) ? 3 : 0, NULL); /* some wait a little */
+      if (k % 5 == 0) d.u.program.pollNs = 200000; /* and ask to be polled on */
       assert_int_equal(accDevSubmit(s[i], &d, (k % 2) ? ACCDEV_SUBMIT_INLINE : 0), accSuccess);
     }
   for (int i = 0; i < NS; i++) {

@@ -51,9 +51,16 @@ static void itemFinished(simDevice* d, simItem* it, int status) {
   }
 }
 
-/* Run the head items of s until one blocks. Returns the items completed;
- * *blocked is set when the stream waits on something. */
-static int runStream(simDevice* d, struct accStream_st* s, int* blocked) {
+/* What one pass over streams saw, for the engine's backoff. */
+typedef struct {
+  int blocked;      /* a stream waits on something */
+  int queued;       /* a stream has work */
+  int moved;        /* a blocked program moved (ACCDEV_MOVED) */
+  uint32_t pollNs;  /* the longest poll window a blocked program asked for */
+} simScan;
+
+/* Run the head items of s until one blocks. Returns the items completed. */
+static int runStream(simDevice* d, struct accStream_st* s, simScan* scan) {
   int done = 0;
   for (int n = 0; n < 64; n++) {
     simItem it;
@@ -69,8 +76,11 @@ static int runStream(simDevice* d, struct accStream_st* s, int* blocked) {
      * so that nobody waits forever. */
     if (__atomic_load_n(&s->error, __ATOMIC_ACQUIRE) && it.kind != SIM_ITEM_EVENT_RECORD) r = -(int)acclDeviceError;
     else r = simItemRun(d, s, &it);
-    if (r == ACCDEV_AGAIN) {
-      *blocked = 1;
+    if (r == ACCDEV_AGAIN || r == ACCDEV_MOVED) {
+      scan->blocked = 1;
+      if (r == ACCDEV_MOVED) scan->moved = 1;
+      if (it.kind == SIM_ITEM_DESC && it.d.type == ACCDEV_DESC_PROGRAM)
+        scan->pollNs = ACCL_MAX(scan->pollNs, it.d.u.program.pollNs);
       break;
     }
     if (r < 0 && !__atomic_load_n(&s->error, __ATOMIC_ACQUIRE)) {
@@ -88,8 +98,8 @@ static int runStream(simDevice* d, struct accStream_st* s, int* blocked) {
 }
 
 /* One pass over the device's streams: run what is runnable. Returns the
- * items completed; sets *blocked / *queued when a stream waits / has work. */
-static int scanStreams(simDevice* d, int* blocked, int* queued) {
+ * items completed; fills *scan. */
+static int scanStreams(simDevice* d, simScan* scan) {
   int progress = 0;
   for (int i = 0;; i++) {
     pthread_mutex_lock(&d->streamsLock);
@@ -101,12 +111,12 @@ static int scanStreams(simDevice* d, int* blocked, int* queued) {
     int claimed = 0;
     if (__atomic_load_n(&s->qtail, __ATOMIC_ACQUIRE) != __atomic_load_n(&s->qhead, __ATOMIC_RELAXED)) {
       int expect = 0;
-      *queued = 1;
+      scan->queued = 1;
       claimed = __atomic_compare_exchange_n(&s->engineBusy, &expect, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&d->streamsLock);
     if (claimed) {
-      progress += runStream(d, s, blocked);
+      progress += runStream(d, s, scan);
       __atomic_store_n(&s->engineBusy, 0, __ATOMIC_RELEASE);
     }
   }
@@ -127,11 +137,14 @@ int simStreamHelp(struct accStream_st* s, uint64_t budgetNs) {
   uint64_t start = acclClockNs();
   int done = 0;
   for (;;) {
-    int blocked = 0;
-    int n = runStream(d, s, &blocked);
+    simScan scan = {0, 0, 0, 0};
+    int n = runStream(d, s, &scan);
     done += n;
     if (__atomic_load_n(&s->qtail, __ATOMIC_ACQUIRE) == __atomic_load_n(&s->qhead, __ATOMIC_ACQUIRE)) break;
-    if (n) { /* progress: the blocked-time budget starts again */
+    /* progress: the blocked-time budget starts again (a program that merely
+     * moved counts only where ranks do not outnumber cores: there the engine
+     * takes over and this thread sleeps) */
+    if (n || (scan.moved && simSpinNs())) {
       start = acclClockNs();
       continue;
     }
@@ -176,22 +189,25 @@ static void* engineMain(void* arg) {
   int yields = 0;
   uint32_t placeGen = 0;
   for (;;) {
-    int blocked = 0, queued = 0;
+    simScan scan = {0, 0, 0, 0};
     placeSelf(d, &placeGen, 0);
-    if (scanStreams(d, &blocked, &queued)) {
+    if (scanStreams(d, &scan) || scan.moved) {
       idleSince = 0;
       yields = 0;
       continue;
     }
-    /* Back off: poll, then yield, then sleep until a doorbell (or a timeout,
-     * to re-check flags whose setters do not ring). */
+    /* Back off: poll, then yield (for as long as a blocked program's poll
+     * window asks, counted from its last move), then sleep until a doorbell
+     * (or a timeout, to re-check flags whose setters do not ring). */
     uint64_t now = acclClockNs();
     if (idleSince == 0) idleSince = now;
     if (now - idleSince < simSpinNs()) {
       for (int k = 0; k < 64; k++) simCpuRelax();
       continue;
     }
-    if (yields < simTun.yields) {
+    /* (no poll window where ranks outnumber cores: the polls would take the
+     * cores from the peers that do the work) */
+    if (yields < simTun.yields || (simSpinNs() && now - idleSince < scan.pollNs)) {
       yields++;
       sched_yield();
       continue;
@@ -201,8 +217,9 @@ static void* engineMain(void* arg) {
      * after sees us and bumps the doorbell (simRing). */
     __atomic_add_fetch(&d->hdr->sleepers, 1, __ATOMIC_SEQ_CST);
     uint32_t seen = __atomic_load_n(&d->hdr->doorbell, __ATOMIC_SEQ_CST);
-    int progress = scanStreams(d, &blocked, &queued);
-    if (!progress) simFutexWait(&d->hdr->doorbell, seen, (blocked || queued) ? simTun.blockedNs : simTun.idleNs);
+    int progress = scanStreams(d, &scan) || scan.moved;
+    if (!progress)
+      simFutexWait(&d->hdr->doorbell, seen, (scan.blocked || scan.queued) ? simTun.blockedNs : simTun.idleNs);
     __atomic_sub_fetch(&d->hdr->sleepers, 1, __ATOMIC_SEQ_CST);
     if (progress || __atomic_load_n(&d->hdr->doorbell, __ATOMIC_SEQ_CST) != seen) {
       idleSince = 0; /* woken by work: poll again for a while */

@@ -156,7 +156,7 @@ void simStreamInlineDone(struct accStream_st* s) {
  * worth spending while the peers are merely descheduled. */
 static int runProgramInline(const accDevDesc* desc, int dev) {
   int r = desc->u.program.fn(desc->u.program.arg, dev);
-  if (r != ACCDEV_AGAIN) return r;
+  if (r != ACCDEV_AGAIN && r != ACCDEV_MOVED) return r;
   uint64_t start = acclClockNs(), now = start;
   /* the program's own spin wish counts only where spinning is allowed at all
    * (not when ranks outnumber cores: then the default is 0) */
@@ -170,8 +170,8 @@ static int runProgramInline(const accDevDesc* desc, int dev) {
     else if (polls >= 64) simCpuRelax();
     r = desc->u.program.fn(desc->u.program.arg, dev);
     if ((++polls & 7) == 0) now = acclClockNs(); /* the clock costs more than a poll */
-  } while (r == ACCDEV_AGAIN && now - start < budget);
-  return r;
+  } while ((r == ACCDEV_AGAIN || r == ACCDEV_MOVED) && now - start < budget);
+  return r == ACCDEV_MOVED ? ACCDEV_AGAIN : r;
 }
 
 accError_t simStreamSubmit(accStream_t s, const accDevDesc* desc, unsigned flags) {

@@ -78,6 +78,8 @@ typedef struct acclOfiConnPriv {
 } acclOfiConnPriv;
 
 typedef struct acclOfiRail {
+  int owner;                   /* the rail whose fabric, domain and completion queue this one uses (itself, or an
+                                * earlier rail on the same NIC: one queue read progresses all its endpoints) */
   struct fi_info* info;
   struct fid_fabric* fabric;
   struct fid_domain* domain;

@@ -41,6 +41,9 @@ acclResult_t acclOfiPostRetry(acclOfiPostFn fn, const acclOfiPost* p, const char
       return acclTimeout;
     }
     if (c->st->peerFailed[c->peer]) return acclRemoteError;
+    /* the provider frees queue entries only as completions are read: read
+     * them here rather than wait for the proxy (asleep on one rail's queue) */
+    if (acclOfiProgress(c->st) > 0) continue;
     if (tries < 64) sched_yield();
     else usleep(100);
   }

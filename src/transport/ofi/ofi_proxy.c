@@ -56,6 +56,10 @@ static void completeError(acclOfiState* st, acclOfiRail* rail, int railIdx) {
   if (e.err == FI_ECANCELED) return; /* our own teardown */
   acclOfiReq* req = e.op_context;
   int peer = req && req->conn ? req->conn->peer : -1;
+  if (req && !req->credit && req->rail >= 0 && req->rail < st->nrails) { /* the queue may be shared by rails */
+    railIdx = req->rail;
+    rail = &st->rails[railIdx];
+  }
   char prov[256] = "", addr[128] = "?", err[96];
   const char* ps = fi_cq_strerror(rail->cq, e.prov_errno, e.err_data, prov, sizeof(prov));
   if (peer >= 0 && st->addrs) {
@@ -78,6 +82,7 @@ int acclOfiProgress(acclOfiState* st) {
   int total = 0;
   for (int r = 0; r < st->nrails; r++) {
     acclOfiRail* rail = &st->rails[r];
+    if (rail->owner != r) continue; /* its queue is an earlier rail's */
     for (;;) {
       ssize_t n = fi_cq_read(rail->cq, e, CQ_BATCH);
       if (n > 0) {
@@ -103,9 +108,12 @@ int acclOfiProgress(acclOfiState* st) {
  * while; fi_cq_signal at teardown cuts the wait short. */
 static void sleepOnQueues(acclOfiState* st) {
   struct fi_cq_tagged_entry e[CQ_BATCH];
-  int timeoutMs = st->nrails == 1 ? 20 : 2;
+  int nq = 0; /* distinct queues: with several, take turns with short waits */
+  for (int r = 0; r < st->nrails; r++) nq += st->rails[r].owner == r;
+  int timeoutMs = nq == 1 ? 20 : 2;
   for (int r = 0; r < st->nrails && !__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE); r++) {
     acclOfiRail* rail = &st->rails[r];
+    if (rail->owner != r) continue;
     ssize_t n = fi_cq_sread(rail->cq, e, CQ_BATCH, NULL, timeoutMs);
     if (n > 0) {
       for (ssize_t i = 0; i < n; i++) complete(st, &e[i]);
@@ -153,7 +161,7 @@ void acclOfiProxyStop(acclOfiState* st) {
   if (!st->proxyRunning) return;
   __atomic_store_n(&st->stop, 1, __ATOMIC_RELEASE);
   for (int r = 0; r < st->nrails; r++)
-    if (st->rails[r].cq) fi_cq_signal(st->rails[r].cq);
+    if (st->rails[r].cq && st->rails[r].owner == r) fi_cq_signal(st->rails[r].cq);
   pthread_join(st->proxy, NULL);
   st->proxyRunning = 0;
 }

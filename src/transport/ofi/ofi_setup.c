@@ -20,20 +20,36 @@
     }                                                                          \
   } while (0)
 
-static acclResult_t openRail(acclOfiState* st, acclOfiRail* r) {
+/* Rails on the same NIC share one fabric, domain and completion queue: one
+ * read of the queue progresses all their endpoints, and the proxy sleeps on
+ * one queue instead of taking turns. */
+static acclResult_t openRail(acclOfiState* st, int idx) {
+  acclOfiRail* r = &st->rails[idx];
   struct fi_info* info = r->info;
-  OFICHECK(fi_fabric(info->fabric_attr, &r->fabric, NULL), "fi_fabric");
-  OFICHECK(fi_domain(r->fabric, info, &r->domain, NULL), "fi_domain");
+  r->owner = idx;
+  for (int k = 0; k < idx; k++)
+    if (st->rails[k].owner == k && strcmp(st->rails[k].info->domain_attr->name, info->domain_attr->name) == 0 &&
+        strcmp(st->rails[k].info->fabric_attr->name, info->fabric_attr->name) == 0)
+      r->owner = k;
+  if (r->owner == idx) {
+    OFICHECK(fi_fabric(info->fabric_attr, &r->fabric, NULL), "fi_fabric");
+    OFICHECK(fi_domain(r->fabric, info, &r->domain, NULL), "fi_domain");
+    struct fi_cq_attr cq;
+    memset(&cq, 0, sizeof(cq));
+    cq.format = FI_CQ_FORMAT_TAGGED;
+    cq.wait_obj = FI_WAIT_UNSPEC; /* the proxy sleeps in fi_cq_sread when idle */
+    cq.size = 4096;
+    OFICHECK(fi_cq_open(r->domain, &cq, &r->cq, NULL), "fi_cq_open");
+  } else {
+    const acclOfiRail* o = &st->rails[r->owner];
+    r->fabric = o->fabric;
+    r->domain = o->domain;
+    r->cq = o->cq;
+  }
   struct fi_av_attr av;
   memset(&av, 0, sizeof(av));
   av.type = FI_AV_TABLE;
   OFICHECK(fi_av_open(r->domain, &av, &r->av, NULL), "fi_av_open");
-  struct fi_cq_attr cq;
-  memset(&cq, 0, sizeof(cq));
-  cq.format = FI_CQ_FORMAT_TAGGED;
-  cq.wait_obj = FI_WAIT_UNSPEC; /* the proxy sleeps in fi_cq_sread when idle */
-  cq.size = 4096;
-  OFICHECK(fi_cq_open(r->domain, &cq, &r->cq, NULL), "fi_cq_open");
   OFICHECK(fi_endpoint(r->domain, info, &r->ep, NULL), "fi_endpoint");
   OFICHECK(fi_ep_bind(r->ep, &r->av->fid, 0), "fi_ep_bind(av)");
   OFICHECK(fi_ep_bind(r->ep, &r->cq->fid, FI_TRANSMIT | FI_RECV), "fi_ep_bind(cq)");
@@ -81,13 +97,16 @@ static size_t flagsTotalOf(const acclOfiState* st, int r) {
   return ACCL_ALIGN_UP(st->flagBytes * (size_t)(st->nLanes * peersOf(st, r) * 2), 4096);
 }
 
-static void closeRail(acclOfiRail* r) {
+/* Rails close from the last: those sharing an earlier rail's domain first. */
+static void closeRail(acclOfiState* st, int idx) {
+  acclOfiRail* r = &st->rails[idx];
+  int own = r->owner == idx;
   if (r->ep) fi_close(&r->ep->fid);
   if (r->mr) fi_close(&r->mr->fid);
-  if (r->cq) fi_close(&r->cq->fid);
   if (r->av) fi_close(&r->av->fid);
-  if (r->domain) fi_close(&r->domain->fid);
-  if (r->fabric) fi_close(&r->fabric->fid);
+  if (own && r->cq) fi_close(&r->cq->fid);
+  if (own && r->domain) fi_close(&r->domain->fid);
+  if (own && r->fabric) fi_close(&r->fabric->fid);
   if (r->info) fi_freeinfo(r->info);
   free(r->peerAddr);
   memset(r, 0, sizeof(*r));
@@ -114,7 +133,7 @@ static acclResult_t exchangeAddresses(acclOfiState* st) {
   /* every rank must stripe the same way: use the smallest rail count */
   int nrails = st->nrails;
   for (int q = 0; q < n; q++) nrails = ACCL_MIN(nrails, st->addrs[q].nrails);
-  for (int r = nrails; r < st->nrails; r++) closeRail(&st->rails[r]);
+  for (int r = st->nrails - 1; r >= nrails; r--) closeRail(st, r);
   st->nrails = nrails;
   for (int r = 0; r < st->nrails; r++) {
     acclOfiRail* rail = &st->rails[r];
@@ -221,7 +240,7 @@ acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable
   st->peerFailed = calloc((size_t)comm->nranks, sizeof(int));
   if (!st->peerFailed) return acclSystemError;
   ACCLCHECK(acclOfiChooseProvider(st, comm->nNodes));
-  for (int r = 0; r < st->nrails; r++) ACCLCHECK(openRail(st, &st->rails[r]));
+  for (int r = 0; r < st->nrails; r++) ACCLCHECK(openRail(st, r));
   st->pieceBytes = ACCL_ALIGN_UP(ACCL_DIV_UP(st->slotBytes, (size_t)st->nrails), ACCL_OFI_STRIPE_ALIGN);
   if (st->rma && st->pieceBytes > ACCL_OFI_RMA_MAX_PIECE) {
     INFO(ACCL_NET, "NET/OFI rank %d: pieces of %zu bytes exceed the rma CQ data's length field: tagged protocol",
@@ -267,7 +286,7 @@ void acclOfiTeardown(acclOfiState* st, int abort) {
   }
   acclOfiProxyStop(st);
   acclOfiMrCacheFini(st); /* before the domains close */
-  for (int r = 0; r < ACCL_OFI_MAX_RAILS; r++) closeRail(&st->rails[r]);
+  for (int r = ACCL_OFI_MAX_RAILS - 1; r >= 0; r--) closeRail(st, r);
   for (int k = 0; k < st->nConns; k++) {
     free(st->conns[k].pending);
     free(st->conns[k].stepOf);
