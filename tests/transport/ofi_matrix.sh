@@ -5,7 +5,9 @@
 # two "nodes" by ACCL_HOSTID (shm inside, ofi between), with the
 # hierarchical AllReduce forced too; three rails striped
 # over several endpoints of one NIC; the rma protocol (tcp;ofi_rxm offers
-# FI_RMA) and the tagged one.
+# FI_RMA) and the tagged one; the sockets provider (it flags the local
+# completions of writes with FI_REMOTE_CQ_DATA too: they must not count as
+# arrivals).
 prog="$top_builddir/tests/collectives/mpi_coll"
 runner="$top_srcdir/tests/run_mpi.sh"
 wrap="$top_srcdir/tests/topology/hostid_wrap.sh"
@@ -27,4 +29,6 @@ ACCL_TRANSPORT=ofi ACCL_OFI_NRAILS=3 sh "$runner" "3" "$prog" $cases || fail=1
 echo "=== ACCL_TRANSPORT=ofi ACCL_OFI_PROTOCOL=tagged (the protocol of providers without FI_RMA), 1 and 2 rails"
 ACCL_TRANSPORT=ofi ACCL_OFI_PROTOCOL=tagged sh "$runner" "2 3" "$prog" $cases || fail=1
 ACCL_TRANSPORT=ofi ACCL_OFI_PROTOCOL=tagged ACCL_OFI_NRAILS=2 sh "$runner" "3" "$prog" $cases || fail=1
+echo "=== ACCL_TRANSPORT=ofi ACCL_OFI_PROVIDER=sockets (rma protocol)"
+ACCL_TRANSPORT=ofi ACCL_OFI_PROVIDER=sockets ACCL_TIMEOUT=60 sh "$runner" "2 3" "$prog" $cases || fail=1
 exit $fail

@@ -18,7 +18,9 @@
 #define CQ_BATCH 16
 
 static void complete(acclOfiState* st, const struct fi_cq_tagged_entry* e) {
-  if (e->flags & FI_REMOTE_CQ_DATA) { /* rma: a peer wrote into our region */
+  /* rma: a peer wrote into our region. Both flags: the sockets provider also
+   * sets FI_REMOTE_CQ_DATA on the local completion of our own writes. */
+  if ((e->flags & (FI_REMOTE_WRITE | FI_REMOTE_CQ_DATA)) == (FI_REMOTE_WRITE | FI_REMOTE_CQ_DATA)) {
     acclOfiRmaArrived(st, e->data);
     return;
   }
