@@ -15,7 +15,7 @@ typedef struct acclRoot {
   pthread_t thread;
   uint8_t secret[ACCL_SECRET_BYTES];
   volatile int stop;
-  int reaping; /* a rank of this process will join the thread */
+  int finished; /* the thread is about to return: a later start or reap joins it */
   acclAcceptor acc;
 } acclRoot;
 
@@ -121,18 +121,42 @@ static void* rootMain(void* arg) {
   free(addrs);
   acclAcceptorFini(&root->acc);
   close(root->acc.listenFd);
+  /* Whoever joins frees: the init of a rank of this process (reap), else
+   * the next root started here. A thread that detached itself could still
+   * be exiting when the init it answered returns (a failed init then seemed
+   * to leave a thread behind). */
   pthread_mutex_lock(&rootLock);
-  int reaping = root->reaping;
-  if (!reaping) {
-    unlinkRoot(root);
-    pthread_detach(root->thread);
-  }
+  root->finished = 1;
   pthread_mutex_unlock(&rootLock);
-  if (!reaping) free(root);
   return NULL;
 }
 
+/* Join and free the roots whose threads have finished and nobody reaped (an
+ * id whose init never ran in this process). */
+static void joinFinishedRoots(void) {
+  acclRoot* done = NULL;
+  pthread_mutex_lock(&rootLock);
+  for (acclRoot** p = &roots; *p;) {
+    acclRoot* r = *p;
+    if (r->finished) {
+      *p = r->next;
+      r->next = done;
+      done = r;
+    } else {
+      p = &r->next;
+    }
+  }
+  pthread_mutex_unlock(&rootLock);
+  while (done) {
+    acclRoot* r = done;
+    done = r->next;
+    pthread_join(r->thread, NULL);
+    free(r);
+  }
+}
+
 acclResult_t acclBootstrapRootStart(const acclSocketAddr* addr, const uint8_t* secret, acclSocketAddr* listening) {
+  joinFinishedRoots();
   int fd;
   ACCLCHECK(acclSocketListen(addr, &fd, listening));
   acclRoot* root = calloc(1, sizeof(*root));
@@ -166,7 +190,6 @@ void acclBootstrapRootReap(const uint8_t* secret, int stop) {
   acclRoot* root = roots;
   while (root && !acclSecretEqual(root->secret, secret)) root = root->next;
   if (root) {
-    root->reaping = 1;
     if (stop) root->stop = 1;
     unlinkRoot(root);
   }

@@ -64,7 +64,8 @@ typedef struct acclOfiConnPriv {
   volatile uint64_t* done;     /* [nslots] step+1 once all pieces completed (device memory: wakes the engine) */
   volatile uint64_t* sizes;    /* [nslots] receiver: bytes that arrived */
   uint64_t* arrived;           /* [nslots] rma receiver: pieces that arrived */
-  uint64_t credit;             /* rma sender: steps the receiver released (from its credit messages) */
+  uint64_t credit;             /* rma sender: steps the receiver released (from its credits and trailers) */
+  uint64_t released, announced;/* rma receiver: steps released; the most the peer has been told of */
   uint64_t remoteSlots;        /* rma sender: the peer's slots of this connection (address or offset) */
   uint64_t remoteCredit;       /* rma receiver: the word of the peer's region that credit writes land in (unread) */
   uint64_t* creditSrc;         /* rma receiver: registered 8 bytes credit writes are sent from (content unused) */
@@ -154,18 +155,24 @@ extern const acclTransportOps acclOfiRmaOps;
 int acclOfiPeerFailed(acclConn* conn);
 /* rma: a remote write with CQ data arrived (proxy or engine thread). */
 void acclOfiRmaArrived(acclOfiState* st, uint64_t data);
-/* rma CQ data of a piece: | lane (8) | sender (24) | slot (8) | pieces-1 (2) | length (22) |;
- * slot ACCL_OFI_RMA_CREDIT marks a credit: a write whose CQ data carries the
- * low 24 bits of the receiver's release count in place of pieces and length
- * (its 8 bytes land in a word nobody reads, so nothing races with them). */
+/* rma CQ data of a piece:
+ *   | lane (8) | sender (20) | trailer (1) | 0 (3) | slot (8) | pieces-1 (2) | length (22) |
+ * trailer: the piece's last 8 bytes are not data but the sender's count of
+ * steps it has released on its connection from us on this lane (a credit
+ * carried by a step going the other way, see ofi_rma.c). Slot
+ * ACCL_OFI_RMA_CREDIT marks a credit: a write whose CQ data carries the low
+ * 24 bits of the receiver's release count in place of pieces and length (its
+ * 8 bytes land in a word nobody reads, so nothing races with them). */
 #define ACCL_OFI_RMA_CREDIT 0xff
+#define ACCL_OFI_RMA_MAX_RANKS (1 << 20)
+#define ACCL_OFI_RMA_TRAILER (1ull << 35)
 static inline uint64_t acclOfiRmaCreditData(int lane, int sender, uint64_t released) {
-  return ((uint64_t)(lane & 0xff) << 56) | ((uint64_t)(sender & 0xffffff) << 32) |
+  return ((uint64_t)(lane & 0xff) << 56) | ((uint64_t)(sender & 0xfffff) << 36) |
          ((uint64_t)ACCL_OFI_RMA_CREDIT << 24) | (released & 0xffffff);
 }
 #define ACCL_OFI_RMA_MAX_PIECE ((1u << 22) - 1)
 static inline uint64_t acclOfiRmaData(int lane, int sender, int slot, int npieces, size_t len) {
-  return ((uint64_t)(lane & 0xff) << 56) | ((uint64_t)(sender & 0xffffff) << 32) | ((uint64_t)(slot & 0xff) << 24) |
+  return ((uint64_t)(lane & 0xff) << 56) | ((uint64_t)(sender & 0xfffff) << 36) | ((uint64_t)(slot & 0xff) << 24) |
          ((uint64_t)((npieces - 1) & 3) << 22) | (uint64_t)(len & ACCL_OFI_RMA_MAX_PIECE);
 }
 static inline char* acclOfiSlot(acclOfiConnPriv* c, int slot) { return c->slots + (size_t)slot * c->st->slotBytes; }

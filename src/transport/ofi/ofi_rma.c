@@ -5,6 +5,8 @@
  * writing its release count into the sender's credit word. Called by the
  * device engine; completions arrive through acclOfiProgress (ofi_proxy.c). */
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 #include "comm.h"
 #include "param.h"
 #include "transport/ofi/ofi.h"
@@ -33,10 +35,28 @@ static void* rmaSendBuf(acclConn* conn, uint64_t step) {
   return slotFree(c, step) ? acclOfiSlot(c, slot) : NULL;
 }
 
+/* Our connection from c's peer on c's lane (NULL: we receive nothing from it there). */
+static acclOfiConnPriv* reverseOf(const acclOfiConnPriv* c) {
+  const acclOfiState* st = c->st;
+  return st->byLaneRank[((size_t)c->lane * (size_t)st->comm->nranks + (size_t)c->peer) * 2 + 1];
+}
+
 static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void** descs, size_t bytes) {
   acclOfiState* st = c->st;
   int slot = (int)(step % (uint64_t)st->nslots);
   c->stepsPosted++;
+  /* A step sent from its slot with room behind the data carries the credit
+   * we owe the peer, if any: exchanges (recursive doubling, 2-rank rings)
+   * then need no credit writes at all. */
+  uint64_t trailer = 0;
+  acclOfiConnPriv* rev = reverseOf(c);
+  if (rev && rev->released > rev->announced && buf == acclOfiSlot(c, slot) && bytes + 8 <= st->pieceBytes) {
+    uint64_t count = rev->released;
+    memcpy(buf + bytes, &count, sizeof(count));
+    rev->announced = count;
+    bytes += sizeof(count);
+    trailer = ACCL_OFI_RMA_TRAILER;
+  }
   /* only the pieces that carry bytes travel (at least one: it announces the step) */
   int npieces = bytes ? (int)ACCL_MIN((size_t)st->nrails, ACCL_DIV_UP(bytes, st->pieceBytes)) : 1;
   c->stepOf[slot] = step;
@@ -49,7 +69,8 @@ static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void*
     req->conn = c;
     req->slot = slot;
     req->rail = r;
-    acclOfiPost p = {c, r, buf + off, descs[r], len, acclOfiRmaData(c->lane, st->comm->rank, slot, npieces, len),
+    acclOfiPost p = {c, r, buf + off, descs[r], len,
+                     acclOfiRmaData(c->lane, st->comm->rank, slot, npieces, len) | trailer,
                      c->remoteSlots + (uint64_t)slot * st->slotBytes + off, &req->ctx};
     ACCLCHECK(acclOfiPostRetry(postWrite, &p, "write"));
   }
@@ -64,11 +85,13 @@ static acclResult_t rmaSendFrom(acclConn* conn, uint64_t step, const void* src, 
   return acclOfiSendFrom(conn->priv, step, src, bytes, postStep);
 }
 
-/* Credits go back in batches of half a FIFO: a credit is one more message
- * and one more wake-up per step, which doubles the cost of a small exchange.
- * The sender still sees at least nslots/2 + 1 free slots whatever the receiver
- * has not yet announced, which is all a plan may need before it receives
- * (plans send at most half a FIFO ahead: ring rounds, rd). */
+/* Credits: a released step is announced to the sender by the next step we
+ * send it on the same lane (a trailer, above) or, once half a FIFO of
+ * releases is unannounced, by a credit write of its own: a credit write is
+ * one more message and one more wake-up, which doubles the cost of a small
+ * exchange. Either way the sender sees at least nslots/2 + 1 free slots
+ * whatever the receiver has not yet announced, which is all a plan may need
+ * before it receives (plans send at most half a FIFO ahead: ring rounds, rd). */
 static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
   acclOfiConnPriv* c = conn->priv;
   const uint64_t ns = (uint64_t)conn->nslots, batch = ns / 2 > 1 ? ns / 2 : 1;
@@ -77,7 +100,9 @@ static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
   __atomic_store_n(&c->sizes[slot], 0, __ATOMIC_RELAXED);
   __atomic_store_n(&c->arrived[slot], 0, __ATOMIC_RELAXED);
   c->stepOf[slot] = step + ns;
-  if ((step + 1) % batch != 0) return acclSuccess;
+  c->released = step + 1;
+  if (c->released - c->announced < batch) return acclSuccess;
+  c->announced = c->released;
   /* The count travels in the CQ data; the 8 bytes land in a word of the
    * sender's region that nobody reads. A regular write with a context of its
    * own, not an inject: tcp;ofi_rxm of libfabric 1.17 dereferences the
@@ -96,12 +121,22 @@ static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
   __atomic_store_n(&req->busy, 1, __ATOMIC_RELEASE);
   __atomic_add_fetch(&c->st->postedSends, 1, __ATOMIC_ACQ_REL);
   acclOfiPost p = {c, 0, c->creditSrc, c->st->rails[0].desc, sizeof(uint64_t),
-                   acclOfiRmaCreditData(c->lane, c->st->comm->rank, step + 1), c->remoteCredit, &req->ctx};
+                   acclOfiRmaCreditData(c->lane, c->st->comm->rank, c->released), c->remoteCredit, &req->ctx};
   return acclOfiPostRetry(postWrite, &p, "credit write");
 }
 
+/* Raise a sender's credit to `count` (never lower it: two threads may handle
+ * two credits out of order) and wake its engine if it waits for one. */
+static void raiseCredit(acclOfiConnPriv* c, uint64_t count) {
+  uint64_t cur = __atomic_load_n(&c->credit, __ATOMIC_ACQUIRE);
+  do {
+    if (count <= cur) return;
+  } while (!__atomic_compare_exchange_n(&c->credit, &cur, count, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+  accDevDoorbell((const void*)c->done); /* device memory of ours: wakes a sender engine waiting for credit */
+}
+
 void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
-  int lane = (int)(data >> 56), sender = (int)((data >> 32) & 0xffffff), slot = (int)((data >> 24) & 0xff);
+  int lane = (int)(data >> 56), sender = (int)((data >> 36) & 0xfffff), slot = (int)((data >> 24) & 0xff);
   int npieces = (int)((data >> 22) & 3) + 1;
   size_t len = (size_t)(data & ACCL_OFI_RMA_MAX_PIECE);
   int n = st->comm->nranks, credit = slot == ACCL_OFI_RMA_CREDIT;
@@ -115,16 +150,23 @@ void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
   }
   if (credit) {
     /* the full count from its low 24 bits: credits move by less than 2^23
-     * between two messages, and two threads may handle two credits out of
-     * order, so only ever raise it */
-    uint64_t cur = __atomic_load_n(&c->credit, __ATOMIC_ACQUIRE), next;
-    do {
-      int32_t delta = (int32_t)((uint32_t)((data & 0xffffff) - (cur & 0xffffff)) << 8) >> 8;
-      if (delta <= 0) return;
-      next = cur + (uint64_t)delta;
-    } while (!__atomic_compare_exchange_n(&c->credit, &cur, next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-    accDevDoorbell((const void*)c->done); /* device memory of ours: wakes a sender engine waiting for credit */
+     * between two messages */
+    uint64_t cur = __atomic_load_n(&c->credit, __ATOMIC_ACQUIRE);
+    int32_t delta = (int32_t)((uint32_t)((data & 0xffffff) - (cur & 0xffffff)) << 8) >> 8;
+    if (delta > 0) raiseCredit(c, cur + (uint64_t)delta);
     return;
+  }
+  if (data & ACCL_OFI_RMA_TRAILER) { /* only on single-piece steps: the last 8 bytes are a credit for our sends */
+    if (len < sizeof(uint64_t) || npieces != 1) {
+      WARN("NET/OFI rank %d: remote write from rank %d with a credit trailer but %zu bytes in %d pieces",
+           st->comm->rank, sender, len, npieces);
+      return;
+    }
+    uint64_t count;
+    memcpy(&count, acclOfiSlot(c, slot) + len - sizeof(count), sizeof(count));
+    len -= sizeof(count);
+    acclOfiConnPriv* s = st->byLaneRank[((size_t)lane * (size_t)n + (size_t)sender) * 2];
+    if (s) raiseCredit(s, count);
   }
   __atomic_add_fetch(&c->sizes[slot], len, __ATOMIC_RELAXED); /* rails may complete on two threads */
   if (__atomic_add_fetch(&c->arrived[slot], 1, __ATOMIC_ACQ_REL) == (uint64_t)npieces)

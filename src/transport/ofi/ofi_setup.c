@@ -240,6 +240,11 @@ acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable
   st->peerFailed = calloc((size_t)comm->nranks, sizeof(int));
   if (!st->peerFailed) return acclSystemError;
   ACCLCHECK(acclOfiChooseProvider(st, comm->nNodes));
+  if (st->rma && comm->nranks > ACCL_OFI_RMA_MAX_RANKS) { /* the rma CQ data names the sender in 20 bits */
+    INFO(ACCL_NET, "NET/OFI rank %d: %d ranks exceed the rma CQ data's sender field: tagged protocol", comm->rank,
+         comm->nranks);
+    st->rma = 0;
+  }
   for (int r = 0; r < st->nrails; r++) ACCLCHECK(openRail(st, r));
   st->pieceBytes = ACCL_ALIGN_UP(ACCL_DIV_UP(st->slotBytes, (size_t)st->nrails), ACCL_OFI_STRIPE_ALIGN);
   if (st->rma && st->pieceBytes > ACCL_OFI_RMA_MAX_PIECE) {
