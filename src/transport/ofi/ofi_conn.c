@@ -40,7 +40,7 @@ acclResult_t acclOfiPostRetry(acclOfiPostFn fn, const acclOfiPost* p, const char
            c->peer, (long long)timeout);
       return acclTimeout;
     }
-    if (c->st->peerFailed[c->peer]) return acclRemoteError;
+    if (__atomic_load_n(&c->st->peerFailed[c->peer], __ATOMIC_ACQUIRE)) return acclRemoteError;
     /* the provider frees queue entries only as completions are read: read
      * them here rather than wait for the proxy (asleep on one rail's queue) */
     if (acclOfiProgress(c->st) > 0) continue;
@@ -128,7 +128,7 @@ static acclResult_t ofiRecvRelease(acclConn* conn, uint64_t step) {
 
 int acclOfiPeerFailed(acclConn* conn) {
   acclOfiConnPriv* c = conn->priv;
-  return c->st->peerFailed[c->peer];
+  return __atomic_load_n(&c->st->peerFailed[c->peer], __ATOMIC_ACQUIRE);
 }
 
 const acclTransportOps acclOfiOps = {"ofi",          ofiSendBuf,        ofiSendPost, acclOfiRecvBuf, ofiRecvRelease,

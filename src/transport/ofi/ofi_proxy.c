@@ -72,7 +72,7 @@ static void completeError(acclOfiState* st, acclOfiRail* rail, int railIdx) {
   WARN("NET/OFI rank %d: %s %s rank %d at %s (rail %d, %zu bytes) failed: %s; provider %s says: %s", st->comm->rank,
        req && req->conn && req->conn->isSend ? "send to" : "receive from", peer >= 0 ? "" : "unknown", peer, addr,
        railIdx, e.len, acclOfiErrText(e.err, err, sizeof(err)), st->provName, ps ? ps : "-");
-  if (peer >= 0) st->peerFailed[peer] = 1;
+  if (peer >= 0) __atomic_store_n(&st->peerFailed[peer], 1, __ATOMIC_RELEASE); /* several threads may see the failure */
   acclCommSetAsyncError(st->comm, res);
   if (req && req->conn) accDevDoorbell((const void*)req->conn->done);
   if (req && (req->credit || (req->conn && req->conn->isSend))) __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);

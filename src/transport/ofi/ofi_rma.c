@@ -110,7 +110,8 @@ static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
    * crashed the survivors of the killed-peer test. */
   acclOfiReq* req = &c->creditReqs[c->creditsPosted % (2 * ns)];
   for (int spins = 0; __atomic_load_n(&req->busy, __ATOMIC_ACQUIRE); spins++) { /* its last use still in flight */
-    if (c->st->peerFailed[c->peer] || __atomic_load_n(&c->st->comm->asyncError, __ATOMIC_ACQUIRE) != acclSuccess)
+    if (__atomic_load_n(&c->st->peerFailed[c->peer], __ATOMIC_ACQUIRE) ||
+        __atomic_load_n(&c->st->comm->asyncError, __ATOMIC_ACQUIRE) != acclSuccess)
       return acclRemoteError;
     if (acclOfiProgress(c->st) < 0) return acclSystemError;
     if (spins > 64) sched_yield();
