@@ -24,6 +24,8 @@ TOPO_TEST_PPN=2 sh "$runner" "4" "$wrap" "$prog" $cases || fail=1
 echo "=== hierarchical AllReduce forced: 2 nodes x 3 ranks, 3 nodes x 1 rank"
 TOPO_TEST_PPN=3 ACCL_ALGO=hier sh "$runner" "6" "$wrap" "$prog" $cases || fail=1
 TOPO_TEST_PPN=1 ACCL_ALGO=hier sh "$runner" "3" "$wrap" "$prog" $cases || fail=1
+echo "=== the 128 KiB steps of network communicators whose ranks each have a core, with more ranks than cores here"
+TOPO_TEST_PPN=2 ACCL_SLOT_BYTES=131072 sh "$runner" "4" "$wrap" "$prog" $cases || fail=1
 echo "=== ACCL_TRANSPORT=ofi ACCL_OFI_NRAILS=3 (several endpoints per NIC)"
 ACCL_TRANSPORT=ofi ACCL_OFI_NRAILS=3 sh "$runner" "3" "$prog" $cases || fail=1
 echo "=== ACCL_TRANSPORT=ofi ACCL_OFI_PROTOCOL=tagged (the protocol of providers without FI_RMA), 1 and 2 rails"
