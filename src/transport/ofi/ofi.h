@@ -149,6 +149,12 @@ int acclOfiConnIndex(const acclOfiState* st, int r, int lane, int peer, int dir)
 /* Safe after a failed setup too. */
 void acclOfiTeardown(acclOfiState* st, int abort);
 
+/* Our connection with `peer` on `lane` (dir 0 send, 1 receive); NULL when
+ * that peer is not reached over ofi. */
+static inline acclOfiConnPriv** acclOfiConnSlot(const acclOfiState* st, int lane, int peer, int dir) {
+  return &st->byLaneRank[((size_t)lane * (size_t)st->comm->nranks + (size_t)peer) * 2 + (size_t)dir];
+}
+
 /* ---- ofi_conn.c (tagged) and ofi_rma.c */
 extern const acclTransportOps acclOfiOps;
 extern const acclTransportOps acclOfiRmaOps;
@@ -209,6 +215,10 @@ typedef acclResult_t (*acclOfiPostStepFn)(acclOfiConnPriv* c, uint64_t step, cha
 /* sendPost (from the step's slot), sendFrom (buf from the registration cache)
  * and sendIdle of both protocols (ofi_mr.c); recvBuf of both (ofi_conn.c). */
 acclResult_t acclOfiSendSlot(acclOfiConnPriv* c, uint64_t step, size_t bytes, acclOfiPostStepFn post);
+/* Sender, both protocols: `step` goes out as `npieces` pieces (piece r on
+ * rail r); returns its slot. acclOfiPieceReq: the context of piece r. */
+int acclOfiBeginStep(acclOfiConnPriv* c, uint64_t step, int npieces);
+acclOfiReq* acclOfiPieceReq(acclOfiConnPriv* c, int slot, int r);
 const void* acclOfiRecvBuf(acclConn* conn, uint64_t step, size_t* bytes);
 acclResult_t acclOfiSendFrom(acclOfiConnPriv* c, uint64_t step, const void* src, size_t bytes, acclOfiPostStepFn post);
 int acclOfiSendIdle(acclConn* conn);

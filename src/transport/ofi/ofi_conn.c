@@ -82,21 +82,12 @@ static void* ofiSendBuf(acclConn* conn, uint64_t step) {
 
 static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void** descs, size_t bytes) {
   acclOfiState* st = c->st;
-  int slot = (int)(step % (uint64_t)st->nslots);
-  int me = st->comm->rank;
-  c->stepsPosted++;
-  c->stepOf[slot] = step;
-  __atomic_store_n(&c->pending[slot], st->nrails, __ATOMIC_RELEASE);
-  __atomic_add_fetch(&st->postedSends, (uint64_t)st->nrails, __ATOMIC_ACQ_REL);
-  uint64_t tag = acclOfiTag(c->lane, me, step);
+  int slot = acclOfiBeginStep(c, step, st->nrails);
+  uint64_t tag = acclOfiTag(c->lane, st->comm->rank, step);
   for (int r = 0; r < st->nrails; r++) {
     size_t off, len;
     acclOfiPiece(st, r, bytes, &off, &len);
-    acclOfiReq* req = &c->reqs[slot * st->nrails + r];
-    req->conn = c;
-    req->slot = slot;
-    req->rail = r;
-    acclOfiPost p = {c, r, buf + off, descs[r], len, tag, 0, &req->ctx};
+    acclOfiPost p = {c, r, buf + off, descs[r], len, tag, 0, &acclOfiPieceReq(c, slot, r)->ctx};
     ACCLCHECK(acclOfiPostRetry(postSend, &p, "send"));
   }
   return acclSuccess;

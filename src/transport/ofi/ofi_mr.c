@@ -129,6 +129,24 @@ out:
   return res;
 }
 
+int acclOfiBeginStep(acclOfiConnPriv* c, uint64_t step, int npieces) {
+  acclOfiState* st = c->st;
+  int slot = (int)(step % (uint64_t)st->nslots);
+  c->stepsPosted++;
+  c->stepOf[slot] = step;
+  __atomic_store_n(&c->pending[slot], npieces, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&st->postedSends, (uint64_t)npieces, __ATOMIC_ACQ_REL);
+  return slot;
+}
+
+acclOfiReq* acclOfiPieceReq(acclOfiConnPriv* c, int slot, int r) {
+  acclOfiReq* req = &c->reqs[slot * c->st->nrails + r];
+  req->conn = c;
+  req->slot = slot;
+  req->rail = r;
+  return req;
+}
+
 acclResult_t acclOfiSendSlot(acclOfiConnPriv* c, uint64_t step, size_t bytes, acclOfiPostStepFn post) {
   void* descs[ACCL_OFI_MAX_RAILS];
   for (int r = 0; r < c->st->nrails; r++) descs[r] = c->st->rails[r].desc;

@@ -35,22 +35,16 @@ static void* rmaSendBuf(acclConn* conn, uint64_t step) {
   return slotFree(c, step) ? acclOfiSlot(c, slot) : NULL;
 }
 
-/* Our connection from c's peer on c's lane (NULL: we receive nothing from it there). */
-static acclOfiConnPriv* reverseOf(const acclOfiConnPriv* c) {
-  const acclOfiState* st = c->st;
-  return st->byLaneRank[((size_t)c->lane * (size_t)st->comm->nranks + (size_t)c->peer) * 2 + 1];
-}
-
 static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void** descs, size_t bytes) {
   acclOfiState* st = c->st;
   int slot = (int)(step % (uint64_t)st->nslots);
-  c->stepsPosted++;
   /* A step sent from its slot with room behind the data carries the credit
    * we owe the peer, if any: exchanges (recursive doubling, 2-rank rings)
    * then need no credit writes at all. */
   uint64_t trailer = 0;
-  acclOfiConnPriv* rev = reverseOf(c);
-  if (rev && rev->released > rev->announced && buf == acclOfiSlot(c, slot) && bytes + 8 <= st->pieceBytes) {
+  acclOfiConnPriv* rev = *acclOfiConnSlot(st, c->lane, c->peer, 1); /* our connection from that peer */
+  if (rev && rev->released > rev->announced && buf == acclOfiSlot(c, slot) &&
+      bytes + sizeof(uint64_t) <= st->pieceBytes) {
     uint64_t count = rev->released;
     memcpy(buf + bytes, &count, sizeof(count));
     rev->announced = count;
@@ -59,19 +53,13 @@ static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void*
   }
   /* only the pieces that carry bytes travel (at least one: it announces the step) */
   int npieces = bytes ? (int)ACCL_MIN((size_t)st->nrails, ACCL_DIV_UP(bytes, st->pieceBytes)) : 1;
-  c->stepOf[slot] = step;
-  __atomic_store_n(&c->pending[slot], npieces, __ATOMIC_RELEASE);
-  __atomic_add_fetch(&st->postedSends, (uint64_t)npieces, __ATOMIC_ACQ_REL);
+  acclOfiBeginStep(c, step, npieces);
   for (int r = 0; r < npieces; r++) {
     size_t off, len;
     acclOfiPiece(st, r, bytes, &off, &len);
-    acclOfiReq* req = &c->reqs[slot * st->nrails + r];
-    req->conn = c;
-    req->slot = slot;
-    req->rail = r;
     acclOfiPost p = {c, r, buf + off, descs[r], len,
                      acclOfiRmaData(c->lane, st->comm->rank, slot, npieces, len) | trailer,
-                     c->remoteSlots + (uint64_t)slot * st->slotBytes + off, &req->ctx};
+                     c->remoteSlots + (uint64_t)slot * st->slotBytes + off, &acclOfiPieceReq(c, slot, r)->ctx};
     ACCLCHECK(acclOfiPostRetry(postWrite, &p, "write"));
   }
   return acclSuccess;
@@ -143,7 +131,7 @@ void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
   int n = st->comm->nranks, credit = slot == ACCL_OFI_RMA_CREDIT;
   acclOfiConnPriv* c = NULL;
   if (lane < st->nLanes && sender < n)
-    c = st->byLaneRank[((size_t)lane * (size_t)n + (size_t)sender) * 2 + (credit ? 0 : 1)];
+    c = *acclOfiConnSlot(st, lane, sender, credit ? 0 : 1);
   if (c == NULL || (!credit && slot >= st->nslots)) {
     WARN("NET/OFI rank %d: remote write with unexpected CQ data 0x%llx (lane %d, rank %d, slot %d)", st->comm->rank,
          (unsigned long long)data, lane, sender, slot);
@@ -166,7 +154,7 @@ void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
     uint64_t count;
     memcpy(&count, acclOfiSlot(c, slot) + len - sizeof(count), sizeof(count));
     len -= sizeof(count);
-    acclOfiConnPriv* s = st->byLaneRank[((size_t)lane * (size_t)n + (size_t)sender) * 2];
+    acclOfiConnPriv* s = *acclOfiConnSlot(st, lane, sender, 0);
     if (s) raiseCredit(s, count);
   }
   __atomic_add_fetch(&c->sizes[slot], len, __ATOMIC_RELAXED); /* rails may complete on two threads */

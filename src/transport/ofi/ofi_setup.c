@@ -212,7 +212,7 @@ static acclResult_t buildConns(acclOfiState* st, acclConnTable* conns) {
           size_t off = (size_t)acclOfiConnIndex(st, q, lane, me, 0) * st->flagBytes + creditOff;
           c->remoteCredit = remoteAddr(st, q, off);
         }
-        st->byLaneRank[((size_t)lane * (size_t)n + (size_t)q) * 2 + (size_t)dir] = c;
+        *acclOfiConnSlot(st, lane, q, dir) = c;
         acclConn* conn = c->isSend ? acclConnSend(conns, lane, q) : acclConnRecv(conns, lane, q);
         *conn = (acclConn){st->rma ? &acclOfiRmaOps : &acclOfiOps, q, st->nslots, st->slotBytes, 0, c};
         if (c->isSend) continue;
