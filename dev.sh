@@ -13,7 +13,7 @@ BUILD_DIR=${BUILD_DIR:-$top/_build}
 JOBS=${JOBS:-$(nproc)}
 PACKAGES="build-essential pkg-config autoconf automake libtool libfabric-dev libfabric-bin libhwloc-dev hwloc \
 libopenmpi-dev openmpi-bin libibverbs-dev libcmocka-dev iproute2 gnuplot-nox graphviz python3 \
-python3-torch libtorch-dev"
+python3-torch libtorch-dev pybind11-dev python3-setuptools"
 
 install_deps() {
   missing=""
