@@ -65,6 +65,33 @@ acclResult_t acclTaskBuffers(struct acclComm* comm, acclPlan* plan, acclTask* t)
   return acclSuccess;
 }
 
+static int rangesOverlap(const void* a, size_t an, const void* b, size_t bn) {
+  uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+  return an && bn && x < y + bn && y < x + an;
+}
+
+/* The group rule: every task reads its input as it was when the group
+ * started. A receive (or any output) of another task of the plan may write
+ * into memory a task still has to read, and the lanes run concurrently, so
+ * such an input is read from a copy taken when the plan starts. Ordering the
+ * copies instead could deadlock: a send can need the peer's receive, which
+ * can need ours. */
+void acclPlanStageOverlaps(acclPlan* plan) {
+  if (plan->nTasks < 2) return;
+  for (int i = 0; i < plan->nTasks; i++) {
+    acclTask* t = &plan->tasks[i];
+    if (t->stageSend || t->sendBytes == 0) continue;
+    for (int j = 0; j < plan->nTasks; j++) {
+      const acclTask* u = &plan->tasks[j];
+      if (j == i || !rangesOverlap(t->sendbuff, t->sendBytes, u->recvbuff, u->recvBytes)) continue;
+      t->stageSend = 1;
+      t->stageSendOff = plan->stageBytes;
+      plan->stageBytes += ACCL_ALIGN_UP(t->sendBytes, 256);
+      break;
+    }
+  }
+}
+
 /* What the cost model knows of the communicator (the call's fields aside). */
 void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in) {
   memset(in, 0, sizeof(*in));

@@ -63,6 +63,7 @@ static acclResult_t launchTasks(struct acclComm* comm, accStream_t stream, const
     acclPlanPut(comm, plan);
     return res;
   }
+  acclPlanStageOverlaps(plan);
   return acclPlanLaunch(comm, plan, stream);
 }
 

@@ -12,5 +12,7 @@ void acclGroupFail(acclResult_t err);
 int acclGroupActive(void);
 /* Residency and staging of the task's buffers (enqueue.c). */
 acclResult_t acclTaskBuffers(struct acclComm* comm, acclPlan* plan, acclTask* t);
+/* Inputs that another task of the plan overwrites are read from a copy taken at plan start. */
+void acclPlanStageOverlaps(acclPlan* plan);
 
 #endif
