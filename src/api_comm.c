@@ -10,9 +10,7 @@
 static acclResult_t prefixLastError(acclResult_t res, const char* fn, const char* arg) {
   char text[768];
   snprintf(text, sizeof(text), "%s", acclLastErrorText());
-  acclSetLastError("%s: argument %s: %s", fn, arg, text);
-  WARN("%s", acclLastErrorText());
-  return res;
+  ACCL_ERROR(res, "%s: argument %s: %s", fn, arg, text);
 }
 
 ACCL_EXPORT acclResult_t acclGetUniqueId(acclUniqueId* uniqueId) {
@@ -24,7 +22,8 @@ ACCL_EXPORT acclResult_t acclCommInitRank(acclComm_t* comm, int nranks, acclUniq
   const char* fn = "acclCommInitRank";
   if (comm == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument comm is NULL", fn);
   *comm = NULL;
-  if (nranks < 1) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument nranks is %d, must be >= 1", fn, nranks);
+  if (nranks < 1 || nranks > ACCL_MAX_RANKS)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument nranks is %d, must be in [1, %d]", fn, nranks, ACCL_MAX_RANKS);
   if (rank < 0 || rank >= nranks)
     ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument rank is %d, must be in [0, %d)", fn, rank, nranks);
   const char* pinned = acclParamStr("COMM_ID", NULL);
@@ -38,9 +37,7 @@ ACCL_EXPORT acclResult_t acclCommInitRank(acclComm_t* comm, int nranks, acclUniq
   int device;
   accError_t err = accGetDevice(&device);
   if (err != accSuccess) {
-    acclSetLastError("%s: cannot read the current device: %s", fn, accGetErrorString(err));
-    WARN("%s", acclLastErrorText());
-    return acclDeviceError;
+    ACCL_ERROR(acclDeviceError, "%s: cannot read the current device: %s", fn, accGetErrorString(err));
   }
   int savedRank = acclLogRank;
   acclResult_t res = acclCommCreate(&commId, nranks, rank, device, NULL, 0, comm);

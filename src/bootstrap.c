@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "bootstrap_internal.h"
 #include "param.h"
@@ -38,26 +41,65 @@ struct acclBootstrap {
 /* Tag of the message carrying a split's new unique id (user tags are >= 0). */
 #define BS_TAG_SPLIT (-0x5b17)
 
-static void derivedSecret(const char* text, uint8_t secret[ACCL_SECRET_BYTES]) {
-  /* ACCL_COMM_ID pins the root: every rank must find the same secret
-   * without an id, so it is derived from the pinned address. It still keeps
-   * out scanners and jobs pinned elsewhere. */
-  uint64_t a = acclIdChecksum(text, strlen(text));
-  char salted[300];
-  snprintf(salted, sizeof(salted), "acc-ccl:%s", text);
-  uint64_t b = acclIdChecksum(salted, strlen(salted));
-  memcpy(secret, &a, 8);
-  memcpy(secret + 8, &b, 8);
+/* Owner-only key file (as ssh insists on): anyone else who can read it
+ * could join the job. */
+static acclResult_t readSecretFile(const char* path, char* text, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    ACCL_ERROR(acclInvalidArgument, "ACCL_COMM_SECRET_FILE=%s: cannot open: %s", path, strerror(e));
+  }
+  const char* bad = !S_ISREG(st.st_mode) ? "not a regular file"
+                    : st.st_uid != geteuid() ? "not owned by this user"
+                    : (st.st_mode & 077) ? "readable or writable by group or others (chmod 600)"
+                    : NULL;
+  ssize_t got = bad ? 0 : read(fd, text, cap - 1);
+  close(fd);
+  if (bad) ACCL_ERROR(acclInvalidArgument, "ACCL_COMM_SECRET_FILE=%s: %s", path, bad);
+  if (got <= 0) ACCL_ERROR(acclInvalidArgument, "ACCL_COMM_SECRET_FILE=%s: empty or unreadable", path);
+  text[got] = '\0';
+  while (got > 0 && (text[got - 1] == '\n' || text[got - 1] == '\r' || text[got - 1] == ' ')) text[--got] = '\0';
+  if (got == 0) ACCL_ERROR(acclInvalidArgument, "ACCL_COMM_SECRET_FILE=%s: empty", path);
+  return acclSuccess;
+}
+
+/* ACCL_COMM_ID pins the root, so ranks meet without a unique id and need a
+ * secret from elsewhere: ACCL_COMM_SECRET or ACCL_COMM_SECRET_FILE, which
+ * the launcher hands to every rank. Without one the secret can only come
+ * from the public address, so anyone who can reach it can join: init says so
+ * once, and ACCL_COMM_SECRET_REQUIRED=1 refuses to start. */
+acclResult_t acclBootstrapPinnedSecret(const char* commId, uint8_t secret[ACCL_SECRET_BYTES]) {
+  char text[4096];
+  const char* inline_ = acclParamStr("COMM_SECRET", NULL);
+  const char* file = acclParamStr("COMM_SECRET_FILE", NULL);
+  const char* key = NULL;
+  if (file && *file) {
+    ACCLCHECK(readSecretFile(file, text, sizeof(text)));
+    key = text;
+  } else if (inline_ && *inline_) {
+    key = inline_;
+  }
+  if (key == NULL) {
+    if (acclParamInt("COMM_SECRET_REQUIRED", 0))
+      ACCL_ERROR(acclInvalidUsage, "ACCL_COMM_ID=%s without ACCL_COMM_SECRET or ACCL_COMM_SECRET_FILE, and "
+                 "ACCL_COMM_SECRET_REQUIRED=1: refusing an unauthenticated bootstrap", commId);
+    static int warned;
+    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_ACQ_REL))
+      WARN("ACCL_COMM_ID=%s without ACCL_COMM_SECRET or ACCL_COMM_SECRET_FILE: the bootstrap is unauthenticated "
+           "(anyone who can reach that address can join); set a shared secret", commId);
+  }
+  /* key and address both count: one secret reused for jobs pinned elsewhere
+   * still gives each its own */
+  acclSecretDerive(key ? key : "", commId, secret);
+  return acclSuccess;
 }
 
 static acclResult_t pinnedRoot(const char* commId, acclSocketAddr* addr, uint8_t* secret) {
-  if (acclSocketParseAddr(commId, addr) != 0) {
-    acclSetLastError("ACCL_COMM_ID='%s' is not ip:port", commId);
-    WARN("ACCL_COMM_ID='%s' is not ip:port", commId);
-    return acclInvalidArgument;
-  }
-  derivedSecret(commId, secret);
-  return acclSuccess;
+  if (acclSocketParseAddr(commId, addr) != 0)
+    ACCL_ERROR(acclInvalidArgument, "ACCL_COMM_ID='%s' is not ip:port", commId);
+  return acclBootstrapPinnedSecret(commId, secret);
 }
 
 static acclResult_t clearLocalFlag(acclUniqueId* id) {
@@ -144,9 +186,8 @@ static void warnMissingRanks(const acclBootstrap* bs, const uint8_t* arrived) {
     if (len < sizeof(list) - 16) len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", missing ? "," : "", r);
     missing++;
   }
-  acclSetLastError("bootstrap timeout: rank%s %s of %d did not arrive within %llu s (ACCL_BOOTSTRAP_TIMEOUT)",
-                   missing > 1 ? "s" : "", list, bs->nranks, (unsigned long long)(bs->timeoutNs / 1000000000ULL));
-  WARN("%s", acclLastErrorText());
+  WARN("bootstrap timeout: rank%s %s of %d did not arrive within %llu s (ACCL_BOOTSTRAP_TIMEOUT)",
+       missing > 1 ? "s" : "", list, bs->nranks, (unsigned long long)(bs->timeoutNs / 1000000000ULL));
 }
 
 /* Tell the root we are here and get every rank's listen address. */
@@ -154,6 +195,8 @@ static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* ro
                                      const acclSocketAddr* myAddr, uint64_t deadline) {
   int fd = -1;
   acclResult_t res;
+  char rootText[80];
+  acclSocketAddrStr(rootAddr, rootText, sizeof(rootText));
   ACCLCHECK(acclSocketConnect(rootAddr, deadline, bs->abortFlag, &fd));
   acclHello h;
   acclHelloFill(&h, bs->secret, ACCL_HELLO_ROOT, bs->rank, bs->nranks, myAddr);
@@ -161,17 +204,36 @@ static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* ro
   /* The root reports missing ranks at its own deadline: allow it a little longer. */
   acclRootReply rep;
   res = acclSocketRecv(fd, &rep, sizeof(rep), deadline + 3000000000ULL, bs->abortFlag, "reply of the root");
-  if (res == acclRemoteError) WARN("bootstrap %s: the root closed the connection (root process gone, or it rejected us)", bs->who);
+  if (res == acclRemoteError)
+    WARN("bootstrap %s of %d: the root at %s closed the connection without a reply (the root process is gone, or it "
+         "refused our secret: do all ranks share the unique id, or ACCL_COMM_ID and ACCL_COMM_SECRET?)",
+         bs->who, bs->nranks, rootText);
   if (res != acclSuccess) goto out;
-  if (rep.magic != ACCL_HELLO_MAGIC || rep.nranks != bs->nranks) {
-    WARN("bootstrap %s: malformed reply from the root", bs->who);
+  if (rep.magic != ACCL_HELLO_MAGIC) {
+    WARN("bootstrap %s: malformed reply from the root at %s", bs->who, rootText);
+    res = acclRemoteError;
+    goto out;
+  }
+  if (rep.status != acclSuccess && rep.status != acclTimeout) {
+    if (rep.nranks != bs->nranks)
+      WARN("bootstrap %s: the root at %s refused us: its job has nranks %d, this rank was given nranks %d", bs->who,
+           rootText, rep.nranks, bs->nranks);
+    else
+      WARN("bootstrap %s of %d: the root at %s refused us (rank %d already arrived from elsewhere, or nranks out "
+           "of range)", bs->who, bs->nranks, rootText, bs->rank);
+    res = rep.status == acclSystemError ? acclSystemError : acclInvalidUsage;
+    goto out;
+  }
+  if (rep.nranks != bs->nranks) {
+    WARN("bootstrap %s: malformed reply from the root at %s (nranks %d, expected %d)", bs->who, rootText, rep.nranks,
+         bs->nranks);
     res = acclRemoteError;
     goto out;
   }
   if (rep.status == acclSuccess) {
     res = acclSocketRecv(fd, bs->addrs, sizeof(acclAddrWire) * (size_t)bs->nranks, deadline + 3000000000ULL,
                          bs->abortFlag, "address table from the root");
-  } else if (rep.status == acclTimeout) {
+  } else {
     uint8_t* arrived = calloc((size_t)bs->nranks, 1);
     res = arrived ? acclSocketRecv(fd, arrived, (size_t)bs->nranks, deadline + 3000000000ULL, bs->abortFlag,
                                    "missing-rank list from the root")
@@ -179,11 +241,6 @@ static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* ro
     if (res == acclSuccess) warnMissingRanks(bs, arrived);
     free(arrived);
     res = acclTimeout;
-  } else {
-    acclSetLastError("bootstrap: the root rejected rank %d of %d (another rank disagrees on nranks, or rank %d is taken)",
-                     bs->rank, bs->nranks, bs->rank);
-    WARN("%s", acclLastErrorText());
-    res = (acclResult_t)rep.status;
   }
 out:
   close(fd);

@@ -21,10 +21,24 @@ void acclAcceptorInit(acclAcceptor* a, int listenFd, const uint8_t* secret, cons
   a->who = who;
 }
 
+static void logUnlogged(acclAcceptor* a, const char* lastWhy) {
+  WARN("bootstrap %s: closed %llu more connections not logged one by one (%llu in all; the last: %s)", a->who,
+       (unsigned long long)a->unlogged, (unsigned long long)a->rejected, lastWhy);
+  a->unlogged = 0;
+  a->lastSummaryNs = acclClockNs();
+}
+
 static void dropPending(acclAcceptor* a, int i, const char* why) {
   char buf[80];
-  WARN("bootstrap %s: closed a connection from %s: %s", a->who, acclSocketAddrStr(&a->pend[i].peer, buf, sizeof(buf)),
-       why);
+  if (++a->rejected <= ACCL_ACCEPT_WARN_FIRST) {
+    WARN("bootstrap %s: closed a connection from %s: %s%s", a->who,
+         acclSocketAddrStr(&a->pend[i].peer, buf, sizeof(buf)), why,
+         a->rejected == ACCL_ACCEPT_WARN_FIRST ? " (further rejections are counted, not logged one by one)" : "");
+    a->lastSummaryNs = acclClockNs();
+  } else {
+    a->unlogged++;
+    if (acclClockNs() - a->lastSummaryNs > 10000000000ULL) logUnlogged(a, why);
+  }
   close(a->pend[i].fd);
   a->pend[i] = a->pend[--a->npend];
 }
@@ -100,4 +114,5 @@ int acclAcceptorStep(acclAcceptor* a, int sliceMs, int* fd, acclHello* hello, ac
 void acclAcceptorFini(acclAcceptor* a) {
   for (int i = 0; i < a->npend; i++) close(a->pend[i].fd);
   a->npend = 0;
+  if (a->unlogged) logUnlogged(a, "see above");
 }

@@ -133,6 +133,59 @@ acclResult_t acclSecretNew(uint8_t secret[ACCL_SECRET_BYTES]) {
   return acclSuccess;
 }
 
+/* SipHash-2-4 (Aumasson and Bernstein): a keyed 64-bit PRF. */
+static uint64_t rotl64(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+#define SIP_ROUND(v0, v1, v2, v3)                                                         \
+  do {                                                                                    \
+    v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0; v0 = rotl64(v0, 32);                         \
+    v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;                                              \
+    v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;                                              \
+    v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32);                         \
+  } while (0)
+
+static uint64_t sipHash24(uint64_t k0, uint64_t k1, const uint8_t* in, size_t len) {
+  uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
+  uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+  size_t full = len & ~(size_t)7;
+  for (size_t i = 0; i < full; i += 8) {
+    uint64_t m = 0;
+    for (int b = 0; b < 8; b++) m |= (uint64_t)in[i + (size_t)b] << (8 * b);
+    v3 ^= m;
+    SIP_ROUND(v0, v1, v2, v3);
+    SIP_ROUND(v0, v1, v2, v3);
+    v0 ^= m;
+  }
+  uint64_t last = (uint64_t)(len & 0xff) << 56;
+  for (size_t b = 0; b < (len & 7); b++) last |= (uint64_t)in[full + b] << (8 * b);
+  v3 ^= last;
+  SIP_ROUND(v0, v1, v2, v3);
+  SIP_ROUND(v0, v1, v2, v3);
+  v0 ^= last;
+  v2 ^= 0xff;
+  for (int r = 0; r < 4; r++) SIP_ROUND(v0, v1, v2, v3);
+  return v0 ^ v1 ^ v2 ^ v3;
+}
+
+void acclSecretDerive(const char* key, const char* salt, uint8_t secret[ACCL_SECRET_BYTES]) {
+  size_t kl = strlen(key), sl = strlen(salt);
+  uint8_t buf[4096 + 512];
+  size_t len = 0;
+  /* length-prefixed so that ("ab", "c") and ("a", "bc") differ */
+  uint32_t klen = (uint32_t)kl;
+  memcpy(buf, &klen, 4);
+  len = 4;
+  if (kl > sizeof(buf) - 4 - 256) kl = sizeof(buf) - 4 - 256;
+  memcpy(buf + len, key, kl);
+  len += kl;
+  if (sl > 255) sl = 255;
+  memcpy(buf + len, salt, sl);
+  len += sl;
+  uint64_t a = sipHash24(0x6163632d63636c31ULL, 0x626f6f7473747261ULL, buf, len);
+  uint64_t b = sipHash24(0x7069746e6e656420ULL, 0x7365637265742d32ULL, buf, len);
+  memcpy(secret, &a, 8);
+  memcpy(secret + 8, &b, 8);
+}
+
 void acclHelloFill(acclHello* h, const uint8_t* secret, int kind, int rank, int nranks, const acclSocketAddr* addr) {
   memset(h, 0, sizeof(*h));
   h->magic = ACCL_HELLO_MAGIC;

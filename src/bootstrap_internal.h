@@ -48,6 +48,11 @@ void acclAddrToWire(const acclSocketAddr* addr, acclAddrWire* w);
 void acclAddrFromWire(const acclAddrWire* w, acclSocketAddr* addr);
 int acclSecretEqual(const uint8_t* a, const uint8_t* b); /* constant time */
 acclResult_t acclSecretNew(uint8_t secret[ACCL_SECRET_BYTES]);
+/* 128 bits from a shared key text and a salt (the pinned address). */
+void acclSecretDerive(const char* key, const char* salt, uint8_t secret[ACCL_SECRET_BYTES]);
+/* The secret of a root pinned at commId (ACCL_COMM_ID): from ACCL_COMM_SECRET
+ * / ACCL_COMM_SECRET_FILE, else (unauthenticated, said once) from commId. */
+acclResult_t acclBootstrapPinnedSecret(const char* commId, uint8_t secret[ACCL_SECRET_BYTES]);
 void acclHelloFill(acclHello* h, const uint8_t* secret, int kind, int rank, int nranks, const acclSocketAddr* addr);
 uint64_t acclBootstrapTimeoutNs(void); /* ACCL_BOOTSTRAP_TIMEOUT (s, default 120) */
 
@@ -69,7 +74,11 @@ typedef struct {
   const char* who; /* "root" / "rank N" for log lines */
   acclPendingConn pend[ACCL_ACCEPT_MAX_PENDING];
   int npend;
+  /* A flood must not flood the log: the first ACCL_ACCEPT_WARN_FIRST
+   * rejections are logged one by one, then a count every 10 s. */
+  uint64_t rejected, unlogged, lastSummaryNs;
 } acclAcceptor;
+#define ACCL_ACCEPT_WARN_FIRST 10
 
 void acclAcceptorInit(acclAcceptor* a, int listenFd, const uint8_t* secret, const char* who);
 /* Sleeps at most sliceMs. Returns 1 with *fd / *hello of a connection that

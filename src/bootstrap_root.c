@@ -48,6 +48,14 @@ static void replyAll(int nranks, const int* fds, const acclAddrWire* addrs, accl
   free(arrived);
 }
 
+/* Tell a rank it was refused (status), then close. The reply carries the
+ * job's nranks so the rank can say what it disagreed on. */
+static void rejectHello(int fd, acclResult_t status, int nranks) {
+  acclRootReply hdr = {ACCL_HELLO_MAGIC, (int32_t)status, nranks};
+  acclSocketSend(fd, &hdr, sizeof(hdr), acclClockNs() + 1000000000ULL, NULL, "root rejection");
+  close(fd);
+}
+
 static void warnMissing(int nranks, const int* fds, uint64_t timeoutNs) {
   char list[256] = "";
   size_t len = 0;
@@ -81,16 +89,26 @@ static void* rootMain(void* arg) {
     if (st == 0) continue;
     char pbuf[80];
     acclSocketAddrStr(&peer, pbuf, sizeof(pbuf));
-    if (hello.kind != ACCL_HELLO_ROOT || hello.nranks < 1) {
-      WARN("bootstrap root: closed a connection from %s: not a rank hello (kind %d, nranks %d)", pbuf, hello.kind, hello.nranks);
-      close(fd);
+    if (hello.kind != ACCL_HELLO_ROOT || hello.nranks < 1 || hello.nranks > ACCL_MAX_RANKS) {
+      WARN("bootstrap root: closed a connection from %s: not a rank hello (kind %d, nranks %d; at most %d ranks)",
+           pbuf, hello.kind, hello.nranks, ACCL_MAX_RANKS);
+      rejectHello(fd, acclInvalidArgument, hello.nranks);
       continue;
     }
     if (nranks < 0) {
+      /* checked above: at most ACCL_MAX_RANKS entries each */
+      int* newFds = malloc(sizeof(int) * (size_t)hello.nranks);
+      acclAddrWire* newAddrs = calloc((size_t)hello.nranks, sizeof(*newAddrs));
+      if (!newFds || !newAddrs) {
+        WARN("bootstrap root: out of memory for %d ranks (rank %d from %s)", hello.nranks, hello.rank, pbuf);
+        free(newFds);
+        free(newAddrs);
+        rejectHello(fd, acclSystemError, hello.nranks);
+        continue;
+      }
       nranks = hello.nranks;
-      fds = malloc(sizeof(int) * (size_t)nranks);
-      addrs = calloc((size_t)nranks, sizeof(*addrs));
-      if (!fds || !addrs) { WARN("bootstrap root: out of memory for %d ranks", nranks); close(fd); status = acclSystemError; break; }
+      fds = newFds;
+      addrs = newAddrs;
       for (int r = 0; r < nranks; r++) fds[r] = -1;
       deadline = acclClockNs() + timeoutNs; /* counted from the first arrival */
     }
@@ -98,9 +116,7 @@ static void* rootMain(void* arg) {
       WARN("bootstrap root: rejected rank %d (nranks %d) from %s: %s", hello.rank, hello.nranks, pbuf,
            hello.nranks != nranks ? "the job has a different nranks"
            : (hello.rank < 0 || hello.rank >= nranks) ? "rank out of range" : "this rank already arrived");
-      acclRootReply hdr = {ACCL_HELLO_MAGIC, acclInvalidUsage, nranks};
-      acclSocketSend(fd, &hdr, sizeof(hdr), acclClockNs() + 1000000000ULL, NULL, "root rejection");
-      close(fd);
+      rejectHello(fd, acclInvalidUsage, nranks);
       continue;
     }
     fds[hello.rank] = fd;

@@ -75,8 +75,7 @@ ACCL_EXPORT acclResult_t acclCommSplit(acclComm_t comm, int color, int key, accl
     res = acclCommCreateSplit(comm, members, nmembers, myNewRank, name, nChannels, newcomm);
   }
   if (res != acclSuccess && __atomic_load_n(&comm->abortFlag, __ATOMIC_ACQUIRE)) {
-    acclSetLastError("%s: the communicator was aborted while the split waited", fn);
-    WARN("%s", acclLastErrorText());
+    WARN("%s: the communicator was aborted while the split waited", fn);
   }
   free(members);
   acclLogRank = savedRank;
@@ -108,13 +107,12 @@ static void* initAllThread(void* arg) {
 ACCL_EXPORT acclResult_t acclCommInitAll(acclComm_t* comms, int ndev, const int* devlist) {
   const char* fn = "acclCommInitAll";
   if (comms == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument comms is NULL", fn);
-  if (ndev < 1) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument ndev is %d, must be >= 1", fn, ndev);
+  if (ndev < 1 || ndev > ACCL_MAX_RANKS)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument ndev is %d, must be in [1, %d]", fn, ndev, ACCL_MAX_RANKS);
   int count = 0;
   accError_t err = accGetDeviceCount(&count);
   if (err != accSuccess) {
-    acclSetLastError("%s: cannot count devices: %s", fn, accGetErrorString(err));
-    WARN("%s", acclLastErrorText());
-    return acclDeviceError;
+    ACCL_ERROR(acclDeviceError, "%s: cannot count devices: %s", fn, accGetErrorString(err));
   }
   for (int i = 0; i < ndev; i++) {
     int d = devlist ? devlist[i] : i;

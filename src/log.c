@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "acc_ccl.h"
+#include "core.h"
 
 int acclLogLevelCur = -1;
 uint32_t acclLogSubsysMask = ACCL_ALL;
@@ -113,13 +114,18 @@ void acclLogInit(void) {
 
 void acclLog(acclLogLevel level, uint32_t subsys, const char* file, int line, const char* fmt, ...) {
   if (acclLogLevelCur < 0) acclLogInit();
-  if (acclLogLevelCur < (int)level) return;
+  /* a warning is the text of acclGetLastError, logged or not */
+  if (acclLogLevelCur < (int)level && level != ACCL_LOG_WARN) return;
   if (level > ACCL_LOG_WARN && !(acclLogSubsysMask & subsys)) return;
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
+  if (level == ACCL_LOG_WARN) {
+    acclSetLastError("%s", msg);
+    if (acclLogLevelCur < (int)level) return;
+  }
   static const char* names[] = {"NONE", "VERSION", "WARN", "INFO", "TRACE"};
   long tid = syscall(SYS_gettid);
   char rankStr[16] = "";

@@ -26,14 +26,10 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
   const char* transport = acclParamStr("TRANSPORT", "auto");
   int forceOfi = strcasecmp(transport, "ofi") == 0;
   if (!forceOfi && strcasecmp(transport, "auto") != 0 && strcasecmp(transport, "shm") != 0) {
-    acclSetLastError("ACCL_TRANSPORT=%s: expected auto, shm or ofi", transport);
-    WARN("%s", acclLastErrorText());
-    return acclInvalidArgument;
+    ACCL_ERROR(acclInvalidArgument, "ACCL_TRANSPORT=%s: expected auto, shm or ofi", transport);
   }
   if (comm->nNodes > 1 && strcasecmp(transport, "shm") == 0) {
-    acclSetLastError("ACCL_TRANSPORT=shm but the ranks span %d nodes", comm->nNodes);
-    WARN("%s", acclLastErrorText());
-    return acclInvalidArgument;
+    ACCL_ERROR(acclInvalidArgument, "ACCL_TRANSPORT=shm but the ranks span %d nodes", comm->nNodes);
   }
   /* Step size: with network peers 128 KiB, unless ranks outnumber cores. The
    * thread that drives a socket provider sends and receives in turn, one step

@@ -48,15 +48,20 @@
     }                                                                          \
   } while (0)
 
-/* Bad input from the user: WARN naming the argument, remember the text for
- * acclGetLastError, and return `res` (acclInvalidArgument / acclInvalidUsage). */
-#define ACCL_ARG_ERROR(res, ...)                                               \
+/* A failure: WARN (which also keeps the text for acclGetLastError) and
+ * return `res`. The message names what failed and which rank, address or
+ * argument. */
+#define ACCL_ERROR(res, ...)                                                   \
   do {                                                                         \
-    acclSetLastError(__VA_ARGS__);                                             \
     WARN(__VA_ARGS__);                                                         \
     return (res);                                                              \
   } while (0)
 
+/* Bad input from the user: the same, by another name so that argument checks
+ * read as such (acclInvalidArgument / acclInvalidUsage). */
+#define ACCL_ARG_ERROR(res, ...) ACCL_ERROR(res, __VA_ARGS__)
+
+/* The thread's last-error text (acclGetLastError). Every WARN sets it. */
 void acclSetLastError(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 const char* acclLastErrorText(void);
 

@@ -146,7 +146,6 @@ acclResult_t acclTopoPlanLoad(const char* path, acclTopoPlan* p) {
     q.treeRoot[1] = roots[1];
     char why[256];
     if (acclTopoPlanCheck(&q, why, sizeof(why)) != 0) {
-      acclSetLastError("%s: invalid graph: %s", path, why);
       WARN("%s: invalid graph: %s", path, why);
       res = acclInvalidArgument;
     }

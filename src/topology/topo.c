@@ -74,7 +74,6 @@ static acclResult_t planForComm(struct acclComm* comm, const acclTopoNode* node,
   int nch = channelsWanted(comm);
   acclResult_t res = acclSuccess;
   if (nch < 0 || nch > ACCL_TOPO_MAX_RINGS) {
-    acclSetLastError("ACCL_NCHANNELS / config nChannels = %d: must be 0 (choose) .. %d", nch, ACCL_TOPO_MAX_RINGS);
     WARN("ACCL_NCHANNELS / config nChannels = %d: must be 0 (choose) .. %d", nch, ACCL_TOPO_MAX_RINGS);
     res = acclInvalidArgument;
     goto out;

@@ -25,9 +25,7 @@ static acclResult_t errorAt(const char* path, int line, const char* fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  acclSetLastError("%s:%d: %s", path, line, msg);
-  WARN("%s:%d: %s", path, line, msg);
-  return acclInvalidArgument;
+  ACCL_ERROR(acclInvalidArgument, "%s:%d: %s", path, line, msg);
 }
 
 acclResult_t acclXmlError(const acclXmlDoc* doc, const acclXmlElem* e, const char* fmt, ...) {
@@ -271,9 +269,7 @@ acclResult_t acclXmlParse(const char* text, const char* path, acclXmlDoc** out) 
 acclResult_t acclXmlParseFile(const char* path, acclXmlDoc** out) {
   FILE* f = fopen(path, "r");
   if (!f) {
-    acclSetLastError("cannot open topology file %s: %s", path, strerror(errno));
-    WARN("cannot open topology file %s: %s", path, strerror(errno));
-    return acclInvalidArgument;
+    ACCL_ERROR(acclInvalidArgument, "cannot open topology file %s: %s", path, strerror(errno));
   }
   char* buf = malloc(XML_MAX_FILE_BYTES + 1);
   if (!buf) {

@@ -89,9 +89,8 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
   const char* protocol = acclParamStr("OFI_PROTOCOL", "auto");
   int wantRma = strcasecmp(protocol, "rma") == 0, allowRma = wantRma || strcasecmp(protocol, "auto") == 0;
   if (!allowRma && strcasecmp(protocol, "tagged") != 0) {
-    acclSetLastError("ACCL_OFI_PROTOCOL=%s: expected auto, rma or tagged", protocol);
-    WARN("NET/OFI rank %d: %s", comm->rank, acclLastErrorText());
-    return acclInvalidArgument;
+    ACCL_ERROR(acclInvalidArgument, "NET/OFI rank %d: ACCL_OFI_PROTOCOL=%s: expected auto, rma or tagged", comm->rank,
+               protocol);
   }
   /* rma when the provider offers it (and the user allows it), else tagged */
   struct fi_info* list = NULL;
@@ -107,15 +106,12 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
   if (rc != 0 || !list) {
     char avail[512], err[96];
     listProviders(avail, sizeof(avail));
-    if (named) {
-      acclSetLastError("%s=%s: libfabric has no such provider with FI_EP_RDM and FI_TAGGED here (%s); available: %s",
-                       namedBy, named, acclOfiErrText(rc, err, sizeof(err)), avail);
-    } else {
-      acclSetLastError("no libfabric provider offers FI_EP_RDM with FI_TAGGED here (%s)",
-                       acclOfiErrText(rc, err, sizeof(err)));
-    }
-    WARN("NET/OFI rank %d: %s", comm->rank, acclLastErrorText());
-    return acclSystemError;
+    if (named)
+      ACCL_ERROR(acclSystemError,
+                 "NET/OFI rank %d: %s=%s: libfabric has no such provider with FI_EP_RDM and FI_TAGGED here (%s); "
+                 "available: %s", comm->rank, namedBy, named, acclOfiErrText(rc, err, sizeof(err)), avail);
+    ACCL_ERROR(acclSystemError, "NET/OFI rank %d: no libfabric provider offers FI_EP_RDM with FI_TAGGED here (%s)",
+               comm->rank, acclOfiErrText(rc, err, sizeof(err)));
   }
   /* the provider: the named one, else the best ranked that can span our nodes */
   const char* prov = NULL;
@@ -128,8 +124,7 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
     if (r < best) { best = r; prov = p; }
   }
   if (!prov) {
-    acclSetLastError("no libfabric provider here can reach other nodes (only shm)");
-    WARN("NET/OFI rank %d: %s", comm->rank, acclLastErrorText());
+    WARN("NET/OFI rank %d: no libfabric provider here can reach other nodes (only shm)", comm->rank);
     fi_freeinfo(list);
     return acclSystemError;
   }
@@ -181,9 +176,8 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
   const struct fi_info* i0 = st->rails[0].info;
   if (st->rma && i0->domain_attr->cq_data_size < 8) st->rma = 0; /* the rma CQ data needs 8 bytes */
   if (wantRma && !st->rma) {
-    acclSetLastError("ACCL_OFI_PROTOCOL=rma: provider %s offers no FI_RMA with 8 bytes of remote CQ data here",
-                     st->provName);
-    WARN("NET/OFI rank %d: %s", comm->rank, acclLastErrorText());
+    WARN("NET/OFI rank %d: ACCL_OFI_PROTOCOL=rma: provider %s offers no FI_RMA with 8 bytes of remote CQ data here",
+         comm->rank, st->provName);
     return acclInvalidArgument;
   }
   INFO(ACCL_NET, "NET/OFI rank %d: provider %s%s, %d rail(s) on %s%s, mr_mode 0x%x, caps%s%s, protocol %s",
