@@ -168,7 +168,8 @@ static perfResult_t syncOwn(perfThread* th) {
         progressed = 1;
       } else if (nowSec() - start > timeout) {
         for (int k = 0; k < th->nGpus; k++) be->abort(&run->env, th->first + k);
-        printf("%s: Test timeout (%ds) %s:%d\n", run->host, timeout, __FILE__, __LINE__);
+        const char* file = strrchr(__FILE__, '/');
+        printf("%s: Test timeout (%ds) %s:%d\n", run->host, timeout, file ? file + 1 : __FILE__, __LINE__);
         return perfTimeout;
       }
     }

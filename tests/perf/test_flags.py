@@ -12,8 +12,10 @@ Exit 0 on success, 1 with a message per failed check."""
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 SRC = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("top_builddir", ".")
@@ -170,6 +172,45 @@ def timing_modes():
     check(len(nccl_log.parse(out)["rows"]) == 1, "-b 0 -f 2: one row, then the sweep stops")
 
 
+def timeout_fires():
+    """-T: a rank that stops answering makes the others abort after -T seconds
+    (status 4 and nccl-tests' "Test timeout" line), instead of waiting forever."""
+    cmd = [MPIRUN, "--oversubscribe", "--bind-to", "none", "-np", "2", prog("all_reduce_perf"), "-b", "64K",
+           "-e", "64K", "-n", "1000000", "-w", "1", "-c", "0", "-z", "2", "-T", "3"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out, victim, start = [], None, time.time()
+    try:
+        for line in proc.stdout:
+            out.append(line)
+            m = re.match(r"^#  Rank\s+1 Group\s+\d+ Pid\s+(\d+)", line)
+            if m:
+                victim = int(m.group(1))
+            if line.startswith("#        (B)") and victim:
+                time.sleep(1)  # inside the timed loop now
+                os.kill(victim, signal.SIGSTOP)
+                break
+        rest, _ = proc.communicate(timeout=120)
+        out.append(rest)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        check(False, "-T 3: the job did not end within 120 s of a rank stopping")
+        return
+    finally:
+        if victim:
+            try:
+                os.kill(victim, signal.SIGCONT)
+                os.kill(victim, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    text = "".join(out)
+    check(victim is not None, "-T: rank 1's pid not found")
+    # As in nccl-tests the line may follow the row's first columns.
+    check(re.search(r"\S+: Test timeout \(3s\) common\.c:\d+$", text, re.M), f"-T 3: no timeout line\n{text[-1500:]}")
+    check(proc.returncode == 4, f"-T 3: exit {proc.returncode}, expected 4")
+    check(time.time() - start < 100, "-T 3: took too long")
+
+
 def roots_and_counts():
     for coll in ("broadcast", "gather", "scatter"):
         for root in ("-1", "all"):
@@ -205,8 +246,8 @@ def long_options_and_min_bw():
 
 
 def main():
-    for group in (usage_and_errors, ignored_features, names_and_values, layout, timing_modes, roots_and_counts,
-                  long_options_and_min_bw):
+    for group in (usage_and_errors, ignored_features, names_and_values, layout, timing_modes, timeout_fires,
+                  roots_and_counts, long_options_and_min_bw):
         group()
     print("test_flags:", "FAIL" if failures else "PASS", f"({failures} failed checks)")
     return 1 if failures else 0
