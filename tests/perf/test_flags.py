@@ -135,6 +135,12 @@ def layout():
     rows_ok(nccl_log.parse(out), "-y 1 -t 2")
     _, err = run([prog("broadcast_perf")] + SMALL + ["-y", "1", "-g", "2"], rc=6, what="-y 1 -g 2")
     check("-y 1 with -g" in err, "-y 1 -g 2: refused with a reason (acc-ccl limitation)")
+    # nccl-tests' memory rule: 2200 MiB devices keep 2 GiB, the rest is shared by the buffers.
+    out, _ = run([prog("all_reduce_perf"), "-b", "1G", "-e", "1G", "-n", "1", "-w", "0", "-c", "0"],
+                 env={"ACCL_SIM_MEM": "2200M"})
+    limit = ((2200 << 20) - (2 << 30)) // 2
+    check(f"# Reducing maxBytes to {limit} due to memory limitation" in out and
+          [r["size"] for r in nccl_log.parse(out)["rows"]] == [limit // 4 * 4], f"memory limit: {out[-600:]}")
     out, err = run([prog("all_reduce_perf")] + SMALL + ["-g", "3"], env={"ACCL_SIM_DEVICES": "2"}, rc=5,
                    what="more devices than present")
     check("# Using devices" in out and "only 2 found" in err, f"-g 3 on 2 devices: {err!r}")
