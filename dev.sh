@@ -1,6 +1,6 @@
 #!/bin/sh
 # dev.sh - one entry point for a fresh Debian 12 machine.
-#   ./dev.sh run    install what is missing, build, run a 4-rank allreduce_perf
+#   ./dev.sh run    install what is missing, build, run a 4-rank all_reduce_perf
 #                   on the simulated accelerator over shared memory
 #   ./dev.sh test   install what is missing, build, run the whole test suite
 #   ./dev.sh build  install what is missing and build only
@@ -45,8 +45,8 @@ case "$cmd" in
   build) install_deps; build ;;
   run)
     install_deps; build
-    echo "== mpirun -np 4 perf/allreduce_perf -b 8 -e 128M -f 2 (simulated accelerator, shared memory)"
-    mpirun --oversubscribe --bind-to none -np 4 ./perf/allreduce_perf -b 8 -e 128M -f 2 ;;
+    echo "== mpirun -np 4 perf/all_reduce_perf -b 8 -e 128M -f 2 (simulated accelerator, shared memory)"
+    mpirun --oversubscribe --bind-to none -np 4 ./perf/all_reduce_perf -b 8 -e 128M -f 2 ;;
   test)
     install_deps; build
     set +e

@@ -1,142 +1,175 @@
 /* backend_accl.c - the perf driver's acc-ccl backend: one communicator and
- * one stream per local rank, buffers in device memory (accMalloc) or, with
- * -H, in malloc'd host memory. Each rank uses device
- * (local process index * ranks per process + local rank) % device count.
- * Communicators come from acclCommInitAll when one process drives every
- * rank, else from acclCommInitRank (one thread per local rank when -g > 1,
- * since each init blocks until all ranks arrive). */
+ * one stream (or, with -y, the device's default stream) per local rank,
+ * buffers in device memory (accMalloc) or, with -H, in malloc'd host memory.
+ * Gather and Scatter are groups of sends and receives, as nccl-tests runs
+ * them on NCCL before 2.28; when acc-ccl gains acclGather/acclScatter, their
+ * entries in the table at the end are the one place to change. */
 #include "config.h"
-#include <mpi.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "common.h"
 
 typedef struct {
   acclComm_t comm[PERF_MAX_LOCAL];
-  accStream_t stream[PERF_MAX_LOCAL];
+  accStream_t stream[PERF_MAX_LOCAL]; /* NULL with -y: the device's default stream */
 } acclState;
 
 static acclState state;
 
 static perfResult_t acclOk(acclResult_t r, const char* what, acclComm_t comm) {
   if (r == acclSuccess) return perfSuccess;
-  fprintf(stderr, "perf: %s failed: %s (%s)\n", what, acclGetErrorString(r), acclGetLastError(comm));
-  return perfError;
+  char host[64];
+  if (gethostname(host, sizeof(host)) != 0) snprintf(host, sizeof(host), "unknown");
+  host[sizeof(host) - 1] = '\0';
+  host[strcspn(host, ".")] = '\0';
+  printf("%s: Test acc-ccl failure %s: '%s / %s'\n", host, what, acclGetErrorString(r), acclGetLastError(comm));
+  return perfLibError;
 }
 
 static perfResult_t accOk(accError_t e, const char* what) {
   if (e == accSuccess) return perfSuccess;
-  fprintf(stderr, "perf: %s failed: %s\n", what, accGetErrorString(e));
-  return perfError;
+  printf("perf: %s failed: %s\n", what, accGetErrorString(e));
+  return perfDeviceError;
 }
 
 #define ACCL_OK(call, comm) PERFCHECK(acclOk((call), #call, (comm)))
 #define ACC_OK(call) PERFCHECK(accOk((call), #call))
 
+/* With the default stream, work goes to the current device's: select it. */
+static perfResult_t useDevice(perfEnv* env, int l) {
+  if (state.stream[l] == NULL) ACC_OK(accSetDevice(env->device[l]));
+  return perfSuccess;
+}
+
+static perfResult_t init(perfEnv* env) {
+  int count = 0;
+  ACC_OK(accGetDeviceCount(&count));
+  for (int l = 0; l < env->nLocal; l++) {
+    if (env->device[l] < 0 || env->device[l] >= count) {
+      fprintf(stderr, "perf: %d devices needed in this process (from device %d), only %d found.\n",
+              env->device[0] + env->nLocal, env->device[0], count);
+      fprintf(stderr, "perf: check the processes per node (mpirun) and -t / -g, or ACCL_SIM_DEVICES.\n");
+      return perfNotImplemented;
+    }
+  }
+  if (env->args->streamNull && env->nGpus > 1) {
+    /* acclGroupEnd launches grouped work on the default stream of the device
+     * current at acclGroupEnd, not of each call's communicator: the devices'
+     * work would all go to one device and never meet. */
+    fprintf(stderr, "perf: -y 1 with -g > 1 needs acc-ccl to resolve the default stream when a grouped call is "
+                    "made; use -t threads instead of -g devices\n");
+    return perfInvalidUsage;
+  }
+  memset(&state, 0, sizeof(state));
+  for (int l = 0; l < env->nLocal; l++) {
+    ACC_OK(accSetDevice(env->device[l]));
+    if (!env->args->streamNull) ACC_OK(accStreamCreate(&state.stream[l]));
+  }
+  ACC_OK(accSetDevice(env->device[0]));
+  return perfSuccess;
+}
+
+static perfResult_t getUniqueId(void* id, size_t* len) {
+  if (*len < sizeof(acclUniqueId)) return perfInternalError;
+  *len = sizeof(acclUniqueId);
+  ACCL_OK(acclGetUniqueId((acclUniqueId*)id), NULL);
+  return perfSuccess;
+}
+
 typedef struct {
   acclComm_t* comm;
   int nRanks, rank, device;
-  acclUniqueId id;
+  const acclUniqueId* id;
   acclResult_t result;
 } initJob;
 
 static void* initRankThread(void* arg) {
   initJob* job = arg;
   accError_t e = accSetDevice(job->device);
-  job->result = e == accSuccess ? acclCommInitRank(job->comm, job->nRanks, job->id, job->rank) : acclDeviceError;
+  job->result = e == accSuccess ? acclCommInitRank(job->comm, job->nRanks, *job->id, job->rank) : acclDeviceError;
   return NULL;
 }
 
-static perfResult_t initComms(perfEnv* env) {
-  if (env->nProcs == 1) {
-    ACCL_OK(acclCommInitAll(state.comm, env->nLocal, env->device), NULL);
-    return perfSuccess;
-  }
-  acclUniqueId id;
-  int ok = 1;
-  if (env->proc == 0) ok = acclOk(acclGetUniqueId(&id), "acclGetUniqueId", NULL) == perfSuccess;
-  MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  if (!ok) return perfError;
-  MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD);
-  if (env->nLocal == 1) {
-    ACC_OK(accSetDevice(env->device[0]));
-    ACCL_OK(acclCommInitRank(&state.comm[0], env->nRanks, id, env->rank[0]), NULL);
-    return perfSuccess;
-  }
-  initJob jobs[PERF_MAX_LOCAL];
-  pthread_t threads[PERF_MAX_LOCAL];
-  int started = 0;
+/* NCCL's idiom: acclGroupStart(); per device accSetDevice + acclCommInitRank;
+ * acclGroupEnd(). acc-ccl does not defer acclCommInitRank inside a group yet:
+ * the call blocks until every rank has arrived, so one thread creating two
+ * communicators waits for itself until ACCL_BOOTSTRAP_TIMEOUT. Until it does,
+ * each acclCommInitRank of a group of several runs on a thread of its own,
+ * which is what NCCL's acclGroupEnd does with them; a group of one is called
+ * directly. */
+static perfResult_t initComms(perfEnv* env, int first, int n, const void* idBytes) {
+  const acclUniqueId* id = idBytes;
+  ACCL_OK(acclGroupStart(), NULL);
   perfResult_t res = perfSuccess;
-  for (int l = 0; l < env->nLocal; l++) {
-    jobs[l] = (initJob){&state.comm[l], env->nRanks, env->rank[l], env->device[l], id, acclSuccess};
-    if (pthread_create(&threads[l], NULL, initRankThread, &jobs[l]) != 0) {
-      fprintf(stderr, "perf: cannot start a thread to initialise local rank %d\n", l);
-      res = perfError;
-      break;
+  if (n == 1) {
+    ACC_OK(accSetDevice(env->device[first]));
+    res = acclOk(acclCommInitRank(&state.comm[first], env->nRanks, *id, env->rank[first]), "acclCommInitRank", NULL);
+  } else {
+    initJob jobs[PERF_MAX_LOCAL];
+    pthread_t threads[PERF_MAX_LOCAL];
+    int started = 0;
+    for (int i = 0; i < n; i++) {
+      int l = first + i;
+      jobs[i] = (initJob){&state.comm[l], env->nRanks, env->rank[l], env->device[l], id, acclSuccess};
+      if (pthread_create(&threads[i], NULL, initRankThread, &jobs[i]) != 0) {
+        fprintf(stderr, "perf: cannot start a thread to create the communicator of rank %d\n", env->rank[l]);
+        res = perfInternalError;
+        break;
+      }
+      started++;
     }
-    started++;
+    for (int i = 0; i < started; i++) {
+      pthread_join(threads[i], NULL);
+      if (acclOk(jobs[i].result, "acclCommInitRank", NULL) != perfSuccess) res = perfLibError;
+    }
   }
-  for (int l = 0; l < started; l++) {
-    pthread_join(threads[l], NULL);
-    if (acclOk(jobs[l].result, "acclCommInitRank", NULL) != perfSuccess) res = perfError;
-  }
+  ACCL_OK(acclGroupEnd(), NULL);
+  ACC_OK(accSetDevice(env->device[first]));
   return res;
-}
-
-static perfResult_t init(perfEnv* env) {
-  int count = 0;
-  ACC_OK(accGetDeviceCount(&count));
-  if (count <= 0) {
-    fprintf(stderr, "perf: no acc device found\n");
-    return perfError;
-  }
-  for (int l = 0; l < env->nLocal; l++) env->device[l] = (env->localProc * env->nLocal + l) % count;
-  PERFCHECK(initComms(env));
-  for (int l = 0; l < env->nLocal; l++) {
-    ACC_OK(accSetDevice(env->device[l]));
-    ACC_OK(accStreamCreate(&state.stream[l]));
-  }
-  ACC_OK(accSetDevice(env->device[0]));
-  return perfSuccess;
 }
 
 static perfResult_t fini(perfEnv* env) {
   perfResult_t res = perfSuccess;
   for (int l = 0; l < env->nLocal; l++) {
     if (state.stream[l] && accOk(accStreamDestroy(state.stream[l]), "accStreamDestroy") != perfSuccess)
-      res = perfError;
+      res = perfDeviceError;
     if (state.comm[l] && acclOk(acclCommDestroy(state.comm[l]), "acclCommDestroy", NULL) != perfSuccess)
-      res = perfError;
+      res = perfLibError;
+    state.stream[l] = NULL;
+    state.comm[l] = NULL;
   }
   return res;
 }
 
-static void version(perfEnv* env, char* buf, size_t len) {
-  (void)env;
+static int libraryVersion(void) {
   int lib = 0;
-  if (acclGetVersion(&lib) != acclSuccess) lib = -1;
-  snprintf(buf, len, "acc-ccl-tests version %s (git %s) accl-headers=%d accl-library=%d", PACKAGE_VERSION,
-           ACCL_GIT_HASH, ACCL_VERSION_CODE, lib);
+  return acclGetVersion(&lib) == acclSuccess ? lib : -1;
 }
 
-static void describe(perfEnv* env, int l, char* name, size_t len, int* busId) {
+static void version(char* buf, size_t len) {
+  snprintf(buf, len, "acc-ccl-tests version %s accl-headers=%d accl-library=%d", PACKAGE_VERSION, ACCL_VERSION_CODE,
+           libraryVersion());
+}
+
+static const char* lastError(void) { return acclGetLastError(NULL); }
+
+static perfResult_t describe(perfEnv* env, int l, perfDeviceInfo* info) {
   accDeviceProp prop;
-  if (accGetDeviceProperties(&prop, env->device[l]) != accSuccess) {
-    snprintf(name, len, "unknown device");
-    *busId = 0;
-    return;
-  }
-  snprintf(name, len, "%s%s", prop.name, env->args->hostBuffers ? " (host buffers)" : "");
-  *busId = prop.pciBusId;
+  ACC_OK(accGetDeviceProperties(&prop, env->device[l]));
+  snprintf(info->name, sizeof(info->name), "%s%s", prop.name, env->args->hostBuffers ? " (host buffers)" : "");
+  snprintf(info->busId, sizeof(info->busId), "%04x:%02x:%02x", 0, (unsigned)prop.pciBusId & 0xff, 0);
+  info->totalMem = prop.totalGlobalMem;
+  return perfSuccess;
 }
 
 static perfResult_t alloc(perfEnv* env, int l, size_t bytes, void** ptr) {
   if (env->args->hostBuffers) {
     *ptr = aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (*ptr == NULL) fprintf(stderr, "perf: cannot allocate %zu bytes of host memory\n", bytes);
-    return *ptr ? perfSuccess : perfError;
+    return *ptr ? perfSuccess : perfDeviceError;
   }
   ACC_OK(accSetDevice(env->device[l]));
   ACC_OK(accMalloc(ptr, bytes));
@@ -183,52 +216,103 @@ static perfResult_t groupEnd(void) {
   return perfSuccess;
 }
 
-static perfResult_t sync(perfEnv* env, int l) {
-  (void)env;
+static perfResult_t syncStream(perfEnv* env, int l) {
+  PERFCHECK(useDevice(env, l));
   ACC_OK(accStreamSynchronize(state.stream[l]));
   return perfSuccess;
 }
 
-static perfResult_t allReduce(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op) {
-  (void)env;
-  ACCL_OK(acclAllReduce(s, r, count, dtype, op, state.comm[l], state.stream[l]), state.comm[l]);
+static perfResult_t query(perfEnv* env, int l, int* done) {
+  PERFCHECK(useDevice(env, l));
+  accError_t e = accStreamQuery(state.stream[l]);
+  if (e == accSuccess) {
+    *done = 1;
+    return perfSuccess;
+  }
+  if (e != accErrorNotReady) ACC_OK(e);
+  acclResult_t async = acclSuccess;
+  ACCL_OK(acclCommGetAsyncError(state.comm[l], &async), state.comm[l]);
+  ACCL_OK(async, state.comm[l]);
+  *done = 0;
   return perfSuccess;
+}
+
+static void abortComm(perfEnv* env, int l) {
+  (void)env;
+  if (state.comm[l]) acclCommAbort(state.comm[l]);
+  state.comm[l] = NULL;
+}
+
+static perfResult_t eventCreate(perfEnv* env, int l, void** ev) {
+  ACC_OK(accSetDevice(env->device[l]));
+  ACC_OK(accEventCreate((accEvent_t*)ev));
+  return perfSuccess;
+}
+
+static perfResult_t eventRecord(perfEnv* env, int l, void* ev) {
+  PERFCHECK(useDevice(env, l));
+  ACC_OK(accEventRecord((accEvent_t)ev, state.stream[l]));
+  return perfSuccess;
+}
+
+static perfResult_t eventElapsed(float* ms, void* start, void* stop) {
+  ACC_OK(accEventSynchronize((accEvent_t)stop));
+  ACC_OK(accEventElapsedTime(ms, (accEvent_t)start, (accEvent_t)stop));
+  return perfSuccess;
+}
+
+static void eventDestroy(void* ev) { accEventDestroy((accEvent_t)ev); }
+
+static perfResult_t createPremulSum(perfEnv* env, int l, int dtype, int* op) {
+  unsigned char scalar[8];
+  perfStore(scalar, 0, dtype, perfPremulScalar(env->rank[l]));
+  acclRedOp_t handle;
+  ACCL_OK(acclRedOpCreatePreMulSum(&handle, scalar, dtype, acclScalarHostImmediate, state.comm[l]), state.comm[l]);
+  *op = (int)handle;
+  return perfSuccess;
+}
+
+static perfResult_t destroyOp(perfEnv* env, int l, int op) {
+  (void)env;
+  ACCL_OK(acclRedOpDestroy((acclRedOp_t)op, state.comm[l]), state.comm[l]);
+  return perfSuccess;
+}
+
+#define LAUNCH(call)                           \
+  do {                                         \
+    PERFCHECK(useDevice(env, l));              \
+    ACCL_OK(call, state.comm[l]);              \
+    return perfSuccess;                        \
+  } while (0)
+
+static perfResult_t allReduce(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op) {
+  LAUNCH(acclAllReduce(s, r, count, dtype, op, state.comm[l], state.stream[l]));
 }
 
 static perfResult_t allGather(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype) {
-  (void)env;
-  ACCL_OK(acclAllGather(s, r, count, dtype, state.comm[l], state.stream[l]), state.comm[l]);
-  return perfSuccess;
+  LAUNCH(acclAllGather(s, r, count, dtype, state.comm[l], state.stream[l]));
 }
 
 static perfResult_t reduceScatter(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op) {
-  (void)env;
-  ACCL_OK(acclReduceScatter(s, r, count, dtype, op, state.comm[l], state.stream[l]), state.comm[l]);
-  return perfSuccess;
+  LAUNCH(acclReduceScatter(s, r, count, dtype, op, state.comm[l], state.stream[l]));
 }
 
 static perfResult_t broadcast(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
-  (void)env;
-  ACCL_OK(acclBroadcast(s, r, count, dtype, root, state.comm[l], state.stream[l]), state.comm[l]);
-  return perfSuccess;
+  LAUNCH(acclBroadcast(s, r, count, dtype, root, state.comm[l], state.stream[l]));
 }
 
 static perfResult_t reduce(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op, int root) {
-  (void)env;
-  ACCL_OK(acclReduce(s, r, count, dtype, op, root, state.comm[l], state.stream[l]), state.comm[l]);
-  return perfSuccess;
+  LAUNCH(acclReduce(s, r, count, dtype, op, root, state.comm[l], state.stream[l]));
 }
 
 static perfResult_t allToAll(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype) {
-  (void)env;
-  ACCL_OK(acclAllToAll(s, r, count, dtype, state.comm[l], state.stream[l]), state.comm[l]);
-  return perfSuccess;
+  LAUNCH(acclAllToAll(s, r, count, dtype, state.comm[l], state.stream[l]));
 }
 
 static perfResult_t sendRecv(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int sendPeer,
                              int recvPeer) {
-  (void)env;
   acclComm_t comm = state.comm[l];
+  PERFCHECK(useDevice(env, l));
   ACCL_OK(acclGroupStart(), comm);
   ACCL_OK(acclSend(s, count, dtype, sendPeer, comm, state.stream[l]), comm);
   ACCL_OK(acclRecv(r, count, dtype, recvPeer, comm, state.stream[l]), comm);
@@ -236,7 +320,76 @@ static perfResult_t sendRecv(perfEnv* env, int l, const void* s, void* r, size_t
   return perfSuccess;
 }
 
-const perfBackend perfBackendAccl = {"acc-ccl",  init,      fini,          version,   describe, alloc,
-                                     release,    toHost,    fromHost,      groupStart, groupEnd, sync,
-                                     allReduce,  allGather, reduceScatter, broadcast, reduce,   allToAll,
-                                     sendRecv};
+/* Every rank sends its block to the root, which receives block p from rank p. */
+static perfResult_t gatherP2p(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
+  if (count == 0) return perfSuccess;
+  acclComm_t comm = state.comm[l];
+  size_t block = count * perfTypeSize(dtype);
+  PERFCHECK(useDevice(env, l));
+  ACCL_OK(acclGroupStart(), comm);
+  ACCL_OK(acclSend(s, count, dtype, root, comm, state.stream[l]), comm);
+  if (env->rank[l] == root)
+    for (int p = 0; p < env->nRanks; p++)
+      ACCL_OK(acclRecv((char*)r + (size_t)p * block, count, dtype, p, comm, state.stream[l]), comm);
+  ACCL_OK(acclGroupEnd(), comm);
+  return perfSuccess;
+}
+
+/* The root sends block p to rank p; every rank receives its block. */
+static perfResult_t scatterP2p(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
+  if (count == 0) return perfSuccess;
+  acclComm_t comm = state.comm[l];
+  size_t block = count * perfTypeSize(dtype);
+  PERFCHECK(useDevice(env, l));
+  ACCL_OK(acclGroupStart(), comm);
+  if (env->rank[l] == root)
+    for (int p = 0; p < env->nRanks; p++)
+      ACCL_OK(acclSend((const char*)s + (size_t)p * block, count, dtype, p, comm, state.stream[l]), comm);
+  ACCL_OK(acclRecv(r, count, dtype, root, comm, state.stream[l]), comm);
+  ACCL_OK(acclGroupEnd(), comm);
+  return perfSuccess;
+}
+
+static perfResult_t copy(perfEnv* env, int l, void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return perfSuccess;
+  PERFCHECK(useDevice(env, l));
+  ACC_OK(accMemcpyAsync(dst, src, bytes, accMemcpyDefault, state.stream[l]));
+  return perfSuccess;
+}
+
+const perfBackend perfBackendAccl = {
+    .name = "acc-ccl",
+    .init = init,
+    .initComms = initComms,
+    .getUniqueId = getUniqueId,
+    .fini = fini,
+    .version = version,
+    .libraryVersion = libraryVersion,
+    .lastError = lastError,
+    .describe = describe,
+    .alloc = alloc,
+    .free = release,
+    .toHost = toHost,
+    .fromHost = fromHost,
+    .groupStart = groupStart,
+    .groupEnd = groupEnd,
+    .sync = syncStream,
+    .query = query,
+    .abort = abortComm,
+    .eventCreate = eventCreate,
+    .eventRecord = eventRecord,
+    .eventElapsed = eventElapsed,
+    .eventDestroy = eventDestroy,
+    .createPremulSum = createPremulSum,
+    .destroyOp = destroyOp,
+    .allReduce = allReduce,
+    .allGather = allGather,
+    .reduceScatter = reduceScatter,
+    .broadcast = broadcast,
+    .reduce = reduce,
+    .allToAll = allToAll,
+    .sendRecv = sendRecv,
+    .gather = gatherP2p,   /* acclGather once the library has it */
+    .scatter = scatterP2p, /* acclScatter once the library has it */
+    .copy = copy,
+};

@@ -1,14 +1,18 @@
 /* backend_mpi.c - the reference: the same collectives through MPI on host
  * memory (MPI_Allreduce, MPI_Allgather, MPI_Reduce_scatter_block, MPI_Bcast,
- * MPI_Reduce, MPI_Alltoall, MPI_Sendrecv), with NCCL's argument conventions
- * mapped onto MPI's:
+ * MPI_Reduce, MPI_Alltoall, MPI_Sendrecv, MPI_Gather, MPI_Scatter), with
+ * NCCL's argument conventions mapped onto MPI's:
  *  - half and bfloat16 are 2-byte MPI types with user-defined reductions
  *    (MPI has none for them), so they are slow by construction;
  *  - Avg is MPI_SUM followed by a division of the result (MPI has no avg);
+ *    PreMulSum (mulsum) scales the input into a scratch buffer, then MPI_SUM;
  *  - in-place ReduceScatter leaves MPI's result at the start of the buffer and
- *    moves it to the rank's block, out-of-place Broadcast copies on the root. */
+ *    moves it to the rank's block, out-of-place Broadcast copies on the root.
+ * One rank per process (-t 1 -g 1). MPI calls return when done, so stream
+ * waits have nothing to do and -I's events are host clock readings. */
 #include "config.h"
 #include <limits.h>
+#include <time.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +57,11 @@ static MPI_Datatype mpiType(int dtype) {
   }
 }
 
+/* PreMulSum handles: the scalar in the low bits. */
+#define PREMUL_BASE 0x100
+
 static MPI_Op mpiOp(int op, int dtype) {
-  int idx = op == acclAvg ? acclSum : op; /* Avg: sum now, divide after */
+  int idx = (op == acclAvg || op >= PREMUL_BASE) ? acclSum : op; /* Avg: sum now, divide after */
   if (dtype == acclFloat16 || dtype == acclBfloat16) return twoByteOps[idx];
   switch (idx) {
     case acclProd: return MPI_PROD;
@@ -79,19 +86,41 @@ static perfResult_t mpiCheck(int err, const char* what) {
   int len = 0;
   MPI_Error_string(err, msg, &len);
   fprintf(stderr, "perf: %s failed: %s\n", what, msg);
-  return perfError;
+  return perfLibError;
 }
 
 static perfResult_t countOk(size_t count) {
   if (count <= (size_t)INT_MAX) return perfSuccess;
   fprintf(stderr, "perf: count %zu exceeds MPI's int counts\n", count);
-  return perfError;
+  return perfInvalidUsage;
+}
+
+static void* scratch;
+static size_t scratchBytes;
+
+/* The input of a PreMulSum: s times the rank's scalar, in the scratch buffer. */
+static perfResult_t premul(perfEnv* env, int l, const void** s, size_t count, int dtype, int op) {
+  if (op < PREMUL_BASE) return perfSuccess;
+  size_t bytes = count * perfTypeSize(dtype);
+  if (bytes > scratchBytes) {
+    void* p = realloc(scratch, bytes);
+    if (p == NULL) {
+      fprintf(stderr, "perf: cannot allocate %zu bytes of host memory\n", bytes);
+      return perfDeviceError;
+    }
+    scratch = p;
+    scratchBytes = bytes;
+  }
+  double scalar = perfPremulScalar(env->rank[l]);
+  for (size_t i = 0; i < count; i++) perfStore(scratch, i, dtype, perfLoad(*s, i, dtype) * scalar);
+  *s = scratch;
+  return perfSuccess;
 }
 
 static perfResult_t init(perfEnv* env) {
   if (env->nLocal != 1) {
-    if (env->proc == 0) fprintf(stderr, "perf: the MPI reference runs one rank per process (-g 1)\n");
-    return perfError;
+    if (env->proc == 0) fprintf(stderr, "perf: the MPI reference runs one rank per process (-t 1 -g 1)\n");
+    return perfInvalidUsage;
   }
   env->device[0] = -1;
   MPI_Type_contiguous(2, MPI_BYTE, &halfType);
@@ -103,28 +132,55 @@ static perfResult_t init(perfEnv* env) {
   return perfSuccess;
 }
 
+static perfResult_t initComms(perfEnv* env, int first, int n, const void* id) {
+  (void)env; (void)first; (void)n; (void)id;
+  return perfSuccess;
+}
+
+static perfResult_t getUniqueId(void* id, size_t* len) {
+  (void)id;
+  *len = 0;
+  return perfSuccess;
+}
+
 static perfResult_t fini(perfEnv* env) {
   (void)env;
   for (int i = 0; i < 4; i++) MPI_Op_free(&twoByteOps[i]);
   MPI_Type_free(&halfType);
   MPI_Type_free(&bf16Type);
+  free(scratch);
+  scratch = NULL;
+  scratchBytes = 0;
   return perfSuccess;
 }
 
-static void version(perfEnv* env, char* buf, size_t len) {
-  (void)env;
+/* Open MPI's version as a number (40104 for 4.1.4), 0 for another MPI. */
+static int libraryVersion(void) {
   char lib[MPI_MAX_LIBRARY_VERSION_STRING];
-  int n = 0;
+  int n = 0, major = 0, minor = 0, patch = 0;
   MPI_Get_library_version(lib, &n);
-  lib[strcspn(lib, ",\n")] = '\0';
-  snprintf(buf, len, "acc-ccl-tests version %s (git %s) backend: mpi, library: %s", PACKAGE_VERSION,
-           ACCL_GIT_HASH, lib);
+  const char* v = strstr(lib, "Open MPI v");
+  if (v && sscanf(v, "Open MPI v%d.%d.%d", &major, &minor, &patch) >= 2) return major * 10000 + minor * 100 + patch;
+  return 0;
 }
 
-static void describe(perfEnv* env, int l, char* name, size_t len, int* busId) {
+static void version(char* buf, size_t len) {
+  int headers = 0;
+#if defined(OMPI_MAJOR_VERSION) && defined(OMPI_MINOR_VERSION) && defined(OMPI_RELEASE_VERSION)
+  headers = OMPI_MAJOR_VERSION * 10000 + OMPI_MINOR_VERSION * 100 + OMPI_RELEASE_VERSION;
+#endif
+  snprintf(buf, len, "acc-ccl-tests version %s openmpi-headers=%d openmpi-library=%d", PACKAGE_VERSION, headers,
+           libraryVersion());
+}
+
+static const char* lastError(void) { return ""; }
+
+static perfResult_t describe(perfEnv* env, int l, perfDeviceInfo* info) {
   (void)env; (void)l;
-  snprintf(name, len, "host memory (MPI)");
-  *busId = 0;
+  snprintf(info->name, sizeof(info->name), "host memory (MPI)");
+  snprintf(info->busId, sizeof(info->busId), "0000:00:00");
+  info->totalMem = 0;
+  return perfSuccess;
 }
 
 static perfResult_t hostAlloc(perfEnv* env, int l, size_t bytes, void** ptr) {
@@ -132,7 +188,7 @@ static perfResult_t hostAlloc(perfEnv* env, int l, size_t bytes, void** ptr) {
   *ptr = aligned_alloc(64, (bytes + 63) / 64 * 64);
   if (*ptr == NULL) {
     fprintf(stderr, "perf: cannot allocate %zu bytes of host memory\n", bytes);
-    return perfError;
+    return perfDeviceError;
   }
   return perfSuccess;
 }
@@ -143,19 +199,51 @@ static perfResult_t hostFree(perfEnv* env, int l, void* ptr) {
   return perfSuccess;
 }
 
-static perfResult_t copy(perfEnv* env, int l, void* dst, const void* src, size_t bytes) {
-  (void)env; (void)l;
-  memcpy(dst, src, bytes);
-  return perfSuccess;
-}
-
 /* MPI calls are blocking: groups and stream waits have nothing to do. */
 static perfResult_t noGroup(void) { return perfSuccess; }
 static perfResult_t noSync(perfEnv* env, int l) { (void)env; (void)l; return perfSuccess; }
+static perfResult_t alwaysDone(perfEnv* env, int l, int* done) {
+  (void)env; (void)l;
+  *done = 1;
+  return perfSuccess;
+}
+static void noAbort(perfEnv* env, int l) { (void)env; (void)l; }
+
+static perfResult_t eventCreate(perfEnv* env, int l, void** ev) {
+  (void)env; (void)l;
+  *ev = calloc(1, sizeof(double));
+  return *ev ? perfSuccess : perfInternalError;
+}
+
+static perfResult_t eventRecord(perfEnv* env, int l, void* ev) {
+  (void)env; (void)l;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  *(double*)ev = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+  return perfSuccess;
+}
+
+static perfResult_t eventElapsed(float* ms, void* start, void* stop) {
+  *ms = (float)((*(double*)stop - *(double*)start) * 1e3);
+  return perfSuccess;
+}
+
+static void eventDestroy(void* ev) { free(ev); }
+
+static perfResult_t createPremulSum(perfEnv* env, int l, int dtype, int* op) {
+  (void)dtype;
+  *op = PREMUL_BASE + (int)perfPremulScalar(env->rank[l]);
+  return perfSuccess;
+}
+
+static perfResult_t destroyOp(perfEnv* env, int l, int op) {
+  (void)env; (void)l; (void)op;
+  return perfSuccess;
+}
 
 static perfResult_t allReduce(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op) {
-  (void)l;
   PERFCHECK(countOk(count));
+  PERFCHECK(premul(env, l, &s, count, dtype, op));
   PERFCHECK(mpiCheck(MPI_Allreduce(s == r ? MPI_IN_PLACE : s, r, (int)count, mpiType(dtype), mpiOp(op, dtype),
                                    MPI_COMM_WORLD), "MPI_Allreduce"));
   finishAvg(r, count, dtype, op, env->nRanks);
@@ -173,8 +261,9 @@ static perfResult_t allGather(perfEnv* env, int l, const void* s, void* r, size_
 static perfResult_t reduceScatter(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op) {
   size_t blockBytes = count * perfTypeSize(dtype);
   int rank = env->rank[l];
-  int inPlace = (const char*)r == (const char*)s + (size_t)rank * blockBytes;
   PERFCHECK(countOk(count));
+  PERFCHECK(premul(env, l, &s, count * (size_t)env->nRanks, dtype, op));
+  int inPlace = (const char*)r == (const char*)s + (size_t)rank * blockBytes;
   void* out = inPlace ? (void*)s : r;
   PERFCHECK(mpiCheck(MPI_Reduce_scatter_block(inPlace ? MPI_IN_PLACE : s, out, (int)count, mpiType(dtype),
                                               mpiOp(op, dtype), MPI_COMM_WORLD), "MPI_Reduce_scatter_block"));
@@ -192,6 +281,7 @@ static perfResult_t broadcast(perfEnv* env, int l, const void* s, void* r, size_
 static perfResult_t reduce(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op, int root) {
   int isRoot = env->rank[l] == root;
   PERFCHECK(countOk(count));
+  PERFCHECK(premul(env, l, &s, count, dtype, op));
   const void* in = (s == r && isRoot) ? MPI_IN_PLACE : s;
   PERFCHECK(mpiCheck(MPI_Reduce(in, r, (int)count, mpiType(dtype), mpiOp(op, dtype), root, MPI_COMM_WORLD),
                      "MPI_Reduce"));
@@ -219,7 +309,63 @@ static perfResult_t sendRecv(perfEnv* env, int l, const void* s, void* r, size_t
                                MPI_STATUS_IGNORE), "MPI_Sendrecv");
 }
 
-const perfBackend perfBackendMpi = {"mpi",     init,      fini,          version,   describe, hostAlloc,
-                                    hostFree,  copy,      copy,          noGroup,   noGroup,  noSync,
-                                    allReduce, allGather, reduceScatter, broadcast, reduce,   allToAll,
-                                    sendRecv};
+static perfResult_t gather(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
+  PERFCHECK(countOk(count));
+  int isRoot = env->rank[l] == root;
+  int inPlace = isRoot && (const char*)s == (const char*)r + (size_t)root * count * perfTypeSize(dtype);
+  MPI_Datatype t = mpiType(dtype);
+  return mpiCheck(MPI_Gather(inPlace ? MPI_IN_PLACE : s, (int)count, t, r, (int)count, t, root, MPI_COMM_WORLD),
+                  "MPI_Gather");
+}
+
+static perfResult_t scatter(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
+  PERFCHECK(countOk(count));
+  int isRoot = env->rank[l] == root;
+  int inPlace = isRoot && (const char*)r == (const char*)s + (size_t)root * count * perfTypeSize(dtype);
+  MPI_Datatype t = mpiType(dtype);
+  return mpiCheck(MPI_Scatter(s, (int)count, t, inPlace ? MPI_IN_PLACE : r, (int)count, t, root, MPI_COMM_WORLD),
+                  "MPI_Scatter");
+}
+
+static perfResult_t copyBytes(perfEnv* env, int l, void* dst, const void* src, size_t bytes) {
+  (void)env; (void)l;
+  if (bytes) memmove(dst, src, bytes);
+  return perfSuccess;
+}
+
+const perfBackend perfBackendMpi = {
+    .name = "mpi",
+    .init = init,
+    .initComms = initComms,
+    .getUniqueId = getUniqueId,
+    .fini = fini,
+    .version = version,
+    .libraryVersion = libraryVersion,
+    .lastError = lastError,
+    .describe = describe,
+    .alloc = hostAlloc,
+    .free = hostFree,
+    .toHost = copyBytes,
+    .fromHost = copyBytes,
+    .groupStart = noGroup,
+    .groupEnd = noGroup,
+    .sync = noSync,
+    .query = alwaysDone,
+    .abort = noAbort,
+    .eventCreate = eventCreate,
+    .eventRecord = eventRecord,
+    .eventElapsed = eventElapsed,
+    .eventDestroy = eventDestroy,
+    .createPremulSum = createPremulSum,
+    .destroyOp = destroyOp,
+    .allReduce = allReduce,
+    .allGather = allGather,
+    .reduceScatter = reduceScatter,
+    .broadcast = broadcast,
+    .reduce = reduce,
+    .allToAll = allToAll,
+    .sendRecv = sendRecv,
+    .gather = gather,
+    .scatter = scatter,
+    .copy = copyBytes,
+};

@@ -2,9 +2,10 @@
  * that depend on (seed, rank, index), so a misplaced block or a missed rank
  * changes the result, yet every sum, product, max and min is exact in every
  * datatype (bfloat16 holds integers up to 256 exactly, so sums stay exact up
- * to 85 ranks). Only a float Avg over a rank count that is not a power of two
- * is inexact (1/n is not representable); there a relative error of n units in
- * the last place is accepted. */
+ * to 85 ranks, PreMulSums, whose scalars are 1 and 2, up to 42 ranks). Only a
+ * float Avg over a rank count that is not a power of two is inexact (1/n is
+ * not representable); there a relative error of n units in the last place is
+ * accepted. */
 #include <math.h>
 #include "common.h"
 
@@ -21,7 +22,8 @@ double perfInput(const perfCheckCtx* ctx, int r, size_t j) {
   uint32_t h = mix((uint32_t)j * 2654435761u ^ mix((uint32_t)r * 40503u + ctx->seed * 977u));
   switch (ctx->op) {
     case acclSum:
-    case acclAvg: return h % 4;
+    case acclAvg:
+    case PERF_OP_MULSUM: return h % 4;
     /* At most one rank per element contributes a factor other than 1. */
     case acclProd: return ((j + (size_t)r) % (size_t)ctx->nRanks == 0) ? 1 + h % 3 : 1;
     default: return h % 64; /* max, min, data movement */
@@ -31,14 +33,15 @@ double perfInput(const perfCheckCtx* ctx, int r, size_t j) {
 static int isPowerOfTwo(int n) { return n > 0 && (n & (n - 1)) == 0; }
 
 double perfReduceInputs(const perfCheckCtx* ctx, size_t j) {
-  double acc = perfInput(ctx, 0, j);
+  double acc = perfInput(ctx, 0, j) * (ctx->op == PERF_OP_MULSUM ? perfPremulScalar(0) : 1.0);
   for (int r = 1; r < ctx->nRanks; r++) {
     double v = perfInput(ctx, r, j);
+    if (ctx->op == PERF_OP_MULSUM) v *= perfPremulScalar(r);
     switch (ctx->op) {
       case acclProd: acc *= v; break;
       case acclMax: acc = v > acc ? v : acc; break;
       case acclMin: acc = v < acc ? v : acc; break;
-      default: acc += v; break; /* sum, avg */
+      default: acc += v; break; /* sum, avg, mulsum */
     }
   }
   if (ctx->op == acclAvg) {

@@ -3,15 +3,8 @@
  * input is the rank's own block of the output. */
 #include "common.h"
 
-static void getCounts(size_t count, size_t typeSize, int nRanks, perfCounts* c) {
-  c->sendCount = c->paramCount = perfBlockCount(count, nRanks, typeSize);
-  c->recvCount = c->sendCount * (size_t)nRanks;
-  c->sendInplaceOffset = c->sendCount;
-  c->recvInplaceOffset = 0;
-}
-
-static perfResult_t run(const perfBackend* be, perfEnv* env, int l, const void* s, void* r,
-                        const perfCounts* c, int dtype, int op, int root) {
+static perfResult_t run(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c,
+                        int dtype, int op, int root) {
   (void)op; (void)root;
   return be->allGather(env, l, s, r, c->paramCount, dtype);
 }
@@ -21,5 +14,7 @@ static double expected(const perfCheckCtx* ctx, size_t i) {
   return perfInput(ctx, (int)(i / block), i % block);
 }
 
-const perfColl perfCollAllGather = {"allgather", "allgather_perf", 0, 0, getCounts, perfAlgBytesBlocks,
-                                    perfBusFactorBlocks, run, perfChecksEveryRank, expected};
+const perfColl perfCollAllGather = {.name = "all_gather", .ops = PERF_OPS_NONE, .opLabel = "none",
+                                    .checksInPlace = 1, .getCounts = perfCountsGathered,
+                                    .algBytes = perfAlgBytesBlocks, .busFactor = perfBusFactorBlocks, .run = run,
+                                    .checksRank = perfChecksEveryRank, .expected = expected};

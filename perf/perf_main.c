@@ -1,5 +1,5 @@
 /* perf_main.c - main of the acc-ccl benchmarks; built once per collective with
- * PERF_COLL_NAME set to its name (allreduce_perf, ...). */
+ * PERF_COLL_NAME set to its name (all_reduce, ...): all_reduce_perf, ... */
 #include <stdio.h>
 #include "common.h"
 

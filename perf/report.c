@@ -1,194 +1,379 @@
-/* report.c - nccl-tests text output, column for column, and the JSON record
- * of a run (every row plus the environment needed to reproduce it). */
+/* report.c - nccl-tests 2.19.6's text output, byte for byte apart from the
+ * library's and the device's names, and its JSON document (version 3, the
+ * same keys and value types) written as the run goes. */
 #include "config.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
-#include <unistd.h>
 #include "report.h"
 
-extern char** environ;
+#define PERF_JSON_VERSION 3
+#define PERF_TIME_FORMAT "%Y-%m-%d %H:%M:%S"
 
-void perfPrintHeader(FILE* f, const perfReport* rep) {
-  const perfArgs* a = rep->args;
-  fprintf(f, "# %s\n", rep->version);
-  fprintf(f, "# Collective test starting: %s\n", rep->program);
-  fprintf(f, "# nThread 1 nGpus %d minBytes %zu maxBytes %zu step: %zu(%s) warmup iters: %d iters: %d "
-             "agg iters: %d validation: %d graph: 0\n",
-          a->nLocal, a->minBytes, a->maxBytes, a->stepFactor > 1 ? (size_t)a->stepFactor : a->stepBytes,
-          a->stepFactor > 1 ? "factor" : "bytes", a->warmup, a->iters, a->aggIters, a->check ? 1 : 0);
-  fprintf(f, "#\n# Using devices\n");
-  for (int r = 0; r < rep->nRanks; r++) {
-    const perfRankInfo* ri = &rep->ranks[r];
-    fprintf(f, "#  Rank %2d Group %2d Pid %6d on %10s device %2d [0x%02x] %s\n", ri->rank, 0, ri->pid,
-            ri->host, ri->device, (unsigned)ri->busId & 0xff, ri->deviceName);
-  }
-  fprintf(f, "#\n");
-  fprintf(f, "# %10s  %12s  %8s  %6s  %6s", "", "", "", "", "");
-  fprintf(f, "           out-of-place                       in-place          \n");
-  fprintf(f, "# %10s  %12s  %8s  %6s  %6s", "size", "count", "type", "redop", "root");
-  fprintf(f, "  %7s  %6s  %6s %6s", "time", "algbw", "busbw", "#wrong");
-  fprintf(f, "  %7s  %6s  %6s %6s\n", "time", "algbw", "busbw", "#wrong");
-  fprintf(f, "# %10s  %12s  %8s  %6s  %6s", "(B)", "(elements)", "", "", "");
-  fprintf(f, "  %7s  %6s  %6s %6s", "(us)", "(GB/s)", "(GB/s)", "");
-  fprintf(f, "  %7s  %6s  %6s %6s\n", "(us)", "(GB/s)", "(GB/s)", "");
-  fflush(f);
+static void now(char* buf, size_t len) {
+  time_t t = time(NULL);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  strftime(buf, len, PERF_TIME_FORMAT, &tm);
 }
 
-void perfPrintRowStart(FILE* f, const perfRow* row) {
-  fprintf(f, "%12zu  %12zu  %8s  %6s  %6d", row->bytes, row->count, perfTypeName(row->dtype),
-          perfOpName(row->op), row->root);
+void perfFormatNumber(double value, int width, char* out) {
+  /* out holds width + 1 bytes. */
+  static const char* fixed[] = {"%*.2f", "%*.1f", "%*.0f"};
+  for (int i = 0; i < 3; i++)
+    if (snprintf(out, (size_t)width + 1, fixed[i], width, value) <= width) return;
+  snprintf(out, (size_t)width + 1, width >= 7 ? "%*.1e" : "%*.0e", width, value);
 }
 
-void perfPrintRowResult(FILE* f, perfReport* rep, const perfRow* row) {
-  char timeStr[32];
-  /* Fewer decimals as times grow, so the column stays 7 wide. */
-  if (row->timeUs >= 10000.0) snprintf(timeStr, sizeof(timeStr), "%7.0f", row->timeUs);
-  else if (row->timeUs >= 100.0) snprintf(timeStr, sizeof(timeStr), "%7.1f", row->timeUs);
-  else snprintf(timeStr, sizeof(timeStr), "%7.2f", row->timeUs);
-  if (row->wrong >= 0) fprintf(f, "  %7s  %6.2f  %6.2f  %5g", timeStr, row->algBw, row->busBw, (double)row->wrong);
-  else fprintf(f, "  %7s  %6.2f  %6.2f  %5s", timeStr, row->algBw, row->busBw, "N/A");
-  if (row->inPlace) fprintf(f, "\n");
-  fflush(f);
+/* ------------------------------------------------------------------ header */
 
-  if (row->wrong > 0) rep->outOfBounds++;
-  rep->busBwSum += row->busBw;
-  if (rep->nRows == rep->capRows) {
-    size_t cap = rep->capRows ? 2 * rep->capRows : 64;
-    perfRow* rows = realloc(rep->rows, cap * sizeof(*rows));
-    if (rows == NULL) return; /* the text output stays complete; JSON loses rows */
-    rep->rows = rows;
-    rep->capRows = cap;
-  }
-  rep->rows[rep->nRows++] = *row;
+static int hasJsonSuffix(const char* path) {
+  const char* dot = strrchr(path, '.');
+  const char* slash = strrchr(path, '/');
+  return dot && (!slash || dot > slash) && dot[1] != '\0' && strcasecmp(dot + 1, "json") == 0;
 }
 
-static double avgBusBw(const perfReport* rep) { return rep->nRows ? rep->busBwSum / rep->nRows : 0.0; }
-
-void perfPrintFooter(FILE* f, const perfReport* rep) {
-  fprintf(f, "# %-20s : %d %s\n", "Out of bounds values", rep->outOfBounds, rep->outOfBounds ? "FAILED" : "OK");
-  fprintf(f, "# %-20s : %g \n", "Avg bus bandwidth", avgBusBw(rep));
-  fprintf(f, "#\n# Collective test concluded: %s\n\n", rep->program);
-  fflush(f);
-}
-
-/* ------------------------------------------------------------------ JSON */
-
-static void jsonString(FILE* f, const char* s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
+void perfReportJsonInit(perfReport* rep, int argc, char** argv, char** envp) {
+  const char* path = rep->args->outputFile;
+  if (path == NULL || !hasJsonSuffix(path)) return;
+  const char* used = perfJsonOpen(&rep->json, path);
+  if (used == NULL) {
+    printf("# skipping json output; %s not accessible\n", path);
+    return;
   }
-  fputc('"', f);
-}
-
-static void jsonEnvironment(FILE* f) {
-  /* Ours, libfabric's, and the MPI component choices (not the launcher's internals). */
-  static const char* prefixes[] = {"ACCL_", "FI_", "OMPI_MCA_btl", "OMPI_MCA_pml", "OMPI_MCA_mtl", "OMPI_MCA_coll"};
-  int first = 1;
-  fprintf(f, "  \"environment\": {");
-  for (char** e = environ; *e; e++) {
-    int keep = 0;
-    for (size_t p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++)
-      if (strncmp(*e, prefixes[p], strlen(prefixes[p])) == 0) keep = 1;
-    const char* eq = strchr(*e, '=');
-    if (!keep || eq == NULL) continue;
-    char name[256];
-    size_t n = (size_t)(eq - *e) < sizeof(name) - 1 ? (size_t)(eq - *e) : sizeof(name) - 1;
-    memcpy(name, *e, n);
-    name[n] = '\0';
-    fprintf(f, "%s\n    ", first ? "" : ",");
-    jsonString(f, name);
-    fprintf(f, ": ");
-    jsonString(f, eq + 1);
-    first = 0;
-  }
-  fprintf(f, "\n  },\n");
-}
-
-/* The machine as far as it shapes the numbers: CPUs and the devices' placement. */
-static void jsonTopology(FILE* f, const perfReport* rep) {
-  char model[256] = "unknown", line[512];
-  FILE* cpu = fopen("/proc/cpuinfo", "r");
-  if (cpu) {
-    while (fgets(line, sizeof(line), cpu)) {
-      char* colon = strchr(line, ':');
-      if (strncmp(line, "model name", 10) == 0 && colon) {
-        snprintf(model, sizeof(model), "%s", colon + 2);
-        model[strcspn(model, "\n")] = '\0';
-        break;
-      }
-    }
-    fclose(cpu);
-  }
-  const char* simTopo = getenv("ACCL_SIM_TOPO");
-  fprintf(f, "  \"topology\": {\"onlineCpus\": %ld, \"cpuModel\": ", sysconf(_SC_NPROCESSORS_ONLN));
-  jsonString(f, model);
-  fprintf(f, ", \"simTopo\": ");
-  jsonString(f, simTopo ? simTopo : "default");
-  fprintf(f, ",\n    \"ranks\": [");
-  for (int r = 0; r < rep->nRanks; r++) {
-    const perfRankInfo* ri = &rep->ranks[r];
-    fprintf(f, "%s\n      {\"rank\": %d, \"host\": ", r ? "," : "", ri->rank);
-    jsonString(f, ri->host);
-    fprintf(f, ", \"pid\": %d, \"device\": %d, \"busId\": %d, \"deviceName\": ", ri->pid, ri->device, ri->busId);
-    jsonString(f, ri->deviceName);
-    fprintf(f, "}");
-  }
-  fprintf(f, "\n    ]\n  },\n");
-}
-
-int perfWriteJson(const char* path, const perfReport* rep) {
-  FILE* f = fopen(path, "w");
-  if (f == NULL) {
-    perror(path);
-    return -1;
-  }
-  const perfArgs* a = rep->args;
+  printf("# Writing JSON output to %s\n", used);
+  rep->writeJson = 1;
+  perfJson* j = &rep->json;
   char date[64];
-  time_t now = time(NULL);
-  strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
-  fprintf(f, "{\n  \"program\": ");
-  jsonString(f, rep->program);
-  fprintf(f, ",\n  \"backend\": ");
-  jsonString(f, rep->backend);
-  fprintf(f, ",\n  \"library\": ");
-  jsonString(f, rep->version);
-  fprintf(f, ",\n  \"acclVersion\": \"%d.%d.%d\", \"gitHash\": ", ACCL_MAJOR, ACCL_MINOR, ACCL_PATCH);
-  jsonString(f, ACCL_GIT_HASH);
-  fprintf(f, ",\n  \"date\": \"%s\",\n", date);
-  fprintf(f, "  \"args\": {\"minBytes\": %zu, \"maxBytes\": %zu, \"stepBytes\": %zu, \"stepFactor\": %d, "
-             "\"iters\": %d, \"warmupIters\": %d, \"aggIters\": %d, \"check\": %d, \"blocking\": %d, "
-             "\"average\": %d, \"ngpus\": %d, \"hostBuffers\": %d, \"root\": %d, \"datatype\": \"%s\", "
-             "\"op\": \"%s\"},\n",
-          a->minBytes, a->maxBytes, a->stepBytes, a->stepFactor, a->iters, a->warmup, a->aggIters, a->check,
-          a->blocking, a->average, a->nLocal, a->hostBuffers, a->root, a->dtype < 0 ? "all" : perfTypeName(a->dtype),
-          a->op < 0 ? "all" : perfOpName(a->op));
-  fprintf(f, "  \"nranks\": %d,\n", rep->nRanks);
-  jsonEnvironment(f);
-  jsonTopology(f, rep);
-  fprintf(f, "  \"rows\": [");
-  for (size_t i = 0; i < rep->nRows; i++) {
-    const perfRow* r = &rep->rows[i];
-    fprintf(f, "%s\n    {\"size\": %zu, \"count\": %zu, \"type\": \"%s\", \"redop\": \"%s\", \"root\": %d, "
-               "\"placement\": \"%s\", \"time_us\": %.3f, \"algbw_GBps\": %.4f, \"busbw_GBps\": %.4f, "
-               "\"wrong\": %lld}",
-            i ? "," : "", r->bytes, r->count, perfTypeName(r->dtype), perfOpName(r->op), r->root,
-            r->inPlace ? "in-place" : "out-of-place", r->timeUs, r->algBw, r->busBw, r->wrong);
-  }
-  fprintf(f, "\n  ],\n  \"outOfBounds\": %d,\n  \"avgBusBw_GBps\": %.4f\n}\n", rep->outOfBounds, avgBusBw(rep));
-  if (fclose(f) != 0) {
-    perror(path);
-    return -1;
-  }
-  return 0;
+  now(date, sizeof(date));
+  perfJsonBeginObject(j);
+  perfJsonKey(j, "version");
+  perfJsonInt(j, PERF_JSON_VERSION);
+  perfJsonKey(j, "start_time");
+  perfJsonString(j, date);
+  perfJsonKey(j, "args");
+  perfJsonBeginList(j);
+  for (int i = 0; i < argc; i++) perfJsonString(j, argv[i]);
+  perfJsonEndList(j);
+  perfJsonKey(j, "env");
+  perfJsonBeginList(j);
+  for (char** e = envp; e && *e; e++) perfJsonString(j, *e);
+  perfJsonEndList(j);
+  /* The key is nccl-tests' (readers look it up by name); the value is acc-ccl's version code. */
+  perfJsonKey(j, "nccl_version");
+  perfJsonInt(j, rep->libVersion);
 }
 
-void perfReportFree(perfReport* rep) {
-  free(rep->rows);
-  rep->rows = NULL;
-  rep->nRows = rep->capRows = 0;
+void perfReportHeader(perfReport* rep) {
+  const perfArgs* a = rep->args;
+  printf("# %s\n", rep->version);
+  printf("# Collective test starting: %s\n", rep->program);
+  printf("# nThread %d nGpus %d minBytes %zu maxBytes %zu step: %zu(%s) warmup iters: %d iters: %d agg iters: %d "
+         "validation: %d graph: %d unalign: %d\n",
+         a->nThreads, a->nGpus, a->minBytes, a->maxBytes, a->stepFactor > 1 ? a->stepFactor : a->stepBytes,
+         a->stepFactor > 1 ? "factor" : "bytes", a->warmup, a->iters, a->aggIters, a->check, 0, a->unalign);
+  if (a->blocking == 1) printf("# Blocking Enabled: wait and barrier after each inner iteration (-m) \n");
+  if (a->blocking == 2) printf("# Blocking Enabled: wait after each inner iteration (-m), no barrier \n");
+  if (a->blocking == 3)
+    printf("# Blocking Enabled: wait and barrier after each outer iteration (-n); time excludes barrier \n");
+  if (a->perIterTiming) {
+    printf("# Per-Iteration Report: acc event timing; i_* uses max over process rows");
+    if (a->perIterSkip) printf("; summary skips first %d iterations", a->perIterSkip);
+    printf(" \n");
+  }
+  if (a->parallelInit) printf("# Parallel Init Enabled: threads call into AcclInitRank concurrently \n");
+  printf("#\n");
+  if (rep->writeJson) {
+    perfJson* j = &rep->json;
+    perfJsonKey(j, "config");
+    perfJsonBeginObject(j);
+    perfJsonKey(j, "nthreads");
+    perfJsonInt(j, a->nThreads);
+    perfJsonKey(j, "ngpus");
+    perfJsonInt(j, a->nGpus);
+    perfJsonKey(j, "minimum_bytes");
+    perfJsonSize(j, a->minBytes);
+    perfJsonKey(j, "maximum_bytes");
+    perfJsonSize(j, a->maxBytes);
+    perfJsonKey(j, a->stepFactor > 1 ? "step_factor" : "step_bytes");
+    perfJsonSize(j, a->stepFactor > 1 ? a->stepFactor : a->stepBytes);
+    perfJsonKey(j, "warmup_iters");
+    perfJsonInt(j, a->warmup);
+    perfJsonKey(j, "iterations");
+    perfJsonInt(j, a->iters);
+    perfJsonKey(j, "aggregated_iterations");
+    perfJsonInt(j, a->aggIters);
+    perfJsonKey(j, "validation");
+    perfJsonInt(j, a->check);
+    perfJsonKey(j, "graph");
+    perfJsonInt(j, 0);
+    perfJsonKey(j, "blocking_collectives");
+    perfJsonBool(j, a->blocking);
+    perfJsonKey(j, "per_iter_timing");
+    perfJsonBool(j, a->perIterTiming);
+    perfJsonKey(j, "per_iter_skip");
+    perfJsonInt(j, a->perIterSkip);
+    perfJsonKey(j, "parallel_init");
+    perfJsonBool(j, a->parallelInit);
+  }
+  printf("# Using devices\n");
+}
+
+void perfReportDevices(perfReport* rep, const perfRankInfo* ranks, int n) {
+  for (int r = 0; r < n; r++) {
+    const perfRankInfo* ri = &ranks[r];
+    printf("#  Rank %2d Group %2d Pid %6d on %10s device %2d [%s] %s\n", ri->rank, ri->group, ri->pid, ri->host,
+           ri->device, ri->dev.busId, ri->dev.name);
+  }
+  if (!rep->writeJson) return;
+  perfJson* j = &rep->json;
+  perfJsonKey(j, "devices");
+  perfJsonBeginList(j);
+  for (int r = 0; r < n; r++) {
+    const perfRankInfo* ri = &ranks[r];
+    perfJsonBeginObject(j);
+    perfJsonKey(j, "rank");
+    perfJsonInt(j, ri->rank);
+    perfJsonKey(j, "group");
+    perfJsonInt(j, ri->group);
+    perfJsonKey(j, "pid");
+    perfJsonInt(j, ri->pid);
+    perfJsonKey(j, "hostname");
+    perfJsonString(j, ri->host);
+    perfJsonKey(j, "device");
+    perfJsonInt(j, ri->device);
+    perfJsonKey(j, "device_hex");
+    perfJsonString(j, ri->dev.busId);
+    perfJsonKey(j, "device_info");
+    perfJsonString(j, ri->dev.name);
+    perfJsonEndObject(j);
+  }
+  perfJsonEndList(j);
+}
+
+void perfReportHeaderDone(perfReport* rep) {
+  if (rep->writeJson) perfJsonEndObject(&rep->json); /* config */
+}
+
+void perfReportColumns(perfReport* rep) {
+  const perfArgs* a = rep->args;
+  const char* label = a->reportTimestamps ? "timestamp" : "";
+  int pad = a->reportTimestamps ? 19 : 0;
+  const char* unit = a->reportTimestamps ? PERF_TIME_FORMAT : "";
+  const char* t = a->reportCputime ? "cputime" : "time";
+  printf("#\n");
+  if (a->perIterTiming) {
+    printf("# %10s  %12s  %8s  %6s  %6s              out-of-place (+ per-iteration)                                "
+           "in-place (+ per-iteration)\n", "", "", "", "", "");
+    printf("# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  %7s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  "
+           "%7s %*s\n", "size", "count", "type", "redop", "root", t, "algbw", "busbw", "#wrong", "i_min", "i_max",
+           "i_p99", "i_cv%", t, "algbw", "busbw", "#wrong", "i_min", "i_max", "i_p99", "i_cv%", pad, label);
+    printf("# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  %7s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  "
+           "%7s %*s\n", "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(us)", "(us)", "(%)",
+           "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(us)", "(us)", "(%)", pad, unit);
+  } else {
+    printf("# %10s  %12s  %8s  %6s  %6s           out-of-place                       in-place          \n", "", "",
+           "", "", "");
+    printf("# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s %*s\n", "size", "count", "type",
+           "redop", "root", t, "algbw", "busbw", "#wrong", t, "algbw", "busbw", "#wrong", pad, label);
+    printf("# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s %*s\n", "(B)", "(elements)", "", "",
+           "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "", pad, unit);
+  }
+  if (rep->writeJson) {
+    perfJsonKey(&rep->json, "results");
+    perfJsonBeginList(&rep->json);
+  }
+}
+
+/* ------------------------------------------------------------------ rows */
+
+void perfReportRowStart(perfReport* rep, size_t bytes, size_t count, const char* type, const char* op, int root) {
+  char rootStr[16];
+  snprintf(rootStr, sizeof(rootStr), "%6i", root);
+  printf("%12zu  %12zu  %8s  %6s  %6s", bytes, count, type, op, rootStr);
+  if (!rep->writeJson) return;
+  perfJson* j = &rep->json;
+  perfJsonBeginObject(j);
+  perfJsonKey(j, "size");
+  perfJsonSize(j, bytes);
+  perfJsonKey(j, "count");
+  perfJsonSize(j, count);
+  perfJsonKey(j, "type");
+  perfJsonString(j, type);
+  perfJsonKey(j, "redop");
+  perfJsonString(j, op);
+  perfJsonKey(j, "root"); /* a string, padded as printed: nccl-tests' schema */
+  perfJsonString(j, rootStr);
+}
+
+void perfReportTimestamp(perfReport* rep) {
+  (void)rep;
+  char date[64];
+  now(date, sizeof(date));
+  printf("%21s", date);
+}
+
+void perfReportRowBody(perfReport* rep, double timeUs, double algBw, double busBw, int reportErrors,
+                       long long wrong, int outOfPlace) {
+  const perfArgs* a = rep->args;
+  char timeStr[8], algStr[7], busStr[7];
+  perfFormatNumber(timeUs, 7, timeStr);
+  perfFormatNumber(algBw, 6, algStr);
+  perfFormatNumber(busBw, 6, busStr);
+  if (reportErrors && wrong >= 0) printf("  %7s  %6s  %6s  %6g", timeStr, algStr, busStr, (double)wrong);
+  else printf("  %7s  %6s  %6s    N/A", timeStr, algStr, busStr);
+  if (!outOfPlace && a->reportTimestamps && !a->perIterTiming) perfReportTimestamp(rep);
+  if (!rep->writeJson) return;
+  perfJson* j = &rep->json;
+  perfJsonKey(j, outOfPlace ? "out_of_place" : "in_place");
+  perfJsonBeginObject(j);
+  perfJsonKey(j, a->reportCputime ? "cpu_time" : "time");
+  perfJsonDouble(j, timeUs);
+  perfJsonKey(j, "alg_bw");
+  perfJsonDouble(j, algBw);
+  perfJsonKey(j, "bus_bw");
+  perfJsonDouble(j, busBw);
+  perfJsonKey(j, "nwrong");
+  if (reportErrors && wrong >= 0) perfJsonDouble(j, (double)wrong);
+  else perfJsonNull(j);
+  perfJsonEndObject(j);
+}
+
+static int cmpDouble(const void* x, const void* y) {
+  double a = *(const double*)x, b = *(const double*)y;
+  return (a > b) - (a < b);
+}
+
+void perfIterStatsCompute(const double* times, int n, perfIterStats* st) {
+  memset(st, 0, sizeof(*st));
+  if (n <= 0) return;
+  double* s = malloc(sizeof(double) * (size_t)n);
+  if (s == NULL) return;
+  memcpy(s, times, sizeof(double) * (size_t)n);
+  qsort(s, (size_t)n, sizeof(double), cmpDouble);
+  /* Nearest-rank percentiles: the smallest sample with at least p% at or below it. */
+  int i95 = (n * 95 + 99) / 100 - 1, i99 = (n * 99 + 99) / 100 - 1;
+  st->min = s[0];
+  st->max = s[n - 1];
+  st->p50 = s[n / 2];
+  st->p95 = s[i95 < n - 1 ? i95 : n - 1];
+  st->p99 = s[i99 < n - 1 ? i99 : n - 1];
+  double sum = 0, var = 0;
+  for (int i = 0; i < n; i++) sum += s[i];
+  st->avg = sum / n;
+  for (int i = 0; i < n; i++) var += (s[i] - st->avg) * (s[i] - st->avg);
+  st->stdev = sqrt(var / n);
+  free(s);
+}
+
+void perfReportRowIters(perfReport* rep, const perfIterStats* st, const double* times, int nIters, int skipped,
+                        int outOfPlace, const double* perProcess, int nProcs) {
+  double cv = st->avg > 0 ? st->stdev / st->avg * 100.0 : 0.0;
+  char minStr[8], maxStr[8], p99Str[8], cvStr[8];
+  perfFormatNumber(st->min * 1e6, 7, minStr);
+  perfFormatNumber(st->max * 1e6, 7, maxStr);
+  perfFormatNumber(st->p99 * 1e6, 7, p99Str);
+  perfFormatNumber(cv, 7, cvStr);
+  printf("  %7s  %7s  %7s  %7s", minStr, maxStr, p99Str, cvStr);
+  if (!rep->writeJson) return;
+  perfJson* j = &rep->json;
+  perfJsonKey(j, outOfPlace ? "out_of_place_per_iter" : "in_place_per_iter");
+  perfJsonBeginObject(j);
+  perfJsonKey(j, "skipped_iterations");
+  perfJsonInt(j, skipped);
+  static const char* keys[] = {"min_us", "max_us", "avg_us", "p50_us", "p95_us", "p99_us", "stdev_us"};
+  double vals[] = {st->min, st->max, st->avg, st->p50, st->p95, st->p99, st->stdev};
+  for (int k = 0; k < 7; k++) {
+    perfJsonKey(j, keys[k]);
+    perfJsonDouble(j, vals[k] * 1e6);
+  }
+  perfJsonKey(j, "cv_pct");
+  perfJsonDouble(j, cv);
+  perfJsonKey(j, "times_us");
+  perfJsonBeginList(j);
+  for (int i = 0; i < nIters; i++) perfJsonDouble(j, times[i] * 1e6);
+  perfJsonEndList(j);
+  if (perProcess && nProcs > 1) {
+    perfJsonKey(j, "per_process_max_times_us");
+    perfJsonBeginList(j);
+    for (int p = 0; p < nProcs; p++) {
+      perfJsonBeginList(j);
+      for (int i = 0; i < nIters; i++) perfJsonDouble(j, perProcess[(size_t)p * (size_t)nIters + (size_t)i] * 1e6);
+      perfJsonEndList(j);
+    }
+    perfJsonEndList(j);
+  }
+  perfJsonEndObject(j);
+}
+
+void perfReportRowEnd(perfReport* rep) {
+  printf("\n");
+  if (!rep->writeJson) return;
+  perfJson* j = &rep->json;
+  perfJsonKey(j, "actual_iterations");
+  perfJsonInt(j, rep->args->iters);
+  perfJsonKey(j, "experiment_name");
+  perfJsonString(j, "");
+  perfJsonEndObject(j);
+}
+
+/* ------------------------------------------------------------------ footer */
+
+void perfReportFooter(perfReport* rep, int errors, double avgBusBw, double minBusBw) {
+  if (rep->writeJson) perfJsonEndList(&rep->json); /* results */
+  printf("# %-20s : %d %s\n", "Out of bounds values", errors, errors ? "FAILED" : "OK");
+  printf("# %-20s : %g %s\n", "Avg bus bandwidth", avgBusBw,
+         minBusBw < 0 ? "" : (avgBusBw < minBusBw * 0.9 ? "FAILED" : "OK"));
+  printf("#\n");
+  printf("# Collective test concluded: %s\n", rep->program);
+  if (!rep->writeJson) return;
+  perfJson* j = &rep->json;
+  perfJsonKey(j, "out_of_bounds");
+  perfJsonBeginObject(j);
+  perfJsonKey(j, "count");
+  perfJsonInt(j, errors);
+  perfJsonKey(j, "okay");
+  perfJsonBool(j, errors == 0);
+  perfJsonEndObject(j);
+  perfJsonKey(j, "average_bus_bandwidth");
+  perfJsonBeginObject(j);
+  perfJsonKey(j, "bandwidth");
+  perfJsonDouble(j, avgBusBw);
+  perfJsonKey(j, "okay");
+  if (minBusBw < 0) perfJsonString(j, "unchecked");
+  else perfJsonBool(j, avgBusBw >= minBusBw * 0.9);
+  perfJsonEndObject(j);
+}
+
+static void closeJson(perfReport* rep) {
+  perfJson* j = &rep->json;
+  if (perfJsonDepth(j) == 1) {
+    char date[64];
+    now(date, sizeof(date));
+    perfJsonKey(j, "end_time");
+    perfJsonString(j, date);
+  }
+  perfJsonClose(j);
+  rep->writeJson = 0;
+}
+
+void perfReportFinish(perfReport* rep, const char* lastError) {
+  printf("#\n");
+  if (lastError && *lastError) printf("# error: %s\n", lastError);
+  else printf("\n");
+  fflush(stdout);
+  if (!rep->writeJson) return;
+  perfJson* j = &rep->json;
+  perfJsonKey(j, "errors");
+  perfJsonBeginList(j);
+  if (lastError) perfJsonString(j, lastError);
+  perfJsonEndList(j);
+  closeJson(rep);
+}
+
+void perfReportAbandon(perfReport* rep) {
+  fflush(stdout);
+  if (rep->writeJson) closeJson(rep);
 }

@@ -1,51 +1,65 @@
-/* report.h - output of the perf tools: the nccl-tests text format (header,
- * one row per size, footer) on stdout and the optional JSON file. Only the
- * first process calls these. */
+/* report.h - output of the perf tools: nccl-tests 2.19.6's text format
+ * (header, one row per size, footer) on stdout and, with -J FILE.json,
+ * nccl-tests' JSON document (version 3) written alongside. Only the printing
+ * thread (thread 0 of process 0) calls these. */
 #ifndef ACCL_PERF_REPORT_H_
 #define ACCL_PERF_REPORT_H_
 
 #include <stdio.h>
 #include "common.h"
+#include "json.h"
 
 #define PERF_HOST_LEN 64
-#define PERF_DEVNAME_LEN 64
 
 /* One rank of the job, as listed under "# Using devices". */
 typedef struct {
-  int rank, pid, device, busId;
+  int rank, group, pid, device;
   char host[PERF_HOST_LEN];
-  char deviceName[PERF_DEVNAME_LEN];
+  perfDeviceInfo dev;
 } perfRankInfo;
 
-/* One measurement: a size in one of the two placements. */
+/* Per-iteration statistics (-I), seconds. */
 typedef struct {
-  size_t bytes, count;
-  int dtype, op, root, inPlace;
-  double timeUs, algBw, busBw;
-  long long wrong; /* -1: not checked */
-} perfRow;
+  double min, max, avg, p50, p95, p99, stdev;
+} perfIterStats;
 
 typedef struct {
-  const char* program;
-  const char* backend;
-  char version[256];
   const perfArgs* args;
-  int nRanks;
-  const perfRankInfo* ranks; /* nRanks entries */
-  perfRow* rows;
-  size_t nRows, capRows;
-  int outOfBounds;
-  double busBwSum;
+  const char* program;  /* basename of argv[0] */
+  char version[256];    /* "acc-ccl-tests version ..." */
+  int libVersion;
+  perfJson json;
+  int writeJson;
 } perfReport;
 
-void perfPrintHeader(FILE* f, const perfReport* rep);
-/* Prints the row prefix (size count type redop root). */
-void perfPrintRowStart(FILE* f, const perfRow* row);
-/* Prints one placement's columns and records the row. */
-void perfPrintRowResult(FILE* f, perfReport* rep, const perfRow* row);
-void perfPrintFooter(FILE* f, const perfReport* rep);
-/* Writes the JSON document; returns 0 or -1 (message printed). */
-int perfWriteJson(const char* path, const perfReport* rep);
-void perfReportFree(perfReport* rep);
+/* -J: opens the file (FILE.json only, as nccl-tests: any other suffix writes
+ * nothing) and writes the run's arguments and environment. */
+void perfReportJsonInit(perfReport* rep, int argc, char** argv, char** envp);
+/* Version, parameters, mode lines, then "# Using devices" (the device lines
+ * come from perfReportDevices). */
+void perfReportHeader(perfReport* rep);
+void perfReportDevices(perfReport* rep, const perfRankInfo* ranks, int n);
+/* Ends the JSON "config" object (after the device list). */
+void perfReportHeaderDone(perfReport* rep);
+void perfReportColumns(perfReport* rep);
+void perfReportRowStart(perfReport* rep, size_t bytes, size_t count, const char* type, const char* op, int root);
+/* One placement's time, bandwidths and #wrong (wrong < 0 or !reportErrors: N/A). */
+void perfReportRowBody(perfReport* rep, double timeUs, double algBw, double busBw, int reportErrors,
+                       long long wrong, int outOfPlace);
+/* -I: the summary columns and, in JSON, every iteration's time; perProcess
+ * (nProcs x nIters, or NULL) the slowest device of each process. */
+void perfReportRowIters(perfReport* rep, const perfIterStats* st, const double* times, int nIters, int skipped,
+                        int outOfPlace, const double* perProcess, int nProcs);
+void perfReportTimestamp(perfReport* rep);
+void perfReportRowEnd(perfReport* rep);
+void perfReportFooter(perfReport* rep, int errors, double avgBusBw, double minBusBw);
+/* The closing "#", the last library error (or an empty line), end of JSON. */
+void perfReportFinish(perfReport* rep, const char* lastError);
+/* A run that failed: the JSON document is closed where it stands. */
+void perfReportAbandon(perfReport* rep);
+/* Width-limited number as nccl-tests prints it: 2 decimals, then 1, then
+ * none, then exponent notation, whichever fits first. */
+void perfFormatNumber(double value, int width, char* out);
+void perfIterStatsCompute(const double* times, int n, perfIterStats* st);
 
 #endif

@@ -9,7 +9,7 @@ out="compare_netns.$$.d"
 trap 'rm -rf "$out"' EXIT
 fail() { echo "compare_netns: $*"; exit 1; }
 
-timeout -k 10 300 /usr/bin/python3 "${top_srcdir:-.}/perf/compare" --netns --np 2 --coll allreduce \
+timeout -k 10 300 /usr/bin/python3 "${top_srcdir:-.}/perf/compare" --netns --np 2 --coll all_reduce \
   -b 8 -e 64K -f 8 -n 2 -w 1 -c 1 --reps 1 --memcpy-bytes 16M --timeout 60 \
   --bindir "${top_builddir:-.}/perf" --outdir "$out"
 rc=$?

@@ -1,3 +1,0 @@
-#!/bin/sh
-# One checked run of allgather_perf at np 2 (see smoke.sh).
-exec sh "${top_srcdir:-.}/tests/perf/smoke.sh" allgather_perf

@@ -1,0 +1,3 @@
+#!/bin/sh
+# One checked run of scatter_perf at np 2 (see smoke.sh).
+exec sh "${top_srcdir:-.}/tests/perf/smoke.sh" scatter_perf
