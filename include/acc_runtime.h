@@ -20,17 +20,17 @@ extern "C" {
 
 typedef enum {
   accSuccess = 0,
-  accErrorInvalidValue = 1,        /* an argument is out of range or NULL */
-  accErrorMemoryAllocation = 2,    /* device memory exhausted (like HBM) */
-  accErrorInitializationError = 3, /* the runtime could not start */
-  accErrorInvalidDevice = 4,       /* no such device */
-  accErrorInvalidDevicePointer = 5,/* not the start of a live allocation / not device memory */
+  accErrorInvalidValue = 1,         /* an argument is out of range or NULL */
+  accErrorMemoryAllocation = 2,     /* device memory exhausted (like HBM) */
+  accErrorInitializationError = 3,  /* the runtime could not start */
+  accErrorInvalidDevice = 4,        /* no such device */
+  accErrorInvalidDevicePointer = 5, /* not the start of a live allocation / not device memory */
   accErrorInvalidMemcpyDirection = 6,
   accErrorInvalidResourceHandle = 7, /* bad or destroyed stream / event / IPC handle */
-  accErrorNotReady = 8,            /* query: work still pending */
-  accErrorIllegalAddress = 9,      /* a range runs past the end of its allocation, or use after free */
-  accErrorMapFailed = 10,          /* an IPC handle could not be opened */
-  accErrorLaunchFailure = 11,      /* work on the stream failed (see accGetLastError) */
+  accErrorNotReady = 8,              /* query: work still pending */
+  accErrorIllegalAddress = 9,        /* a range runs past the end of its allocation, or use after free */
+  accErrorMapFailed = 10,            /* an IPC handle could not be opened */
+  accErrorLaunchFailure = 11,        /* work on the stream failed (see accGetLastError) */
   accErrorNotSupported = 12,
   accErrorUnknown = 13
 } accError_t;
@@ -59,17 +59,19 @@ typedef struct {
 #define ACC_DEVICE_NAME_LEN 64
 typedef struct {
   char name[ACC_DEVICE_NAME_LEN];
-  size_t totalGlobalMem;      /* bytes of device memory */
-  int dmaEngineCount;         /* DMA queues */
-  int reduceEngineCount;      /* reduction engines */
-  int linkPortCount;          /* chip-to-chip link ports connected on this node */
-  uint32_t reduceDtypeMask;   /* bit d set: the reduction engine handles acclDataType_t d */
-  int pciBusId;               /* stable identity within the node */
-  int numaNode;               /* host NUMA node the device is attached to (-1 unknown) */
+  size_t totalGlobalMem;    /* bytes of device memory */
+  int dmaEngineCount;       /* DMA queues */
+  int reduceEngineCount;    /* reduction engines */
+  int linkPortCount;        /* chip-to-chip link ports connected on this node */
+  uint32_t reduceDtypeMask; /* bit d set: the reduction engine handles acclDataType_t d */
+  int pciBusId;             /* stable identity within the node */
+  int numaNode;             /* host NUMA node the device is attached to (-1 unknown) */
 } accDeviceProp;
 
 #define ACC_IPC_HANDLE_SIZE 64
-typedef struct { char reserved[ACC_IPC_HANDLE_SIZE]; } accIpcMemHandle_t;
+typedef struct {
+  char reserved[ACC_IPC_HANDLE_SIZE];
+} accIpcMemHandle_t;
 
 /* Event flags */
 #define accEventDefault 0x0
@@ -121,10 +123,10 @@ accError_t accEventDestroy(accEvent_t event);
 
 /* ---------- hardware counters */
 typedef struct {
-  uint64_t bytesCopied;    /* by the DMA queues */
-  uint64_t bytesReduced;   /* bytes read by the reduction engine */
-  uint64_t descriptors;    /* descriptors executed */
-  uint64_t busyNs;         /* time the engines spent executing descriptors of 4 KiB or more */
+  uint64_t bytesCopied;  /* by the DMA queues */
+  uint64_t bytesReduced; /* bytes read by the reduction engine */
+  uint64_t descriptors;  /* descriptors executed */
+  uint64_t busyNs;       /* time the engines spent executing descriptors of 4 KiB or more */
   uint64_t dmaBusyNs;
   uint64_t reduceBusyNs;
 } accDeviceCounters;

@@ -32,8 +32,8 @@ struct acclBootstrap {
   char who[32];
   acclAddrWire* addrs; /* listen address of every rank */
   int ringSendFd, ringRecvFd;
-  int* p2pSendFd; /* connections we opened, per peer */
-  int* p2pRecvFd; /* connections peers opened to us */
+  int* p2pSendFd;        /* connections we opened, per peer */
+  int* p2pRecvFd;        /* connections peers opened to us */
   acclStashedMsg* stash; /* received messages nobody asked for yet */
   pthread_mutex_t lock;
 };
@@ -51,10 +51,10 @@ static acclResult_t readSecretFile(const char* path, char* text, size_t cap) {
     if (fd >= 0) close(fd);
     ACCL_ERROR(acclInvalidArgument, "ACCL_COMM_SECRET_FILE=%s: cannot open: %s", path, strerror(e));
   }
-  const char* bad = !S_ISREG(st.st_mode) ? "not a regular file"
+  const char* bad = !S_ISREG(st.st_mode)     ? "not a regular file"
                     : st.st_uid != geteuid() ? "not owned by this user"
-                    : (st.st_mode & 077) ? "readable or writable by group or others (chmod 600)"
-                    : NULL;
+                    : (st.st_mode & 077)     ? "readable or writable by group or others (chmod 600)"
+                                             : NULL;
   ssize_t got = bad ? 0 : read(fd, text, cap - 1);
   close(fd);
   if (bad) ACCL_ERROR(acclInvalidArgument, "ACCL_COMM_SECRET_FILE=%s: %s", path, bad);
@@ -83,12 +83,16 @@ acclResult_t acclBootstrapPinnedSecret(const char* commId, uint8_t secret[ACCL_S
   }
   if (key == NULL) {
     if (acclParamInt("COMM_SECRET_REQUIRED", 0))
-      ACCL_ERROR(acclInvalidUsage, "ACCL_COMM_ID=%s without ACCL_COMM_SECRET or ACCL_COMM_SECRET_FILE, and "
-                 "ACCL_COMM_SECRET_REQUIRED=1: refusing an unauthenticated bootstrap", commId);
+      ACCL_ERROR(acclInvalidUsage,
+                 "ACCL_COMM_ID=%s without ACCL_COMM_SECRET or ACCL_COMM_SECRET_FILE, and "
+                 "ACCL_COMM_SECRET_REQUIRED=1: refusing an unauthenticated bootstrap",
+                 commId);
     static int warned;
     if (!__atomic_exchange_n(&warned, 1, __ATOMIC_ACQ_REL))
-      WARN("ACCL_COMM_ID=%s without ACCL_COMM_SECRET or ACCL_COMM_SECRET_FILE: the bootstrap is unauthenticated "
-           "(anyone who can reach that address can join); set a shared secret", commId);
+      WARN(
+          "ACCL_COMM_ID=%s without ACCL_COMM_SECRET or ACCL_COMM_SECRET_FILE: the bootstrap is unauthenticated "
+          "(anyone who can reach that address can join); set a shared secret",
+          commId);
   }
   /* key and address both count: one secret reused for jobs pinned elsewhere
    * still gives each its own */
@@ -157,14 +161,20 @@ static acclResult_t waitConn(acclBootstrap* bs, int kind, int peer, uint64_t dea
     if (st < 0) return (acclResult_t)-st;
     if (st == 0) continue;
     const char* bad = NULL;
-    if (h.nranks != bs->nranks || h.rank < 0 || h.rank >= bs->nranks) bad = "rank or nranks out of range";
+    if (h.nranks != bs->nranks || h.rank < 0 || h.rank >= bs->nranks)
+      bad = "rank or nranks out of range";
     else if (h.kind == ACCL_HELLO_RING) {
-      if (h.rank != (bs->rank + bs->nranks - 1) % bs->nranks) bad = "ring connection from a rank that is not our predecessor";
-      else if (bs->ringRecvFd >= 0) bad = "second ring connection";
-      else bs->ringRecvFd = fd;
+      if (h.rank != (bs->rank + bs->nranks - 1) % bs->nranks)
+        bad = "ring connection from a rank that is not our predecessor";
+      else if (bs->ringRecvFd >= 0)
+        bad = "second ring connection";
+      else
+        bs->ringRecvFd = fd;
     } else if (h.kind == ACCL_HELLO_P2P) {
-      if (bs->p2pRecvFd[h.rank] >= 0) bad = "second connection from the same rank";
-      else bs->p2pRecvFd[h.rank] = fd;
+      if (bs->p2pRecvFd[h.rank] >= 0)
+        bad = "second connection from the same rank";
+      else
+        bs->p2pRecvFd[h.rank] = fd;
     } else {
       bad = "unexpected hello kind";
     }
@@ -191,8 +201,8 @@ static void warnMissingRanks(const acclBootstrap* bs, const uint8_t* arrived) {
 }
 
 /* Tell the root we are here and get every rank's listen address. */
-static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* rootAddr,
-                                     const acclSocketAddr* myAddr, uint64_t deadline) {
+static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* rootAddr, const acclSocketAddr* myAddr,
+                                     uint64_t deadline) {
   int fd = -1;
   acclResult_t res;
   char rootText[80];
@@ -205,9 +215,10 @@ static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* ro
   acclRootReply rep;
   res = acclSocketRecv(fd, &rep, sizeof(rep), deadline + 3000000000ULL, bs->abortFlag, "reply of the root");
   if (res == acclRemoteError)
-    WARN("bootstrap %s of %d: the root at %s closed the connection without a reply (the root process is gone, or it "
-         "refused our secret: do all ranks share the unique id, or ACCL_COMM_ID and ACCL_COMM_SECRET?)",
-         bs->who, bs->nranks, rootText);
+    WARN(
+        "bootstrap %s of %d: the root at %s closed the connection without a reply (the root process is gone, or it "
+        "refused our secret: do all ranks share the unique id, or ACCL_COMM_ID and ACCL_COMM_SECRET?)",
+        bs->who, bs->nranks, rootText);
   if (res != acclSuccess) goto out;
   if (rep.magic != ACCL_HELLO_MAGIC) {
     WARN("bootstrap %s: malformed reply from the root at %s", bs->who, rootText);
@@ -219,8 +230,10 @@ static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* ro
       WARN("bootstrap %s: the root at %s refused us: its job has nranks %d, this rank was given nranks %d", bs->who,
            rootText, rep.nranks, bs->nranks);
     else
-      WARN("bootstrap %s of %d: the root at %s refused us (rank %d already arrived from elsewhere, or nranks out "
-           "of range)", bs->who, bs->nranks, rootText, bs->rank);
+      WARN(
+          "bootstrap %s of %d: the root at %s refused us (rank %d already arrived from elsewhere, or nranks out "
+          "of range)",
+          bs->who, bs->nranks, rootText, bs->rank);
     res = rep.status == acclSystemError ? acclSystemError : acclInvalidUsage;
     goto out;
   }
@@ -286,7 +299,10 @@ static acclResult_t bootstrapCreate(const acclSocketAddr* rootAddr, const uint8_
                                     volatile int* abortFlag, acclBootstrap** out) {
   acclResult_t res = acclSuccess;
   acclBootstrap* bs = calloc(1, sizeof(*bs));
-  if (bs == NULL) { WARN("bootstrap: out of memory"); return acclSystemError; }
+  if (bs == NULL) {
+    WARN("bootstrap: out of memory");
+    return acclSystemError;
+  }
   bs->rank = rank;
   bs->nranks = nranks;
   memcpy(bs->secret, secret, ACCL_SECRET_BYTES);
@@ -403,14 +419,22 @@ acclResult_t acclBootstrapBarrier(acclBootstrap* bs) {
 static acclResult_t stashPush(acclBootstrap* bs, int peer, int tag, const void* data, size_t size, int fd,
                               uint64_t deadline) {
   acclStashedMsg* m = malloc(sizeof(*m) + size);
-  if (m == NULL) { WARN("bootstrap: out of memory stashing %zu bytes", size); return acclSystemError; }
+  if (m == NULL) {
+    WARN("bootstrap: out of memory stashing %zu bytes", size);
+    return acclSystemError;
+  }
   m->peer = peer;
   m->tag = tag;
   m->size = size;
   acclResult_t res = acclSuccess;
-  if (data) memcpy(m->data, data, size);
-  else res = acclSocketRecv(fd, m->data, size, deadline, bs->abortFlag, "bootstrap recv (unexpected tag)");
-  if (res != acclSuccess) { free(m); return res; }
+  if (data)
+    memcpy(m->data, data, size);
+  else
+    res = acclSocketRecv(fd, m->data, size, deadline, bs->abortFlag, "bootstrap recv (unexpected tag)");
+  if (res != acclSuccess) {
+    free(m);
+    return res;
+  }
   acclStashedMsg** tail = &bs->stash;
   while (*tail) tail = &(*tail)->next;
   m->next = NULL;
@@ -443,11 +467,15 @@ acclResult_t acclBootstrapSend(acclBootstrap* bs, int peer, int tag, const void*
     acclHello h;
     acclHelloFill(&h, bs->secret, ACCL_HELLO_P2P, bs->rank, bs->nranks, NULL);
     res = acclSocketSend(fd, &h, sizeof(h), deadline, bs->abortFlag, "p2p hello");
-    if (res != acclSuccess) { close(fd); goto out; }
+    if (res != acclSuccess) {
+      close(fd);
+      goto out;
+    }
     bs->p2pSendFd[peer] = fd;
   }
   acclMsgHeader hdr = {tag, 0, size};
-  ACCLCHECKGOTO(acclSocketSend(bs->p2pSendFd[peer], &hdr, sizeof(hdr), deadline, bs->abortFlag, "bootstrap send"), res, out);
+  ACCLCHECKGOTO(acclSocketSend(bs->p2pSendFd[peer], &hdr, sizeof(hdr), deadline, bs->abortFlag, "bootstrap send"), res,
+                out);
   ACCLCHECKGOTO(acclSocketSend(bs->p2pSendFd[peer], data, size, deadline, bs->abortFlag, "bootstrap send"), res, out);
 out:
   pthread_mutex_unlock(&bs->lock);
@@ -490,7 +518,8 @@ acclResult_t acclBootstrapRecv(acclBootstrap* bs, int peer, int tag, void* data,
   ACCLCHECKGOTO(waitConn(bs, ACCL_HELLO_P2P, peer, deadline), res, out);
   for (;;) {
     acclMsgHeader hdr;
-    ACCLCHECKGOTO(acclSocketRecv(bs->p2pRecvFd[peer], &hdr, sizeof(hdr), deadline, bs->abortFlag, "bootstrap recv"), res, out);
+    ACCLCHECKGOTO(acclSocketRecv(bs->p2pRecvFd[peer], &hdr, sizeof(hdr), deadline, bs->abortFlag, "bootstrap recv"),
+                  res, out);
     if (hdr.tag != tag) {
       ACCLCHECKGOTO(stashPush(bs, peer, hdr.tag, NULL, hdr.size, bs->p2pRecvFd[peer], deadline), res, out);
       continue;

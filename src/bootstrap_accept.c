@@ -71,13 +71,25 @@ static int progressPending(acclAcceptor* a) {
   for (int i = 0; i < a->npend;) {
     acclPendingConn* p = &a->pend[i];
     int st = acclSocketRecvSome(p->fd, &p->hello, sizeof(p->hello), &p->got);
-    if (st < 0) { dropPending(a, i, p->got ? "closed before a complete hello" : "closed without a hello"); continue; }
+    if (st < 0) {
+      dropPending(a, i, p->got ? "closed before a complete hello" : "closed without a hello");
+      continue;
+    }
     if (st == 1) {
-      if (p->hello.magic != ACCL_HELLO_MAGIC) { dropPending(a, i, "not an acc-ccl bootstrap hello (bad magic)"); continue; }
-      if (!acclSecretEqual(p->hello.secret, a->secret)) { dropPending(a, i, "wrong secret (another job, or a stale one)"); continue; }
+      if (p->hello.magic != ACCL_HELLO_MAGIC) {
+        dropPending(a, i, "not an acc-ccl bootstrap hello (bad magic)");
+        continue;
+      }
+      if (!acclSecretEqual(p->hello.secret, a->secret)) {
+        dropPending(a, i, "wrong secret (another job, or a stale one)");
+        continue;
+      }
       return i;
     }
-    if (now >= p->deadline) { dropPending(a, i, "no complete hello in time"); continue; }
+    if (now >= p->deadline) {
+      dropPending(a, i, "no complete hello in time");
+      continue;
+    }
     i++;
   }
   return -1;

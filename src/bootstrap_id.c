@@ -63,7 +63,9 @@ acclResult_t acclIdDecode(const acclUniqueId* id, struct sockaddr* addr, uint8_t
   acclIdWire w;
   memcpy(&w, id->internal, sizeof(w));
   if (w.magic != ACCL_ID_MAGIC)
-    return idError("unique id is not an acc-ccl id (bad magic 0x%08x): was it made by acclGetUniqueId and broadcast whole?", w.magic);
+    return idError(
+        "unique id is not an acc-ccl id (bad magic 0x%08x): was it made by acclGetUniqueId and broadcast whole?",
+        w.magic);
   if (w.version != ACCL_ID_VERSION)
     return idError("unique id has version %u, this library reads version %d", w.version, ACCL_ID_VERSION);
   if (w.checksum != acclIdChecksum(&w, offsetof(acclIdWire, checksum)))
@@ -135,12 +137,22 @@ acclResult_t acclSecretNew(uint8_t secret[ACCL_SECRET_BYTES]) {
 
 /* SipHash-2-4 (Aumasson and Bernstein): a keyed 64-bit PRF. */
 static uint64_t rotl64(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
-#define SIP_ROUND(v0, v1, v2, v3)                                                         \
-  do {                                                                                    \
-    v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0; v0 = rotl64(v0, 32);                         \
-    v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;                                              \
-    v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;                                              \
-    v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32);                         \
+#define SIP_ROUND(v0, v1, v2, v3) \
+  do {                            \
+    v0 += v1;                     \
+    v1 = rotl64(v1, 13);          \
+    v1 ^= v0;                     \
+    v0 = rotl64(v0, 32);          \
+    v2 += v3;                     \
+    v3 = rotl64(v3, 16);          \
+    v3 ^= v2;                     \
+    v0 += v3;                     \
+    v3 = rotl64(v3, 21);          \
+    v3 ^= v0;                     \
+    v2 += v1;                     \
+    v1 = rotl64(v1, 17);          \
+    v1 ^= v2;                     \
+    v2 = rotl64(v2, 32);          \
   } while (0)
 
 static uint64_t sipHash24(uint64_t k0, uint64_t k1, const uint8_t* in, size_t len) {

@@ -20,7 +20,7 @@ typedef struct {
   uint64_t magic; /* ACCL_HELLO_MAGIC */
   uint8_t secret[ACCL_SECRET_BYTES];
   int32_t kind;
-  int32_t rank;   /* sender's rank */
+  int32_t rank; /* sender's rank */
   int32_t nranks;
   int32_t pad;
   acclAddrWire addr; /* sender's listen address (ROOT hellos) */

@@ -24,7 +24,10 @@ static acclRoot* roots;
 
 static void unlinkRoot(acclRoot* r) {
   for (acclRoot** p = &roots; *p; p = &(*p)->next)
-    if (*p == r) { *p = r->next; return; }
+    if (*p == r) {
+      *p = r->next;
+      return;
+    }
 }
 
 /* Sends are small; a rank that does not read its reply within this time is gone. */
@@ -79,19 +82,28 @@ static void* rootMain(void* arg) {
   acclAddrWire* addrs = NULL;
   acclResult_t status = acclSuccess;
   while (nranks < 0 || arrived < nranks) {
-    if (root->stop) { status = acclInvalidUsage; break; }
-    if (acclClockNs() >= deadline) { status = acclTimeout; break; }
+    if (root->stop) {
+      status = acclInvalidUsage;
+      break;
+    }
+    if (acclClockNs() >= deadline) {
+      status = acclTimeout;
+      break;
+    }
     int fd;
     acclHello hello;
     acclSocketAddr peer;
     int st = acclAcceptorStep(&root->acc, ACCL_SOCKET_POLL_MS, &fd, &hello, &peer);
-    if (st < 0) { status = (acclResult_t)-st; break; }
+    if (st < 0) {
+      status = (acclResult_t)-st;
+      break;
+    }
     if (st == 0) continue;
     char pbuf[80];
     acclSocketAddrStr(&peer, pbuf, sizeof(pbuf));
     if (hello.kind != ACCL_HELLO_ROOT || hello.nranks < 1 || hello.nranks > ACCL_MAX_RANKS) {
-      WARN("bootstrap root: closed a connection from %s: not a rank hello (kind %d, nranks %d; at most %d ranks)",
-           pbuf, hello.kind, hello.nranks, ACCL_MAX_RANKS);
+      WARN("bootstrap root: closed a connection from %s: not a rank hello (kind %d, nranks %d; at most %d ranks)", pbuf,
+           hello.kind, hello.nranks, ACCL_MAX_RANKS);
       rejectHello(fd, acclInvalidArgument, hello.nranks);
       continue;
     }
@@ -114,8 +126,9 @@ static void* rootMain(void* arg) {
     }
     if (hello.nranks != nranks || hello.rank < 0 || hello.rank >= nranks || fds[hello.rank] >= 0) {
       WARN("bootstrap root: rejected rank %d (nranks %d) from %s: %s", hello.rank, hello.nranks, pbuf,
-           hello.nranks != nranks ? "the job has a different nranks"
-           : (hello.rank < 0 || hello.rank >= nranks) ? "rank out of range" : "this rank already arrived");
+           hello.nranks != nranks                     ? "the job has a different nranks"
+           : (hello.rank < 0 || hello.rank >= nranks) ? "rank out of range"
+                                                      : "this rank already arrived");
       rejectHello(fd, acclInvalidUsage, nranks);
       continue;
     }

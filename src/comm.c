@@ -55,8 +55,7 @@ static acclResult_t checkLocked(const struct acclComm* comm, const char* fn) {
   if (comm == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument comm is NULL", fn);
   if (registryFind(comm) < 0 || comm->magic != ACCL_COMM_MAGIC || comm->destroyed)
     ACCL_ARG_ERROR(acclInvalidArgument, "%s: comm is not a valid communicator (destroyed?)", fn);
-  if (__atomic_load_n(&comm->abortFlag, __ATOMIC_ACQUIRE))
-    ACCL_ARG_ERROR(acclInvalidUsage, "%s: comm was aborted", fn);
+  if (__atomic_load_n(&comm->abortFlag, __ATOMIC_ACQUIRE)) ACCL_ARG_ERROR(acclInvalidUsage, "%s: comm was aborted", fn);
   return acclSuccess;
 }
 
@@ -173,8 +172,8 @@ static acclResult_t exchangePeerInfo(struct acclComm* comm) {
   }
   comm->coreSharers = 0;
   for (int r = 0; r < n; r++)
-    comm->coreSharers += comm->peerInfo[r].coresHash == comm->peerInfo[comm->rank].coresHash ||
-                         comm->nodeOf[r] == comm->node;
+    comm->coreSharers +=
+        comm->peerInfo[r].coresHash == comm->peerInfo[comm->rank].coresHash || comm->nodeOf[r] == comm->node;
 out:
   free(hashes);
   return res;
@@ -236,7 +235,8 @@ static acclResult_t commSetup(struct acclComm* comm) {
   ACCLCHECKGOTO(acclBootstrapBarrier(comm->bootstrap), res, failColl);
   comm->magic = ACCL_COMM_MAGIC;
   ACCLCHECKGOTO(registryAdd(comm), res, failColl);
-  INFO(ACCL_INIT, "comm %p %s rank %d nranks %d device %d busId %llx - Init COMPLETE (node %d of %d, local rank %d of %d)",
+  INFO(ACCL_INIT,
+       "comm %p %s rank %d nranks %d device %d busId %llx - Init COMPLETE (node %d of %d, local rank %d of %d)",
        (void*)comm, comm->name, comm->rank, comm->nranks, comm->device,
        (unsigned long long)comm->peerInfo[comm->rank].busId, comm->node, comm->nNodes, comm->localRank,
        comm->localRanks);
@@ -248,11 +248,14 @@ failTopo:
   return res;
 }
 
-acclResult_t acclCommCreate(const acclUniqueId* id, int nranks, int rank, int device, const char* name,
-                            int nChannels, struct acclComm** out) {
+acclResult_t acclCommCreate(const acclUniqueId* id, int nranks, int rank, int device, const char* name, int nChannels,
+                            struct acclComm** out) {
   logVersionOnce();
   struct acclComm* comm = commAlloc(nranks, rank, device, name, nChannels);
-  if (comm == NULL) { WARN("out of memory for a communicator"); return acclSystemError; }
+  if (comm == NULL) {
+    WARN("out of memory for a communicator");
+    return acclSystemError;
+  }
   acclLogRank = rank;
   INFO(ACCL_INIT, "rank %d nranks %d device %d - Init START", rank, nranks, device);
   acclResult_t res;
@@ -268,11 +271,14 @@ fail:
 acclResult_t acclCommCreateSplit(struct acclComm* parent, const int* members, int nmembers, int myNewRank,
                                  const char* name, int nChannels, struct acclComm** out) {
   struct acclComm* comm = commAlloc(nmembers, myNewRank, parent->device, name, nChannels);
-  if (comm == NULL) { WARN("out of memory for a communicator"); return acclSystemError; }
+  if (comm == NULL) {
+    WARN("out of memory for a communicator");
+    return acclSystemError;
+  }
   acclResult_t res;
   INFO(ACCL_INIT, "split of comm %s: new rank %d of %d - Init START", parent->name, myNewRank, nmembers);
-  ACCLCHECKGOTO(acclBootstrapSplit(parent->bootstrap, members, nmembers, myNewRank, &comm->abortFlag,
-                                   &comm->bootstrap), res, fail);
+  ACCLCHECKGOTO(acclBootstrapSplit(parent->bootstrap, members, nmembers, myNewRank, &comm->abortFlag, &comm->bootstrap),
+                res, fail);
   acclLogRank = myNewRank;
   ACCLCHECKGOTO(commSetup(comm), res, fail);
   *out = comm;
@@ -286,8 +292,10 @@ acclResult_t acclCommRelease(struct acclComm* comm, int abort, const char* fn) {
   pthread_mutex_lock(&registryLock);
   acclResult_t res = checkLocked(comm, fn);
   if (res == acclSuccess) {
-    if (abort) __atomic_store_n(&comm->abortFlag, 1, __ATOMIC_RELEASE);
-    else comm->destroyed = 1;
+    if (abort)
+      __atomic_store_n(&comm->abortFlag, 1, __ATOMIC_RELEASE);
+    else
+      comm->destroyed = 1;
   }
   pthread_mutex_unlock(&registryLock);
   if (res != acclSuccess) return res;
@@ -302,8 +310,10 @@ acclResult_t acclCommRelease(struct acclComm* comm, int abort, const char* fn) {
    * running inline) see the abort flag and leave; wait for them, sleeping,
    * before tearing anything down. */
   for (int spins = 0; __atomic_load_n(&comm->users, __ATOMIC_SEQ_CST) != 0; spins++) {
-    if (spins < 100) sched_yield();
-    else nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (spins < 100)
+      sched_yield();
+    else
+      nanosleep(&(struct timespec){0, 1000000}, NULL);
   }
   /* Destroy waits for queued work; abort stops it (and wakes whatever waits). */
   acclCollTeardown(comm, abort);

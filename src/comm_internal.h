@@ -7,8 +7,8 @@
 
 /* Full init of one rank on `device`: bootstrap from the id, then the common
  * steps. name may be NULL. */
-acclResult_t acclCommCreate(const acclUniqueId* id, int nranks, int rank, int device, const char* name,
-                            int nChannels, struct acclComm** out);
+acclResult_t acclCommCreate(const acclUniqueId* id, int nranks, int rank, int device, const char* name, int nChannels,
+                            struct acclComm** out);
 /* Init of a split member: bootstrap over the parent's, then the common steps. */
 acclResult_t acclCommCreateSplit(struct acclComm* parent, const int* members, int nmembers, int myNewRank,
                                  const char* name, int nChannels, struct acclComm** out);

@@ -12,7 +12,10 @@ int acclCommComputeNodes(const uint64_t* hash, int nranks, int* nodeOf) {
   for (int r = 0; r < nranks; r++) {
     nodeOf[r] = -1;
     for (int q = 0; q < r; q++)
-      if (hash[q] == hash[r]) { nodeOf[r] = nodeOf[q]; break; }
+      if (hash[q] == hash[r]) {
+        nodeOf[r] = nodeOf[q];
+        break;
+      }
     if (nodeOf[r] < 0) nodeOf[r] = nNodes++;
   }
   return nNodes;

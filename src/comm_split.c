@@ -111,13 +111,12 @@ ACCL_EXPORT acclResult_t acclCommInitAll(acclComm_t* comms, int ndev, const int*
     ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument ndev is %d, must be in [1, %d]", fn, ndev, ACCL_MAX_RANKS);
   int count = 0;
   accError_t err = accGetDeviceCount(&count);
-  if (err != accSuccess) {
-    ACCL_ERROR(acclDeviceError, "%s: cannot count devices: %s", fn, accGetErrorString(err));
-  }
+  if (err != accSuccess) { ACCL_ERROR(acclDeviceError, "%s: cannot count devices: %s", fn, accGetErrorString(err)); }
   for (int i = 0; i < ndev; i++) {
     int d = devlist ? devlist[i] : i;
     if (d < 0 || d >= count)
-      ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument devlist[%d] is %d, this process sees %d devices", fn, i, d, count);
+      ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument devlist[%d] is %d, this process sees %d devices", fn, i, d,
+                     count);
     for (int j = 0; devlist && j < i; j++)
       if (devlist[j] == d) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument devlist lists device %d twice", fn, d);
   }
@@ -150,8 +149,10 @@ ACCL_EXPORT acclResult_t acclCommInitAll(acclComm_t* comms, int ndev, const int*
     if (tasks[i].res != acclSuccess && res == acclSuccess) res = tasks[i].res;
   }
   for (int i = 0; i < started; i++) {
-    if (res == acclSuccess) comms[i] = tasks[i].comm;
-    else if (tasks[i].comm) acclCommRelease(tasks[i].comm, 1, fn);
+    if (res == acclSuccess)
+      comms[i] = tasks[i].comm;
+    else if (tasks[i].comm)
+      acclCommRelease(tasks[i].comm, 1, fn);
   }
   free(tasks);
   free(threads);

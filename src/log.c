@@ -30,16 +30,22 @@ int acclLogParseLevel(const char* s) {
   return ACCL_LOG_WARN;
 }
 
-static const struct { const char* name; uint32_t bit; } subsysNames[] = {
-    {"INIT", ACCL_INIT}, {"BOOTSTRAP", ACCL_BOOTSTRAP}, {"COLL", ACCL_COLL}, {"P2P", ACCL_P2P},
-    {"SHM", ACCL_SHM},   {"NET", ACCL_NET},             {"TOPO", ACCL_TOPO}, {"TUNING", ACCL_TUNING},
-    {"DEV", ACCL_DEV},   {"ENV", ACCL_ENV},             {"ALL", ACCL_ALL},
+static const struct {
+  const char* name;
+  uint32_t bit;
+} subsysNames[] = {
+    {"INIT", ACCL_INIT}, {"BOOTSTRAP", ACCL_BOOTSTRAP}, {"COLL", ACCL_COLL},     {"P2P", ACCL_P2P}, {"SHM", ACCL_SHM},
+    {"NET", ACCL_NET},   {"TOPO", ACCL_TOPO},           {"TUNING", ACCL_TUNING}, {"DEV", ACCL_DEV}, {"ENV", ACCL_ENV},
+    {"ALL", ACCL_ALL},
 };
 
 uint32_t acclLogParseSubsys(const char* s) {
   if (s == NULL || *s == '\0') return ACCL_INIT | ACCL_BOOTSTRAP | ACCL_ENV; /* NCCL's default set */
   int invert = 0;
-  if (*s == '^') { invert = 1; s++; }
+  if (*s == '^') {
+    invert = 1;
+    s++;
+  }
   uint32_t mask = 0;
   char buf[256];
   snprintf(buf, sizeof(buf), "%s", s);
@@ -56,8 +62,14 @@ int acclLogExpandPath(const char* pattern, const char* host, int pid, char* out,
   for (const char* p = pattern; *p; p++) {
     char tmp[64];
     const char* ins = NULL;
-    if (p[0] == '%' && p[1] == 'h') { ins = host; p++; }
-    else if (p[0] == '%' && p[1] == 'p') { snprintf(tmp, sizeof(tmp), "%d", pid); ins = tmp; p++; }
+    if (p[0] == '%' && p[1] == 'h') {
+      ins = host;
+      p++;
+    } else if (p[0] == '%' && p[1] == 'p') {
+      snprintf(tmp, sizeof(tmp), "%d", pid);
+      ins = tmp;
+      p++;
+    }
     if (ins) {
       size_t l = strlen(ins);
       if (o + l >= outlen) return -1;
@@ -83,7 +95,10 @@ void acclLogInit(void) {
   static pthread_once_t atforkOnce = PTHREAD_ONCE_INIT;
   pthread_once(&atforkOnce, logRegisterAtfork);
   pthread_mutex_lock(&logLock);
-  if (acclLogLevelCur >= 0) { pthread_mutex_unlock(&logLock); return; }
+  if (acclLogLevelCur >= 0) {
+    pthread_mutex_unlock(&logLock);
+    return;
+  }
   gethostname(logHost, sizeof(logHost) - 1);
   char* dot = strchr(logHost, '.');
   if (dot) *dot = '\0';

@@ -41,10 +41,9 @@ ACCL_EXPORT acclResult_t acclGetVersion(int* version) {
   return acclSuccess;
 }
 
-
 const char* acclTypeName(acclDataType_t t) {
-  static const char* names[] = {"int8", "uint8", "int32", "uint32", "int64",
-                                "uint64", "half", "float", "double", "bfloat16"};
+  static const char* names[] = {"int8",   "uint8", "int32", "uint32", "int64",
+                                "uint64", "half",  "float", "double", "bfloat16"};
   return ((unsigned)t < acclNumTypes) ? names[t] : "unknown";
 }
 

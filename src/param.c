@@ -9,7 +9,10 @@
 #include "log.h"
 
 #define MAX_PARAMS 128
-typedef struct { char name[64]; char* value; } cachedParam;
+typedef struct {
+  char name[64];
+  char* value;
+} cachedParam;
 static cachedParam cache[MAX_PARAMS];
 static int ncache;
 static char* confText;
@@ -25,10 +28,22 @@ int64_t acclParseSize(const char* s) {
   int64_t mult = 1;
   switch (toupper((unsigned char)*end)) {
     case '\0': break;
-    case 'K': mult = 1LL << 10; end++; break;
-    case 'M': mult = 1LL << 20; end++; break;
-    case 'G': mult = 1LL << 30; end++; break;
-    case 'T': mult = 1LL << 40; end++; break;
+    case 'K':
+      mult = 1LL << 10;
+      end++;
+      break;
+    case 'M':
+      mult = 1LL << 20;
+      end++;
+      break;
+    case 'G':
+      mult = 1LL << 30;
+      end++;
+      break;
+    case 'T':
+      mult = 1LL << 40;
+      end++;
+      break;
     default: return -1;
   }
   if (*end == 'B' || *end == 'b') end++;
@@ -88,13 +103,20 @@ static void loadConf(void) {
     len += n;
     if (cap - len - 1 == 0) {
       char* nb = realloc(buf, cap * 2);
-      if (!nb) { free(buf); buf = NULL; break; }
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
       buf = nb;
       cap *= 2;
     }
   }
   fclose(f);
-  if (buf) { buf[len] = '\0'; confText = buf; }
+  if (buf) {
+    buf[len] = '\0';
+    confText = buf;
+  }
   INFO(ACCL_ENV, "read parameters from %s", file);
 }
 
@@ -120,7 +142,10 @@ const char* acclParamStr(const char* name, const char* deflt) {
   char confVal[1024];
   if (v == NULL) {
     if (!confLoaded) loadConf();
-    if (acclConfLookup(confText, name, confVal, sizeof(confVal))) { v = confVal; src = "conf file"; }
+    if (acclConfLookup(confText, name, confVal, sizeof(confVal))) {
+      v = confVal;
+      src = "conf file";
+    }
   }
   char* stored = v ? strdup(v) : NULL;
   if (ncache < MAX_PARAMS) {

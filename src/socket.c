@@ -20,8 +20,14 @@
 int acclSocketIfMatch(const char* spec, const char* name) {
   if (spec == NULL || name == NULL) return 0;
   int exclude = 0, exact = 0;
-  if (*spec == '^') { exclude = 1; spec++; }
-  if (*spec == '=') { exact = 1; spec++; }
+  if (*spec == '^') {
+    exclude = 1;
+    spec++;
+  }
+  if (*spec == '=') {
+    exact = 1;
+    spec++;
+  }
   int listed = 0;
   const char* p = spec;
   while (*p) {
@@ -84,8 +90,14 @@ int acclSocketParseAddr(const char* text, acclSocketAddr* out) {
   int rc = -1;
   if (res->ai_addrlen <= sizeof(*out)) {
     memcpy(out, res->ai_addr, res->ai_addrlen);
-    if (out->sa.sa_family == AF_INET) { out->sin.sin_port = htons((uint16_t)port); rc = 0; }
-    if (out->sa.sa_family == AF_INET6) { out->sin6.sin6_port = htons((uint16_t)port); rc = 0; }
+    if (out->sa.sa_family == AF_INET) {
+      out->sin.sin_port = htons((uint16_t)port);
+      rc = 0;
+    }
+    if (out->sa.sa_family == AF_INET6) {
+      out->sin6.sin6_port = htons((uint16_t)port);
+      rc = 0;
+    }
   }
   freeaddrinfo(res);
   return rc;
@@ -146,12 +158,17 @@ static acclResult_t chooseInterface(void) {
     } else {
       r = acclSocketIfClass(ifa->ifa_name) * 2 + fam;
     }
-    if (r < bestRank) { bestRank = r; best = ifa; }
+    if (r < bestRank) {
+      bestRank = r;
+      best = ifa;
+    }
   }
   if (best == NULL) {
     freeifaddrs(list);
-    if (spec && *spec) WARN("bootstrap: no usable interface matches ACCL_SOCKET_IFNAME=%s", spec);
-    else WARN("bootstrap: no usable network interface (not even loopback)");
+    if (spec && *spec)
+      WARN("bootstrap: no usable interface matches ACCL_SOCKET_IFNAME=%s", spec);
+    else
+      WARN("bootstrap: no usable network interface (not even loopback)");
     return acclSystemError;
   }
   memset(&ifAddr, 0, sizeof(ifAddr));
@@ -173,8 +190,10 @@ acclResult_t acclSocketBootstrapAddr(acclSocketAddr* addr, char* name, size_t na
   }
   if (res == acclSuccess) {
     *addr = ifAddr;
-    if (addr->sa.sa_family == AF_INET) addr->sin.sin_port = 0;
-    else addr->sin6.sin6_port = 0;
+    if (addr->sa.sa_family == AF_INET)
+      addr->sin.sin_port = 0;
+    else
+      addr->sin6.sin6_port = 0;
     if (name) snprintf(name, nameLen, "%s", ifName);
   }
   pthread_mutex_unlock(&ifLock);
@@ -215,9 +234,7 @@ acclResult_t acclSocketListen(const acclSocketAddr* addr, int* fd, acclSocketAdd
   return acclSuccess;
 }
 
-static int aborted(volatile int* abortFlag) {
-  return abortFlag && __atomic_load_n(abortFlag, __ATOMIC_ACQUIRE);
-}
+static int aborted(volatile int* abortFlag) { return abortFlag && __atomic_load_n(abortFlag, __ATOMIC_ACQUIRE); }
 
 /* Milliseconds poll() may sleep before the deadline or the next abort check;
  * -1 when the deadline passed. */
@@ -228,8 +245,7 @@ static int pollSlice(uint64_t deadlineNs) {
   return ms < ACCL_SOCKET_POLL_MS ? (int)ms : ACCL_SOCKET_POLL_MS;
 }
 
-acclResult_t acclSocketConnect(const acclSocketAddr* addr, uint64_t deadlineNs, volatile int* abortFlag,
-                               int* fd) {
+acclResult_t acclSocketConnect(const acclSocketAddr* addr, uint64_t deadlineNs, volatile int* abortFlag, int* fd) {
   char buf[80];
   int lastErr = 0;
   int retries = 0;
@@ -251,14 +267,17 @@ acclResult_t acclSocketConnect(const acclSocketAddr* addr, uint64_t deadlineNs, 
       int err = 0;
       socklen_t el = sizeof(err);
       struct pollfd p = {s, POLLOUT, 0};
-      if (poll(&p, 1, 0) <= 0) err = ETIMEDOUT;
-      else if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el) != 0) err = errno;
+      if (poll(&p, 1, 0) <= 0)
+        err = ETIMEDOUT;
+      else if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+        err = errno;
       rc = err ? -1 : 0;
       errno = err;
     }
     if (rc == 0) {
       *fd = s;
-      if (retries) TRACE(ACCL_BOOTSTRAP, "connected to %s after %d retries", acclSocketAddrStr(addr, buf, sizeof(buf)), retries);
+      if (retries)
+        TRACE(ACCL_BOOTSTRAP, "connected to %s after %d retries", acclSocketAddrStr(addr, buf, sizeof(buf)), retries);
       return acclSuccess;
     }
     lastErr = errno;
@@ -297,7 +316,10 @@ acclResult_t acclSocketAccept(int listenFd, int* fd, acclSocketAddr* peer) {
 int acclSocketRecvSome(int fd, void* buf, size_t n, size_t* got) {
   while (*got < n) {
     ssize_t r = recv(fd, (char*)buf + *got, n - *got, 0);
-    if (r > 0) { *got += (size_t)r; continue; }
+    if (r > 0) {
+      *got += (size_t)r;
+      continue;
+    }
     if (r == 0) return -1;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -310,7 +332,10 @@ int acclSocketRecvSome(int fd, void* buf, size_t n, size_t* got) {
 static int sendSome(int fd, const void* buf, size_t n, size_t* done) {
   while (*done < n) {
     ssize_t r = send(fd, (const char*)buf + *done, n - *done, MSG_NOSIGNAL);
-    if (r > 0) { *done += (size_t)r; continue; }
+    if (r > 0) {
+      *done += (size_t)r;
+      continue;
+    }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
     return -1;

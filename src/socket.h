@@ -40,8 +40,7 @@ acclResult_t acclSocketBootstrapAddr(acclSocketAddr* addr, char* ifname, size_t 
 acclResult_t acclSocketListen(const acclSocketAddr* addr, int* fd, acclSocketAddr* bound);
 /* Connect, retrying refused connections (the peer may not listen yet) until
  * deadlineNs (acclClockNs time). */
-acclResult_t acclSocketConnect(const acclSocketAddr* addr, uint64_t deadlineNs, volatile int* abortFlag,
-                               int* fd);
+acclResult_t acclSocketConnect(const acclSocketAddr* addr, uint64_t deadlineNs, volatile int* abortFlag, int* fd);
 /* Accept one pending connection if any (*fd = -1 when none). */
 acclResult_t acclSocketAccept(int listenFd, int* fd, acclSocketAddr* peer);
 

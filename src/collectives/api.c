@@ -49,8 +49,8 @@ static acclResult_t validate(const callArgs* a, struct acclComm* comm, accStream
   accError_t e = accDevStreamDevice(stream, &dev);
   if (e != accSuccess) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument stream is not a valid stream", a->fn);
   if (dev != comm->device)
-    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument stream belongs to device %d, the communicator to device %d", a->fn,
-                   dev, comm->device);
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument stream belongs to device %d, the communicator to device %d",
+                   a->fn, dev, comm->device);
   return acclSuccess;
 }
 
@@ -78,8 +78,10 @@ static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t s
   t.dtype = a->dtype;
   t.root = a->root;
   t.peer = a->peer;
-  if (a->hasOp) res = acclRedOpResolve(comm, a->op, a->dtype, &t, a->fn);
-  else t.op = ACCDEV_OP_SUM;
+  if (a->hasOp)
+    res = acclRedOpResolve(comm, a->op, a->dtype, &t, a->fn);
+  else
+    t.op = ACCDEV_OP_SUM;
   if (res == acclSuccess && a->count > 0) res = acclEnqueue(comm, stream, &t);
   if (res != acclSuccess) acclGroupFail(res);
   acclCommLeave(comm);
@@ -105,8 +107,8 @@ ACCL_EXPORT acclResult_t acclReduce(const void* sendbuff, void* recvbuff, size_t
   return call(&a, comm, stream);
 }
 
-ACCL_EXPORT acclResult_t acclAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
-                                       acclDataType_t datatype, acclComm_t comm, accStream_t stream) {
+ACCL_EXPORT acclResult_t acclAllGather(const void* sendbuff, void* recvbuff, size_t sendcount, acclDataType_t datatype,
+                                       acclComm_t comm, accStream_t stream) {
   callArgs a = {"acclAllGather", ACCL_FUNC_ALLGATHER, sendbuff, recvbuff, sendcount, datatype, acclSum, 0, 0, -1};
   return call(&a, comm, stream);
 }

@@ -12,37 +12,42 @@
 typedef struct {
   int inUse;
   acclDataType_t dtype;
-  accDevScalar scalar;      /* host immediate, converted */
-  const void* scalarDev;    /* device residence: read when each collective runs */
+  accDevScalar scalar;   /* host immediate, converted */
+  const void* scalarDev; /* device residence: read when each collective runs */
 } acclPremulOp;
 
 struct acclCollState {
-  int nChannels;            /* ring channels (lanes 0..nChannels-1) */
-  int nConnLanes;           /* >= 2 (two trees) + 1 p2p lane */
+  int nChannels;  /* ring channels (lanes 0..nChannels-1) */
+  int nConnLanes; /* >= 2 (two trees) + 1 p2p lane */
   int p2pLane;
   acclConnTable conns;
   acclShmState shm;
-  struct acclOfiState* ofi; /* network transport, NULL when every peer is on our node (src/transport/ofi) */
-  int directOk;             /* all ranks on one node and mapped: direct / LL plans possible */
-  size_t llMaxBytes;        /* largest one-shot LL payload per rank */
-  size_t rdMaxBytes;        /* ACCL_RD_MAX_BYTES: largest recursive-doubling AllReduce */
-  uint64_t nextTicket;      /* issued plans (host side) */
-  int plansLive;            /* launched plans whose fini has not finished (teardown waits) */
+  struct acclOfiState* ofi;     /* network transport, NULL when every peer is on our node (src/transport/ofi) */
+  int directOk;                 /* all ranks on one node and mapped: direct / LL plans possible */
+  size_t llMaxBytes;            /* largest one-shot LL payload per rank */
+  size_t rdMaxBytes;            /* ACCL_RD_MAX_BYTES: largest recursive-doubling AllReduce */
+  uint64_t nextTicket;          /* issued plans (host side) */
+  int plansLive;                /* launched plans whose fini has not finished (teardown waits) */
   volatile uint64_t execTicket; /* finished plans (device side) */
-  uint64_t seq;             /* sequence number of the last collective issued */
+  uint64_t seq;                 /* sequence number of the last collective issued */
   acclPremulOp premul[ACCL_MAX_PREMUL_OPS];
   int inlineMaxBytes;
-  uint32_t netSpinNs;       /* ACCL_NET_SPIN_NS: polling before yielding when plans wait on the network */
-  uint32_t netPollNs;       /* ACCL_NET_POLL_NS: engine polls (yielding) this long after a network plan last moved */
+  uint32_t netSpinNs; /* ACCL_NET_SPIN_NS: polling before yielding when plans wait on the network */
+  uint32_t netPollNs; /* ACCL_NET_POLL_NS: engine polls (yielding) this long after a network plan last moved */
   unsigned algoMask, protoMask; /* ACCL_ALGO / ACCL_PROTO, read once */
 #define ACCL_PLAN_CACHE 4
   acclPlan* planCache[ACCL_PLAN_CACHE]; /* finished plans kept for reuse (no allocation per call) */
-  uint64_t timeoutNs;       /* ACCL_TIMEOUT */
+  uint64_t timeoutNs;                   /* ACCL_TIMEOUT */
   /* Staging area for host (or other devices') buffers: plans of a comm run one
    * at a time, so one area serves them all; grown by the running plan. */
   char* stageBuf;
   size_t stageCap;
-  struct { size_t bytes; int valid; acclAlgo algo; acclProto proto; } lastTune[ACCL_NUM_FUNCS];
+  struct {
+    size_t bytes;
+    int valid;
+    acclAlgo algo;
+    acclProto proto;
+  } lastTune[ACCL_NUM_FUNCS];
 };
 
 /* A plan to fill (the cached one when free), and back when done (frees its scratch). */

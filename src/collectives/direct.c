@@ -24,37 +24,61 @@ acclResult_t acclBuildDirect(acclPlan* plan, int t, int rank, int nranks) {
   int lane;
   ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_DIRECT, -1, &lane));
   acclStep s = stepOf(ACCL_STEP_SYNC, t);
-  s.phase = ACCL_SYNC_ARRIVE; s.mask = all;
+  s.phase = ACCL_SYNC_ARRIVE;
+  s.mask = all;
   ACCLCHECK(add(plan, lane, s));
   size_t off, cnt;
   acclPartition(task->count, nranks, rank, &off, &cnt);
   s = stepOf(ACCL_STEP_DIRECT, t);
-  s.srcBuf = ACCL_BUF_SEND; s.dstBuf = ACCL_BUF_RECV;
+  s.srcBuf = ACCL_BUF_SEND;
+  s.dstBuf = ACCL_BUF_RECV;
   switch (task->func) {
     case ACCL_FUNC_ALLREDUCE: /* reduce our slice of everyone's input into everyone's output */
-      s.mask = all; s.dstMask = all; s.srcOff = s.dstOff = off; s.count = cnt; s.flags = pre | post;
+      s.mask = all;
+      s.dstMask = all;
+      s.srcOff = s.dstOff = off;
+      s.count = cnt;
+      s.flags = pre | post;
       ACCLCHECK(add(plan, lane, s));
       break;
     case ACCL_FUNC_REDUCE:
-      s.mask = all; s.dstMask = 1ull << task->root; s.srcOff = s.dstOff = off; s.count = cnt; s.flags = pre | post;
+      s.mask = all;
+      s.dstMask = 1ull << task->root;
+      s.srcOff = s.dstOff = off;
+      s.count = cnt;
+      s.flags = pre | post;
       ACCLCHECK(add(plan, lane, s));
       break;
     case ACCL_FUNC_BROADCAST:
-      s.mask = 1ull << task->root; s.dstMask = all; s.srcOff = s.dstOff = off; s.count = cnt;
+      s.mask = 1ull << task->root;
+      s.dstMask = all;
+      s.srcOff = s.dstOff = off;
+      s.count = cnt;
       ACCLCHECK(add(plan, lane, s));
       break;
     case ACCL_FUNC_ALLGATHER: /* our block to everyone */
-      s.mask = me; s.dstMask = all; s.srcOff = 0; s.dstOff = (size_t)rank * task->count; s.count = task->count;
+      s.mask = me;
+      s.dstMask = all;
+      s.srcOff = 0;
+      s.dstOff = (size_t)rank * task->count;
+      s.count = task->count;
       ACCLCHECK(add(plan, lane, s));
       break;
     case ACCL_FUNC_REDUCESCATTER: /* everyone's copy of our block, reduced into our output */
-      s.mask = all; s.dstMask = me; s.srcOff = (size_t)rank * task->count; s.dstOff = 0; s.count = task->count;
+      s.mask = all;
+      s.dstMask = me;
+      s.srcOff = (size_t)rank * task->count;
+      s.dstOff = 0;
+      s.count = task->count;
       s.flags = pre | post;
       ACCLCHECK(add(plan, lane, s));
       break;
     case ACCL_FUNC_ALLTOALL: /* block q of our input to peer q, at our block of its output */
       for (int q = 0; q < nranks; q++) {
-        s.mask = me; s.dstMask = 1ull << q; s.srcOff = (size_t)q * task->count; s.dstOff = (size_t)rank * task->count;
+        s.mask = me;
+        s.dstMask = 1ull << q;
+        s.srcOff = (size_t)q * task->count;
+        s.dstOff = (size_t)rank * task->count;
         s.count = task->count;
         ACCLCHECK(add(plan, lane, s));
       }
@@ -62,7 +86,8 @@ acclResult_t acclBuildDirect(acclPlan* plan, int t, int rank, int nranks) {
     default: return acclInternalError;
   }
   s = stepOf(ACCL_STEP_SYNC, t);
-  s.phase = ACCL_SYNC_DONE; s.mask = all;
+  s.phase = ACCL_SYNC_DONE;
+  s.mask = all;
   return add(plan, lane, s);
 }
 
@@ -73,10 +98,16 @@ acclResult_t acclBuildLL(acclPlan* plan, int t, int rank, int nranks) {
   int lane;
   ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_DIRECT, -1, &lane));
   acclStep s = stepOf(ACCL_STEP_LLPUSH, t);
-  s.mask = others; s.srcBuf = ACCL_BUF_SEND; s.count = task->count; s.flags = task->premul ? ACCL_STEP_PREMUL : 0;
+  s.mask = others;
+  s.srcBuf = ACCL_BUF_SEND;
+  s.count = task->count;
+  s.flags = task->premul ? ACCL_STEP_PREMUL : 0;
   ACCLCHECK(add(plan, lane, s));
   s = stepOf(ACCL_STEP_LLREDUCE, t);
-  s.mask = others; s.srcBuf = ACCL_BUF_SEND; s.dstBuf = ACCL_BUF_RECV; s.count = task->count;
+  s.mask = others;
+  s.srcBuf = ACCL_BUF_SEND;
+  s.dstBuf = ACCL_BUF_RECV;
+  s.count = task->count;
   s.flags = (uint8_t)((task->premul ? ACCL_STEP_PREMUL : 0) | (task->postDiv ? ACCL_STEP_POSTDIV : 0));
   return add(plan, lane, s);
 }

@@ -12,13 +12,31 @@
 static void bufferSizes(const acclTask* t, int rank, int nranks, size_t* sendBytes, size_t* recvBytes) {
   size_t e = acclTypeSize(t->dtype), c = t->count, n = (size_t)nranks;
   switch (t->func) {
-    case ACCL_FUNC_ALLGATHER: *sendBytes = c * e; *recvBytes = n * c * e; break;
-    case ACCL_FUNC_REDUCESCATTER: *sendBytes = n * c * e; *recvBytes = c * e; break;
+    case ACCL_FUNC_ALLGATHER:
+      *sendBytes = c * e;
+      *recvBytes = n * c * e;
+      break;
+    case ACCL_FUNC_REDUCESCATTER:
+      *sendBytes = n * c * e;
+      *recvBytes = c * e;
+      break;
     case ACCL_FUNC_ALLTOALL: *sendBytes = *recvBytes = n * c * e; break;
-    case ACCL_FUNC_SEND: *sendBytes = c * e; *recvBytes = 0; break;
-    case ACCL_FUNC_RECV: *sendBytes = t->sendbuff ? c * e : 0; *recvBytes = c * e; break; /* self recv pairs a send */
-    case ACCL_FUNC_BROADCAST: *sendBytes = rank == t->root ? c * e : 0; *recvBytes = c * e; break;
-    case ACCL_FUNC_REDUCE: *sendBytes = c * e; *recvBytes = rank == t->root ? c * e : 0; break;
+    case ACCL_FUNC_SEND:
+      *sendBytes = c * e;
+      *recvBytes = 0;
+      break;
+    case ACCL_FUNC_RECV:
+      *sendBytes = t->sendbuff ? c * e : 0;
+      *recvBytes = c * e;
+      break; /* self recv pairs a send */
+    case ACCL_FUNC_BROADCAST:
+      *sendBytes = rank == t->root ? c * e : 0;
+      *recvBytes = c * e;
+      break;
+    case ACCL_FUNC_REDUCE:
+      *sendBytes = c * e;
+      *recvBytes = rank == t->root ? c * e : 0;
+      break;
     default: *sendBytes = *recvBytes = c * e;
   }
 }
@@ -59,8 +77,14 @@ acclResult_t acclTaskBuffers(struct acclComm* comm, acclPlan* plan, acclTask* t)
     t->stageSendOff = base + (size_t)((const char*)t->sendbuff - (const char*)t->recvbuff);
     plan->stageBytes += ACCL_ALIGN_UP(rb, 256);
   } else {
-    if (t->stageRecv) { t->stageRecvOff = plan->stageBytes; plan->stageBytes += ACCL_ALIGN_UP(rb, 256); }
-    if (t->stageSend) { t->stageSendOff = plan->stageBytes; plan->stageBytes += ACCL_ALIGN_UP(sb, 256); }
+    if (t->stageRecv) {
+      t->stageRecvOff = plan->stageBytes;
+      plan->stageBytes += ACCL_ALIGN_UP(rb, 256);
+    }
+    if (t->stageSend) {
+      t->stageSendOff = plan->stageBytes;
+      plan->stageBytes += ACCL_ALIGN_UP(sb, 256);
+    }
   }
   return acclSuccess;
 }
@@ -148,7 +172,8 @@ acclResult_t acclPlanTask(struct acclComm* comm, acclPlan* plan, int ti) {
   const int n = comm->nranks, me = comm->rank;
   switch (t->algo) {
     case ACCL_ALGO_P2P: return acclBuildP2P(plan, ti, me, n, cs->p2pLane);
-    case ACCL_ALGO_DIRECT: return t->proto == ACCL_PROTO_LL ? acclBuildLL(plan, ti, me, n) : acclBuildDirect(plan, ti, me, n);
+    case ACCL_ALGO_DIRECT:
+      return t->proto == ACCL_PROTO_LL ? acclBuildLL(plan, ti, me, n) : acclBuildDirect(plan, ti, me, n);
     case ACCL_ALGO_TREE: {
       const struct acclTopoState* tp = comm->topo;
       for (int tr = 0; tr < 2; tr++) {
@@ -157,7 +182,9 @@ acclResult_t acclPlanTask(struct acclComm* comm, acclPlan* plan, int ti) {
         const acclTreeNode* node = &tp->trees[(size_t)tr * n + me];
         if (n == 1) { /* nothing to exchange: the tree is one root */
           acclStep s = acclStepFifo(ti, cnt);
-          s.srcBuf = ACCL_BUF_SEND; s.dstBuf = ACCL_BUF_RECV; s.srcOff = s.dstOff = off;
+          s.srcBuf = ACCL_BUF_SEND;
+          s.dstBuf = ACCL_BUF_RECV;
+          s.srcOff = s.dstOff = off;
           s.flags = (uint8_t)((t->premul ? ACCL_STEP_PREMUL : 0) | (t->postDiv ? ACCL_STEP_POSTDIV : 0));
           int lane;
           ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_TREE(tr, 0), cs->nChannels + tr, &lane));

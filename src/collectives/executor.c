@@ -18,19 +18,19 @@
 #include "param.h"
 
 typedef struct {
-  int step;           /* current step in the lane */
-  size_t slice;       /* next slice of the current step */
-  int syncPublished;  /* SYNC / LL: our part was written */
+  int step;          /* current step in the lane */
+  size_t slice;      /* next slice of the current step */
+  int syncPublished; /* SYNC / LL: our part was written */
 } laneState;
 
 typedef struct {
   acclPlan* plan;
   struct acclComm* comm;
-  int stage;          /* 0 wait turn, 1 run */
+  int stage; /* 0 wait turn, 1 run */
   laneState* lanes;
   int lanesCap;
   uint64_t lastProgressNs, lastCheckNs;
-  void* llTemp;       /* LL: unpacked inputs */
+  void* llTemp; /* LL: unpacked inputs */
   size_t llTempBytes;
   acclConn** zcConns; /* connections with zero-copy sends this run (idle before the plan ends) */
   int nZc, capZc;
@@ -53,8 +53,8 @@ static accError_t execCopy(int dev, void* dst, const void* src, size_t bytes) {
 }
 
 /* out = reduce(in...) into up to 3 outputs, through the device engines. */
-static accError_t runReduce(int dev, const acclTask* task, const void** in, int nin, uint32_t premulMask,
-                            int postDiv, void** out, int nout, size_t count) {
+static accError_t runReduce(int dev, const acclTask* task, const void** in, int nin, uint32_t premulMask, int postDiv,
+                            void** out, int nout, size_t count) {
   size_t esize = acclTypeSize(task->dtype);
   if (count == 0 || nout == 0) return accSuccess;
   /* a plain copy to one output is a DMA copy; to two or more, one pass of
@@ -148,8 +148,8 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     in[nin++] = bufBase(task, s->srcBuf) + (s->srcOff + first) * esize;
   }
   if (s->dstBuf != ACCL_BUF_NONE) out[nout++] = bufBase(task, s->dstBuf) + (s->dstOff + first) * esize;
-  accError_t e = runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out,
-                           nout, elems);
+  accError_t e =
+      runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out, nout, elems);
   if (e != accSuccess) {
     WARN("rank %d: device engine failed: %s", comm->rank, accGetErrorString(e));
     return -acclDeviceError;
@@ -222,8 +222,8 @@ static int directStep(acclExec* x, const acclStep* s, int dev) {
     }
     if (s->dstMask & (1ull << q)) out[nout++] = (char*)peerBuf(x, task, q, s->dstBuf) + s->dstOff * esize;
   }
-  accError_t e = runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? x->comm->nranks : 0,
-                           out, nout, s->count);
+  accError_t e = runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? x->comm->nranks : 0, out,
+                           nout, s->count);
   if (e != accSuccess) {
     WARN("rank %d: device engine failed in a direct step: %s", x->comm->rank, accGetErrorString(e));
     return -acclDeviceError;
@@ -294,8 +294,8 @@ static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) 
   if (s->flags & ACCL_STEP_PREMUL) premulMask = 1u << nin;
   in[nin++] = bufBase(task, s->srcBuf);
   void* out[1] = {bufBase(task, s->dstBuf)};
-  if (runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out, 1,
-                s->count) != accSuccess)
+  if (runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out, 1, s->count) !=
+      accSuccess)
     return -acclDeviceError;
   return 1;
 }
@@ -314,16 +314,31 @@ static int runLane(acclExec* x, int li, int dev) {
         size_t esize = acclTypeSize(task->dtype);
         size_t sliceElems = x->comm->coll->conns.send[0].slotBytes / esize;
         size_t nslices = s->count ? ACCL_DIV_UP(s->count, sliceElems) : 0;
-        if (ls->slice >= nslices) { r = 2; break; }
+        if (ls->slice >= nslices) {
+          r = 2;
+          break;
+        }
         r = fifoSlice(x, lane, ls, s, dev);
-        if (r > 0 && ls->slice < nslices) { moved = 1; continue; }
+        if (r > 0 && ls->slice < nslices) {
+          moved = 1;
+          continue;
+        }
         if (r > 0) r = 2;
         break;
       }
       case ACCL_STEP_SYNC: r = syncStep(x, ls, s) ? 2 : 0; break;
-      case ACCL_STEP_DIRECT: r = directStep(x, s, dev); if (r > 0) r = 2; break;
-      case ACCL_STEP_LLPUSH: r = llPushStep(x, s, dev); if (r > 0) r = 2; break;
-      case ACCL_STEP_LLREDUCE: r = llReduceStep(x, ls, s, dev); if (r > 0) r = 2; break;
+      case ACCL_STEP_DIRECT:
+        r = directStep(x, s, dev);
+        if (r > 0) r = 2;
+        break;
+      case ACCL_STEP_LLPUSH:
+        r = llPushStep(x, s, dev);
+        if (r > 0) r = 2;
+        break;
+      case ACCL_STEP_LLREDUCE:
+        r = llReduceStep(x, ls, s, dev);
+        if (r > 0) r = 2;
+        break;
       default: r = -acclInternalError;
     }
     if (r < 0) return r;
@@ -480,9 +495,8 @@ static void execFini(void* arg, int status) {
     acclCommSetAsyncError(comm, err);
     /* let later plans of this communicator fail fast instead of waiting for their turn */
     uint64_t want = x->plan->ticket + 1, cur = __atomic_load_n(&comm->coll->execTicket, __ATOMIC_ACQUIRE);
-    while (cur < want && !__atomic_compare_exchange_n(&comm->coll->execTicket, &cur, want, 0, __ATOMIC_ACQ_REL,
-                                                      __ATOMIC_ACQUIRE)) {
-    }
+    while (cur < want &&
+           !__atomic_compare_exchange_n(&comm->coll->execTicket, &cur, want, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {}
   }
   struct acclCollState* cs = comm->coll;
   acclPlanPut(comm, x->plan);
@@ -513,8 +527,7 @@ void acclPlanPut(struct acclComm* comm, acclPlan* p) {
   acclPlanReset(p);
   for (int i = 0; i < ACCL_PLAN_CACHE; i++) {
     acclPlan* none = NULL;
-    if (__atomic_compare_exchange_n(&comm->coll->planCache[i], &none, p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-      return;
+    if (__atomic_compare_exchange_n(&comm->coll->planCache[i], &none, p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
   }
   acclPlanFree(p);
 }
@@ -556,7 +569,8 @@ acclResult_t acclPlanLaunch(struct acclComm* comm, acclPlan* plan, accStream_t s
     const acclTask* task = &plan->tasks[t];
     totalBytes += task->count * acclTypeSize(task->dtype);
     if (task->proto == ACCL_PROTO_LL && task->algo == ACCL_ALGO_DIRECT)
-      llBytes = ACCL_MAX(llBytes, ACCL_ALIGN_UP(task->count * acclTypeSize(task->dtype), 64) * (size_t)(comm->nranks + 1));
+      llBytes =
+          ACCL_MAX(llBytes, ACCL_ALIGN_UP(task->count * acclTypeSize(task->dtype), 64) * (size_t)(comm->nranks + 1));
   }
   acclExec* x = execPrepare(comm, plan, llBytes);
   if (x == NULL) {

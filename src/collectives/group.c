@@ -81,8 +81,9 @@ static acclResult_t pairSelf(groupedTask* g, int n) {
       s->root = -2; /* consumed */
       found = 1;
     }
-    if (!found) ACCL_ARG_ERROR(acclInvalidUsage, "acclRecv from self (rank %d) without an acclSend to self in the group",
-                               g[i].comm->rank);
+    if (!found)
+      ACCL_ARG_ERROR(acclInvalidUsage, "acclRecv from self (rank %d) without an acclSend to self in the group",
+                     g[i].comm->rank);
   }
   for (int j = 0; j < n; j++)
     if (g[j].task.func == ACCL_FUNC_SEND && g[j].task.peer == g[j].comm->rank && g[j].task.root != -2)
@@ -102,7 +103,10 @@ acclResult_t acclEnqueue(struct acclComm* comm, accStream_t stream, const acclTa
   if (groupCount == groupCap) {
     int cap = groupCap ? groupCap * 2 : 16;
     groupedTask* nt = realloc(groupTasks, sizeof(groupedTask) * (size_t)cap);
-    if (!nt) { groupError = acclSystemError; return acclSystemError; }
+    if (!nt) {
+      groupError = acclSystemError;
+      return acclSystemError;
+    }
     groupTasks = nt;
     groupCap = cap;
   }

@@ -36,7 +36,10 @@ acclResult_t acclBuildHier(acclPlan* plan, int t, int rank, int nranks, const in
   int seen[64] = {0};
   int nl = 0;
   for (int r = 0; r < nranks; r++) {
-    if (nodeOf[r] == myNode) { if (r == rank) j = nl; local[nl++] = r; }
+    if (nodeOf[r] == myNode) {
+      if (r == rank) j = nl;
+      local[nl++] = r;
+    }
   }
   for (int r = 0; r < nranks; r++) {
     int nd = nodeOf[r];

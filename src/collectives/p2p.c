@@ -15,33 +15,42 @@ acclResult_t acclBuildP2P(acclPlan* plan, int t, int rank, int nranks, int connL
   switch (task->func) {
     case ACCL_FUNC_SEND:
       if (task->peer == rank) return acclInternalError; /* self sends are paired with receives by the group */
-      s.srcBuf = ACCL_BUF_SEND; s.sendPeer[0] = (int16_t)task->peer;
+      s.srcBuf = ACCL_BUF_SEND;
+      s.sendPeer[0] = (int16_t)task->peer;
       s.flags = ACCL_STEP_ZCOPY; /* the plan never writes a send buffer */
       return onLane(plan, ACCL_LANE_KEY_P2P(task->peer, 1), connLane, s);
     case ACCL_FUNC_RECV:
       if (task->peer == rank) {
         /* the matching self send's task index is in `root` (set by the group) */
-        s.srcBuf = ACCL_BUF_SEND; s.dstBuf = ACCL_BUF_RECV;
+        s.srcBuf = ACCL_BUF_SEND;
+        s.dstBuf = ACCL_BUF_RECV;
         return onLane(plan, ACCL_LANE_KEY_P2P(rank, 0), connLane, s);
       }
-      s.recvPeer[0] = (int16_t)task->peer; s.dstBuf = ACCL_BUF_RECV;
+      s.recvPeer[0] = (int16_t)task->peer;
+      s.dstBuf = ACCL_BUF_RECV;
       return onLane(plan, ACCL_LANE_KEY_P2P(task->peer, 0), connLane, s);
     case ACCL_FUNC_ALLTOALL:
       for (int k = 0; k < nranks; k++) {
         int to = (rank + k) % nranks, from = (rank - k + nranks) % nranks;
         if (k == 0) {
           s = acclStepFifo(t, task->count);
-          s.srcBuf = ACCL_BUF_SEND; s.srcOff = (size_t)rank * task->count;
-          s.dstBuf = ACCL_BUF_RECV; s.dstOff = (size_t)rank * task->count;
+          s.srcBuf = ACCL_BUF_SEND;
+          s.srcOff = (size_t)rank * task->count;
+          s.dstBuf = ACCL_BUF_RECV;
+          s.dstOff = (size_t)rank * task->count;
           ACCLCHECK(onLane(plan, ACCL_LANE_KEY_P2P(rank, 0), connLane, s));
           continue;
         }
         s = acclStepFifo(t, task->count);
-        s.srcBuf = ACCL_BUF_SEND; s.srcOff = (size_t)to * task->count; s.sendPeer[0] = (int16_t)to;
+        s.srcBuf = ACCL_BUF_SEND;
+        s.srcOff = (size_t)to * task->count;
+        s.sendPeer[0] = (int16_t)to;
         s.flags = ACCL_STEP_ZCOPY;
         ACCLCHECK(onLane(plan, ACCL_LANE_KEY_P2P(to, 1), connLane, s));
         s = acclStepFifo(t, task->count);
-        s.recvPeer[0] = (int16_t)from; s.dstBuf = ACCL_BUF_RECV; s.dstOff = (size_t)from * task->count;
+        s.recvPeer[0] = (int16_t)from;
+        s.dstBuf = ACCL_BUF_RECV;
+        s.dstOff = (size_t)from * task->count;
         ACCLCHECK(onLane(plan, ACCL_LANE_KEY_P2P(from, 0), connLane, s));
       }
       return acclSuccess;

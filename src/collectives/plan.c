@@ -5,7 +5,10 @@
 
 acclResult_t acclPlanLane(acclPlan* plan, int64_t key, int connLane, int* lane) {
   for (int i = 0; i < plan->nLanes; i++)
-    if (plan->lanes[i].key == key) { *lane = i; return acclSuccess; }
+    if (plan->lanes[i].key == key) {
+      *lane = i;
+      return acclSuccess;
+    }
   if (plan->nLanes == plan->capLanes) {
     int cap = plan->capLanes ? plan->capLanes * 2 : 8;
     acclLane* nl = realloc(plan->lanes, sizeof(acclLane) * (size_t)cap);

@@ -29,14 +29,35 @@
 #include "device/device.h"
 
 typedef enum {
-  ACCL_FUNC_ALLREDUCE = 0, ACCL_FUNC_BROADCAST, ACCL_FUNC_REDUCE, ACCL_FUNC_ALLGATHER,
-  ACCL_FUNC_REDUCESCATTER, ACCL_FUNC_ALLTOALL, ACCL_FUNC_SEND, ACCL_FUNC_RECV, ACCL_NUM_FUNCS
+  ACCL_FUNC_ALLREDUCE = 0,
+  ACCL_FUNC_BROADCAST,
+  ACCL_FUNC_REDUCE,
+  ACCL_FUNC_ALLGATHER,
+  ACCL_FUNC_REDUCESCATTER,
+  ACCL_FUNC_ALLTOALL,
+  ACCL_FUNC_SEND,
+  ACCL_FUNC_RECV,
+  ACCL_NUM_FUNCS
 } acclFunc;
 
-typedef enum { ACCL_ALGO_RING = 0, ACCL_ALGO_TREE, ACCL_ALGO_DIRECT, ACCL_ALGO_P2P, ACCL_ALGO_HIER, ACCL_ALGO_RD, ACCL_NUM_ALGOS } acclAlgo;
+typedef enum {
+  ACCL_ALGO_RING = 0,
+  ACCL_ALGO_TREE,
+  ACCL_ALGO_DIRECT,
+  ACCL_ALGO_P2P,
+  ACCL_ALGO_HIER,
+  ACCL_ALGO_RD,
+  ACCL_NUM_ALGOS
+} acclAlgo;
 typedef enum { ACCL_PROTO_LL = 0, ACCL_PROTO_SIMPLE, ACCL_NUM_PROTOS } acclProto;
 
-typedef enum { ACCL_STEP_FIFO = 0, ACCL_STEP_SYNC, ACCL_STEP_DIRECT, ACCL_STEP_LLPUSH, ACCL_STEP_LLREDUCE } acclStepKind;
+typedef enum {
+  ACCL_STEP_FIFO = 0,
+  ACCL_STEP_SYNC,
+  ACCL_STEP_DIRECT,
+  ACCL_STEP_LLPUSH,
+  ACCL_STEP_LLREDUCE
+} acclStepKind;
 typedef enum { ACCL_BUF_NONE = 0, ACCL_BUF_SEND = 1, ACCL_BUF_RECV = 2 } acclBufId;
 typedef enum { ACCL_SYNC_ARRIVE = 0, ACCL_SYNC_DONE = 1 } acclSyncPhase;
 
@@ -57,15 +78,15 @@ typedef struct {
   int16_t task;        /* index of the task (collective) in the plan */
   int16_t recvPeer[2]; /* FIFO: -1 when unused */
   int16_t sendPeer[2];
-  uint64_t mask;       /* SYNC / DIRECT / LL: ranks involved (bit r) */
-  uint64_t dstMask;    /* DIRECT: ranks whose dst receives the result */
+  uint64_t mask;         /* SYNC / DIRECT / LL: ranks involved (bit r) */
+  uint64_t dstMask;      /* DIRECT: ranks whose dst receives the result */
   size_t srcOff, dstOff; /* elements */
   size_t count;          /* elements */
 } acclStep;
 
 typedef struct {
-  int connLane;        /* which connections the lane's FIFO steps use */
-  int64_t key;         /* builders find their lane again by key */
+  int connLane; /* which connections the lane's FIFO steps use */
+  int64_t key;  /* builders find their lane again by key */
   int nSteps, capSteps;
   acclStep* steps;
 } acclLane;
@@ -75,18 +96,18 @@ typedef struct {
   acclFunc func;
   const void* sendbuff; /* as the user gave them */
   void* recvbuff;
-  void* sendDev;        /* what the steps read / write: the user's device */
-  void* recvDev;        /*   buffers, or staging copies of host buffers */
-  size_t count;         /* elements, as in the API call */
+  void* sendDev; /* what the steps read / write: the user's device */
+  void* recvDev; /*   buffers, or staging copies of host buffers */
+  size_t count;  /* elements, as in the API call */
   acclDataType_t dtype;
   accDevRedOp op;
-  accDevScalar scalar;  /* PreMulSum / float Avg */
-  const void* scalarDev;/* PreMulSum with a device scalar: read when the plan runs */
+  accDevScalar scalar;   /* PreMulSum / float Avg */
+  const void* scalarDev; /* PreMulSum with a device scalar: read when the plan runs */
   int premul, postDiv;
   int root, peer;
-  uint64_t seq;         /* collective sequence number on the communicator */
-  size_t sendBytes, recvBytes; /* sizes of the user buffers */
-  int stageSend, stageRecv;    /* host buffers copied through device staging memory */
+  uint64_t seq;                      /* collective sequence number on the communicator */
+  size_t sendBytes, recvBytes;       /* sizes of the user buffers */
+  int stageSend, stageRecv;          /* host buffers copied through device staging memory */
   size_t stageRecvOff, stageSendOff; /* their places in the communicator's staging area */
   acclAlgo algo;
   acclProto proto;
@@ -97,14 +118,14 @@ typedef struct acclPlan {
   acclTask* tasks;
   int nLanes, capLanes;
   acclLane* lanes;
-  size_t stageBytes;    /* staging memory the plan's tasks need (see acclTaskBuffers) */
-  uint64_t ticket;      /* execution order on the communicator */
+  size_t stageBytes; /* staging memory the plan's tasks need (see acclTaskBuffers) */
+  uint64_t ticket;   /* execution order on the communicator */
   struct acclComm* comm;
   /* Reuse: a one-task plan remembers what its steps were built for; the next
    * call with the same signature runs the same steps on its own buffers. */
   int sigValid, sigLanes;
   acclTask sig;
-  void* exec;           /* the executor's state, kept with the plan for reuse */
+  void* exec; /* the executor's state, kept with the plan for reuse */
   void (*execFree)(void* exec);
 } acclPlan;
 
@@ -118,16 +139,23 @@ void acclPlanReset(acclPlan* plan);
 acclResult_t acclPlanLane(acclPlan* plan, int64_t key, int connLane, int* lane);
 /* Keys: channel lanes, tree halves (up and down separately), p2p per peer and direction. */
 #define ACCL_LANE_KEY_CHANNEL(c) ((int64_t)(c))
-#define ACCL_LANE_KEY_TREE(t, down) ((int64_t)1000 + (t) * 2 + (down))
-#define ACCL_LANE_KEY_P2P(peer, isSend) ((int64_t)100000 + (int64_t)(peer) * 2 + (isSend))
+#define ACCL_LANE_KEY_TREE(t, down) ((int64_t)1000 + (t)*2 + (down))
+#define ACCL_LANE_KEY_P2P(peer, isSend) ((int64_t)100000 + (int64_t)(peer)*2 + (isSend))
 #define ACCL_LANE_KEY_DIRECT ((int64_t)2000)
 void acclPlanFree(acclPlan* plan);
 
 static inline acclStep acclStepFifo(int task, size_t count) {
   acclStep s;
-  s.kind = ACCL_STEP_FIFO; s.flags = 0; s.srcBuf = ACCL_BUF_NONE; s.dstBuf = ACCL_BUF_NONE; s.phase = 0;
-  s.task = (int16_t)task; s.recvPeer[0] = s.recvPeer[1] = s.sendPeer[0] = s.sendPeer[1] = -1;
-  s.mask = s.dstMask = 0; s.srcOff = s.dstOff = 0; s.count = count;
+  s.kind = ACCL_STEP_FIFO;
+  s.flags = 0;
+  s.srcBuf = ACCL_BUF_NONE;
+  s.dstBuf = ACCL_BUF_NONE;
+  s.phase = 0;
+  s.task = (int16_t)task;
+  s.recvPeer[0] = s.recvPeer[1] = s.sendPeer[0] = s.sendPeer[1] = -1;
+  s.mask = s.dstMask = 0;
+  s.srcOff = s.dstOff = 0;
+  s.count = count;
   return s;
 }
 
@@ -144,13 +172,13 @@ struct acclTreeNodeT;
 /* Ring over ring[0..nranks) for elements [off, off+count) of the task (per
  * block for AllGather / ReduceScatter); Broadcast and Reduce run as a chain
  * along the ring starting at the root. */
-acclResult_t acclBuildRing(acclPlan* plan, int t, int rank, int nranks, const int* ring, int channel,
-                           size_t off, size_t count, size_t chunkElems);
+acclResult_t acclBuildRing(acclPlan* plan, int t, int rank, int nranks, const int* ring, int channel, size_t off,
+                           size_t count, size_t chunkElems);
 /* Ring building blocks over [o, o+c) split into n parts (also used by hier.c). */
 acclResult_t acclRingReduceScatterRange(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t o,
                                         size_t c, int srcBuf, int dstBuf, uint8_t pre, uint8_t post, int sendLast);
-acclResult_t acclRingAllGatherRange(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t o,
-                                    size_t c, int buf, int skipFirst);
+acclResult_t acclRingAllGatherRange(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t o, size_t c,
+                                    int buf, int skipFirst);
 /* One binary tree (up: parent or -1; down: two children or -1) for elements [off, off+count). */
 acclResult_t acclBuildTree(acclPlan* plan, int t, int tree, int rank, int up, const int down[2], int connLane,
                            size_t off, size_t count);

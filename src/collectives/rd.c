@@ -28,8 +28,8 @@ static int rankOfParticipant(int v, int extra) { return v < extra ? 2 * v + 1 : 
 
 size_t acclRdMaxBytes(int nslots, size_t slotBytes) { return (size_t)(nslots / 2) * slotBytes; }
 
-static acclResult_t addFifo(acclPlan* plan, int lane, int t, size_t count, int src, int dst, int recvPeer,
-                            int sendPeer, uint8_t flags) {
+static acclResult_t addFifo(acclPlan* plan, int lane, int t, size_t count, int src, int dst, int recvPeer, int sendPeer,
+                            uint8_t flags) {
   acclStep s = acclStepFifo(t, count);
   s.srcBuf = (uint8_t)src;
   s.dstBuf = (uint8_t)dst;
@@ -62,8 +62,8 @@ acclResult_t acclBuildRD(acclPlan* plan, int t, int rank, int nranks, int connLa
     int partner = rankOfParticipant(me ^ dist, extra);
     uint8_t curPre = cur == ACCL_BUF_SEND ? pre : 0;
     ACCLCHECK(addFifo(plan, lane, t, count, cur, ACCL_BUF_NONE, -1, partner, curPre));
-    ACCLCHECK(addFifo(plan, lane, t, count, cur, ACCL_BUF_RECV, partner, -1,
-                      (uint8_t)(curPre | (dist * 2 == p ? post : 0))));
+    ACCLCHECK(
+        addFifo(plan, lane, t, count, cur, ACCL_BUF_RECV, partner, -1, (uint8_t)(curPre | (dist * 2 == p ? post : 0))));
     cur = ACCL_BUF_RECV;
   }
   if (rank < 2 * extra) /* the result back to the even partner */

@@ -43,8 +43,11 @@ acclResult_t acclRedOpResolve(struct acclComm* comm, acclRedOp_t op, acclDataTyp
     case acclMin: t->op = ACCDEV_OP_MIN; return acclSuccess;
     case acclAvg:
       t->op = ACCDEV_OP_SUM;
-      if (isFloat(dtype)) { t->premul = 1; t->scalar.f = 1.0 / comm->nranks; }
-      else t->postDiv = comm->nranks > 1;
+      if (isFloat(dtype)) {
+        t->premul = 1;
+        t->scalar.f = 1.0 / comm->nranks;
+      } else
+        t->postDiv = comm->nranks > 1;
       return acclSuccess;
     default: break;
   }

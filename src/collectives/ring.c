@@ -10,7 +10,11 @@ static acclResult_t add(acclPlan* plan, int lane, acclStep s) { return acclPlanA
 static acclResult_t localCopy(acclPlan* plan, int lane, int t, size_t srcOff, size_t dstOff, size_t count,
                               uint8_t flags) {
   acclStep s = acclStepFifo(t, count);
-  s.srcBuf = ACCL_BUF_SEND; s.dstBuf = ACCL_BUF_RECV; s.srcOff = srcOff; s.dstOff = dstOff; s.flags = flags;
+  s.srcBuf = ACCL_BUF_SEND;
+  s.dstBuf = ACCL_BUF_RECV;
+  s.srcOff = srcOff;
+  s.dstOff = dstOff;
+  s.flags = flags;
   return add(plan, lane, s);
 }
 
@@ -30,20 +34,34 @@ acclResult_t acclRingReduceScatterRange(acclPlan* plan, int lane, int t, int p, 
   if (n == 1) {
     if ((srcBuf == dstBuf && !(pre | post)) || c == 0) return acclSuccess;
     s = acclStepFifo(t, c);
-    s.srcBuf = (uint8_t)srcBuf; s.srcOff = o; s.dstBuf = (uint8_t)dstBuf; s.dstOff = o; s.flags = pre | post;
+    s.srcBuf = (uint8_t)srcBuf;
+    s.srcOff = o;
+    s.dstBuf = (uint8_t)dstBuf;
+    s.dstOff = o;
+    s.flags = pre | post;
     return add(plan, lane, s);
   }
   /* part (p-1-k) travels forward and gathers one input per hop */
   acclPartition(c, n, mod(p - 1, n), &off, &cnt);
   s = acclStepFifo(t, cnt);
-  s.srcBuf = (uint8_t)srcBuf; s.srcOff = o + off; s.sendPeer[0] = (int16_t)next; s.flags = pre | ACCL_STEP_ZCOPY;
+  s.srcBuf = (uint8_t)srcBuf;
+  s.srcOff = o + off;
+  s.sendPeer[0] = (int16_t)next;
+  s.flags = pre | ACCL_STEP_ZCOPY;
   ACCLCHECK(add(plan, lane, s));
   for (int k = 1; k < n; k++) {
     acclPartition(c, n, mod(p - 1 - k, n), &off, &cnt);
     s = acclStepFifo(t, cnt);
-    s.recvPeer[0] = (int16_t)prev; s.srcBuf = (uint8_t)srcBuf; s.srcOff = o + off; s.flags = pre;
+    s.recvPeer[0] = (int16_t)prev;
+    s.srcBuf = (uint8_t)srcBuf;
+    s.srcOff = o + off;
+    s.flags = pre;
     if (k < n - 1 || sendLast) s.sendPeer[0] = (int16_t)next;
-    if (k == n - 1) { s.dstBuf = (uint8_t)dstBuf; s.dstOff = o + off; s.flags |= post | ACCL_STEP_ZCOPY; }
+    if (k == n - 1) {
+      s.dstBuf = (uint8_t)dstBuf;
+      s.dstOff = o + off;
+      s.flags |= post | ACCL_STEP_ZCOPY;
+    }
     ACCLCHECK(add(plan, lane, s));
   }
   return acclSuccess;
@@ -52,8 +70,8 @@ acclResult_t acclRingReduceScatterRange(acclPlan* plan, int lane, int t, int p, 
 /* Ring all-gather of [o, o+c) split into n parts, each already in buf at its
  * owner: afterwards every rank has every part. skipFirst: our part was
  * already sent (fused with a reduce-scatter). */
-acclResult_t acclRingAllGatherRange(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t o,
-                                    size_t c, int buf, int skipFirst) {
+acclResult_t acclRingAllGatherRange(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t o, size_t c,
+                                    int buf, int skipFirst) {
   if (n == 1) return acclSuccess;
   int next = ring[mod(p + 1, n)], prev = ring[mod(p - 1, n)];
   size_t off, cnt;
@@ -61,13 +79,19 @@ acclResult_t acclRingAllGatherRange(acclPlan* plan, int lane, int t, int p, int 
   if (!skipFirst) {
     acclPartition(c, n, p, &off, &cnt);
     s = acclStepFifo(t, cnt);
-    s.srcBuf = (uint8_t)buf; s.srcOff = o + off; s.sendPeer[0] = (int16_t)next; s.flags = ACCL_STEP_ZCOPY;
+    s.srcBuf = (uint8_t)buf;
+    s.srcOff = o + off;
+    s.sendPeer[0] = (int16_t)next;
+    s.flags = ACCL_STEP_ZCOPY;
     ACCLCHECK(add(plan, lane, s));
   }
   for (int k = 1; k < n; k++) {
     acclPartition(c, n, mod(p - k, n), &off, &cnt);
     s = acclStepFifo(t, cnt);
-    s.recvPeer[0] = (int16_t)prev; s.dstBuf = (uint8_t)buf; s.dstOff = o + off; s.flags = ACCL_STEP_ZCOPY;
+    s.recvPeer[0] = (int16_t)prev;
+    s.dstBuf = (uint8_t)buf;
+    s.dstOff = o + off;
+    s.flags = ACCL_STEP_ZCOPY;
     if (k < n - 1) s.sendPeer[0] = (int16_t)next;
     ACCLCHECK(add(plan, lane, s));
   }
@@ -76,8 +100,8 @@ acclResult_t acclRingAllGatherRange(acclPlan* plan, int lane, int t, int p, int 
 
 static acclResult_t ringAllReduce(acclPlan* plan, int lane, int t, int p, int n, const int* ring, size_t off,
                                   size_t count, uint8_t pre, uint8_t post) {
-  ACCLCHECK(acclRingReduceScatterRange(plan, lane, t, p, n, ring, off, count, ACCL_BUF_SEND, ACCL_BUF_RECV, pre,
-                                       post, 1));
+  ACCLCHECK(
+      acclRingReduceScatterRange(plan, lane, t, p, n, ring, off, count, ACCL_BUF_SEND, ACCL_BUF_RECV, pre, post, 1));
   return acclRingAllGatherRange(plan, lane, t, p, n, ring, off, count, ACCL_BUF_RECV, 1);
 }
 
@@ -86,13 +110,18 @@ static acclResult_t ringAllGather(acclPlan* plan, int lane, int t, int p, int n,
                                   size_t off, size_t count) {
   int next = ring[mod(p + 1, n)], prev = ring[mod(p - 1, n)], me = ring[p];
   acclStep s = acclStepFifo(t, count);
-  s.srcBuf = ACCL_BUF_SEND; s.srcOff = off; s.dstBuf = ACCL_BUF_RECV; s.dstOff = (size_t)me * blk + off;
+  s.srcBuf = ACCL_BUF_SEND;
+  s.srcOff = off;
+  s.dstBuf = ACCL_BUF_RECV;
+  s.dstOff = (size_t)me * blk + off;
   s.flags = ACCL_STEP_ZCOPY;
   if (n > 1) s.sendPeer[0] = (int16_t)next;
   ACCLCHECK(add(plan, lane, s));
   for (int k = 1; k < n; k++) {
     s = acclStepFifo(t, count);
-    s.recvPeer[0] = (int16_t)prev; s.dstBuf = ACCL_BUF_RECV; s.dstOff = (size_t)ring[mod(p - k, n)] * blk + off;
+    s.recvPeer[0] = (int16_t)prev;
+    s.dstBuf = ACCL_BUF_RECV;
+    s.dstOff = (size_t)ring[mod(p - k, n)] * blk + off;
     s.flags = ACCL_STEP_ZCOPY;
     if (k < n - 1) s.sendPeer[0] = (int16_t)next;
     ACCLCHECK(add(plan, lane, s));
@@ -105,15 +134,24 @@ static acclResult_t ringReduceScatter(acclPlan* plan, int lane, int t, int p, in
   int next = ring[mod(p + 1, n)], prev = ring[mod(p - 1, n)];
   if (n == 1) return localCopy(plan, lane, t, off, off, count, pre | post);
   acclStep s = acclStepFifo(t, count);
-  s.srcBuf = ACCL_BUF_SEND; s.srcOff = (size_t)ring[mod(p - 1, n)] * blk + off; s.sendPeer[0] = (int16_t)next;
+  s.srcBuf = ACCL_BUF_SEND;
+  s.srcOff = (size_t)ring[mod(p - 1, n)] * blk + off;
+  s.sendPeer[0] = (int16_t)next;
   s.flags = pre | ACCL_STEP_ZCOPY;
   ACCLCHECK(add(plan, lane, s));
   for (int k = 1; k < n; k++) {
     s = acclStepFifo(t, count);
-    s.recvPeer[0] = (int16_t)prev; s.srcBuf = ACCL_BUF_SEND; s.srcOff = (size_t)ring[mod(p - 1 - k, n)] * blk + off;
+    s.recvPeer[0] = (int16_t)prev;
+    s.srcBuf = ACCL_BUF_SEND;
+    s.srcOff = (size_t)ring[mod(p - 1 - k, n)] * blk + off;
     s.flags = pre;
-    if (k < n - 1) s.sendPeer[0] = (int16_t)next;
-    else { s.dstBuf = ACCL_BUF_RECV; s.dstOff = off; s.flags |= post; }
+    if (k < n - 1)
+      s.sendPeer[0] = (int16_t)next;
+    else {
+      s.dstBuf = ACCL_BUF_RECV;
+      s.dstOff = off;
+      s.flags |= post;
+    }
     ACCLCHECK(add(plan, lane, s));
   }
   return acclSuccess;
@@ -127,15 +165,27 @@ static acclResult_t chain(acclPlan* plan, int lane, int t, int p, int n, const i
   int toward = ring[mod(p - 1, n)], away = ring[mod(p + 1, n)];
   acclStep s = acclStepFifo(t, count);
   if (!reduce) {
-    if (k == 0) { s.srcBuf = ACCL_BUF_SEND; s.srcOff = off; }
-    else s.recvPeer[0] = (int16_t)toward;
-    s.dstBuf = ACCL_BUF_RECV; s.dstOff = off; s.flags = ACCL_STEP_ZCOPY;
+    if (k == 0) {
+      s.srcBuf = ACCL_BUF_SEND;
+      s.srcOff = off;
+    } else
+      s.recvPeer[0] = (int16_t)toward;
+    s.dstBuf = ACCL_BUF_RECV;
+    s.dstOff = off;
+    s.flags = ACCL_STEP_ZCOPY;
     if (k < n - 1) s.sendPeer[0] = (int16_t)away;
   } else {
-    s.srcBuf = ACCL_BUF_SEND; s.srcOff = off; s.flags = pre;
+    s.srcBuf = ACCL_BUF_SEND;
+    s.srcOff = off;
+    s.flags = pre;
     if (k < n - 1) s.recvPeer[0] = (int16_t)away;
-    if (k > 0) s.sendPeer[0] = (int16_t)toward;
-    else { s.dstBuf = ACCL_BUF_RECV; s.dstOff = off; s.flags |= post; }
+    if (k > 0)
+      s.sendPeer[0] = (int16_t)toward;
+    else {
+      s.dstBuf = ACCL_BUF_RECV;
+      s.dstOff = off;
+      s.flags |= post;
+    }
   }
   return add(plan, lane, s);
 }

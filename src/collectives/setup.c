@@ -116,8 +116,10 @@ static void waitIdle(struct acclComm* comm) {
       WARN("rank %d: communicator destroyed with work still queued after 30 s", comm->rank);
       return;
     }
-    if (++spins < 100) sched_yield();
-    else usleep(200);
+    if (++spins < 100)
+      sched_yield();
+    else
+      usleep(200);
   }
 }
 

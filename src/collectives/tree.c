@@ -13,22 +13,30 @@ acclResult_t acclBuildTree(acclPlan* plan, int t, int tree, int rank, int up, co
   ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_TREE(tree, 0), connLane, &upLane));
   /* reduce up: children's partial results + our input */
   acclStep s = acclStepFifo(t, count);
-  s.srcBuf = ACCL_BUF_SEND; s.srcOff = off; s.flags = pre;
-  s.recvPeer[0] = (int16_t)down[0]; s.recvPeer[1] = (int16_t)down[1];
+  s.srcBuf = ACCL_BUF_SEND;
+  s.srcOff = off;
+  s.flags = pre;
+  s.recvPeer[0] = (int16_t)down[0];
+  s.recvPeer[1] = (int16_t)down[1];
   if (up >= 0) {
     s.sendPeer[0] = (int16_t)up;
     ACCLCHECK(acclPlanAddStep(plan, upLane, &s));
     /* broadcast down: the result from the parent, to our output and our children */
     ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_TREE(tree, 1), connLane, &downLane));
     s = acclStepFifo(t, count);
-    s.recvPeer[0] = (int16_t)up; s.dstBuf = ACCL_BUF_RECV; s.dstOff = off;
+    s.recvPeer[0] = (int16_t)up;
+    s.dstBuf = ACCL_BUF_RECV;
+    s.dstOff = off;
     s.flags = ACCL_STEP_ZCOPY; /* the result is final: children may get it straight from dst */
-    s.sendPeer[0] = (int16_t)down[0]; s.sendPeer[1] = (int16_t)down[1];
+    s.sendPeer[0] = (int16_t)down[0];
+    s.sendPeer[1] = (int16_t)down[1];
     return acclPlanAddStep(plan, downLane, &s);
   }
   /* the root finishes the reduction and starts the broadcast in the same step */
   s.flags |= post | ACCL_STEP_ZCOPY;
-  s.dstBuf = ACCL_BUF_RECV; s.dstOff = off;
-  s.sendPeer[0] = (int16_t)down[0]; s.sendPeer[1] = (int16_t)down[1];
+  s.dstBuf = ACCL_BUF_RECV;
+  s.dstOff = off;
+  s.sendPeer[0] = (int16_t)down[0];
+  s.sendPeer[1] = (int16_t)down[1];
   return acclPlanAddStep(plan, upLane, &s);
 }

@@ -21,7 +21,10 @@ unsigned acclParseEnableList(const char* s, const char* const* names, int n) {
   unsigned all = (1u << n) - 1;
   if (s == NULL || *s == '\0') return all;
   int invert = 0;
-  if (*s == '^') { invert = 1; s++; }
+  if (*s == '^') {
+    invert = 1;
+    s++;
+  }
   unsigned mask = 0;
   char buf[256];
   snprintf(buf, sizeof(buf), "%s", s);
@@ -75,7 +78,10 @@ double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto) {
       break;
     case ACCL_ALGO_RD: {
       int p = 1, rounds = 0;
-      while (p * 2 <= n) { p *= 2; rounds++; }
+      while (p * 2 <= n) {
+        p *= 2;
+        rounds++;
+      }
       steps = rounds + (p < n ? 2 : 0);
       traffic = 3.0 * S * steps;
       break;
@@ -83,12 +89,10 @@ double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto) {
     case ACCL_ALGO_HIER: { /* rings inside the nodes at intra speed, one ring of nNodes hops between them */
       const double L = in->hierLocal > 0 ? in->hierLocal : 1, N = in->nNodes;
       const double bwIntra = in->bwIntra * 1e3, bwInter = in->bwInter * 1e3;
-      return 2.0 * (L - 1) * in->latIntra + 2.0 * (N - 1) * in->latInter +
-             2.0 * (3.0 * S * (L - 1) / L) / bwIntra + (2.0 * (3.0 * S * (N - 1) / N) + S) / bwInter;
+      return 2.0 * (L - 1) * in->latIntra + 2.0 * (N - 1) * in->latInter + 2.0 * (3.0 * S * (L - 1) / L) / bwIntra +
+             (2.0 * (3.0 * S * (N - 1) / N) + S) / bwInter;
     }
-    default:
-      steps = 1;
-      traffic = 2.0 * S;
+    default: steps = 1; traffic = 2.0 * S;
   }
   return steps * lat + traffic / bw;
 }
@@ -124,7 +128,11 @@ acclResult_t acclTuneSelect(const acclTuneInput* in, unsigned algoMask, unsigned
       for (int p = 0; p < ACCL_NUM_PROTOS; p++) {
         if (!(pm & (1u << p)) || !feasible(in, (acclAlgo)a, (acclProto)p)) continue;
         double c = acclTuneCost(in, (acclAlgo)a, (acclProto)p);
-        if (best < 0 || c < best) { best = c; *algo = (acclAlgo)a; *proto = (acclProto)p; }
+        if (best < 0 || c < best) {
+          best = c;
+          *algo = (acclAlgo)a;
+          *proto = (acclProto)p;
+        }
       }
     }
   }
@@ -153,4 +161,6 @@ void acclTuneLogTable(const acclTuneInput* base) {
 unsigned acclTuneAlgoMask(void) {
   return acclParseEnableList(acclParamStr("ALGO", NULL), algoNames, ACCL_NUM_ALGOS) | (1u << ACCL_ALGO_P2P);
 }
-unsigned acclTuneProtoMask(void) { return acclParseEnableList(acclParamStr("PROTO", NULL), protoNames, ACCL_NUM_PROTOS); }
+unsigned acclTuneProtoMask(void) {
+  return acclParseEnableList(acclParamStr("PROTO", NULL), protoNames, ACCL_NUM_PROTOS);
+}

@@ -6,12 +6,12 @@
 
 typedef struct {
   acclFunc func;
-  size_t bytes;      /* bytes of the call's per-rank buffer (AllGather: per-rank block) */
+  size_t bytes; /* bytes of the call's per-rank buffer (AllGather: per-rank block) */
   int nranks, nNodes;
   int directOk, haveTrees;
-  int hierLocal;     /* ranks per node when the hierarchical plan can run (equal nodes), else 0 */
+  int hierLocal; /* ranks per node when the hierarchical plan can run (equal nodes), else 0 */
   size_t llMaxBytes;
-  size_t rdMaxBytes; /* largest recursive-doubling message (half a FIFO) */
+  size_t rdMaxBytes;                           /* largest recursive-doubling message (half a FIFO) */
   double bwIntra, latIntra, bwInter, latInter; /* GB/s, us */
 } acclTuneInput;
 

@@ -112,8 +112,8 @@ accError_t accDevDescCheck(const accDevDesc* d) {
       return accSuccess;
     case ACCDEV_DESC_LL_PACK:
     case ACCDEV_DESC_LL_UNPACK:
-      if (d->u.ll.bytes && (d->u.ll.lines == NULL || (d->type == ACCDEV_DESC_LL_PACK ? d->u.ll.src == NULL
-                                                                                      : d->u.ll.dst == NULL)))
+      if (d->u.ll.bytes &&
+          (d->u.ll.lines == NULL || (d->type == ACCDEV_DESC_LL_PACK ? d->u.ll.src == NULL : d->u.ll.dst == NULL)))
         return accErrorInvalidValue;
       return accSuccess;
     case ACCDEV_DESC_REDUCE: {
@@ -127,8 +127,7 @@ accError_t accDevDescCheck(const accDevDesc* d) {
         if (r->dst[i] == NULL) return accErrorInvalidValue;
       return accSuccess;
     }
-    default:
-      return accErrorInvalidValue;
+    default: return accErrorInvalidValue;
   }
 }
 
@@ -144,8 +143,10 @@ accError_t accDevExec(int dev, const accDevDesc* desc) {
 
 void accDevSignal(volatile uint64_t* flag, uint64_t value) {
   const accDevOps* ops = accDevGetOps();
-  if (ops) ops->signal(flag, value);
-  else __atomic_store_n(flag, value, __ATOMIC_RELEASE);
+  if (ops)
+    ops->signal(flag, value);
+  else
+    __atomic_store_n(flag, value, __ATOMIC_RELEASE);
 }
 
 void accDevPlaceEngines(int dev, int numa, accDevThreadBindFn bind) {
@@ -210,7 +211,9 @@ void accDevLogCounters(int dev) {
   const accDevOps* ops = accDevGetOps();
   accDeviceCounters c;
   if (ops == NULL || dev < 0 || dev >= activeCount || ops->getCounters(dev, &c) != accSuccess) return;
-  INFO(ACCL_DEV, "device %d counters: copied %llu B, reduced %llu B, %llu descriptors, busy %.3f ms (dma %.3f ms, reduce %.3f ms)",
-       dev, (unsigned long long)c.bytesCopied, (unsigned long long)c.bytesReduced,
-       (unsigned long long)c.descriptors, c.busyNs / 1e6, c.dmaBusyNs / 1e6, c.reduceBusyNs / 1e6);
+  INFO(
+      ACCL_DEV,
+      "device %d counters: copied %llu B, reduced %llu B, %llu descriptors, busy %.3f ms (dma %.3f ms, reduce %.3f ms)",
+      dev, (unsigned long long)c.bytesCopied, (unsigned long long)c.bytesReduced, (unsigned long long)c.descriptors,
+      c.busyNs / 1e6, c.dmaBusyNs / 1e6, c.reduceBusyNs / 1e6);
 }

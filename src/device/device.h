@@ -29,14 +29,14 @@ typedef enum {
 } accDevRedOp;
 
 typedef enum {
-  ACCDEV_DESC_COPY = 0,   /* DMA: dst <- src */
-  ACCDEV_DESC_MEMSET,     /* DMA: dst <- byte value */
-  ACCDEV_DESC_REDUCE,     /* reduction engine: dst[0..ndst) <- op(src[0..nsrc)) */
-  ACCDEV_DESC_WAIT_FLAG,  /* block the stream until *flag >= value */
-  ACCDEV_DESC_SET_FLAG,   /* *flag = value (release), then wake waiters (accDevSignal) */
-  ACCDEV_DESC_PROGRAM,    /* resumable step function, see accDevProgramFn */
-  ACCDEV_DESC_LL_PACK,    /* DMA: bytes of src -> 8-byte lines {4 data bytes, 4 flag bytes} */
-  ACCDEV_DESC_LL_UNPACK,  /* DMA: lines (all flags already seen equal to flag) -> bytes of dst */
+  ACCDEV_DESC_COPY = 0,  /* DMA: dst <- src */
+  ACCDEV_DESC_MEMSET,    /* DMA: dst <- byte value */
+  ACCDEV_DESC_REDUCE,    /* reduction engine: dst[0..ndst) <- op(src[0..nsrc)) */
+  ACCDEV_DESC_WAIT_FLAG, /* block the stream until *flag >= value */
+  ACCDEV_DESC_SET_FLAG,  /* *flag = value (release), then wake waiters (accDevSignal) */
+  ACCDEV_DESC_PROGRAM,   /* resumable step function, see accDevProgramFn */
+  ACCDEV_DESC_LL_PACK,   /* DMA: bytes of src -> 8-byte lines {4 data bytes, 4 flag bytes} */
+  ACCDEV_DESC_LL_UNPACK, /* DMA: lines (all flags already seen equal to flag) -> bytes of dst */
   ACCDEV_NUM_DESC
 } accDevDescType;
 
@@ -58,30 +58,47 @@ typedef int (*accDevProgramFn)(void* arg, int dev);
 typedef void (*accDevProgramFini)(void* arg, int status);
 
 typedef union {
-  double f;     /* float types (fp16/bf16/fp32 use it as float) */
-  int64_t i;    /* signed integers */
-  uint64_t u;   /* unsigned integers */
+  double f;   /* float types (fp16/bf16/fp32 use it as float) */
+  int64_t i;  /* signed integers */
+  uint64_t u; /* unsigned integers */
 } accDevScalar;
 
 typedef struct accDevDesc {
   accDevDescType type;
   union {
-    struct { void* dst; const void* src; size_t bytes; } copy;
-    struct { void* dst; int value; size_t bytes; } memset;
+    struct {
+      void* dst;
+      const void* src;
+      size_t bytes;
+    } copy;
+    struct {
+      void* dst;
+      int value;
+      size_t bytes;
+    } memset;
     struct accDevReduce {
-      void* dst[2];            /* ndst 1 or 2: reduce-copy writes both */
+      void* dst[2]; /* ndst 1 or 2: reduce-copy writes both */
       int ndst;
       const void* src[ACCDEV_MAX_SRCS];
-      int nsrc;                /* 1..ACCDEV_MAX_SRCS (1: copy with pre/post ops applied) */
-      size_t count;            /* elements */
-      int dtype;               /* acclDataType_t */
+      int nsrc;     /* 1..ACCDEV_MAX_SRCS (1: copy with pre/post ops applied) */
+      size_t count; /* elements */
+      int dtype;    /* acclDataType_t */
       accDevRedOp op;
-      uint32_t premulMask;     /* bit i: src[i] is multiplied by `scalar` first (PreMulSum, float Avg) */
+      uint32_t premulMask; /* bit i: src[i] is multiplied by `scalar` first (PreMulSum, float Avg) */
       accDevScalar scalar;
-      uint64_t postDiv;        /* > 1: the result is divided by postDiv (integer Avg) */
+      uint64_t postDiv; /* > 1: the result is divided by postDiv (integer Avg) */
     } reduce;
-    struct { volatile uint64_t* flag; uint64_t value; } flag;
-    struct { uint64_t* lines; const void* src; void* dst; size_t bytes; uint32_t flag; } ll;
+    struct {
+      volatile uint64_t* flag;
+      uint64_t value;
+    } flag;
+    struct {
+      uint64_t* lines;
+      const void* src;
+      void* dst;
+      size_t bytes;
+      uint32_t flag;
+    } ll;
     /* spinNs: how long a thread running the program inline may poll it back
      * to back before yielding (0: the device's default); a program waiting on
      * a network round trip asks for more than one waiting on a local peer.
@@ -91,12 +108,18 @@ typedef struct accDevDesc {
      * arrive only when someone drives a NIC's progress (and which drives it
      * itself when called) wants this: a sleeping engine costs a wake-up per
      * slice, and nobody reads the sockets meanwhile. */
-    struct { accDevProgramFn fn; accDevProgramFini fini; void* arg; uint32_t spinNs, pollNs; } program;
+    struct {
+      accDevProgramFn fn;
+      accDevProgramFini fini;
+      void* arg;
+      uint32_t spinNs, pollNs;
+    } program;
   } u;
 } accDevDesc;
 
 /* Submission flags */
-#define ACCDEV_SUBMIT_INLINE 0x1 /* if the stream is idle, the caller may run the
+#define ACCDEV_SUBMIT_INLINE \
+  0x1 /* if the stream is idle, the caller may run the
                                     program itself for a short time budget
                                     (ACCL_INLINE_NS) before handing it to the engine */
 

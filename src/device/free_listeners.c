@@ -7,7 +7,10 @@
 #include "core.h"
 #include "device/device_internal.h"
 
-typedef struct { accDevFreeListener fn; void* arg; } listener;
+typedef struct {
+  accDevFreeListener fn;
+  void* arg;
+} listener;
 static listener* listeners; /* one per communicator with network peers */
 static int nListeners, capListeners;
 static pthread_mutex_t listenersLock = PTHREAD_MUTEX_INITIALIZER;

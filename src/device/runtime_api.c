@@ -3,15 +3,15 @@
 #include "core.h"
 #include "device/device_internal.h"
 
-#define OPS_OR_RETURN(ops)                                                     \
-  const accDevOps* ops = accDevOpsOrError();                                   \
+#define OPS_OR_RETURN(ops)                   \
+  const accDevOps* ops = accDevOpsOrError(); \
   if (ops == NULL) return accErrorInitializationError
 
 /* Bad argument: WARN naming it and record the error for accGetLastError. */
-#define ACC_ARG_ERROR(err, ...)                                                \
-  do {                                                                         \
-    WARN(__VA_ARGS__);                                                         \
-    return accDevSetError(err);                                                \
+#define ACC_ARG_ERROR(err, ...) \
+  do {                          \
+    WARN(__VA_ARGS__);          \
+    return accDevSetError(err); \
   } while (0)
 
 ACCL_EXPORT const char* accGetErrorString(accError_t error) {
@@ -113,7 +113,8 @@ ACCL_EXPORT accError_t accFree(void* devPtr) {
   if (ops->ptrQuery(devPtr, 1, &attr) == accSuccess && attr.type == accMemoryTypeDevice && attr.basePointer == devPtr)
     accDevNotifyFree(attr.basePointer, attr.allocationSize);
   accError_t err = ops->memFree(devPtr);
-  if (err != accSuccess) WARN("accFree: %p is not the start of a live allocation (double free?): %s", devPtr, accGetErrorString(err));
+  if (err != accSuccess)
+    WARN("accFree: %p is not the start of a live allocation (double free?): %s", devPtr, accGetErrorString(err));
   return accDevSetError(err);
 }
 
@@ -127,8 +128,8 @@ ACCL_EXPORT accError_t accPointerGetAttributes(accPointerAttributes* attributes,
 
 /* Check one side of a copy: its memory type must be what the kind says and a
  * device range must lie inside one live allocation. */
-static accError_t checkSide(const accDevOps* ops, const void* p, size_t n, int wantDevice, int* isDev,
-                            const char* fn, const char* arg) {
+static accError_t checkSide(const accDevOps* ops, const void* p, size_t n, int wantDevice, int* isDev, const char* fn,
+                            const char* arg) {
   accPointerAttributes a = {.type = accMemoryTypeUnregistered, .device = -1};
   accError_t err = ops->ptrQuery(p, n, &a);
   if (err != accSuccess) {
@@ -143,19 +144,32 @@ static accError_t checkSide(const accDevOps* ops, const void* p, size_t n, int w
   return accSuccess;
 }
 
-static accError_t memcpyCommon(void* dst, const void* src, size_t count, accMemcpyKind kind,
-                               accStream_t stream, int sync, const char* fn) {
-  if ((unsigned)kind > accMemcpyDefault) ACC_ARG_ERROR(accErrorInvalidMemcpyDirection, "%s: argument kind=%d is not an accMemcpyKind", fn, (int)kind);
+static accError_t memcpyCommon(void* dst, const void* src, size_t count, accMemcpyKind kind, accStream_t stream,
+                               int sync, const char* fn) {
+  if ((unsigned)kind > accMemcpyDefault)
+    ACC_ARG_ERROR(accErrorInvalidMemcpyDirection, "%s: argument kind=%d is not an accMemcpyKind", fn, (int)kind);
   if (count == 0) return accSuccess;
   if (dst == NULL) ACC_ARG_ERROR(accErrorInvalidValue, "%s: argument dst is NULL", fn);
   if (src == NULL) ACC_ARG_ERROR(accErrorInvalidValue, "%s: argument src is NULL", fn);
   OPS_OR_RETURN(ops);
   int wantDst = -1, wantSrc = -1, dIsDev, sIsDev;
   switch (kind) {
-    case accMemcpyHostToHost: wantDst = 0; wantSrc = 0; break;
-    case accMemcpyHostToDevice: wantDst = 1; wantSrc = 0; break;
-    case accMemcpyDeviceToHost: wantDst = 0; wantSrc = 1; break;
-    case accMemcpyDeviceToDevice: wantDst = 1; wantSrc = 1; break;
+    case accMemcpyHostToHost:
+      wantDst = 0;
+      wantSrc = 0;
+      break;
+    case accMemcpyHostToDevice:
+      wantDst = 1;
+      wantSrc = 0;
+      break;
+    case accMemcpyDeviceToHost:
+      wantDst = 0;
+      wantSrc = 1;
+      break;
+    case accMemcpyDeviceToDevice:
+      wantDst = 1;
+      wantSrc = 1;
+      break;
     default: break;
   }
   accError_t err = checkSide(ops, dst, count, wantDst, &dIsDev, fn, "dst");
@@ -176,7 +190,8 @@ ACCL_EXPORT accError_t accMemcpy(void* dst, const void* src, size_t count, accMe
   return memcpyCommon(dst, src, count, kind, NULL, 1, "accMemcpy");
 }
 
-ACCL_EXPORT accError_t accMemcpyAsync(void* dst, const void* src, size_t count, accMemcpyKind kind, accStream_t stream) {
+ACCL_EXPORT accError_t accMemcpyAsync(void* dst, const void* src, size_t count, accMemcpyKind kind,
+                                      accStream_t stream) {
   return memcpyCommon(dst, src, count, kind, stream, 0, "accMemcpyAsync");
 }
 

@@ -3,8 +3,8 @@
 #include "core.h"
 #include "device/device_internal.h"
 
-#define OPS_OR_RETURN(ops)                                                     \
-  const accDevOps* ops = accDevOpsOrError();                                   \
+#define OPS_OR_RETURN(ops)                   \
+  const accDevOps* ops = accDevOpsOrError(); \
   if (ops == NULL) return accErrorInitializationError
 
 /* Resolve a user's stream argument, WARN naming the function if it is bad. */
@@ -92,14 +92,14 @@ ACCL_EXPORT accError_t accEventRecord(accEvent_t event, accStream_t stream) {
   return accDevSetError(ops->eventRecord(event, stream));
 }
 
-#define EVENT_CALL(fn, event, call)                                            \
-  do {                                                                         \
-    if ((event) == NULL) {                                                     \
-      WARN("%s: argument event is NULL", fn);                                  \
-      return accDevSetError(accErrorInvalidResourceHandle);                    \
-    }                                                                          \
-    OPS_OR_RETURN(ops);                                                        \
-    return accDevSetError(call);                                               \
+#define EVENT_CALL(fn, event, call)                         \
+  do {                                                      \
+    if ((event) == NULL) {                                  \
+      WARN("%s: argument event is NULL", fn);               \
+      return accDevSetError(accErrorInvalidResourceHandle); \
+    }                                                       \
+    OPS_OR_RETURN(ops);                                     \
+    return accDevSetError(call);                            \
   } while (0)
 
 ACCL_EXPORT accError_t accEventSynchronize(accEvent_t event) {

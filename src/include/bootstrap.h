@@ -41,16 +41,16 @@ uint64_t acclBootstrapHash(const acclBootstrap* bs);
 /* Layout of the 128 bytes of acclUniqueId (integers little-endian as stored
  * by this host; the id never leaves the job's machines' architecture). */
 typedef struct {
-  uint32_t magic;      /* ACCL_ID_MAGIC */
-  uint16_t version;    /* ACCL_ID_VERSION */
-  uint16_t family;     /* AF_INET / AF_INET6 */
-  uint16_t port;       /* network byte order */
-  uint8_t flags;       /* ACCL_ID_LOCAL: made for one process's own use */
+  uint32_t magic;   /* ACCL_ID_MAGIC */
+  uint16_t version; /* ACCL_ID_VERSION */
+  uint16_t family;  /* AF_INET / AF_INET6 */
+  uint16_t port;    /* network byte order */
+  uint8_t flags;    /* ACCL_ID_LOCAL: made for one process's own use */
   uint8_t pad[5];
-  uint8_t addr[16];    /* IPv4 in the first 4 bytes */
-  uint8_t secret[16];  /* every bootstrap connection presents it first */
-  uint8_t reserved[72];/* zero */
-  uint64_t checksum;   /* acclIdChecksum of the 120 bytes above */
+  uint8_t addr[16];     /* IPv4 in the first 4 bytes */
+  uint8_t secret[16];   /* every bootstrap connection presents it first */
+  uint8_t reserved[72]; /* zero */
+  uint64_t checksum;    /* acclIdChecksum of the 120 bytes above */
 } acclIdWire;
 
 #define ACCL_ID_MAGIC 0x44494341u /* "ACID" */

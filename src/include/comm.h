@@ -13,19 +13,19 @@
 /* What every rank tells every other rank at init (bootstrap allgather). */
 typedef struct {
   int rank;
-  int device;         /* local device index */
+  int device; /* local device index */
   int pid;
-  uint64_t hostHash;  /* hostname + boot id, or ACCL_HOSTID: ranks with equal hash share a node */
-  uint64_t coresHash; /* boot id: ranks with equal hash share the same cores, whatever ACCL_HOSTID says */
-  uint64_t busId;     /* device identity within the node */
-  accDevWindow window;/* the rank's device memory, mappable by peers on its node */
+  uint64_t hostHash;   /* hostname + boot id, or ACCL_HOSTID: ranks with equal hash share a node */
+  uint64_t coresHash;  /* boot id: ranks with equal hash share the same cores, whatever ACCL_HOSTID says */
+  uint64_t busId;      /* device identity within the node */
+  accDevWindow window; /* the rank's device memory, mappable by peers on its node */
 } acclPeerInfo;
 
 struct acclCollState; /* src/collectives/: channels, connections, plans */
 struct acclTopoState; /* src/topology/ */
 
 struct acclComm {
-  uint64_t magic;            /* ACCL_COMM_MAGIC while alive */
+  uint64_t magic; /* ACCL_COMM_MAGIC while alive */
   int rank, nranks, device;
   int node, nNodes;          /* this rank's node index, number of nodes */
   int localRank, localRanks; /* among ranks of the same node */
@@ -35,9 +35,9 @@ struct acclComm {
   uint64_t commHash;         /* identifies the communicator in logs and shm names */
   char name[64];
   acclBootstrap* bootstrap;
-  acclPeerInfo* peerInfo;    /* nranks entries */
-  volatile int abortFlag;    /* set by acclCommAbort (any thread) */
-  volatile int asyncError;   /* acclResult_t of failed asynchronous work */
+  acclPeerInfo* peerInfo;  /* nranks entries */
+  volatile int abortFlag;  /* set by acclCommAbort (any thread) */
+  volatile int asyncError; /* acclResult_t of failed asynchronous work */
   int destroyed;
   struct acclCollState* coll;
   struct acclTopoState* topo;
@@ -58,7 +58,7 @@ void acclCommLeave(struct acclComm* comm);
 void acclCommSetAsyncError(struct acclComm* comm, acclResult_t err);
 
 /* Hooks that comm init / destroy call in other modules. */
-acclResult_t acclCollSetup(struct acclComm* comm);    /* src/collectives: connect transports */
+acclResult_t acclCollSetup(struct acclComm* comm); /* src/collectives: connect transports */
 void acclCollTeardown(struct acclComm* comm, int abort);
 
 #endif

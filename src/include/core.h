@@ -10,51 +10,51 @@
 #define ACCL_EXPORT __attribute__((visibility("default")))
 
 /* Propagate a failing acclResult_t to the caller, leaving a TRACE breadcrumb. */
-#define ACCLCHECK(call)                                                        \
-  do {                                                                         \
-    acclResult_t accl_res_ = (call);                                           \
-    if (accl_res_ != acclSuccess) {                                            \
-      TRACE(ACCL_ALL, "%s:%d -> %d", __FILE__, __LINE__, (int)accl_res_);      \
-      return accl_res_;                                                        \
-    }                                                                          \
+#define ACCLCHECK(call)                                                   \
+  do {                                                                    \
+    acclResult_t accl_res_ = (call);                                      \
+    if (accl_res_ != acclSuccess) {                                       \
+      TRACE(ACCL_ALL, "%s:%d -> %d", __FILE__, __LINE__, (int)accl_res_); \
+      return accl_res_;                                                   \
+    }                                                                     \
   } while (0)
 
 /* Same, but store the result in `res` and jump to `label` for clean-up. */
-#define ACCLCHECKGOTO(call, res, label)                                        \
-  do {                                                                         \
-    (res) = (call);                                                            \
-    if ((res) != acclSuccess) {                                                \
-      TRACE(ACCL_ALL, "%s:%d -> %d", __FILE__, __LINE__, (int)(res));          \
-      goto label;                                                              \
-    }                                                                          \
+#define ACCLCHECKGOTO(call, res, label)                               \
+  do {                                                                \
+    (res) = (call);                                                   \
+    if ((res) != acclSuccess) {                                       \
+      TRACE(ACCL_ALL, "%s:%d -> %d", __FILE__, __LINE__, (int)(res)); \
+      goto label;                                                     \
+    }                                                                 \
   } while (0)
 
 /* A system call that returns -1 on failure: WARN with errno and return acclSystemError. */
-#define SYSCHECK(call, name)                                                   \
-  do {                                                                         \
-    if ((call) == -1) {                                                        \
-      WARN("%s failed: %s", (name), strerror(errno));                          \
-      return acclSystemError;                                                  \
-    }                                                                          \
+#define SYSCHECK(call, name)                          \
+  do {                                                \
+    if ((call) == -1) {                               \
+      WARN("%s failed: %s", (name), strerror(errno)); \
+      return acclSystemError;                         \
+    }                                                 \
   } while (0)
 
 /* Map an accelerator runtime error into the library's result space. */
-#define ACCCHECK(call)                                                         \
-  do {                                                                         \
-    accError_t acc_err_ = (call);                                              \
-    if (acc_err_ != accSuccess) {                                              \
-      WARN("device call %s failed: %s", #call, accGetErrorString(acc_err_));   \
-      return acclDeviceError;                                                  \
-    }                                                                          \
+#define ACCCHECK(call)                                                       \
+  do {                                                                       \
+    accError_t acc_err_ = (call);                                            \
+    if (acc_err_ != accSuccess) {                                            \
+      WARN("device call %s failed: %s", #call, accGetErrorString(acc_err_)); \
+      return acclDeviceError;                                                \
+    }                                                                        \
   } while (0)
 
 /* A failure: WARN (which also keeps the text for acclGetLastError) and
  * return `res`. The message names what failed and which rank, address or
  * argument. */
-#define ACCL_ERROR(res, ...)                                                   \
-  do {                                                                         \
-    WARN(__VA_ARGS__);                                                         \
-    return (res);                                                              \
+#define ACCL_ERROR(res, ...) \
+  do {                       \
+    WARN(__VA_ARGS__);       \
+    return (res);            \
   } while (0)
 
 /* Bad input from the user: the same, by another name so that argument checks

@@ -17,7 +17,10 @@ static inline float acclHalfToFloat(uint16_t h) {
       u = sign;
     } else { /* subnormal: normalise */
       int k = 0;
-      while (!(man & 0x400u)) { man <<= 1; k++; }
+      while (!(man & 0x400u)) {
+        man <<= 1;
+        k++;
+      }
       u = sign | ((uint32_t)(113 - k) << 23) | ((man & 0x3ffu) << 13);
     }
   } else {
@@ -34,7 +37,7 @@ static inline uint16_t acclFloatToHalf(float f) {
   uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
   uint32_t a = u & 0x7fffffffu;
   if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((a >> 13) & 0x3ffu)); /* quiet NaN */
-  if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds to infinity */
+  if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);                       /* rounds to infinity */
   if (a >= 0x38800000u) { /* normal half: rebias the exponent, round the 13 dropped bits */
     uint32_t r = a - 0x38000000u;
     r += 0xfffu + ((r >> 13) & 1u);

@@ -29,7 +29,7 @@ typedef enum {
   ACCL_ALL = 0xffffffffu
 } acclLogSubsys;
 
-extern int acclLogLevelCur;      /* -1 until the environment has been read */
+extern int acclLogLevelCur; /* -1 until the environment has been read */
 extern uint32_t acclLogSubsysMask;
 extern __thread int acclLogRank; /* rank shown in log lines of this thread (-1: none) */
 
@@ -38,25 +38,22 @@ void acclLog(acclLogLevel level, uint32_t subsys, const char* file, int line, co
     __attribute__((format(printf, 5, 6)));
 
 /* Cheap test first so disabled levels cost one load and a branch. */
-#define ACCL_LOG_ON(level, subsys)                                             \
-  (acclLogLevelCur < 0 ? (acclLogInit(), 0) : 0,                               \
-   acclLogLevelCur >= (level) && (acclLogSubsysMask & (subsys)))
+#define ACCL_LOG_ON(level, subsys) \
+  (acclLogLevelCur < 0 ? (acclLogInit(), 0) : 0, acclLogLevelCur >= (level) && (acclLogSubsysMask & (subsys)))
 
 #define WARN(...) acclLog(ACCL_LOG_WARN, ACCL_ALL, __FILE__, __LINE__, __VA_ARGS__)
-#define INFO(subsys, ...)                                                      \
-  do {                                                                         \
-    if (ACCL_LOG_ON(ACCL_LOG_INFO, (subsys)))                                  \
-      acclLog(ACCL_LOG_INFO, (subsys), __FILE__, __LINE__, __VA_ARGS__);       \
+#define INFO(subsys, ...)                                                                                        \
+  do {                                                                                                           \
+    if (ACCL_LOG_ON(ACCL_LOG_INFO, (subsys))) acclLog(ACCL_LOG_INFO, (subsys), __FILE__, __LINE__, __VA_ARGS__); \
   } while (0)
-#define TRACE(subsys, ...)                                                     \
-  do {                                                                         \
-    if (ACCL_LOG_ON(ACCL_LOG_TRACE, (subsys)))                                 \
-      acclLog(ACCL_LOG_TRACE, (subsys), __FILE__, __LINE__, __VA_ARGS__);      \
+#define TRACE(subsys, ...)                                                                                         \
+  do {                                                                                                             \
+    if (ACCL_LOG_ON(ACCL_LOG_TRACE, (subsys))) acclLog(ACCL_LOG_TRACE, (subsys), __FILE__, __LINE__, __VA_ARGS__); \
   } while (0)
 
 /* Pure helpers, exposed for unit tests. */
-int acclLogParseLevel(const char* s);           /* -> acclLogLevel, WARN if NULL/unknown */
-uint32_t acclLogParseSubsys(const char* s);      /* "INIT,NET" / "^SHM" / "ALL" */
+int acclLogParseLevel(const char* s);       /* -> acclLogLevel, WARN if NULL/unknown */
+uint32_t acclLogParseSubsys(const char* s); /* "INIT,NET" / "^SHM" / "ALL" */
 /* Expand %h (hostname) and %p (pid) in a file name pattern. Returns 0 or -1 if too long. */
 int acclLogExpandPath(const char* pattern, const char* host, int pid, char* out, size_t outlen);
 

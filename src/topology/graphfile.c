@@ -24,8 +24,10 @@ acclResult_t acclTopoPlanWrite(const acclTopoPlan* p, FILE* f) {
   fprintf(f, "<?xml version=\"1.0\"?>\n<graph nranks=\"%d\" nnodes=\"%d\"", n, N);
   writeList(f, "nodes", p->nodeOf, n);
   fputs(">\n", f);
-  fprintf(f, "  <!-- cost model: intra %g GB/s %g us, inter %g GB/s %g us; %d of %d hops inside nodes are direct links -->\n",
-          p->bwIntra, p->latIntra, p->bwInter, p->latInter, p->directHops, p->intraHops);
+  fprintf(
+      f,
+      "  <!-- cost model: intra %g GB/s %g us, inter %g GB/s %g us; %d of %d hops inside nodes are direct links -->\n",
+      p->bwIntra, p->latIntra, p->bwInter, p->latInter, p->directHops, p->intraHops);
   for (int c = 0; c < p->nRings; c++) {
     fprintf(f, "  <ring channel=\"%d\"", c);
     writeList(f, "ranks", p->rings + c * n, n);

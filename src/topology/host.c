@@ -66,7 +66,8 @@ static void discoverHost(void) {
     if (o->parent && o->parent->type == HWLOC_OBJ_PCI_DEVICE) pciName(o->parent, n->pci, sizeof(n->pci));
   }
   acclTopoHostProbeVerbs(&host);
-  INFO(ACCL_TOPO, "host %s: %d packages, %d NUMA nodes, %d cores, %d PUs, %d L3 caches, %d PCI devices, %d network devices",
+  INFO(ACCL_TOPO,
+       "host %s: %d packages, %d NUMA nodes, %d cores, %d PUs, %d L3 caches, %d PCI devices, %d network devices",
        host.hostname, host.packages, host.numaNodes, host.cores, host.pus, host.l3Caches, host.pciDevices, host.nnets);
   for (int i = 0; i < host.nnets; i++)
     INFO(ACCL_TOPO, "host network device %s pci %s NUMA %d%s", host.nets[i].name,
@@ -94,7 +95,8 @@ void acclTopoHostProbeVerbs(acclTopoHost* h) {
     if (ctx) {
       struct ibv_port_attr pa;
       /* active_speed: lane rate code; active_width: lanes. Rough GB/s per direction. */
-      static const double laneGbps[] = {[1] = 2.5, [2] = 5, [4] = 10, [8] = 10, [16] = 14, [32] = 25, [64] = 50, [128] = 100};
+      static const double laneGbps[] = {
+          [1] = 2.5, [2] = 5, [4] = 10, [8] = 10, [16] = 14, [32] = 25, [64] = 50, [128] = 100};
       static const int lanes[] = {[1] = 1, [2] = 4, [4] = 8, [8] = 12, [16] = 2};
       if (ibv_query_port(ctx, 1, &pa) == 0 && pa.active_speed < 129 && pa.active_width < 17)
         bw = laneGbps[pa.active_speed] * lanes[pa.active_width] / 8.0;
@@ -191,7 +193,8 @@ acclResult_t acclTopoBindThreadNuma(int numa, const char* what) {
     hwloc_bitmap_free(target);
     return acclSystemError;
   }
-  if (hwloc_get_cpubind(hwTopo, cur, HWLOC_CPUBIND_THREAD) != 0) hwloc_bitmap_copy(cur, hwloc_topology_get_allowed_cpuset(hwTopo));
+  if (hwloc_get_cpubind(hwTopo, cur, HWLOC_CPUBIND_THREAD) != 0)
+    hwloc_bitmap_copy(cur, hwloc_topology_get_allowed_cpuset(hwTopo));
   hwloc_bitmap_and(target, cur, node->cpuset);
   char buf[128];
   hwloc_bitmap_list_snprintf(buf, sizeof(buf), target);

@@ -13,8 +13,8 @@ typedef struct {
   char name[ACCL_TOPO_NAME_LEN];
   char pci[ACCL_TOPO_NAME_LEN];
   int numa;
-  int rdma;                 /* 1: an RDMA (verbs) device */
-  double bwGBs;             /* 0: unknown */
+  int rdma;     /* 1: an RDMA (verbs) device */
+  double bwGBs; /* 0: unknown */
 } acclHostNet;
 
 typedef struct {

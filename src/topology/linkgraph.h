@@ -7,16 +7,16 @@
 #include "core.h"
 
 typedef struct {
-  int a, b;        /* device indices; links are bidirectional */
-  double bwGBs;    /* per direction, GB/s */
-  double latUs;    /* one-way latency, microseconds */
+  int a, b;     /* device indices; links are bidirectional */
+  double bwGBs; /* per direction, GB/s */
+  double latUs; /* one-way latency, microseconds */
 } acclLink;
 
 typedef struct {
   int ndev;
   int nlinks;
   acclLink* links;
-  char kind[32];   /* "ring", "torus2d", "full", "file" */
+  char kind[32];            /* "ring", "torus2d", "full", "file" */
   int torusRows, torusCols; /* for torus2d */
 } acclLinkGraph;
 

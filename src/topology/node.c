@@ -105,8 +105,8 @@ static acclResult_t loadDevices(const acclXmlDoc* doc, acclTopoNode* n) {
     if ((res = acclXmlGetInt(doc, e, "id", 1, &id)) != acclSuccess) break;
     if ((res = acclXmlGetInt(doc, e, "numa", 0, &numa)) != acclSuccess) break;
     if (id < 0 || id >= ndev) {
-      res = acclXmlError(doc, e, "device id %d out of range: the %d devices must be numbered 0..%d", id, ndev,
-                         ndev - 1);
+      res =
+          acclXmlError(doc, e, "device id %d out of range: the %d devices must be numbered 0..%d", id, ndev, ndev - 1);
     } else if (seen[id]) {
       res = acclXmlError(doc, e, "device id %d declared twice", id);
     } else {
@@ -235,8 +235,8 @@ acclResult_t acclTopoNodeLoad(const char* path, acclTopoNode** out) {
     acclTopoNodeFree(n);
     return res;
   }
-  INFO(ACCL_TOPO, "topology file %s: node %s, %d devices, %d links, %d NICs", path, n->name, n->ndev,
-       n->graph->nlinks, n->nnics);
+  INFO(ACCL_TOPO, "topology file %s: node %s, %d devices, %d links, %d NICs", path, n->name, n->ndev, n->graph->nlinks,
+       n->nnics);
   *out = n;
   return acclSuccess;
 }
@@ -272,8 +272,8 @@ acclResult_t acclTopoNodeWrite(const acclTopoNode* n, FILE* f) {
     fprintf(f, " rows=\"%d\" cols=\"%d\"", n->graph->torusRows, n->graph->torusCols);
   fputs(">\n", f);
   if (n->packages || n->numaNodes || n->cores || n->pus)
-    fprintf(f, "  <cpu packages=\"%d\" numa=\"%d\" cores=\"%d\" pus=\"%d\"/>\n", n->packages, n->numaNodes,
-            n->cores, n->pus);
+    fprintf(f, "  <cpu packages=\"%d\" numa=\"%d\" cores=\"%d\" pus=\"%d\"/>\n", n->packages, n->numaNodes, n->cores,
+            n->pus);
   for (int d = 0; d < n->ndev; d++) {
     fprintf(f, "  <device id=\"%d\" pci=\"", d);
     acclXmlWriteEscaped(f, n->devs[d].pci);

@@ -32,7 +32,7 @@ typedef struct {
   int numa;
   double bwGBs, latUs;
   int ndevs;
-  int* devs;                    /* devices this NIC is closest to */
+  int* devs; /* devices this NIC is closest to */
 } acclTopoNic;
 
 typedef struct {
@@ -40,7 +40,7 @@ typedef struct {
   int packages, numaNodes, cores, pus; /* 0: unknown (no <cpu> element) */
   int ndev;
   acclTopoDevice* devs;
-  acclLinkGraph* graph;         /* graph->ndev == ndev */
+  acclLinkGraph* graph; /* graph->ndev == ndev */
   int nnics;
   acclTopoNic* nics;
 } acclTopoNode;

@@ -16,13 +16,15 @@ void acclTopoPlanFree(acclTopoPlan* p) {
 
 /* Ring search result of one node: orders of its devices. */
 typedef struct {
-  int ndev;       /* distinct devices of the node's ranks */
-  int* devs;      /* sorted */
+  int ndev;  /* distinct devices of the node's ranks */
+  int* devs; /* sorted */
   int nOrders;
-  int* orders;    /* nOrders x ndev */
+  int* orders; /* nOrders x ndev */
 } nodeRings;
 
-static int cmpInt(const void* a, const void* b) { return (*(const int*)a > *(const int*)b) - (*(const int*)a < *(const int*)b); }
+static int cmpInt(const void* a, const void* b) {
+  return (*(const int*)a > *(const int*)b) - (*(const int*)a < *(const int*)b);
+}
 
 static acclResult_t searchNode(const acclTopoNode* node, const int* devOf, const int* local, int nlocal,
                                nodeRings* prev, int nprev, nodeRings* out) {
@@ -107,14 +109,13 @@ void acclTopoPlanCost(const acclTopoNode* node, const int* devOf, acclTopoPlan* 
   p->latInter = latInter;
 }
 
-static acclResult_t checkInput(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf,
-                               int* nNodes) {
+static acclResult_t checkInput(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf, int* nNodes) {
   if (nranks < 1) ACCL_ARG_ERROR(acclInvalidArgument, "topology plan: nranks %d must be >= 1", nranks);
   int nn = 0;
   for (int r = 0; r < nranks; r++) {
     if (devOf[r] < 0 || devOf[r] >= node->ndev)
-      ACCL_ARG_ERROR(acclInvalidArgument, "topology: rank %d uses device %d but the node topology %s has %d devices",
-                     r, devOf[r], node->name, node->ndev);
+      ACCL_ARG_ERROR(acclInvalidArgument, "topology: rank %d uses device %d but the node topology %s has %d devices", r,
+                     devOf[r], node->name, node->ndev);
     if (nodeOf[r] < 0 || nodeOf[r] >= nranks)
       ACCL_ARG_ERROR(acclInvalidArgument, "topology plan: rank %d has node index %d", r, nodeOf[r]);
     nn = ACCL_MAX(nn, nodeOf[r] + 1);

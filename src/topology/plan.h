@@ -23,14 +23,14 @@
 
 typedef struct {
   int nranks, nNodes;
-  int* nodeOf;            /* nranks: node of each rank (copy) */
+  int* nodeOf; /* nranks: node of each rank (copy) */
   int nRings;
-  int* rings;             /* nRings x nranks; ranks of a node are consecutive, nodes in order */
-  int* ringNic;           /* nRings x nNodes: NIC the ring leaves node n through (-1: none) */
-  int nTrees;             /* 2 */
-  acclTreeNode* trees;    /* nTrees x nranks */
+  int* rings;          /* nRings x nranks; ranks of a node are consecutive, nodes in order */
+  int* ringNic;        /* nRings x nNodes: NIC the ring leaves node n through (-1: none) */
+  int nTrees;          /* 2 */
+  acclTreeNode* trees; /* nTrees x nranks */
   int treeRoot[2];
-  int* nodeTreeUp;        /* nTrees x nNodes: parent node in the tree across nodes (-1 root) */
+  int* nodeTreeUp;           /* nTrees x nNodes: parent node in the tree across nodes (-1 root) */
   int intraHops, directHops; /* hops inside nodes over all rings; those over a direct link */
   double bwIntra, latIntra, bwInter, latInter;
 } acclTopoPlan;

@@ -12,12 +12,12 @@
 
 typedef struct {
   int n;
-  const double* bw;  /* n x n, 0 where there is no link */
-  char* avail;       /* n x n: link usable (fast enough and not taken by an earlier ring) */
-  char* visited;     /* target x n */
-  int* orders;       /* target x n */
+  const double* bw; /* n x n, 0 where there is no link */
+  char* avail;      /* n x n: link usable (fast enough and not taken by an earlier ring) */
+  char* visited;    /* target x n */
+  int* orders;      /* target x n */
   int target;
-  int open;          /* search a path instead of a cycle */
+  int open; /* search a path instead of a cycle */
   long steps, budget;
 } search;
 
@@ -65,8 +65,12 @@ static int extend(search* s, int k, int depth) {
     for (int j = i; j > 0; j--) {
       double b0 = s->bw[last * n + cand[j - 1]], b1 = s->bw[last * n + cand[j]];
       if (b1 > b0 || (b1 == b0 && key[j] < key[j - 1])) {
-        int t = cand[j]; cand[j] = cand[j - 1]; cand[j - 1] = t;
-        t = key[j]; key[j] = key[j - 1]; key[j - 1] = t;
+        int t = cand[j];
+        cand[j] = cand[j - 1];
+        cand[j - 1] = t;
+        t = key[j];
+        key[j] = key[j - 1];
+        key[j - 1] = t;
       } else {
         break;
       }
@@ -97,7 +101,10 @@ static void setAvail(search* s, double threshold) {
 static void greedyOrder(const search* s, int* order) {
   int n = s->n;
   char* seen = calloc((size_t)n, 1);
-  if (!seen) { for (int i = 0; i < n; i++) order[i] = i; return; }
+  if (!seen) {
+    for (int i = 0; i < n; i++) order[i] = i;
+    return;
+  }
   order[0] = 0;
   seen[0] = 1;
   for (int i = 1; i < n; i++) {

@@ -126,9 +126,11 @@ acclResult_t acclTopoInit(struct acclComm* comm) {
   ts->numaNode = comm->device < node->ndev ? node->devs[comm->device].numa : -1;
   /* the device's engine threads run NUMA-locally to it (they bind themselves) */
   accDevPlaceEngines(comm->device, ts->numaNode, bindEngine);
-  INFO(ACCL_TOPO, "comm %s rank %d: device %d NUMA %d (engine and proxy threads bind there), NIC %s; %d rings, "
-       "intra %g GB/s %g us, inter %g GB/s %g us", comm->name, comm->rank, comm->device, ts->numaNode,
-       ts->nic >= 0 ? ts->nicName : "none", ts->nRings, ts->bwIntra, ts->latIntra, ts->bwInter, ts->latInter);
+  INFO(ACCL_TOPO,
+       "comm %s rank %d: device %d NUMA %d (engine and proxy threads bind there), NIC %s; %d rings, "
+       "intra %g GB/s %g us, inter %g GB/s %g us",
+       comm->name, comm->rank, comm->device, ts->numaNode, ts->nic >= 0 ? ts->nicName : "none", ts->nRings, ts->bwIntra,
+       ts->latIntra, ts->bwInter, ts->latInter);
   acclTopoPlanFree(&plan);
   acclTopoNodeFree(node);
   comm->topo = ts;

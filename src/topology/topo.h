@@ -7,15 +7,15 @@
 struct acclComm;
 
 typedef struct {
-  int up;       /* parent rank, -1 at the root */
-  int down[2];  /* children, -1 when absent */
+  int up;      /* parent rank, -1 at the root */
+  int down[2]; /* children, -1 when absent */
 } acclTreeNode;
 
 struct acclTopoState {
-  int nRings;             /* channels over rings */
-  int* rings;             /* nRings x nranks: ring c visits rings[c*nranks + 0 .. nranks-1] */
-  int nTrees;             /* 2 for a double binary tree */
-  acclTreeNode* trees;    /* nTrees x nranks, indexed [t * nranks + rank] */
+  int nRings;          /* channels over rings */
+  int* rings;          /* nRings x nranks: ring c visits rings[c*nranks + 0 .. nranks-1] */
+  int nTrees;          /* 2 for a double binary tree */
+  acclTreeNode* trees; /* nTrees x nranks, indexed [t * nranks + rank] */
   int treeRoot[2];
   /* Cost model inputs, from the graph: bandwidth per direction in GB/s and
    * latency in microseconds of the slowest hop inside a node / between nodes. */
@@ -23,9 +23,9 @@ struct acclTopoState {
   double bwInter, latInter;
   /* Added by the topology module. */
   int nNodes;
-  int nic;                /* NIC this rank's device uses between nodes (index in the node description), -1: none */
-  char nicName[64];       /* its name ("" when none) */
-  int numaNode;           /* host NUMA node of this rank's device, -1 unknown */
+  int nic;          /* NIC this rank's device uses between nodes (index in the node description), -1: none */
+  char nicName[64]; /* its name ("" when none) */
+  int numaNode;     /* host NUMA node of this rank's device, -1 unknown */
 };
 
 /* Called by comm init after the peer information has been exchanged. */

@@ -60,8 +60,10 @@ static acclResult_t decodeValue(parser* ps, const char* s, const char* e, char**
   char* v = malloc((size_t)(e - s) + 1);
   if (!v) return acclSystemError;
   size_t n = 0;
-  static const struct { const char* ent; char c; } ents[] = {
-      {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&apos;", '\''}};
+  static const struct {
+    const char* ent;
+    char c;
+  } ents[] = {{"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&apos;", '\''}};
   while (s < e) {
     if (*s == '<') {
       free(v);
@@ -268,9 +270,7 @@ acclResult_t acclXmlParse(const char* text, const char* path, acclXmlDoc** out) 
 
 acclResult_t acclXmlParseFile(const char* path, acclXmlDoc** out) {
   FILE* f = fopen(path, "r");
-  if (!f) {
-    ACCL_ERROR(acclInvalidArgument, "cannot open topology file %s: %s", path, strerror(errno));
-  }
+  if (!f) { ACCL_ERROR(acclInvalidArgument, "cannot open topology file %s: %s", path, strerror(errno)); }
   char* buf = malloc(XML_MAX_FILE_BYTES + 1);
   if (!buf) {
     fclose(f);
@@ -334,8 +334,7 @@ acclResult_t acclXmlGetInt(const acclXmlDoc* doc, const acclXmlElem* e, const ch
   return acclSuccess;
 }
 
-acclResult_t acclXmlGetDouble(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int required,
-                              double* v) {
+acclResult_t acclXmlGetDouble(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int required, double* v) {
   const char* s = acclXmlAttrGet(e, name);
   if (!s) return required ? acclXmlError(doc, e, "missing attribute %s", name) : acclSuccess;
   char* end;
@@ -347,8 +346,7 @@ acclResult_t acclXmlGetDouble(const acclXmlDoc* doc, const acclXmlElem* e, const
   return acclSuccess;
 }
 
-acclResult_t acclXmlGetIntList(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int** list,
-                               int* n) {
+acclResult_t acclXmlGetIntList(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int** list, int* n) {
   const char* s = acclXmlAttrGet(e, name);
   *list = NULL;
   *n = 0;

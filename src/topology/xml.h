@@ -17,14 +17,14 @@ typedef struct {
 typedef struct {
   char* name;
   int line;
-  int parent;        /* index of the parent element, -1 for the root */
+  int parent; /* index of the parent element, -1 for the root */
   int nattrs;
   acclXmlAttr* attrs;
 } acclXmlElem;
 
 typedef struct {
-  char path[256];    /* file name used in error messages */
-  int nelems;        /* elements in document order; elems[0] is the root */
+  char path[256]; /* file name used in error messages */
+  int nelems;     /* elements in document order; elems[0] is the root */
   acclXmlElem* elems;
 } acclXmlDoc;
 
@@ -42,11 +42,9 @@ const char* acclXmlAttrGet(const acclXmlElem* e, const char* name);
 acclResult_t acclXmlCheckAttrs(const acclXmlDoc* doc, const acclXmlElem* e, const char* const* allowed);
 /* Typed attributes. required=0 leaves *v untouched when the attribute is absent. */
 acclResult_t acclXmlGetInt(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int required, int* v);
-acclResult_t acclXmlGetDouble(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int required,
-                              double* v);
+acclResult_t acclXmlGetDouble(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int required, double* v);
 /* Comma-separated integers into a malloc'd array (*n entries; empty string gives 0). */
-acclResult_t acclXmlGetIntList(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int** list,
-                               int* n);
+acclResult_t acclXmlGetIntList(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int** list, int* n);
 
 /* Write s with XML escapes for attribute values. */
 void acclXmlWriteEscaped(FILE* f, const char* s);

@@ -47,11 +47,11 @@ typedef struct acclTransportOps {
 /* One direction of a FIFO to or from one peer. */
 typedef struct acclConn {
   const acclTransportOps* ops;
-  int peer;             /* rank of the other end */
+  int peer; /* rank of the other end */
   int nslots;
   size_t slotBytes;
-  uint64_t step;        /* next step this side will use */
-  void* priv;           /* transport's own state */
+  uint64_t step; /* next step this side will use */
+  void* priv;    /* transport's own state */
 } acclConn;
 
 /* All connections of a communicator: [lane][peer] for sends and receives.

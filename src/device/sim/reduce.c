@@ -4,8 +4,8 @@
 #include "core.h"
 #include "param.h"
 
-static const simReduceFn (*const isaTables[SIM_NUM_ISA])[ACCDEV_NUM_OPS] = {
-    simReduceTable_portable, simReduceTable_avx2, simReduceTable_avx512};
+static const simReduceFn (*const isaTables[SIM_NUM_ISA])[ACCDEV_NUM_OPS] = {simReduceTable_portable,
+                                                                            simReduceTable_avx2, simReduceTable_avx512};
 static const char* const isaNames[SIM_NUM_ISA] = {"portable", "avx2", "avx512"};
 static simIsa activeIsa = SIM_ISA_PORTABLE;
 size_t simStreamMinBytes = (size_t)32 << 20;
@@ -14,8 +14,7 @@ int simReduceIsaSupported(simIsa isa) {
   switch (isa) {
     case SIM_ISA_PORTABLE: return 1;
 #if defined(__x86_64__)
-    case SIM_ISA_AVX2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    case SIM_ISA_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
     case SIM_ISA_AVX512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("f16c");
@@ -28,15 +27,21 @@ accError_t simReduceInit(void) {
   __builtin_cpu_init();
   simIsa best = SIM_ISA_PORTABLE;
   for (int i = SIM_NUM_ISA - 1; i > 0; i--)
-    if (simReduceIsaSupported((simIsa)i)) { best = (simIsa)i; break; }
+    if (simReduceIsaSupported((simIsa)i)) {
+      best = (simIsa)i;
+      break;
+    }
   const char* want = acclParamStr("SIM_ISA", NULL);
   if (want && *want) {
     int found = -1;
     for (int i = 0; i < SIM_NUM_ISA; i++)
       if (strcasecmp(want, isaNames[i]) == 0) found = i;
-    if (found < 0) WARN("ACCL_SIM_ISA=%s is not one of portable, avx2, avx512; using %s", want, isaNames[best]);
-    else if (!simReduceIsaSupported((simIsa)found)) WARN("ACCL_SIM_ISA=%s is not supported by this CPU; using %s", want, isaNames[best]);
-    else best = (simIsa)found;
+    if (found < 0)
+      WARN("ACCL_SIM_ISA=%s is not one of portable, avx2, avx512; using %s", want, isaNames[best]);
+    else if (!simReduceIsaSupported((simIsa)found))
+      WARN("ACCL_SIM_ISA=%s is not supported by this CPU; using %s", want, isaNames[best]);
+    else
+      best = (simIsa)found;
   }
   activeIsa = best;
   int64_t sb = acclParamInt("SIM_STREAM_BYTES", (int64_t)simStreamMinBytes);

@@ -20,7 +20,7 @@
 /* Page 0 of a device's memory; peers map it with the rest of the window. */
 typedef struct {
   uint64_t magic;
-  uint64_t nonce;  /* random per window: a stale handle (pid reused) does not match */
+  uint64_t nonce; /* random per window: a stale handle (pid reused) does not match */
   uint64_t size;
   int32_t ownerPid;
   int32_t dev;
@@ -29,7 +29,10 @@ typedef struct {
   uint32_t sleepers;                              /* engine threads asleep on doorbell */
 } simWindowHeader;
 
-typedef struct { uintptr_t base; size_t size; } simExtent;
+typedef struct {
+  uintptr_t base;
+  size_t size;
+} simExtent;
 
 typedef struct {
   uint64_t bytesCopied, bytesReduced, descriptors, busyNs, dmaBusyNs, reduceBusyNs;
@@ -94,23 +97,23 @@ struct accStream_st {
   int error;                     /* sticky accError_t after a failed program */
   /* Targeted wake-up of synchronize: completions wake a sleeping
    * accStreamSynchronize only once its target is reached, not one by one. */
-  uint32_t waitWord;             /* futex word, bumped when the target is reached */
-  uint64_t waitTarget;           /* smallest completion count a sleeper waits for */
+  uint32_t waitWord;   /* futex word, bumped when the target is reached */
+  uint64_t waitTarget; /* smallest completion count a sleeper waits for */
   int waitSleepers;
-  pthread_mutex_t lock;          /* the queue */
+  pthread_mutex_t lock; /* the queue */
   simItem* q;
-  uint64_t qhead, qtail, qcap;   /* ring buffer, qcap a power of two */
+  uint64_t qhead, qtail, qcap; /* ring buffer, qcap a power of two */
 };
 
 struct accEvent_st {
   uint64_t magic;
   unsigned flags;
-  simDevice* dev;       /* device of the last record */
-  uint64_t recordGen;   /* bumped by every accEventRecord */
-  uint64_t doneGen;     /* gen of the last completed record */
-  uint64_t timeNs;      /* completion time of that record */
-  uint64_t waiterDevs;  /* devices with streams waiting on this event (doorbells to ring) */
-  int refs;             /* user + pending queue items */
+  simDevice* dev;      /* device of the last record */
+  uint64_t recordGen;  /* bumped by every accEventRecord */
+  uint64_t doneGen;    /* gen of the last completed record */
+  uint64_t timeNs;     /* completion time of that record */
+  uint64_t waiterDevs; /* devices with streams waiting on this event (doorbells to ring) */
+  int refs;            /* user + pending queue items */
 };
 
 /* sim_device.c */

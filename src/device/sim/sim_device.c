@@ -92,7 +92,8 @@ static accError_t simInit(int* ndev) {
   accError_t err = simReduceInit();
   if (err != accSuccess) return err;
   pthread_atfork(NULL, NULL, simAfterForkChild);
-  INFO(ACCL_DEV | ACCL_INIT, "simulated accelerator: %d devices, reduction kernels %s", simNumDevices, simReduceIsaName());
+  INFO(ACCL_DEV | ACCL_INIT, "simulated accelerator: %d devices, reduction kernels %s", simNumDevices,
+       simReduceIsaName());
   *ndev = simNumDevices;
   return accSuccess;
 }

@@ -12,32 +12,25 @@
 
 int simItemRun(simDevice* d, struct accStream_st* s, simItem* it) {
   switch (it->kind) {
-    case SIM_ITEM_EVENT_RECORD:
-      simEventRecorded(it->event, it->eventGen);
-      return ACCDEV_DONE;
+    case SIM_ITEM_EVENT_RECORD: simEventRecorded(it->event, it->eventGen); return ACCDEV_DONE;
     case SIM_ITEM_WAIT_EVENT:
       if (__atomic_load_n(&it->event->doneGen, __ATOMIC_ACQUIRE) < it->eventGen) return ACCDEV_AGAIN;
       simEventRelease(it->event);
       return ACCDEV_DONE;
-    case SIM_ITEM_DESC:
-      break;
+    case SIM_ITEM_DESC: break;
   }
   const accDevDesc* desc = &it->d;
   switch (desc->type) {
     case ACCDEV_DESC_COPY:
     case ACCDEV_DESC_MEMSET:
-    case ACCDEV_DESC_REDUCE:
-      return simExec(d->index, desc) == accSuccess ? ACCDEV_DONE : -(int)acclDeviceError;
+    case ACCDEV_DESC_REDUCE: return simExec(d->index, desc) == accSuccess ? ACCDEV_DONE : -(int)acclDeviceError;
     case ACCDEV_DESC_WAIT_FLAG:
       return __atomic_load_n(desc->u.flag.flag, __ATOMIC_ACQUIRE) >= desc->u.flag.value ? ACCDEV_DONE : ACCDEV_AGAIN;
-    case ACCDEV_DESC_SET_FLAG:
-      simSignal(desc->u.flag.flag, desc->u.flag.value);
-      return ACCDEV_DONE;
+    case ACCDEV_DESC_SET_FLAG: simSignal(desc->u.flag.flag, desc->u.flag.value); return ACCDEV_DONE;
     case ACCDEV_DESC_PROGRAM:
       /* Its data movement is timed by accDevExec; the control steps are not. */
       return desc->u.program.fn(desc->u.program.arg, d->index);
-    default:
-      return -(int)acclInternalError;
+    default: return -(int)acclInternalError;
   }
 }
 
@@ -53,10 +46,10 @@ static void itemFinished(simDevice* d, simItem* it, int status) {
 
 /* What one pass over streams saw, for the engine's backoff. */
 typedef struct {
-  int blocked;      /* a stream waits on something */
-  int queued;       /* a stream has work */
-  int moved;        /* a blocked program moved (ACCDEV_MOVED) */
-  uint32_t pollNs;  /* the longest poll window a blocked program asked for */
+  int blocked;     /* a stream waits on something */
+  int queued;      /* a stream has work */
+  int moved;       /* a blocked program moved (ACCDEV_MOVED) */
+  uint32_t pollNs; /* the longest poll window a blocked program asked for */
 } simScan;
 
 /* Run the head items of s until one blocks. Returns the items completed. */
@@ -74,8 +67,10 @@ static int runStream(simDevice* d, struct accStream_st* s, simScan* scan) {
     int r;
     /* Sticky error: later work is dropped, but event records still complete
      * so that nobody waits forever. */
-    if (__atomic_load_n(&s->error, __ATOMIC_ACQUIRE) && it.kind != SIM_ITEM_EVENT_RECORD) r = -(int)acclDeviceError;
-    else r = simItemRun(d, s, &it);
+    if (__atomic_load_n(&s->error, __ATOMIC_ACQUIRE) && it.kind != SIM_ITEM_EVENT_RECORD)
+      r = -(int)acclDeviceError;
+    else
+      r = simItemRun(d, s, &it);
     if (r == ACCDEV_AGAIN || r == ACCDEV_MOVED) {
       scan->blocked = 1;
       if (r == ACCDEV_MOVED) scan->moved = 1;
@@ -150,8 +145,10 @@ int simStreamHelp(struct accStream_st* s, uint64_t budgetNs) {
     }
     uint64_t spent = acclClockNs() - start;
     if (spent >= budgetNs) break;
-    if (spent < simSpinNs()) simCpuRelax();
-    else sched_yield();
+    if (spent < simSpinNs())
+      simCpuRelax();
+    else
+      sched_yield();
   }
   __atomic_store_n(&s->engineBusy, 0, __ATOMIC_RELEASE);
   /* left work behind: the engine carries on */

@@ -32,8 +32,7 @@ void simEventRelease(struct accEvent_st* e) {
 void simEventRecorded(struct accEvent_st* e, uint64_t gen) {
   __atomic_store_n(&e->timeNs, acclClockNs(), __ATOMIC_RELAXED);
   uint64_t cur = __atomic_load_n(&e->doneGen, __ATOMIC_RELAXED);
-  while (cur < gen && !__atomic_compare_exchange_n(&e->doneGen, &cur, gen, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
-  }
+  while (cur < gen && !__atomic_compare_exchange_n(&e->doneGen, &cur, gen, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {}
   uint64_t waiters = __atomic_load_n(&e->waiterDevs, __ATOMIC_ACQUIRE);
   for (int i = 0; waiters && i < simNumDevices; i++)
     if (waiters & (1ull << i)) simRing(simDevices[i].hdr);

@@ -47,8 +47,7 @@ accError_t simExec(int dev, const accDevDesc* desc) {
       simLLUnpack(desc->u.ll.dst, desc->u.ll.lines, desc->u.ll.bytes);
       __atomic_add_fetch(&c->bytesCopied, desc->u.ll.bytes, __ATOMIC_RELAXED);
       break;
-    default:
-      return accErrorInvalidValue;
+    default: return accErrorInvalidValue;
   }
   if (timed) {
     uint64_t dt = acclClockNs() - t0;

@@ -12,7 +12,10 @@ static size_t hashPtr(uintptr_t p) { return (size_t)((p >> 4) * 0x9e3779b97f4a7c
 
 static void insertRaw(uintptr_t* tab, size_t n, uintptr_t h) {
   for (size_t i = hashPtr(h) & (n - 1);; i = (i + 1) & (n - 1))
-    if (tab[i] <= 1) { tab[i] = h; return; }
+    if (tab[i] <= 1) {
+      tab[i] = h;
+      return;
+    }
 }
 
 void simHandleAdd(void* h) {
@@ -23,13 +26,19 @@ void simHandleAdd(void* h) {
     if (tab) {
       nused = 0;
       for (size_t i = 0; i < nslots; i++)
-        if (slots[i] > 1) { insertRaw(tab, n, slots[i]); nused++; }
+        if (slots[i] > 1) {
+          insertRaw(tab, n, slots[i]);
+          nused++;
+        }
       free(slots);
       slots = tab;
       nslots = n;
     }
   }
-  if (slots) { insertRaw(slots, nslots, (uintptr_t)h); nused++; }
+  if (slots) {
+    insertRaw(slots, nslots, (uintptr_t)h);
+    nused++;
+  }
   pthread_mutex_unlock(&handlesLock);
 }
 

@@ -23,7 +23,7 @@
 typedef struct {
   uint64_t magic;
   uint64_t nonce;
-  uint64_t size;   /* window bytes */
+  uint64_t size; /* window bytes */
   int32_t pid;
   int32_t fd;
   int32_t dev;
@@ -99,7 +99,8 @@ static accError_t peerOpen(const simHandle* h, int* peer) {
   int fd = slot < 0 ? -1 : takePeerFd(h->pid, h->fd);
   struct stat st;
   if (fd < 0) {
-    WARN("IPC: cannot take memory fd %d of process %d: %s", (int)h->fd, (int)h->pid, slot < 0 ? "too many windows" : strerror(errno));
+    WARN("IPC: cannot take memory fd %d of process %d: %s", (int)h->fd, (int)h->pid,
+         slot < 0 ? "too many windows" : strerror(errno));
   } else if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != h->size) {
     WARN("IPC: fd %d of process %d is not the window of the handle", (int)h->fd, (int)h->pid);
   } else {
@@ -177,7 +178,8 @@ accError_t simIpcGetHandle(accIpcMemHandle_t* handle, void* devPtr) {
 accError_t simIpcOpenHandle(void** devPtr, const accIpcMemHandle_t* handle) {
   simHandle h;
   memcpy(&h, handle->reserved, sizeof(h));
-  if (h.length == 0 || h.offset < SIM_HEADER_BYTES || h.offset + h.length > h.size) return accErrorInvalidResourceHandle;
+  if (h.length == 0 || h.offset < SIM_HEADER_BYTES || h.offset + h.length > h.size)
+    return accErrorInvalidResourceHandle;
   int peer;
   accError_t err = peerOpen(&h, &peer);
   if (err != accSuccess) return err;
@@ -185,7 +187,10 @@ accError_t simIpcOpenHandle(void** devPtr, const accIpcMemHandle_t* handle) {
   char* p = peers[peer].local + h.offset;
   int slot = -1;
   for (int i = 0; i < SIM_MAX_IMPORTS; i++) {
-    if (imports[i].refs > 0 && imports[i].ptr == p && imports[i].peer == peer) { slot = i; break; }
+    if (imports[i].refs > 0 && imports[i].ptr == p && imports[i].peer == peer) {
+      slot = i;
+      break;
+    }
     if (slot < 0 && imports[i].refs == 0) slot = i;
   }
   if (slot < 0) {
@@ -220,7 +225,8 @@ int simIpcLookup(const void* ptr, size_t len, accPointerAttributes* attr, accErr
   pthread_mutex_lock(&ipcLock);
   for (int i = 0; i < SIM_MAX_IMPORTS && !found; i++)
     if (imports[i].refs > 0 && p >= imports[i].ptr && p < imports[i].ptr + imports[i].len) {
-      *attr = (accPointerAttributes){accMemoryTypeDevice, peers[imports[i].peer].dev, (void*)ptr, imports[i].ptr, imports[i].len};
+      *attr = (accPointerAttributes){accMemoryTypeDevice, peers[imports[i].peer].dev, (void*)ptr, imports[i].ptr,
+                                     imports[i].len};
       *err = len > (size_t)(imports[i].ptr + imports[i].len - p) ? accErrorIllegalAddress : accSuccess;
       found = 1;
     }

@@ -94,7 +94,11 @@ static int extentFloor(const simExtent* arr, int n, uintptr_t p) {
   int lo = 0, hi = n - 1, r = -1;
   while (lo <= hi) {
     int mid = (lo + hi) / 2;
-    if (arr[mid].base <= p) { r = mid; lo = mid + 1; } else hi = mid - 1;
+    if (arr[mid].base <= p) {
+      r = mid;
+      lo = mid + 1;
+    } else
+      hi = mid - 1;
   }
   return r;
 }
@@ -103,8 +107,14 @@ static int extentFloor(const simExtent* arr, int n, uintptr_t p) {
 static int carve(simDevice* d, int i, uintptr_t start, size_t size) {
   simExtent e = d->freeList[i];
   uintptr_t end = start + size, eend = e.base + e.size;
-  if (start == e.base && end == eend) { extentRemove(d->freeList, &d->nfree, i); return 0; }
-  if (start == e.base) { d->freeList[i] = (simExtent){end, eend - end}; return 0; }
+  if (start == e.base && end == eend) {
+    extentRemove(d->freeList, &d->nfree, i);
+    return 0;
+  }
+  if (start == e.base) {
+    d->freeList[i] = (simExtent){end, eend - end};
+    return 0;
+  }
   d->freeList[i].size = start - e.base;
   if (end < eend) return extentInsert(&d->freeList, &d->nfree, &d->freeCap, i + 1, (simExtent){end, eend - end});
   return 0;
@@ -130,7 +140,10 @@ accError_t simMemAlloc(int dev, size_t size, void** ptr) {
      * inside the rounding. */
     int li = extentFloor(d->live, d->nlive, start) + 1;
     if (extentInsert(&d->live, &d->nlive, &d->liveCap, li, (simExtent){start, size}) != 0) break;
-    if (carve(d, i, start, carved) != 0) { extentRemove(d->live, &d->nlive, li); break; }
+    if (carve(d, i, start, carved) != 0) {
+      extentRemove(d->live, &d->nlive, li);
+      break;
+    }
     d->cursor = start + carved;
     d->used += carved;
     *ptr = (void*)start;
@@ -183,7 +196,8 @@ accError_t simMemFree(void* ptr) {
   /* Give whole free pages back to the system (the memory stays reserved). */
   uintptr_t lo = ACCL_ALIGN_UP(ACCL_MAX(m.base, blk.base & ~(PAGE - 1)), PAGE);
   uintptr_t hi = ACCL_MIN(m.base + m.size, ACCL_ALIGN_UP(blk.base + blk.size, PAGE)) & ~(PAGE - 1);
-  if (hi > lo) fallocate(d->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(lo - (uintptr_t)d->base), (off_t)(hi - lo));
+  if (hi > lo)
+    fallocate(d->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(lo - (uintptr_t)d->base), (off_t)(hi - lo));
   return err;
 }
 

@@ -166,8 +166,10 @@ static int runProgramInline(const accDevDesc* desc, int dev) {
   do {
     /* Poll back to back at first (a pause instruction costs ~40 ns on recent
      * cores: more than the wait it would smooth), then pause, then yield. */
-    if (now - start >= spin) sched_yield();
-    else if (polls >= 64) simCpuRelax();
+    if (now - start >= spin)
+      sched_yield();
+    else if (polls >= 64)
+      simCpuRelax();
     r = desc->u.program.fn(desc->u.program.arg, dev);
     if ((++polls & 7) == 0) now = acclClockNs(); /* the clock costs more than a poll */
   } while ((r == ACCDEV_AGAIN || r == ACCDEV_MOVED) && now - start < budget);
@@ -191,8 +193,7 @@ accError_t simStreamSubmit(accStream_t s, const accDevDesc* desc, unsigned flags
     case ACCDEV_DESC_PROGRAM:
       if (desc->u.program.fn == NULL) return accErrorInvalidValue;
       break;
-    default:
-      return accErrorInvalidValue;
+    default: return accErrorInvalidValue;
   }
   int inlineOk = (flags & ACCDEV_SUBMIT_INLINE) && desc->type != ACCDEV_DESC_WAIT_FLAG &&
                  (desc->type != ACCDEV_DESC_PROGRAM || simTun.inlineNs > 0);
@@ -202,8 +203,10 @@ accError_t simStreamSubmit(accStream_t s, const accDevDesc* desc, unsigned flags
   if (inlineOk && simStreamTryInline(s)) {
     simDevice* d = s->dev;
     int r;
-    if (__atomic_load_n(&s->error, __ATOMIC_ACQUIRE)) r = -(int)acclDeviceError;
-    else if (desc->type == ACCDEV_DESC_PROGRAM) r = runProgramInline(desc, d->index);
+    if (__atomic_load_n(&s->error, __ATOMIC_ACQUIRE))
+      r = -(int)acclDeviceError;
+    else if (desc->type == ACCDEV_DESC_PROGRAM)
+      r = runProgramInline(desc, d->index);
     else {
       simItem it = {.d = *desc, .kind = SIM_ITEM_DESC};
       r = simItemRun(d, s, &it);
@@ -254,7 +257,10 @@ void simHostWait(simDevice* d, int (*done)(void*), void* arg) {
   }
 }
 
-typedef struct { struct accStream_st* s; uint64_t target; } streamTarget;
+typedef struct {
+  struct accStream_st* s;
+  uint64_t target;
+} streamTarget;
 
 static int streamReached(void* arg) {
   streamTarget* t = arg;
@@ -284,9 +290,8 @@ static void streamWait(struct accStream_st* s, uint64_t target) {
     uint32_t seen = __atomic_load_n(&s->waitWord, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&s->waitSleepers, 1, __ATOMIC_SEQ_CST);
     uint64_t cur = __atomic_load_n(&s->waitTarget, __ATOMIC_SEQ_CST);
-    while (target < cur && !__atomic_compare_exchange_n(&s->waitTarget, &cur, target, 0, __ATOMIC_SEQ_CST,
-                                                        __ATOMIC_SEQ_CST)) {
-    }
+    while (target < cur &&
+           !__atomic_compare_exchange_n(&s->waitTarget, &cur, target, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {}
     /* the 2 ms timeout bounds the rare race with another sleeper resetting the target */
     if (!streamReached(&t)) simFutexWait(&s->waitWord, seen, 2 * 1000 * 1000ull);
     if (__atomic_sub_fetch(&s->waitSleepers, 1, __ATOMIC_SEQ_CST) == 0)

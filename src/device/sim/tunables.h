@@ -6,13 +6,13 @@
 #include <stdint.h>
 
 typedef struct {
-  uint64_t inlineNs;    /* ACCL_INLINE_NS: budget of a submitter running a program itself */
-  uint64_t syncHelpNs;  /* ACCL_SYNC_HELP_NS: how long a synchronizing thread runs a blocked queue itself */
-  uint64_t spinNs;      /* ACCL_SIM_SPIN_NS: polling before yielding (engines and host waiters) */
-  int yields;           /* ACCL_SIM_YIELDS: sched_yield rounds before sleeping */
-  int engines;          /* ACCL_SIM_ENGINES: engine threads per device */
-  uint64_t blockedNs;   /* re-check period of an engine whose streams wait on flags */
-  uint64_t idleNs;      /* sleep of an engine with nothing queued at all */
+  uint64_t inlineNs;   /* ACCL_INLINE_NS: budget of a submitter running a program itself */
+  uint64_t syncHelpNs; /* ACCL_SYNC_HELP_NS: how long a synchronizing thread runs a blocked queue itself */
+  uint64_t spinNs;     /* ACCL_SIM_SPIN_NS: polling before yielding (engines and host waiters) */
+  int yields;          /* ACCL_SIM_YIELDS: sched_yield rounds before sleeping */
+  int engines;         /* ACCL_SIM_ENGINES: engine threads per device */
+  uint64_t blockedNs;  /* re-check period of an engine whose streams wait on flags */
+  uint64_t idleNs;     /* sleep of an engine with nothing queued at all */
 } simTunables;
 
 extern simTunables simTun;

@@ -53,33 +53,33 @@ typedef struct acclOfiReq {
   struct fi_context2 ctx;
   struct acclOfiConnPriv* conn;
   int slot, rail;
-  int credit;                  /* rma: a credit write; its completion only frees the request */
-  int busy;                    /* credit requests: posted, not completed */
+  int credit; /* rma: a credit write; its completion only frees the request */
+  int busy;   /* credit requests: posted, not completed */
 } acclOfiReq;
 
 typedef struct acclOfiConnPriv {
   struct acclOfiState* st;
   int peer, lane, isSend;
-  char* slots;                 /* nslots x slotBytes, registered */
-  volatile uint64_t* done;     /* [nslots] step+1 once all pieces completed (device memory: wakes the engine) */
-  volatile uint64_t* sizes;    /* [nslots] receiver: bytes that arrived */
-  uint64_t* arrived;           /* [nslots] rma receiver: pieces that arrived */
-  uint64_t credit;             /* rma sender: steps the receiver released (from its credits and trailers) */
-  uint64_t released, announced;/* rma receiver: steps released; the most the peer has been told of */
-  uint64_t remoteSlots;        /* rma sender: the peer's slots of this connection (address or offset) */
-  uint64_t remoteCredit;       /* rma receiver: the word of the peer's region that credit writes land in (unread) */
-  uint64_t* creditSrc;         /* rma receiver: registered 8 bytes credit writes are sent from (content unused) */
-  acclOfiReq* creditReqs;      /* rma receiver: [2 * nslots] contexts of credit writes in flight */
+  char* slots;                  /* nslots x slotBytes, registered */
+  volatile uint64_t* done;      /* [nslots] step+1 once all pieces completed (device memory: wakes the engine) */
+  volatile uint64_t* sizes;     /* [nslots] receiver: bytes that arrived */
+  uint64_t* arrived;            /* [nslots] rma receiver: pieces that arrived */
+  uint64_t credit;              /* rma sender: steps the receiver released (from its credits and trailers) */
+  uint64_t released, announced; /* rma receiver: steps released; the most the peer has been told of */
+  uint64_t remoteSlots;         /* rma sender: the peer's slots of this connection (address or offset) */
+  uint64_t remoteCredit;        /* rma receiver: the word of the peer's region that credit writes land in (unread) */
+  uint64_t* creditSrc;          /* rma receiver: registered 8 bytes credit writes are sent from (content unused) */
+  acclOfiReq* creditReqs;       /* rma receiver: [2 * nslots] contexts of credit writes in flight */
   uint64_t creditsPosted;
-  uint64_t stepsPosted;        /* sender (engine): steps handed to the provider */
-  uint64_t stepsDone;          /* sender (completions): steps whose every piece completed */
-  int* pending;                /* [nslots] pieces still in flight (proxy thread only) */
-  uint64_t* stepOf;            /* [nslots] step the slot holds now */
-  acclOfiReq* reqs;            /* [nslots x nrails] */
+  uint64_t stepsPosted; /* sender (engine): steps handed to the provider */
+  uint64_t stepsDone;   /* sender (completions): steps whose every piece completed */
+  int* pending;         /* [nslots] pieces still in flight (proxy thread only) */
+  uint64_t* stepOf;     /* [nslots] step the slot holds now */
+  acclOfiReq* reqs;     /* [nslots x nrails] */
 } acclOfiConnPriv;
 
 typedef struct acclOfiRail {
-  int owner;                   /* the rail whose fabric, domain and completion queue this one uses (itself, or an
+  int owner; /* the rail whose fabric, domain and completion queue this one uses (itself, or an
                                 * earlier rail on the same NIC: one queue read progresses all its endpoints) */
   struct fi_info* info;
   struct fid_fabric* fabric;
@@ -88,39 +88,39 @@ typedef struct acclOfiRail {
   struct fid_cq* cq;
   struct fid_ep* ep;
   struct fid_mr* mr;
-  void* desc;                  /* local descriptor of the region (FI_MR_LOCAL) */
-  fi_addr_t* peerAddr;         /* [nranks] */
+  void* desc;          /* local descriptor of the region (FI_MR_LOCAL) */
+  fi_addr_t* peerAddr; /* [nranks] */
 } acclOfiRail;
 
 /* What each rank publishes through the bootstrap. */
 typedef struct {
   int nrails;
-  int rma;                     /* can run the rma protocol */
+  int rma; /* can run the rma protocol */
   int nameLen[ACCL_OFI_MAX_RAILS];
   char name[ACCL_OFI_MAX_RAILS][ACCL_OFI_NAME_BYTES];
-  uint64_t regionBase;         /* for FI_MR_VIRT_ADDR */
+  uint64_t regionBase; /* for FI_MR_VIRT_ADDR */
   uint64_t key[ACCL_OFI_MAX_RAILS];
 } acclOfiAddrRecord;
 
 typedef struct acclOfiState {
   struct acclComm* comm;
   int nrails, nslots;
-  size_t slotBytes, pieceBytes;/* a slot is striped in pieces of pieceBytes, one per rail */
-  int directedRecv;            /* FI_DIRECTED_RECV offered: receives name their source */
-  int rma;                     /* the rma protocol runs (every rank can) */
+  size_t slotBytes, pieceBytes; /* a slot is striped in pieces of pieceBytes, one per rail */
+  int directedRecv;             /* FI_DIRECTED_RECV offered: receives name their source */
+  int rma;                      /* the rma protocol runs (every rank can) */
   int nLanes;
-  int forceOfi;                /* every peer on ofi (ACCL_TRANSPORT=ofi) */
-  size_t flagBytes, flagsTotal;/* region layout, see acclOfiConnIndex */
+  int forceOfi;                 /* every peer on ofi (ACCL_TRANSPORT=ofi) */
+  size_t flagBytes, flagsTotal; /* region layout, see acclOfiConnIndex */
   acclOfiConnPriv** byLaneRank; /* rma: [(lane * nranks + peer) * 2 + dir (0 send, 1 receive)] */
   acclOfiRail rails[ACCL_OFI_MAX_RAILS];
-  acclOfiAddrRecord* addrs;    /* [nranks] */
-  char* region;                /* device memory: flags, then slots */
+  acclOfiAddrRecord* addrs; /* [nranks] */
+  char* region;             /* device memory: flags, then slots */
   size_t regionBytes;
   int nConns;
-  acclOfiConnPriv* conns;      /* [nConns] */
-  volatile int* peerFailed;    /* [nranks] */
+  acclOfiConnPriv* conns;          /* [nConns] */
+  volatile int* peerFailed;        /* [nranks] */
   uint64_t postedSends, doneSends; /* pieces; teardown drains the difference */
-  pthread_mutex_t mrLock;      /* the registration cache (engine vs accFree on any thread) */
+  pthread_mutex_t mrLock;          /* the registration cache (engine vs accFree on any thread) */
   struct acclOfiMrEntry* mrCache;
   int mrCount, mrCap, mrReady;
   uint64_t mrNextKey;
@@ -195,10 +195,10 @@ typedef struct {
   acclOfiConnPriv* c;
   int rail;
   void* buf;
-  void* desc;          /* buf's registration descriptor (FI_MR_LOCAL) */
+  void* desc; /* buf's registration descriptor (FI_MR_LOCAL) */
   size_t len;
-  uint64_t tagOrData;  /* tag (tagged) or remote CQ data (rma) */
-  uint64_t raddr;      /* rma: target address */
+  uint64_t tagOrData; /* tag (tagged) or remote CQ data (rma) */
+  uint64_t raddr;     /* rma: target address */
   void* ctx;
 } acclOfiPost;
 typedef ssize_t (*acclOfiPostFn)(const acclOfiPost* p);

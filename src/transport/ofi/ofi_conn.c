@@ -36,16 +36,18 @@ acclResult_t acclOfiPostRetry(acclOfiPostFn fn, const acclOfiPost* p, const char
     if (tries == 0) start = acclClockNs();
     int64_t timeout = acclParamInt("TIMEOUT", 300);
     if (timeout > 0 && acclClockNs() - start > (uint64_t)timeout * 1000000000ull) {
-      WARN("NET/OFI rank %d: %s to/from rank %d still refused (EAGAIN) after %lld s", c->st->comm->rank, what,
-           c->peer, (long long)timeout);
+      WARN("NET/OFI rank %d: %s to/from rank %d still refused (EAGAIN) after %lld s", c->st->comm->rank, what, c->peer,
+           (long long)timeout);
       return acclTimeout;
     }
     if (__atomic_load_n(&c->st->peerFailed[c->peer], __ATOMIC_ACQUIRE)) return acclRemoteError;
     /* the provider frees queue entries only as completions are read: read
      * them here rather than wait for the proxy (asleep on one rail's queue) */
     if (acclOfiProgress(c->st) > 0) continue;
-    if (tries < 64) sched_yield();
-    else usleep(100);
+    if (tries < 64)
+      sched_yield();
+    else
+      usleep(100);
   }
 }
 
@@ -122,5 +124,5 @@ int acclOfiPeerFailed(acclConn* conn) {
   return __atomic_load_n(&c->st->peerFailed[c->peer], __ATOMIC_ACQUIRE);
 }
 
-const acclTransportOps acclOfiOps = {"ofi",          ofiSendBuf,        ofiSendPost, acclOfiRecvBuf, ofiRecvRelease,
-                                     acclOfiPeerFailed, ofiSendFrom, acclOfiSendIdle};
+const acclTransportOps acclOfiOps = {"ofi",          ofiSendBuf,        ofiSendPost, acclOfiRecvBuf,
+                                     ofiRecvRelease, acclOfiPeerFailed, ofiSendFrom, acclOfiSendIdle};

@@ -108,7 +108,10 @@ acclResult_t acclOfiMrLookup(acclOfiState* st, const void* ptr, size_t len, void
     if (st->mrCount == st->mrCap) {
       int cap = st->mrCap ? 2 * st->mrCap : 16;
       acclOfiMrEntry* nc = realloc(st->mrCache, sizeof(acclOfiMrEntry) * (size_t)cap);
-      if (!nc) { res = acclSystemError; goto out; }
+      if (!nc) {
+        res = acclSystemError;
+        goto out;
+      }
       st->mrCache = nc;
       st->mrCap = cap;
     }
@@ -153,8 +156,7 @@ acclResult_t acclOfiSendSlot(acclOfiConnPriv* c, uint64_t step, size_t bytes, ac
   return post(c, step, acclOfiSlot(c, (int)(step % (uint64_t)c->st->nslots)), descs, bytes);
 }
 
-acclResult_t acclOfiSendFrom(acclOfiConnPriv* c, uint64_t step, const void* src, size_t bytes,
-                             acclOfiPostStepFn post) {
+acclResult_t acclOfiSendFrom(acclOfiConnPriv* c, uint64_t step, const void* src, size_t bytes, acclOfiPostStepFn post) {
   void* descs[ACCL_OFI_MAX_RAILS];
   ACCLCHECK(acclOfiMrLookup(c->st, src, bytes, descs));
   return post(c, step, (char*)src, descs, bytes);

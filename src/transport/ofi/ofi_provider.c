@@ -84,7 +84,10 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
   struct acclComm* comm = st->comm;
   const char* named = acclParamStr("OFI_PROVIDER", NULL);
   const char* namedBy = "ACCL_OFI_PROVIDER";
-  if (!named || !*named) { named = getenv("FI_PROVIDER"); namedBy = "FI_PROVIDER"; }
+  if (!named || !*named) {
+    named = getenv("FI_PROVIDER");
+    namedBy = "FI_PROVIDER";
+  }
   if (named && !*named) named = NULL;
   const char* protocol = acclParamStr("OFI_PROTOCOL", "auto");
   int wantRma = strcasecmp(protocol, "rma") == 0, allowRma = wantRma || strcasecmp(protocol, "auto") == 0;
@@ -109,7 +112,8 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
     if (named)
       ACCL_ERROR(acclSystemError,
                  "NET/OFI rank %d: %s=%s: libfabric has no such provider with FI_EP_RDM and FI_TAGGED here (%s); "
-                 "available: %s", comm->rank, namedBy, named, acclOfiErrText(rc, err, sizeof(err)), avail);
+                 "available: %s",
+                 comm->rank, namedBy, named, acclOfiErrText(rc, err, sizeof(err)), avail);
     ACCL_ERROR(acclSystemError, "NET/OFI rank %d: no libfabric provider offers FI_EP_RDM with FI_TAGGED here (%s)",
                comm->rank, acclOfiErrText(rc, err, sizeof(err)));
   }
@@ -118,10 +122,16 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
   int best = NPREFERRED + 1;
   for (struct fi_info* i = list; i; i = i->next) {
     const char* p = i->fabric_attr->prov_name;
-    if (named) { prov = p; break; }
+    if (named) {
+      prov = p;
+      break;
+    }
     int r = rankOf(p);
     if (nNodes > 1 && strcasecmp(p, "shm") == 0) continue;
-    if (r < best) { best = r; prov = p; }
+    if (r < best) {
+      best = r;
+      prov = p;
+    }
   }
   if (!prov) {
     WARN("NET/OFI rank %d: no libfabric provider here can reach other nodes (only shm)", comm->rank);
@@ -150,8 +160,12 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
     }
   }
   for (int a = 1; a < ncand; a++) /* insertion sort by score */
-    for (int b = a; b > 0 && domainScore(cand[b], ifSpec, topoNic, nNodes) < domainScore(cand[b - 1], ifSpec, topoNic, nNodes); b--) {
-      struct fi_info* t = cand[b]; cand[b] = cand[b - 1]; cand[b - 1] = t;
+    for (int b = a;
+         b > 0 && domainScore(cand[b], ifSpec, topoNic, nNodes) < domainScore(cand[b - 1], ifSpec, topoNic, nNodes);
+         b--) {
+      struct fi_info* t = cand[b];
+      cand[b] = cand[b - 1];
+      cand[b - 1] = t;
     }
   /* rails: one per NIC on several nodes (one NIC on one node), capped by
    * ACCL_OFI_NRAILS; asking for more than the NICs found opens several
@@ -170,7 +184,10 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
   st->nrails = (int)want;
   for (int r = 0; r < st->nrails; r++) {
     st->rails[r].info = fi_dupinfo(cand[r % ncand]);
-    if (!st->rails[r].info) { fi_freeinfo(list); return acclSystemError; }
+    if (!st->rails[r].info) {
+      fi_freeinfo(list);
+      return acclSystemError;
+    }
   }
   fi_freeinfo(list);
   const struct fi_info* i0 = st->rails[0].info;
@@ -180,8 +197,8 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
          comm->rank, st->provName);
     return acclInvalidArgument;
   }
-  INFO(ACCL_NET, "NET/OFI rank %d: provider %s%s, %d rail(s) on %s%s, mr_mode 0x%x, caps%s%s, protocol %s",
-       comm->rank, st->provName, named ? " (named)" : " (best offered)", st->nrails, i0->domain_attr->name,
+  INFO(ACCL_NET, "NET/OFI rank %d: provider %s%s, %d rail(s) on %s%s, mr_mode 0x%x, caps%s%s, protocol %s", comm->rank,
+       st->provName, named ? " (named)" : " (best offered)", st->nrails, i0->domain_attr->name,
        st->nrails > ncand ? " (several endpoints per NIC)" : "", (unsigned)i0->domain_attr->mr_mode,
        (i0->caps & FI_RMA) ? " FI_RMA" : "", (i0->caps & FI_HMEM) ? " FI_HMEM" : "", st->rma ? "rma" : "tagged");
   return acclSuccess;

@@ -32,8 +32,10 @@ static void complete(acclOfiState* st, const struct fi_cq_tagged_entry* e) {
   }
   acclOfiConnPriv* c = req->conn;
   int slot = req->slot;
-  if (c->isSend) __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
-  else __atomic_add_fetch(&c->sizes[slot], e->len, __ATOMIC_RELAXED); /* rails may complete on two threads */
+  if (c->isSend)
+    __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
+  else
+    __atomic_add_fetch(&c->sizes[slot], e->len, __ATOMIC_RELAXED); /* rails may complete on two threads */
   if (__atomic_sub_fetch(&c->pending[slot], 1, __ATOMIC_ACQ_REL) == 0) {
     if (c->isSend) __atomic_add_fetch(&c->stepsDone, 1, __ATOMIC_RELEASE);
     accDevSignal(&c->done[slot], c->stepOf[slot] + 1); /* rings the engine's doorbell */
@@ -42,8 +44,16 @@ static void complete(acclOfiState* st, const struct fi_cq_tagged_entry* e) {
 
 static int isPeerError(int err) {
   switch (err) {
-    case FI_ECONNREFUSED: case FI_ECONNRESET: case FI_ECONNABORTED: case FI_ENOTCONN: case FI_EHOSTUNREACH:
-    case FI_ENETUNREACH: case FI_ETIMEDOUT: case FI_EIO: case FI_EADDRNOTAVAIL: case FI_ESHUTDOWN:
+    case FI_ECONNREFUSED:
+    case FI_ECONNRESET:
+    case FI_ECONNABORTED:
+    case FI_ENOTCONN:
+    case FI_EHOSTUNREACH:
+    case FI_ENETUNREACH:
+    case FI_ETIMEDOUT:
+    case FI_EIO:
+    case FI_EADDRNOTAVAIL:
+    case FI_ESHUTDOWN:
     case FI_EREMOTEIO: return 1;
     default: return 0;
   }
@@ -93,7 +103,11 @@ int acclOfiProgress(acclOfiState* st) {
         if (n < CQ_BATCH) break;
         continue;
       }
-      if (n == -FI_EAVAIL) { completeError(st, rail, r); total++; continue; }
+      if (n == -FI_EAVAIL) {
+        completeError(st, rail, r);
+        total++;
+        continue;
+      }
       if (n != -FI_EAGAIN) {
         char err[96];
         WARN("NET/OFI rank %d: fi_cq_read on rail %d failed: %s", st->comm->rank, r,
@@ -121,7 +135,10 @@ static void sleepOnQueues(acclOfiState* st) {
       for (ssize_t i = 0; i < n; i++) complete(st, &e[i]);
       return;
     }
-    if (n == -FI_EAVAIL) { completeError(st, rail, r); return; }
+    if (n == -FI_EAVAIL) {
+      completeError(st, rail, r);
+      return;
+    }
     if (n != -FI_EAGAIN && n != -FI_ETIMEDOUT && n != -FI_EINTR && n != -FI_ECANCELED) {
       usleep(1000); /* a provider without wait support: still never spin */
       return;
@@ -140,10 +157,16 @@ static void* proxyMain(void* arg) {
       acclCommSetAsyncError(st->comm, acclSystemError);
       break;
     }
-    if (n > 0) { idle = 0; continue; }
+    if (n > 0) {
+      idle = 0;
+      continue;
+    }
     /* spin a little (the next completion of a pipeline is close), then yield, then sleep */
     if (++idle < 32) continue;
-    if (idle < 64) { sched_yield(); continue; }
+    if (idle < 64) {
+      sched_yield();
+      continue;
+    }
     sleepOnQueues(st);
   }
   return NULL;

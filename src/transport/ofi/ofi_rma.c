@@ -57,9 +57,14 @@ static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void*
   for (int r = 0; r < npieces; r++) {
     size_t off, len;
     acclOfiPiece(st, r, bytes, &off, &len);
-    acclOfiPost p = {c, r, buf + off, descs[r], len,
+    acclOfiPost p = {c,
+                     r,
+                     buf + off,
+                     descs[r],
+                     len,
                      acclOfiRmaData(c->lane, st->comm->rank, slot, npieces, len) | trailer,
-                     c->remoteSlots + (uint64_t)slot * st->slotBytes + off, &acclOfiPieceReq(c, slot, r)->ctx};
+                     c->remoteSlots + (uint64_t)slot * st->slotBytes + off,
+                     &acclOfiPieceReq(c, slot, r)->ctx};
     ACCLCHECK(acclOfiPostRetry(postWrite, &p, "write"));
   }
   return acclSuccess;
@@ -109,8 +114,14 @@ static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
   req->credit = 1;
   __atomic_store_n(&req->busy, 1, __ATOMIC_RELEASE);
   __atomic_add_fetch(&c->st->postedSends, 1, __ATOMIC_ACQ_REL);
-  acclOfiPost p = {c, 0, c->creditSrc, c->st->rails[0].desc, sizeof(uint64_t),
-                   acclOfiRmaCreditData(c->lane, c->st->comm->rank, c->released), c->remoteCredit, &req->ctx};
+  acclOfiPost p = {c,
+                   0,
+                   c->creditSrc,
+                   c->st->rails[0].desc,
+                   sizeof(uint64_t),
+                   acclOfiRmaCreditData(c->lane, c->st->comm->rank, c->released),
+                   c->remoteCredit,
+                   &req->ctx};
   return acclOfiPostRetry(postWrite, &p, "credit write");
 }
 
@@ -130,8 +141,7 @@ void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
   size_t len = (size_t)(data & ACCL_OFI_RMA_MAX_PIECE);
   int n = st->comm->nranks, credit = slot == ACCL_OFI_RMA_CREDIT;
   acclOfiConnPriv* c = NULL;
-  if (lane < st->nLanes && sender < n)
-    c = *acclOfiConnSlot(st, lane, sender, credit ? 0 : 1);
+  if (lane < st->nLanes && sender < n) c = *acclOfiConnSlot(st, lane, sender, credit ? 0 : 1);
   if (c == NULL || (!credit && slot >= st->nslots)) {
     WARN("NET/OFI rank %d: remote write with unexpected CQ data 0x%llx (lane %d, rank %d, slot %d)", st->comm->rank,
          (unsigned long long)data, lane, sender, slot);
@@ -162,5 +172,5 @@ void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
     accDevSignal(&c->done[slot], c->stepOf[slot] + 1);
 }
 
-const acclTransportOps acclOfiRmaOps = {"ofi-rma",         rmaSendBuf,  rmaSendPost,    acclOfiRecvBuf, rmaRecvRelease,
-                                        acclOfiPeerFailed, rmaSendFrom, acclOfiSendIdle};
+const acclTransportOps acclOfiRmaOps = {"ofi-rma",      rmaSendBuf,        rmaSendPost, acclOfiRecvBuf,
+                                        rmaRecvRelease, acclOfiPeerFailed, rmaSendFrom, acclOfiSendIdle};

@@ -9,15 +9,14 @@
 #include "param.h"
 #include "transport/ofi/ofi.h"
 
-#define OFICHECK(call, what)                                                   \
-  do {                                                                         \
-    int ofi_rc_ = (call);                                                      \
-    if (ofi_rc_ != 0) {                                                        \
-      char ofi_b_[96];                                                         \
-      WARN("NET/OFI rank %d: %s failed: %s", st->comm->rank, (what),           \
-           acclOfiErrText(ofi_rc_, ofi_b_, sizeof(ofi_b_)));                   \
-      return acclSystemError;                                                  \
-    }                                                                          \
+#define OFICHECK(call, what)                                                                                           \
+  do {                                                                                                                 \
+    int ofi_rc_ = (call);                                                                                              \
+    if (ofi_rc_ != 0) {                                                                                                \
+      char ofi_b_[96];                                                                                                 \
+      WARN("NET/OFI rank %d: %s failed: %s", st->comm->rank, (what), acclOfiErrText(ofi_rc_, ofi_b_, sizeof(ofi_b_))); \
+      return acclSystemError;                                                                                          \
+    }                                                                                                                  \
   } while (0)
 
 /* Rails on the same NIC share one fabric, domain and completion queue: one
@@ -147,8 +146,8 @@ static acclResult_t exchangeAddresses(acclOfiState* st) {
         char addr[128] = "?";
         size_t len = sizeof(addr);
         fi_av_straddr(rail->av, st->addrs[q].name[r], addr, &len);
-        WARN("NET/OFI rank %d: cannot insert the address %s of rank %d (rail %d) into the address vector", me, addr,
-             q, r);
+        WARN("NET/OFI rank %d: cannot insert the address %s of rank %d (rail %d) into the address vector", me, addr, q,
+             r);
         return acclSystemError;
       }
     }
@@ -257,7 +256,8 @@ acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable
   ACCLCHECK(exchangeAddresses(st));
   ACCLCHECK(buildConns(st, conns));
   ACCLCHECK(acclOfiProxyStart(st));
-  INFO(ACCL_NET, "NET/OFI rank %d: %d connections over %s (%s protocol), %d rail(s), %d slots x %zu bytes (pieces of %zu)",
+  INFO(ACCL_NET,
+       "NET/OFI rank %d: %d connections over %s (%s protocol), %d rail(s), %d slots x %zu bytes (pieces of %zu)",
        comm->rank, st->nConns, st->provName, st->rma ? "rma" : "tagged", st->nrails, st->nslots, st->slotBytes,
        st->pieceBytes);
   return acclSuccess;
@@ -276,8 +276,10 @@ static void drainSends(acclOfiState* st) {
            (unsigned long long)(st->postedSends - st->doneSends), (long long)timeout);
       return;
     }
-    if (++spins < 100) sched_yield();
-    else usleep(500);
+    if (++spins < 100)
+      sched_yield();
+    else
+      usleep(500);
   }
 }
 

@@ -6,10 +6,10 @@
 #include "comm.h"
 
 typedef struct acclShmConnPriv {
-  volatile uint64_t* head;   /* in the receiver's region */
-  volatile uint64_t* sizes;  /* in the receiver's region */
-  volatile uint64_t* tail;   /* in the sender's region */
-  char* slots;               /* in the receiver's region */
+  volatile uint64_t* head;  /* in the receiver's region */
+  volatile uint64_t* sizes; /* in the receiver's region */
+  volatile uint64_t* tail;  /* in the sender's region */
+  char* slots;              /* in the receiver's region */
 } acclShmConnPriv;
 
 void acclShmComputeLayout(acclShmLayout* l, int nranks, int nLanes, int nslots, size_t slotBytes, size_t llBytes) {
@@ -77,7 +77,8 @@ static int shmPeerFailed(acclConn* c) {
 }
 
 /* no zero-copy sends: a step buffer in the receiver's memory is already the one copy */
-const acclTransportOps acclShmOps = {"shm", shmSendBuf, shmSendPost, shmRecvBuf, shmRecvRelease, shmPeerFailed, NULL, NULL};
+const acclTransportOps acclShmOps = {"shm",          shmSendBuf,    shmSendPost, shmRecvBuf,
+                                     shmRecvRelease, shmPeerFailed, NULL,        NULL};
 
 static int sameNode(const struct acclComm* comm, int q) { return comm->nodeOf[q] == comm->node; }
 
@@ -143,8 +144,8 @@ acclResult_t acclShmSetup(struct acclComm* comm, acclShmState* st, acclConnTable
       *r = (acclConn){&acclShmOps, q, l->nslots, l->slotBytes, 0, rp};
     }
   }
-  INFO(ACCL_SHM, "shm: region of %zu bytes, %d lanes x %d slots x %zu bytes, LL inbox %zu bytes",
-       l->total, conns->nLanes, l->nslots, l->slotBytes, l->llBytes);
+  INFO(ACCL_SHM, "shm: region of %zu bytes, %d lanes x %d slots x %zu bytes, LL inbox %zu bytes", l->total,
+       conns->nLanes, l->nslots, l->slotBytes, l->llBytes);
 out:
   free(regionPtrs);
   return res;

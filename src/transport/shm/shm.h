@@ -28,38 +28,38 @@
 
 /* What peer q publishes in our region for direct (single-copy) collectives. */
 typedef struct {
-  volatile uint64_t arrive;   /* sequence number of the collective q has reached */
-  volatile uint64_t done;     /* sequence number of the collective q has finished its part of */
-  volatile uint64_t sendPtr;  /* q's buffers in q's address space */
+  volatile uint64_t arrive;  /* sequence number of the collective q has reached */
+  volatile uint64_t done;    /* sequence number of the collective q has finished its part of */
+  volatile uint64_t sendPtr; /* q's buffers in q's address space */
   volatile uint64_t recvPtr;
   uint64_t pad[4];
 } acclShmPeerSlot;
 
 typedef struct {
-  volatile uint64_t head;     /* steps posted by the sender */
+  volatile uint64_t head; /* steps posted by the sender */
   uint64_t pad0[7];
   volatile uint64_t sizes[ACCL_SHM_MAX_SLOTS];
 } acclShmHead;
 
 typedef struct {
-  volatile uint64_t tail;     /* steps released by the receiver */
+  volatile uint64_t tail; /* steps released by the receiver */
   uint64_t pad[7];
 } acclShmTail;
 
 typedef struct {
   int nranks, nLanes, nslots;
   size_t slotBytes;
-  size_t llBytes;             /* bytes of LL lines per inbox (per parity) */
+  size_t llBytes; /* bytes of LL lines per inbox (per parity) */
   size_t offSlots, offLL, offTails, offHeads, offFifo, total;
 } acclShmLayout;
 
 typedef struct acclShmState {
   acclShmLayout layout;
-  char* region;               /* our region (device memory) */
-  char** peerRegion;          /* [nranks] peer regions mapped here (NULL: not on our node) */
-  void** peerWindowBase;      /* [nranks] local base of the peer's mapped window */
-  int64_t* peerDelta;         /* [nranks] local address = peer address + delta */
-  int* peerMapped;            /* [nranks] 1 when we opened a window mapping (to close) */
+  char* region;                 /* our region (device memory) */
+  char** peerRegion;            /* [nranks] peer regions mapped here (NULL: not on our node) */
+  void** peerWindowBase;        /* [nranks] local base of the peer's mapped window */
+  int64_t* peerDelta;           /* [nranks] local address = peer address + delta */
+  int* peerMapped;              /* [nranks] 1 when we opened a window mapping (to close) */
   struct acclShmConnPriv* priv; /* per connection private state */
 } acclShmState;
 
@@ -74,7 +74,8 @@ static inline char* acclShmRegionOf(acclShmState* st, int owner, int me) {
   return owner == me ? st->region : st->peerRegion[owner];
 }
 static inline acclShmPeerSlot* acclShmSlot(acclShmState* st, int owner, int me, int writer) {
-  return (acclShmPeerSlot*)(acclShmRegionOf(st, owner, me) + st->layout.offSlots + (size_t)writer * sizeof(acclShmPeerSlot));
+  return (acclShmPeerSlot*)(acclShmRegionOf(st, owner, me) + st->layout.offSlots +
+                            (size_t)writer * sizeof(acclShmPeerSlot));
 }
 static inline uint64_t* acclShmLLInbox(acclShmState* st, int owner, int me, int writer, int parity) {
   return (uint64_t*)(acclShmRegionOf(st, owner, me) + st->layout.offLL +
