@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "acc_ccl.h"
-#include "halfconv.h" /* the library's fp16 / bf16 conversions (src/include) */
+#include "core/halfconv.h" /* the library's fp16 / bf16 conversions (src/core) */
 
 /* Results, numbered as nccl-tests' testResult_t: the exit code of a failed run. */
 typedef enum {

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "core.h"
+#include "core/core.h"
 #include "device/device.h"
-#include "param.h"
+#include "core/param.h"
 
 #define CHECK(call)                                                            \
   do {                                                                         \

@@ -2,7 +2,7 @@
 #ifndef ACCL_COLL_H_
 #define ACCL_COLL_H_
 
-#include "comm.h"
+#include "comm/comm.h"
 #include "collectives/plan.h"
 #include "transport/transport.h"
 #include "transport/shm/shm.h"
@@ -49,6 +49,11 @@ struct acclCollState {
     acclProto proto;
   } lastTune[ACCL_NUM_FUNCS];
 };
+
+/* The collectives engine of a communicator: set up by init.c after the
+ * topology (channels, transports), torn down by destroy / abort. */
+acclResult_t acclCollSetup(struct acclComm* comm);
+void acclCollTeardown(struct acclComm* comm, int abort);
 
 /* A plan to fill (the cached one when free), and back when done (frees its scratch). */
 acclPlan* acclPlanGet(struct acclComm* comm);

@@ -15,7 +15,7 @@
 #include <string.h>
 #include "collectives/coll.h"
 #include "collectives/redop.h"
-#include "param.h"
+#include "core/param.h"
 
 typedef struct {
   int step;          /* current step in the lane */

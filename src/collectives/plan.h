@@ -25,7 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "core.h"
+#include "core/core.h"
 #include "device/device.h"
 
 typedef enum {

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "collectives/coll.h"
 #include "collectives/redop.h"
-#include "halfconv.h"
+#include "core/halfconv.h"
 
 static int isFloat(acclDataType_t t) {
   return t == acclFloat16 || t == acclBfloat16 || t == acclFloat32 || t == acclFloat64;

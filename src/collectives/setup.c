@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include "collectives/coll.h"
 #include "collectives/tuning.h"
-#include "param.h"
+#include "core/param.h"
 #include "topology/topo.h"
 #include "transport/ofi/ofi.h"
 

@@ -8,7 +8,7 @@
 #include <strings.h>
 #include "collectives/coll.h"
 #include "collectives/tuning.h"
-#include "param.h"
+#include "core/param.h"
 #include "topology/topo.h"
 
 static const char* algoNames[ACCL_NUM_ALGOS] = {"ring", "tree", "direct", "p2p", "hier", "rd"};

@@ -1,7 +1,7 @@
 /* device.c - backend selection and the library-facing device interface
  * (device.h): the rest of acc-ccl reaches the device only through here. */
 #include <pthread.h>
-#include "core.h"
+#include "core/core.h"
 #include "device/device_internal.h"
 
 static pthread_once_t opsOnce = PTHREAD_ONCE_INIT;

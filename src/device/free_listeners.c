@@ -4,7 +4,7 @@
  * same address is never sent from through a stale registration. */
 #include <pthread.h>
 #include <stdlib.h>
-#include "core.h"
+#include "core/core.h"
 #include "device/device_internal.h"
 
 typedef struct {

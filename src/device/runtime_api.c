@@ -1,6 +1,6 @@
 /* runtime_api.c - public runtime entry points for errors, devices, memory and
  * IPC (acc_runtime.h): argument checks, then the active backend. */
-#include "core.h"
+#include "core/core.h"
 #include "device/device_internal.h"
 
 #define OPS_OR_RETURN(ops)                   \

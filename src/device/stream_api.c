@@ -1,6 +1,6 @@
 /* stream_api.c - public runtime entry points for streams and events
  * (acc_runtime.h): handle checks, then the active backend. */
-#include "core.h"
+#include "core/core.h"
 #include "device/device_internal.h"
 
 #define OPS_OR_RETURN(ops)                   \

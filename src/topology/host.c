@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "config.h"
-#include "param.h"
+#include "core/param.h"
 #include "topology/plan.h"
 #ifdef HAVE_IBVERBS
 #include <infiniband/verbs.h>

@@ -4,7 +4,7 @@
 #ifndef ACCL_TOPO_HOST_H_
 #define ACCL_TOPO_HOST_H_
 
-#include "core.h"
+#include "core/core.h"
 #include "topology/node.h"
 
 #define ACCL_HOST_MAX_NETS 16

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "param.h"
+#include "core/param.h"
 
 static acclResult_t addLink(acclLinkGraph* g, int a, int b, int* cap) {
   if (a == b || acclLinkGraphFind(g, a, b) >= 0) return acclSuccess;

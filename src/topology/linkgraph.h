@@ -4,7 +4,7 @@
 #ifndef ACCL_LINKGRAPH_H_
 #define ACCL_LINKGRAPH_H_
 
-#include "core.h"
+#include "core/core.h"
 
 typedef struct {
   int a, b;     /* device indices; links are bidirectional */

@@ -15,7 +15,7 @@
 #define ACCL_TOPO_NODE_H_
 
 #include <stdio.h>
-#include "core.h"
+#include "core/core.h"
 #include "topology/linkgraph.h"
 
 #define ACCL_TOPO_NAME_LEN 64

@@ -5,7 +5,7 @@
 #define ACCL_TOPO_PLAN_H_
 
 #include <stdio.h>
-#include "core.h"
+#include "core/core.h"
 #include "topology/node.h"
 #include "topology/topo.h"
 

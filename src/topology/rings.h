@@ -2,7 +2,7 @@
 #ifndef ACCL_TOPO_RINGS_H_
 #define ACCL_TOPO_RINGS_H_
 
-#include "core.h"
+#include "core/core.h"
 #include "topology/linkgraph.h"
 
 /* Search step budget of one ring search: bounds the time on large or

@@ -5,8 +5,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "comm.h"
-#include "param.h"
+#include "comm/comm.h"
+#include "core/param.h"
 #include "topology/host.h"
 #include "topology/node.h"
 #include "topology/plan.h"

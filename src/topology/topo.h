@@ -3,7 +3,7 @@
 #ifndef ACCL_TOPO_H_
 #define ACCL_TOPO_H_
 
-#include "core.h"
+#include "core/core.h"
 struct acclComm;
 
 typedef struct {

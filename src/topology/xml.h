@@ -7,7 +7,7 @@
 #define ACCL_TOPO_XML_H_
 
 #include <stdio.h>
-#include "core.h"
+#include "core/core.h"
 
 typedef struct {
   char* name;

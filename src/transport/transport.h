@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "core.h"
+#include "core/core.h"
 
 struct acclComm;
 struct acclConn;

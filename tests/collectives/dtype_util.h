@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "acc_ccl.h"
-#include "halfconv.h"
+#include "core/halfconv.h"
 
 static inline size_t tdSize(acclDataType_t t) {
   switch (t) {

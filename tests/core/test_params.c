@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "log.h"
-#include "param.h"
+#include "core/log.h"
+#include "core/param.h"
 
 static void test_conf_lookup(void** state) {
   (void)state;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "core.h"
+#include "core/core.h"
 #include "device/sim/reduce.h"
 
 /* ------------------------------------------------------------ reference */

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "core.h"
+#include "core/core.h"
 #include "device/device.h"
 
 #define MEM_LIMIT (256ull << 20) /* ACCL_SIM_MEM of this test */

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "bootstrap_internal.h"
+#include "bootstrap/wire.h"
 
 static int dial(const acclSocketAddr* a) {
   int fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -1,8 +1,8 @@
 /* reduce.c - picks the reduction kernels' ISA path at run time. */
 #include <strings.h>
 #include "device/sim/reduce.h"
-#include "core.h"
-#include "param.h"
+#include "core/core.h"
+#include "core/param.h"
 
 static const simReduceFn (*const isaTables[SIM_NUM_ISA])[ACCDEV_NUM_OPS] = {simReduceTable_portable,
                                                                             simReduceTable_avx2, simReduceTable_avx512};

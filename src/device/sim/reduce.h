@@ -13,8 +13,8 @@
 
 #include "acc_runtime.h"
 #include "device/device.h"
-#include "core.h"
-#include "halfconv.h"
+#include "core/core.h"
+#include "core/halfconv.h"
 
 /* Outputs of at least this many bytes are written with streaming stores
  * (ACCL_SIM_STREAM_BYTES, default 32 MiB: below that, source, destination and

@@ -9,7 +9,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
-#include "core.h"
+#include "core/core.h"
 #include "device/device.h"
 
 #define SIM_MAX_DEVICES 64

@@ -12,7 +12,7 @@
 #include "device/sim/sim.h"
 #include "device/sim/reduce.h"
 #include "device/sim/tunables.h"
-#include "param.h"
+#include "core/param.h"
 #include "topology/linkgraph.h"
 
 simDevice simDevices[SIM_MAX_DEVICES];

@@ -10,7 +10,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 #include "device/sim/sim.h"
-#include "param.h"
+#include "core/param.h"
 
 #define PAGE 4096ull
 

@@ -4,8 +4,8 @@
 #include <sched.h>
 #include <string.h>
 #include <unistd.h>
-#include "comm.h"
-#include "param.h"
+#include "comm/comm.h"
+#include "core/param.h"
 #include "transport/ofi/ofi.h"
 
 static ssize_t postSend(const acclOfiPost* p) {

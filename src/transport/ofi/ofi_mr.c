@@ -13,7 +13,7 @@
  * memory is host-addressable; a real chip would register with FI_HMEM. */
 #include <stdlib.h>
 #include <string.h>
-#include "comm.h"
+#include "comm/comm.h"
 #include "transport/ofi/ofi.h"
 
 typedef struct acclOfiMrEntry {

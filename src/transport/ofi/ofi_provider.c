@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "comm.h"
-#include "param.h"
-#include "socket.h"
+#include "comm/comm.h"
+#include "core/param.h"
+#include "bootstrap/socket.h"
 #include "topology/topo.h"
 #include "transport/ofi/ofi.h"
 

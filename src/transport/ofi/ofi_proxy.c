@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "comm.h"
-#include "param.h"
+#include "comm/comm.h"
+#include "core/param.h"
 #include "topology/host.h"
 #include "topology/topo.h"
 #include "transport/ofi/ofi.h"

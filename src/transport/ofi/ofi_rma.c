@@ -7,8 +7,8 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include "comm.h"
-#include "param.h"
+#include "comm/comm.h"
+#include "core/param.h"
 #include "transport/ofi/ofi.h"
 
 static ssize_t postWrite(const acclOfiPost* p) {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "comm.h"
-#include "param.h"
+#include "comm/comm.h"
+#include "core/param.h"
 #include "transport/ofi/ofi.h"
 
 #define OFICHECK(call, what)                                                                                           \

@@ -3,7 +3,7 @@
 #include "transport/shm/shm.h"
 #include <stdlib.h>
 #include <string.h>
-#include "comm.h"
+#include "comm/comm.h"
 
 typedef struct acclShmConnPriv {
   volatile uint64_t* head;  /* in the receiver's region */

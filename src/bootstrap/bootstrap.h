@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "core.h"
+#include "core/core.h"
 
 typedef struct acclBootstrap acclBootstrap;
 

@@ -1,11 +1,11 @@
-/* bootstrap_internal.h - wire formats shared by the root thread and the ranks,
+/* wire.h - wire formats shared by the root thread and the ranks,
  * and the acceptor that screens incoming bootstrap connections. */
-#ifndef ACCL_BOOTSTRAP_INTERNAL_H_
-#define ACCL_BOOTSTRAP_INTERNAL_H_
+#ifndef ACCL_BOOTSTRAP_WIRE_H_
+#define ACCL_BOOTSTRAP_WIRE_H_
 
 #include <stdint.h>
-#include "bootstrap.h"
-#include "socket.h"
+#include "bootstrap/bootstrap.h"
+#include "bootstrap/socket.h"
 
 /* A socket address as it travels between ranks. */
 typedef struct {

@@ -6,7 +6,7 @@
  * succeed. The last rank arrives late so the others are attacked mid-init. */
 #include <pthread.h>
 #include <unistd.h>
-#include "bootstrap_internal.h"
+#include "bootstrap/wire.h"
 #include "mpi_test.h"
 #include "proc_sockets.h"
 

@@ -1,11 +1,11 @@
-/* bootstrap_id.c - the unique id codec and the small wire helpers. */
+/* id.c - the unique id codec and the small wire helpers. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
-#include "bootstrap_internal.h"
-#include "param.h"
+#include "bootstrap/wire.h"
+#include "core/param.h"
 
 _Static_assert(sizeof(acclIdWire) == ACCL_UNIQUE_ID_BYTES, "acclIdWire must fill acclUniqueId exactly");
 _Static_assert(sizeof(acclHello) == 64, "acclHello is 64 bytes on the wire");

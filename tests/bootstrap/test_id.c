@@ -6,8 +6,8 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <string.h>
-#include "bootstrap.h"
-#include "socket.h"
+#include "bootstrap/bootstrap.h"
+#include "bootstrap/socket.h"
 
 static void makeId(acclUniqueId* id, uint8_t* secret) {
   acclSocketAddr a;

@@ -1,8 +1,8 @@
-/* misc.c - result strings, last-error text, datatype tables, clock. */
+/* errors.c - result strings, last-error text, datatype tables, clock. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
-#include "core.h"
+#include "core/core.h"
 
 static __thread char lastError[1024];
 

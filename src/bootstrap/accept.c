@@ -1,12 +1,12 @@
-/* bootstrap_accept.c - screens incoming bootstrap connections: each must send
+/* accept.c - screens incoming bootstrap connections: each must send
  * a complete hello with the job's magic and secret before its deadline.
  * Anything else (port scanners, stale jobs, garbage) is closed with a WARN,
  * and a silent connection never blocks the others. */
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
-#include "bootstrap_internal.h"
-#include "param.h"
+#include "bootstrap/wire.h"
+#include "core/param.h"
 
 static uint64_t helloTimeoutNs(void) {
   int64_t s = acclParamInt("BOOTSTRAP_HELLO_TIMEOUT", 5);

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include "core.h"
+#include "core/core.h"
 
 typedef union {
   struct sockaddr sa;

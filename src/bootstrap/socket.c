@@ -1,5 +1,5 @@
 /* socket.c - TCP helpers for the bootstrap (see socket.h). */
-#include "socket.h"
+#include "bootstrap/socket.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "param.h"
+#include "core/param.h"
 
 /* ------------------------------------------------------------ pure helpers */
 

@@ -1,4 +1,4 @@
-/* bootstrap_root.c - the root thread started by acclGetUniqueId: it collects
+/* root.c - the root thread started by acclGetUniqueId: it collects
  * one hello per rank (each with the job's secret), then sends every rank the
  * table of all ranks' listen addresses and exits. Bad connections are closed
  * by the acceptor and never stop it; at the bootstrap timeout it tells the
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "bootstrap_internal.h"
+#include "bootstrap/wire.h"
 
 typedef struct acclRoot {
   struct acclRoot* next;

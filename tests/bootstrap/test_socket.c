@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
-#include "socket.h"
-#include "comm_internal.h"
+#include "bootstrap/socket.h"
+#include "comm/comm.h"
 
 static void test_prefix_list(void** state) {
   (void)state;

@@ -13,6 +13,6 @@ cflags=$(pkg-config --cflags acc-ccl) && libs=$(pkg-config --libs acc-ccl) || { 
 libdir=$(dirname "$(dirname "$pc")") # .../lib of the installed tree
 echo "pkg-config: $cflags $libs"
 # a sanitizer build of the library needs the program built with the same runtime
-${MPICC:-mpicc} ${SAN_FLAGS:-} -o "$tmp/prog" "$top_srcdir/tests/core/pkgconfig_prog.c" $cflags $libs || exit 1
+${MPICC:-mpicc} ${SAN_FLAGS:-} -o "$tmp/prog" "$top_srcdir/tests/comm/pkgconfig_prog.c" $cflags $libs || exit 1
 LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   "$top_srcdir/tests/run_mpi.sh" 2 "$tmp/prog"

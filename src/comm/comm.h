@@ -4,8 +4,8 @@
 
 #include <pthread.h>
 #include <stdint.h>
-#include "core.h"
-#include "bootstrap.h"
+#include "core/core.h"
+#include "bootstrap/bootstrap.h"
 #include "device/device.h"
 
 #define ACCL_COMM_MAGIC 0xacc1c0aa11c0ffeeULL
@@ -57,8 +57,24 @@ void acclCommLeave(struct acclComm* comm);
 /* Record an asynchronous failure (first one wins). */
 void acclCommSetAsyncError(struct acclComm* comm, acclResult_t err);
 
-/* Hooks that comm init / destroy call in other modules. */
-acclResult_t acclCollSetup(struct acclComm* comm); /* src/collectives: connect transports */
-void acclCollTeardown(struct acclComm* comm, int abort);
+/* Registry (registry.c): a struct for a new communicator (recycled, so that a
+ * stale handle can still be read), its release, and membership of the set of
+ * live communicators that entry points validate against. */
+struct acclComm* acclCommAlloc(int nranks, int rank, int device, const char* name, int nChannels);
+void acclCommFree(struct acclComm* comm);
+acclResult_t acclCommRegister(struct acclComm* comm);
+void acclCommUnregister(struct acclComm* comm);
+/* Destroy (abort = 0) or abort (abort = 1) starts: validates, sets the flag,
+ * and waits until no entry point is inside the communicator. */
+acclResult_t acclCommBeginRelease(struct acclComm* comm, int abort, const char* fn);
+
+/* Peers (peers.c): exchange acclPeerInfo over the bootstrap and derive the
+ * node layout (nodeOf, nNodes, localRank, coreSharers). */
+acclResult_t acclCommExchangePeers(struct acclComm* comm);
+/* Pure helpers, exposed for unit tests. Node of each rank from the host
+ * hashes: nodes are numbered in order of their lowest rank. Returns the
+ * number of nodes. */
+int acclCommComputeNodes(const uint64_t* hostHash, int nranks, int* nodeOf);
+uint64_t acclHashString(const char* s, uint64_t seed);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "acc_ccl.h"
-#include "log.h"
+#include "core/log.h"
 
 #define ACCL_EXPORT __attribute__((visibility("default")))
 

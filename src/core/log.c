@@ -1,5 +1,5 @@
 /* log.c - ACCL_DEBUG / ACCL_DEBUG_SUBSYS / ACCL_DEBUG_FILE logging. */
-#include "log.h"
+#include "core/log.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "acc_ccl.h"
-#include "core.h"
+#include "core/core.h"
 
 int acclLogLevelCur = -1;
 uint32_t acclLogSubsysMask = ACCL_ALL;

@@ -1,12 +1,12 @@
 /* param.c - ACCL_ parameters from the environment or a conf file (env wins). */
-#include "param.h"
+#include "core/param.h"
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "log.h"
+#include "core/log.h"
 
 #define MAX_PARAMS 128
 typedef struct {

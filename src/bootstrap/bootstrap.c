@@ -11,8 +11,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "bootstrap_internal.h"
-#include "param.h"
+#include "bootstrap/wire.h"
+#include "core/param.h"
 
 typedef struct acclStashedMsg {
   struct acclStashedMsg* next;

@@ -1,0 +1,166 @@
+/* registry.c - the registry of live communicators that every entry point
+ * validates against (unknown pointers are never dereferenced), entering and
+ * leaving a communicator, asynchronous errors, and the recycling of
+ * communicator structs. */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "comm/comm.h"
+
+/* ----------------------------------------------------------------- registry */
+
+static pthread_mutex_t registryLock = PTHREAD_MUTEX_INITIALIZER;
+static struct acclComm** registry;
+static int registryCount, registryCap;
+
+static struct acclComm* commFreeList; /* released comm structs, recycled by commAlloc */
+
+static int registryFind(const struct acclComm* comm) {
+  for (int i = 0; i < registryCount; i++)
+    if (registry[i] == comm) return i;
+  return -1;
+}
+
+static acclResult_t registryAdd(struct acclComm* comm) {
+  pthread_mutex_lock(&registryLock);
+  if (registryCount == registryCap) {
+    int cap = registryCap ? registryCap * 2 : 16;
+    struct acclComm** grown = realloc(registry, sizeof(*grown) * (size_t)cap);
+    if (grown == NULL) {
+      pthread_mutex_unlock(&registryLock);
+      WARN("out of memory registering a communicator");
+      return acclSystemError;
+    }
+    registry = grown;
+    registryCap = cap;
+  }
+  registry[registryCount++] = comm;
+  pthread_mutex_unlock(&registryLock);
+  return acclSuccess;
+}
+
+static void registryRemove(struct acclComm* comm) {
+  pthread_mutex_lock(&registryLock);
+  int i = registryFind(comm);
+  if (i >= 0) registry[i] = registry[--registryCount];
+  pthread_mutex_unlock(&registryLock);
+}
+
+/* Caller holds registryLock. Never dereferences an unregistered pointer. */
+static acclResult_t checkLocked(const struct acclComm* comm, const char* fn) {
+  if (comm == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument comm is NULL", fn);
+  if (registryFind(comm) < 0 || comm->magic != ACCL_COMM_MAGIC || comm->destroyed)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: comm is not a valid communicator (destroyed?)", fn);
+  if (__atomic_load_n(&comm->abortFlag, __ATOMIC_ACQUIRE)) ACCL_ARG_ERROR(acclInvalidUsage, "%s: comm was aborted", fn);
+  return acclSuccess;
+}
+
+acclResult_t acclCommCheck(const struct acclComm* comm, const char* fn) {
+  pthread_mutex_lock(&registryLock);
+  acclResult_t res = checkLocked(comm, fn);
+  pthread_mutex_unlock(&registryLock);
+  return res;
+}
+
+/* The last communicator this thread validated, and its incarnation then.
+ * Comm structs are never returned to malloc (released ones are recycled), so
+ * a stale pointer can still be read; a release bumps the incarnation before
+ * waiting for users, and an enter bumps users before re-reading the
+ * incarnation (both seq_cst): one of the two always sees the other. */
+static __thread struct acclComm* enteredComm;
+static __thread uint64_t enteredIncarnation;
+
+acclResult_t acclCommEnter(struct acclComm* comm, const char* fn) {
+  if (comm != NULL && comm == enteredComm) {
+    __atomic_add_fetch(&comm->users, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&comm->incarnation, __ATOMIC_SEQ_CST) == enteredIncarnation &&
+        !__atomic_load_n(&comm->abortFlag, __ATOMIC_ACQUIRE))
+      return acclSuccess;
+    __atomic_sub_fetch(&comm->users, 1, __ATOMIC_SEQ_CST);
+  }
+  pthread_mutex_lock(&registryLock);
+  acclResult_t res = checkLocked(comm, fn);
+  if (res == acclSuccess) {
+    __atomic_add_fetch(&comm->users, 1, __ATOMIC_SEQ_CST);
+    enteredComm = comm;
+    enteredIncarnation = __atomic_load_n(&comm->incarnation, __ATOMIC_SEQ_CST);
+  }
+  pthread_mutex_unlock(&registryLock);
+  return res;
+}
+
+void acclCommLeave(struct acclComm* comm) { __atomic_sub_fetch(&comm->users, 1, __ATOMIC_SEQ_CST); }
+
+void acclCommSetAsyncError(struct acclComm* comm, acclResult_t err) {
+  int expected = acclSuccess;
+  __atomic_compare_exchange_n(&comm->asyncError, &expected, (int)err, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+
+struct acclComm* acclCommAlloc(int nranks, int rank, int device, const char* name, int nChannels) {
+  pthread_mutex_lock(&registryLock);
+  struct acclComm* comm = commFreeList;
+  if (comm) commFreeList = comm->nextFree;
+  pthread_mutex_unlock(&registryLock);
+  if (comm) { /* recycled: keep the incarnation counting up */
+    uint64_t incarnation = comm->incarnation;
+    memset(comm, 0, sizeof(*comm));
+    comm->incarnation = incarnation;
+  } else {
+    comm = calloc(1, sizeof(*comm));
+  }
+  if (comm == NULL) return NULL;
+  comm->rank = rank;
+  comm->nranks = nranks;
+  comm->device = device;
+  comm->configNChannels = nChannels;
+  if (name) snprintf(comm->name, sizeof(comm->name), "%s", name);
+  return comm;
+}
+
+void acclCommFree(struct acclComm* comm) {
+  acclBootstrapClose(comm->bootstrap);
+  free(comm->peerInfo);
+  free(comm->nodeOf);
+  comm->magic = 0;
+  __atomic_add_fetch(&comm->incarnation, 1, __ATOMIC_SEQ_CST);
+  pthread_mutex_lock(&registryLock);
+  comm->nextFree = commFreeList;
+  commFreeList = comm;
+  pthread_mutex_unlock(&registryLock);
+}
+
+
+acclResult_t acclCommRegister(struct acclComm* comm) {
+  comm->magic = ACCL_COMM_MAGIC;
+  return registryAdd(comm);
+}
+
+void acclCommUnregister(struct acclComm* comm) { registryRemove(comm); }
+
+acclResult_t acclCommBeginRelease(struct acclComm* comm, int abort, const char* fn) {
+  pthread_mutex_lock(&registryLock);
+  acclResult_t res = checkLocked(comm, fn);
+  if (res == acclSuccess) {
+    if (abort)
+      __atomic_store_n(&comm->abortFlag, 1, __ATOMIC_RELEASE);
+    else
+      comm->destroyed = 1;
+  }
+  pthread_mutex_unlock(&registryLock);
+  if (res != acclSuccess) return res;
+  /* Threads' cached validations of this comm stop here (see acclCommEnter). */
+  __atomic_add_fetch(&comm->incarnation, 1, __ATOMIC_SEQ_CST);
+  /* Entry points still inside (a split blocked on a stalled peer, a collective
+   * running inline) see the abort flag and leave; wait for them, sleeping,
+   * before anything is torn down. */
+  for (int spins = 0; __atomic_load_n(&comm->users, __ATOMIC_SEQ_CST) != 0; spins++) {
+    if (spins < 100)
+      sched_yield();
+    else
+      nanosleep(&(struct timespec){0, 1000000}, NULL);
+  }
+  return acclSuccess;
+}
