@@ -47,8 +47,8 @@ failTopo:
   return res;
 }
 
-static acclResult_t acclCommCreate(const acclUniqueId* id, int nranks, int rank, int device, const char* name, int nChannels,
-                            struct acclComm** out) {
+static acclResult_t acclCommCreate(const acclUniqueId* id, int nranks, int rank, int device, const char* name,
+                                   int nChannels, struct acclComm** out) {
   logVersionOnce();
   struct acclComm* comm = acclCommAlloc(nranks, rank, device, name, nChannels);
   if (comm == NULL) {
@@ -68,7 +68,7 @@ fail:
 }
 
 static acclResult_t acclCommCreateSplit(struct acclComm* parent, const int* members, int nmembers, int myNewRank,
-                                 const char* name, int nChannels, struct acclComm** out) {
+                                        const char* name, int nChannels, struct acclComm** out) {
   struct acclComm* comm = acclCommAlloc(nmembers, myNewRank, parent->device, name, nChannels);
   if (comm == NULL) {
     WARN("out of memory for a communicator");
@@ -86,7 +86,6 @@ fail:
   acclCommFree(comm);
   return res;
 }
-
 
 static acclResult_t acclCommRelease(struct acclComm* comm, int abort, const char* fn) {
   ACCLCHECK(acclCommBeginRelease(comm, abort, fn));

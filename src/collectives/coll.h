@@ -5,7 +5,6 @@
 #include "comm/comm.h"
 #include "collectives/plan.h"
 #include "transport/transport.h"
-#include "transport/shm/shm.h"
 
 #define ACCL_MAX_PREMUL_OPS 64
 
@@ -21,8 +20,7 @@ struct acclCollState {
   int nConnLanes; /* >= 2 (two trees) + 1 p2p lane */
   int p2pLane;
   acclConnTable conns;
-  acclShmState shm;
-  struct acclOfiState* ofi;     /* network transport, NULL when every peer is on our node (src/transport/ofi) */
+  acclTransportSet net;         /* the transports (src/transport): geometry, peer memory, liveness */
   int directOk;                 /* all ranks on one node and mapped: direct / LL plans possible */
   size_t llMaxBytes;            /* largest one-shot LL payload per rank */
   size_t rdMaxBytes;            /* ACCL_RD_MAX_BYTES: largest recursive-doubling AllReduce */

@@ -123,8 +123,7 @@ void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in) {
   in->nNodes = comm->nNodes;
   in->directOk = comm->coll->directOk;
   in->llMaxBytes = comm->coll->llMaxBytes;
-  in->rdMaxBytes = ACCL_MIN(comm->coll->rdMaxBytes,
-                            acclRdMaxBytes(comm->coll->shm.layout.nslots, comm->coll->conns.send[0].slotBytes));
+  in->rdMaxBytes = ACCL_MIN(comm->coll->rdMaxBytes, acclTransportHalfFifo(&comm->coll->net));
   const struct acclTopoState* tp = comm->topo;
   in->haveTrees = tp && tp->nTrees >= 2 && tp->trees;
   in->hierLocal = acclHierShape(comm->nodeOf, comm->nranks, comm->nNodes);
@@ -198,7 +197,7 @@ acclResult_t acclPlanTask(struct acclComm* comm, acclPlan* plan, int ti) {
     case ACCL_ALGO_RD: return acclBuildRD(plan, ti, me, n, 0, t->count);
     case ACCL_ALGO_HIER: {
       size_t total = t->count, bytes = total * acclTypeSize(t->dtype);
-      size_t chunkElems = (size_t)(cs->shm.layout.nslots / 2) * (cs->conns.send[0].slotBytes / acclTypeSize(t->dtype));
+      size_t chunkElems = acclTransportHalfFifo(&cs->net) / acclTypeSize(t->dtype);
       int nch = cs->nChannels;
       while (nch > 1 && bytes / (size_t)nch < 32768) nch--;
       for (int c = 0; c < nch; c++) {
@@ -219,8 +218,7 @@ acclResult_t acclPlanTask(struct acclComm* comm, acclPlan* plan, int ti) {
       size_t total = t->count;
       size_t bytes = total * acclTypeSize(t->dtype);
       int nch = cs->nChannels;
-      const acclConn* any = &cs->conns.send[0];
-      size_t chunkElems = (size_t)(cs->shm.layout.nslots / 2) * (any->slotBytes / acclTypeSize(t->dtype));
+      size_t chunkElems = acclTransportHalfFifo(&cs->net) / acclTypeSize(t->dtype);
       while (nch > 1 && bytes / (size_t)nch < 32768) nch--; /* small calls: fewer, fuller channels */
       acclResult_t res = acclSuccess;
       for (int c = 0; c < nch && res == acclSuccess; c++) {

@@ -120,7 +120,7 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     if (s->recvPeer[i] < 0) continue;
     acclConn* c = acclConnRecv(ct, lane->connLane, s->recvPeer[i]);
     size_t bytes;
-    const void* b = c->ops->recvBuf(c, c->step, &bytes);
+    const void* b = acclConnRecvBuf(c, c->step, &bytes);
     if (b == NULL) return 0;
     if (bytes != elems * esize) {
       WARN("rank %d: step from rank %d has %zu bytes, expected %zu (mismatched calls across ranks?)", comm->rank,
@@ -136,9 +136,9 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
   for (int i = 0; i < 2; i++) {
     if (s->sendPeer[i] < 0) continue;
     acclConn* c = acclConnSend(ct, lane->connLane, s->sendPeer[i]);
-    void* b = c->ops->sendBuf(c, c->step);
+    void* b = acclConnSendBuf(c, c->step);
     if (b == NULL) return 0;
-    if (c->ops->sendFrom == NULL) zeroCopy = 0;
+    if (!acclConnCanSendFrom(c)) zeroCopy = 0;
     sc[nsc++] = c;
     out[nout++] = b;
   }
@@ -156,14 +156,14 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
   }
   const void* zcSrc = zeroCopy ? (s->dstBuf != ACCL_BUF_NONE ? (const void*)out[nout - 1] : in[nin - 1]) : NULL;
   for (int i = 0; i < nsc; i++) {
-    acclResult_t r = zeroCopy ? sc[i]->ops->sendFrom(sc[i], sc[i]->step, zcSrc, elems * esize)
-                              : sc[i]->ops->sendPost(sc[i], sc[i]->step, elems * esize);
+    acclResult_t r = zeroCopy ? acclConnSendFrom(sc[i], sc[i]->step, zcSrc, elems * esize)
+                              : acclConnSendPost(sc[i], sc[i]->step, elems * esize);
     if (r != acclSuccess) return -r;
     if (zeroCopy && noteZeroCopy(x, sc[i]) < 0) return -acclSystemError;
     sc[i]->step++;
   }
   for (int i = 0; i < nrc; i++) {
-    acclResult_t r = rc[i]->ops->recvRelease(rc[i], rc[i]->step);
+    acclResult_t r = acclConnRecvRelease(rc[i], rc[i]->step);
     if (r != acclSuccess) return -r;
     rc[i]->step++;
   }
@@ -174,21 +174,21 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
 static void* peerBuf(acclExec* x, const acclTask* task, int q, int bufId) {
   struct acclComm* comm = x->comm;
   if (q == comm->rank) return bufBase(task, bufId);
-  acclShmState* st = &comm->coll->shm;
-  acclShmPeerSlot* slot = acclShmSlot(st, comm->rank, comm->rank, q);
-  return acclShmPeerPtr(st, q, bufId == ACCL_BUF_SEND ? slot->sendPtr : slot->recvPtr);
+  const acclPeerMem* pm = &comm->coll->net.peerMem;
+  acclPeerSlot* slot = acclPeerMemSlot(pm, comm->rank, q);
+  return acclPeerMemPtr(pm, q, bufId == ACCL_BUF_SEND ? slot->sendPtr : slot->recvPtr);
 }
 
 /* SYNC: publish ours once, then wait for every rank of the mask. */
 static int syncStep(acclExec* x, laneState* ls, const acclStep* s) {
   struct acclComm* comm = x->comm;
-  acclShmState* st = &comm->coll->shm;
+  const acclPeerMem* pm = &comm->coll->net.peerMem;
   const acclTask* task = &x->plan->tasks[s->task];
   const int me = comm->rank;
   if (!ls->syncPublished) {
     for (int q = 0; q < comm->nranks; q++) {
       if (q == me || !(s->mask & (1ull << q))) continue;
-      acclShmPeerSlot* slot = acclShmSlot(st, q, me, me);
+      acclPeerSlot* slot = acclPeerMemSlot(pm, q, me);
       if (s->phase == ACCL_SYNC_ARRIVE) {
         slot->sendPtr = (uint64_t)(uintptr_t)task->sendDev;
         slot->recvPtr = (uint64_t)(uintptr_t)task->recvDev;
@@ -201,7 +201,7 @@ static int syncStep(acclExec* x, laneState* ls, const acclStep* s) {
   }
   for (int q = 0; q < comm->nranks; q++) {
     if (q == me || !(s->mask & (1ull << q))) continue;
-    acclShmPeerSlot* slot = acclShmSlot(st, me, me, q);
+    acclPeerSlot* slot = acclPeerMemSlot(pm, me, q);
     uint64_t v = __atomic_load_n(s->phase == ACCL_SYNC_ARRIVE ? &slot->arrive : &slot->done, __ATOMIC_ACQUIRE);
     if (v < task->seq) return 0;
   }
@@ -251,7 +251,7 @@ static int llPushStep(acclExec* x, const acclStep* s, int dev) {
   d.u.ll.flag = (uint32_t)task->seq;
   for (int q = 0; q < comm->nranks; q++) {
     if (!(s->mask & (1ull << q))) continue;
-    d.u.ll.lines = acclShmLLInbox(&comm->coll->shm, q, comm->rank, comm->rank, (int)(task->seq & 1));
+    d.u.ll.lines = acclPeerMemLLInbox(&comm->coll->net.peerMem, q, comm->rank, (int)(task->seq & 1));
     if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
     accDevDoorbell((const void*)d.u.ll.lines);
   }
@@ -269,7 +269,7 @@ static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) 
   for (int q = 0; q < comm->nranks; q++) {
     if (!(s->mask & (1ull << q))) continue;
     if (seen++ < (int)ls->slice) continue;
-    const volatile uint64_t* lines = acclShmLLInbox(&comm->coll->shm, comm->rank, comm->rank, q, (int)(task->seq & 1));
+    const volatile uint64_t* lines = acclPeerMemLLInbox(&comm->coll->net.peerMem, comm->rank, q, (int)(task->seq & 1));
     for (size_t i = nlines; i-- > 0;)
       if ((uint32_t)(lines[i] >> 32) != flag) return 0;
     ls->slice++;
@@ -284,7 +284,7 @@ static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) 
   d.u.ll.flag = flag;
   for (int q = 0; q < comm->nranks; q++) {
     if (!(s->mask & (1ull << q))) continue;
-    d.u.ll.lines = acclShmLLInbox(&comm->coll->shm, comm->rank, comm->rank, q, (int)(task->seq & 1));
+    d.u.ll.lines = acclPeerMemLLInbox(&comm->coll->net.peerMem, comm->rank, q, (int)(task->seq & 1));
     d.u.ll.dst = (char*)x->llTemp + stride * (size_t)(nin + 1);
     if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
     in[nin] = d.u.ll.dst;
@@ -352,19 +352,6 @@ static int runLane(acclExec* x, int li, int dev) {
   return moved;
 }
 
-/* A peer process on our node that died: its pid is gone or a zombie. */
-static int peerDead(int pid) {
-  char path[64], buf[256];
-  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-  FILE* f = fopen(path, "r");
-  if (!f) return 1;
-  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  char* rp = strrchr(buf, ')');
-  return rp && (rp[2] == 'Z' || rp[2] == 'X');
-}
-
 static int checkHealth(acclExec* x) {
   struct acclComm* comm = x->comm;
   uint64_t now = acclClockNs();
@@ -374,12 +361,10 @@ static int checkHealth(acclExec* x) {
   }
   if (now - x->lastCheckNs < 100000000ull) return 0;
   x->lastCheckNs = now;
-  for (int q = 0; q < comm->nranks; q++) {
-    if (q == comm->rank || comm->nodeOf[q] != comm->node) continue;
-    if (comm->peerInfo[q].pid != comm->peerInfo[comm->rank].pid && peerDead(comm->peerInfo[q].pid)) {
-      WARN("rank %d: peer rank %d (pid %d) has exited during a collective", comm->rank, q, comm->peerInfo[q].pid);
-      return -acclRemoteError;
-    }
+  int dead = acclTransportsFailedPeer(&comm->coll->net);
+  if (dead >= 0) {
+    WARN("rank %d: peer rank %d (pid %d) failed during a collective", comm->rank, dead, comm->peerInfo[dead].pid);
+    return -acclRemoteError;
   }
   uint64_t timeout = comm->coll->timeoutNs;
   if (timeout > 0 && now - x->lastProgressNs > timeout) {
@@ -468,7 +453,7 @@ static int execStep(void* arg, int dev) {
   /* zero-copy sends read the user's (or staging) memory until they complete */
   while (x->nZc > 0) {
     acclConn* c = x->zcConns[x->nZc - 1];
-    if (!c->ops->sendIdle(c)) {
+    if (!acclConnSendIdle(c)) {
       int h = checkHealth(x);
       return h < 0 ? h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
     }
@@ -482,8 +467,8 @@ static int execStep(void* arg, int dev) {
   }
   __atomic_store_n(&cs->execTicket, x->plan->ticket + 1, __ATOMIC_SEQ_CST);
   /* a later plan of this comm may wait for its turn on another stream */
-  if (__atomic_load_n(&cs->nextTicket, __ATOMIC_SEQ_CST) > x->plan->ticket + 1 && cs->shm.region)
-    accDevDoorbell(cs->shm.region);
+  if (__atomic_load_n(&cs->nextTicket, __ATOMIC_SEQ_CST) > x->plan->ticket + 1)
+    accDevDoorbell((const void*)(uintptr_t)comm->peerInfo[comm->rank].window.base);
   return ACCDEV_DONE;
 }
 
@@ -584,8 +569,8 @@ acclResult_t acclPlanLaunch(struct acclComm* comm, acclPlan* plan, accStream_t s
   d.u.program.fn = execStep;
   d.u.program.fini = execFini;
   d.u.program.arg = x;
-  d.u.program.spinNs = comm->coll->ofi ? comm->coll->netSpinNs : 0;
-  d.u.program.pollNs = comm->coll->ofi ? comm->coll->netPollNs : 0;
+  d.u.program.spinNs = comm->coll->net.network ? comm->coll->netSpinNs : 0;
+  d.u.program.pollNs = comm->coll->net.network ? comm->coll->netPollNs : 0;
   unsigned flags = totalBytes <= (size_t)comm->coll->inlineMaxBytes ? ACCDEV_SUBMIT_INLINE : 0;
   accError_t e = accDevSubmit(stream, &d, flags);
   if (e != accSuccess) {

@@ -193,9 +193,8 @@ acclResult_t acclBuildHier(acclPlan* plan, int t, int rank, int nranks, const in
 /* Ranks per node when every node has the same number (and nNodes > 1), else 0. */
 int acclHierShape(const int* nodeOf, int nranks, int nNodes);
 /* AllReduce by recursive doubling (rd.c) on connection lane connLane; the
- * whole message must fit in half a FIFO: count * size <= acclRdMaxBytes(). */
+ * whole message must fit in half a FIFO: count * size <= half a FIFO (acclTransportHalfFifo). */
 acclResult_t acclBuildRD(acclPlan* plan, int t, int rank, int nranks, int connLane, size_t count);
-size_t acclRdMaxBytes(int nslots, size_t slotBytes);
 /* Send / Recv / AllToAll over per-peer lanes. */
 acclResult_t acclBuildP2P(acclPlan* plan, int t, int rank, int nranks, int connLane);
 

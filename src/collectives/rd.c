@@ -14,7 +14,7 @@
  * Each round is two steps on one lane: a send-only step, then a
  * receive-and-reduce step. The send step completes as soon as its slices sit
  * in the FIFO, so this only works while the whole message fits in the FIFO's
- * free slots: acclRdMaxBytes() bounds it, the tuner respects the bound. */
+ * free slots: half a FIFO (acclTransportHalfFifo) bounds it, the tuner respects the bound. */
 #include "collectives/plan.h"
 
 static int largestPow2(int n) {
@@ -25,8 +25,6 @@ static int largestPow2(int n) {
 
 /* Rank of participant v: the first `extra` participants are the odd ranks of the pairs. */
 static int rankOfParticipant(int v, int extra) { return v < extra ? 2 * v + 1 : v + extra; }
-
-size_t acclRdMaxBytes(int nslots, size_t slotBytes) { return (size_t)(nslots / 2) * slotBytes; }
 
 static acclResult_t addFifo(acclPlan* plan, int lane, int t, size_t count, int src, int dst, int recvPeer, int sendPeer,
                             uint8_t flags) {

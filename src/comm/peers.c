@@ -102,4 +102,3 @@ out:
   free(hashes);
   return res;
 }
-

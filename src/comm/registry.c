@@ -98,7 +98,6 @@ void acclCommSetAsyncError(struct acclComm* comm, acclResult_t err) {
   __atomic_compare_exchange_n(&comm->asyncError, &expected, (int)err, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-
 struct acclComm* acclCommAlloc(int nranks, int rank, int device, const char* name, int nChannels) {
   pthread_mutex_lock(&registryLock);
   struct acclComm* comm = commFreeList;
@@ -131,7 +130,6 @@ void acclCommFree(struct acclComm* comm) {
   commFreeList = comm;
   pthread_mutex_unlock(&registryLock);
 }
-
 
 acclResult_t acclCommRegister(struct acclComm* comm) {
   comm->magic = ACCL_COMM_MAGIC;

@@ -109,7 +109,8 @@ typedef struct acclOfiState {
   int directedRecv;             /* FI_DIRECTED_RECV offered: receives name their source */
   int rma;                      /* the rma protocol runs (every rank can) */
   int nLanes;
-  int forceOfi;                 /* every peer on ofi (ACCL_TRANSPORT=ofi) */
+  const acclTransportSet* set; /* which pairs are ours: acclTransportOf(set, a, b) == self */
+  int self;
   size_t flagBytes, flagsTotal; /* region layout, see acclOfiConnIndex */
   acclOfiConnPriv** byLaneRank; /* rma: [(lane * nranks + peer) * 2 + dir (0 send, 1 receive)] */
   acclOfiRail rails[ACCL_OFI_MAX_RAILS];
@@ -140,8 +141,7 @@ const char* acclOfiErrText(int err, char* buf, size_t len);
 /* Collective over the communicator: open rails, exchange addresses, connect
  * every peer on another node (every peer with forceOfi) in every lane, start
  * the proxy. */
-acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable* conns, int forceOfi, int nslots,
-                          size_t slotBytes);
+acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, const acclTransportArgs* args, acclConnTable* conns);
 /* Does rank a reach rank b over ofi? */
 int acclOfiUses(const acclOfiState* st, int a, int b);
 /* Index of rank r's connection (lane, peer, dir: 0 send, 1 receive) in r's region. */
@@ -156,9 +156,9 @@ static inline acclOfiConnPriv** acclOfiConnSlot(const acclOfiState* st, int lane
 }
 
 /* ---- ofi_conn.c (tagged) and ofi_rma.c */
-extern const acclTransportOps acclOfiOps;
-extern const acclTransportOps acclOfiRmaOps;
-int acclOfiPeerFailed(acclConn* conn);
+extern const acclConnOps acclOfiOps;
+extern const acclConnOps acclOfiRmaOps;
+extern const acclTransport acclOfiTransport;
 /* rma: a remote write with CQ data arrived (proxy or engine thread). */
 void acclOfiRmaArrived(acclOfiState* st, uint64_t data);
 /* rma CQ data of a piece:

@@ -119,10 +119,11 @@ static acclResult_t ofiRecvRelease(acclConn* conn, uint64_t step) {
   return acclOfiPostRecv(conn->priv, step + (uint64_t)conn->nslots);
 }
 
-int acclOfiPeerFailed(acclConn* conn) {
-  acclOfiConnPriv* c = conn->priv;
-  return __atomic_load_n(&c->st->peerFailed[c->peer], __ATOMIC_ACQUIRE);
-}
-
-const acclTransportOps acclOfiOps = {"ofi",          ofiSendBuf,        ofiSendPost, acclOfiRecvBuf,
-                                     ofiRecvRelease, acclOfiPeerFailed, ofiSendFrom, acclOfiSendIdle};
+const acclConnOps acclOfiOps = {
+    .sendBuf = ofiSendBuf,
+    .sendPost = ofiSendPost,
+    .recvBuf = acclOfiRecvBuf,
+    .recvRelease = ofiRecvRelease,
+    .sendFrom = ofiSendFrom,
+    .sendIdle = acclOfiSendIdle,
+};

@@ -172,5 +172,11 @@ void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
     accDevSignal(&c->done[slot], c->stepOf[slot] + 1);
 }
 
-const acclTransportOps acclOfiRmaOps = {"ofi-rma",      rmaSendBuf,        rmaSendPost, acclOfiRecvBuf,
-                                        rmaRecvRelease, acclOfiPeerFailed, rmaSendFrom, acclOfiSendIdle};
+const acclConnOps acclOfiRmaOps = {
+    .sendBuf = rmaSendBuf,
+    .sendPost = rmaSendPost,
+    .recvBuf = acclOfiRecvBuf,
+    .recvRelease = rmaRecvRelease,
+    .sendFrom = rmaSendFrom,
+    .sendIdle = acclOfiSendIdle,
+};

@@ -74,9 +74,7 @@ static acclResult_t registerRegion(acclOfiState* st, acclOfiRail* r, int railIdx
   return acclSuccess;
 }
 
-int acclOfiUses(const acclOfiState* st, int a, int b) {
-  return a != b && (st->forceOfi || st->comm->nodeOf[a] != st->comm->nodeOf[b]);
-}
+int acclOfiUses(const acclOfiState* st, int a, int b) { return acclTransportOf(st->set, a, b) == st->self; }
 
 static int peersOf(const acclOfiState* st, int r) {
   int n = 0;
@@ -225,14 +223,15 @@ static acclResult_t buildConns(acclOfiState* st, acclConnTable* conns) {
   return acclSuccess;
 }
 
-acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, acclConnTable* conns, int forceOfi, int nslots,
-                          size_t slotBytes) {
+acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, const acclTransportArgs* args,
+                          acclConnTable* conns) {
   memset(st, 0, sizeof(*st));
   st->comm = comm;
-  st->forceOfi = forceOfi;
-  st->nLanes = conns->nLanes;
-  st->nslots = nslots;
-  st->slotBytes = slotBytes;
+  st->set = args->set;
+  st->self = args->self;
+  st->nLanes = args->nLanes;
+  st->nslots = args->nslots;
+  st->slotBytes = args->slotBytes;
   /* libfabric providers that pin memory need this before fork() is safe for
    * children (data-loader workers); we never overwrite a user's choice. */
   setenv("FI_EFA_FORK_SAFE", "1", 0);
@@ -310,3 +309,47 @@ void acclOfiTeardown(acclOfiState* st, int abort) {
   free((void*)st->peerFailed);
   memset(st, 0, sizeof(*st));
 }
+
+/* ------------------------------------------------------ the transport table */
+
+static int ofiCanConnect(const struct acclComm* comm, const acclTransportArgs* args, int a, int b) {
+  (void)comm;
+  (void)args;
+  return a != b; /* the network reaches every rank; shm, earlier in the table, serves its node first */
+}
+
+static acclResult_t ofiSetup(struct acclComm* comm, const acclTransportArgs* args, acclConnTable* conns, void** state) {
+  acclOfiState* st = calloc(1, sizeof(*st));
+  if (st == NULL) ACCL_ERROR(acclSystemError, "NET/OFI rank %d: out of memory", comm->rank);
+  acclResult_t res = acclOfiSetup(comm, st, args, conns);
+  if (res != acclSuccess) {
+    acclOfiTeardown(st, 1);
+    free(st);
+    return res;
+  }
+  *state = st;
+  return acclSuccess;
+}
+
+static int ofiFailedPeer(void* state) {
+  acclOfiState* st = state;
+  for (int q = 0; q < st->comm->nranks; q++)
+    if (__atomic_load_n(&st->peerFailed[q], __ATOMIC_ACQUIRE)) return q;
+  return -1;
+}
+
+static void ofiTeardown(struct acclComm* comm, void* state, int abort) {
+  (void)comm;
+  acclOfiTeardown(state, abort);
+  free(state);
+}
+
+const acclTransport acclOfiTransport = {
+    .name = "ofi",
+    .network = 1,
+    .canConnect = ofiCanConnect,
+    .setup = ofiSetup,
+    .failedPeer = ofiFailedPeer,
+    .teardown = ofiTeardown,
+    .peerMem = NULL,
+};

@@ -1,8 +1,10 @@
 /* shm.c - shared-memory transport: regions in device memory, mapped by peers
  * on the node through device IPC windows; FIFO connections over them. */
 #include "transport/shm/shm.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bootstrap/bootstrap.h"
 #include "comm/comm.h"
 
 typedef struct acclShmConnPriv {
@@ -21,7 +23,7 @@ void acclShmComputeLayout(acclShmLayout* l, int nranks, int nLanes, int nslots, 
   l->llBytes = llBytes;
   size_t off = 0;
   l->offSlots = off;
-  off += ACCL_ALIGN_UP(sizeof(acclShmPeerSlot) * (size_t)nranks, 4096);
+  off += ACCL_ALIGN_UP(sizeof(acclPeerSlot) * (size_t)nranks, 4096);
   l->offLL = off;
   off += ACCL_ALIGN_UP(llBytes * 2 * (size_t)nranks, 4096);
   l->offTails = off;
@@ -71,40 +73,88 @@ static acclResult_t shmRecvRelease(acclConn* c, uint64_t step) {
   return acclSuccess;
 }
 
-static int shmPeerFailed(acclConn* c) {
-  (void)c;
-  return 0; /* detected through the peer's pid by the executor's liveness check */
+/* no zero-copy sends: a step buffer in the receiver's memory is already the one copy */
+static const acclConnOps shmConnOps = {
+    .sendBuf = shmSendBuf,
+    .sendPost = shmSendPost,
+    .recvBuf = shmRecvBuf,
+    .recvRelease = shmRecvRelease,
+    .sendFrom = NULL,
+    .sendIdle = NULL,
+};
+
+/* ---------------------------------------------------------- peer memory */
+
+static char* regionOf(acclShmState* st, int owner) { return owner == st->me ? st->region : st->peerRegion[owner]; }
+
+static void* shmPeerPtr(void* state, int peer, uint64_t remotePtr) {
+  acclShmState* st = state;
+  return (void*)(uintptr_t)((int64_t)remotePtr + st->peerDelta[peer]);
 }
 
-/* no zero-copy sends: a step buffer in the receiver's memory is already the one copy */
-const acclTransportOps acclShmOps = {"shm",          shmSendBuf,    shmSendPost, shmRecvBuf,
-                                     shmRecvRelease, shmPeerFailed, NULL,        NULL};
+static acclPeerSlot* shmSlot(void* state, int owner, int writer) {
+  acclShmState* st = state;
+  return (acclPeerSlot*)(regionOf(st, owner) + st->layout.offSlots + (size_t)writer * sizeof(acclPeerSlot));
+}
 
-static int sameNode(const struct acclComm* comm, int q) { return comm->nodeOf[q] == comm->node; }
+static uint64_t* shmLLInbox(void* state, int owner, int writer, int parity) {
+  acclShmState* st = state;
+  return (uint64_t*)(regionOf(st, owner) + st->layout.offLL +
+                     ((size_t)writer * 2 + (size_t)parity) * st->layout.llBytes);
+}
 
-acclResult_t acclShmSetup(struct acclComm* comm, acclShmState* st, acclConnTable* conns) {
+static const acclPeerMemOps shmPeerMemOps = {
+    .slot = shmSlot,
+    .llInbox = shmLLInbox,
+    .peerPtr = shmPeerPtr,
+};
+
+/* ------------------------------------------------------------ lifecycle */
+
+static int shmCanConnect(const struct acclComm* comm, const acclTransportArgs* args, int a, int b) {
+  return !args->forceNetwork && comm->nodeOf[a] == comm->nodeOf[b];
+}
+
+static void shmTeardown(struct acclComm* comm, void* state, int abort);
+
+static acclResult_t shmSetup(struct acclComm* comm, const acclTransportArgs* args, acclConnTable* conns, void** state) {
   const int n = comm->nranks, me = comm->rank;
+  acclShmState* st = calloc(1, sizeof(*st));
+  if (st == NULL) ACCL_ERROR(acclSystemError, "shm rank %d: out of memory", me);
+  *state = st;
+  st->comm = comm;
+  st->me = me;
   acclShmLayout* l = &st->layout;
+  acclShmComputeLayout(l, n, args->nLanes, args->nslots, args->slotBytes, args->llBytes);
   acclResult_t res = acclSuccess;
   uint64_t* regionPtrs = NULL;
-  ACCCHECK(accSetDevice(comm->device));
-  ACCCHECK(accMalloc((void**)&st->region, l->total));
-  ACCCHECK(accMemset(st->region, 0, l->total));
+  /* every rank runs this (the allgather is collective); the pairs we serve
+   * are those the transport set gives us */
+  char* served = calloc((size_t)n, 1);
   st->peerRegion = calloc((size_t)n, sizeof(char*));
   st->peerWindowBase = calloc((size_t)n, sizeof(void*));
   st->peerDelta = calloc((size_t)n, sizeof(int64_t));
   st->peerMapped = calloc((size_t)n, sizeof(int));
-  st->priv = calloc((size_t)conns->nLanes * n * 2, sizeof(acclShmConnPriv));
+  st->priv = calloc((size_t)args->nLanes * n * 2, sizeof(acclShmConnPriv));
   regionPtrs = calloc((size_t)n, sizeof(uint64_t));
-  if (!st->peerRegion || !st->peerWindowBase || !st->peerDelta || !st->peerMapped || !st->priv || !regionPtrs) {
+  if (!served || !st->peerRegion || !st->peerWindowBase || !st->peerDelta || !st->peerMapped || !st->priv ||
+      !regionPtrs) {
+    WARN("shm rank %d: out of memory for %d peers", me, n);
     res = acclSystemError;
+    goto out;
+  }
+  for (int q = 0; q < n; q++) served[q] = acclTransportOf(args->set, me, q) == args->self;
+  if (accSetDevice(comm->device) != accSuccess || accMalloc((void**)&st->region, l->total) != accSuccess ||
+      accMemset(st->region, 0, l->total) != accSuccess) {
+    WARN("shm rank %d: cannot allocate a region of %zu bytes on device %d", me, l->total, comm->device);
+    res = acclDeviceError;
     goto out;
   }
   regionPtrs[me] = (uint64_t)(uintptr_t)st->region;
   ACCLCHECKGOTO(acclBootstrapAllGather(comm->bootstrap, regionPtrs, sizeof(uint64_t)), res, out);
 
   for (int q = 0; q < n; q++) {
-    if (q == me || !sameNode(comm, q)) continue;
+    if (!served[q]) continue;
     const acclPeerInfo* pi = &comm->peerInfo[q];
     if (pi->pid == comm->peerInfo[me].pid) {
       st->peerDelta[q] = 0; /* same process (acclCommInitAll): same address space */
@@ -112,7 +162,7 @@ acclResult_t acclShmSetup(struct acclComm* comm, acclShmState* st, acclConnTable
       void* base = NULL;
       accError_t e = accDevWindowOpen(&pi->window, &base);
       if (e != accSuccess) {
-        WARN("shm: cannot map the device memory of rank %d (pid %d): %s", q, pi->pid, accGetErrorString(e));
+        WARN("shm rank %d: cannot map the device memory of rank %d (pid %d): %s", me, q, pi->pid, accGetErrorString(e));
         res = acclSystemError;
         goto out;
       }
@@ -120,12 +170,12 @@ acclResult_t acclShmSetup(struct acclComm* comm, acclShmState* st, acclConnTable
       st->peerMapped[q] = 1;
       st->peerDelta[q] = (int64_t)((uintptr_t)base - pi->window.base);
     }
-    st->peerRegion[q] = (char*)acclShmPeerPtr(st, q, regionPtrs[q]);
+    st->peerRegion[q] = (char*)shmPeerPtr(st, q, regionPtrs[q]);
   }
 
-  for (int lane = 0; lane < conns->nLanes; lane++) {
+  for (int lane = 0; lane < args->nLanes; lane++) {
     for (int q = 0; q < n; q++) {
-      if (q == me || !sameNode(comm, q)) continue;
+      if (!served[q]) continue;
       acclShmConnPriv* sp = &st->priv[((size_t)lane * n + q) * 2];
       acclShmConnPriv* rp = sp + 1;
       acclShmHead* remoteHead = headOf(st, st->peerRegion[q], lane, me);
@@ -138,20 +188,48 @@ acclResult_t acclShmSetup(struct acclComm* comm, acclShmState* st, acclConnTable
       rp->sizes = myHead->sizes;
       rp->slots = fifoOf(st, st->region, lane, q);
       rp->tail = &tailOf(st, st->peerRegion[q], lane, me)->tail;
-      acclConn* s = acclConnSend(conns, lane, q);
-      acclConn* r = acclConnRecv(conns, lane, q);
-      *s = (acclConn){&acclShmOps, q, l->nslots, l->slotBytes, 0, sp};
-      *r = (acclConn){&acclShmOps, q, l->nslots, l->slotBytes, 0, rp};
+      *acclConnSend(conns, lane, q) = (acclConn){&shmConnOps, q, l->nslots, l->slotBytes, 0, sp};
+      *acclConnRecv(conns, lane, q) = (acclConn){&shmConnOps, q, l->nslots, l->slotBytes, 0, rp};
     }
   }
-  INFO(ACCL_SHM, "shm: region of %zu bytes, %d lanes x %d slots x %zu bytes, LL inbox %zu bytes", l->total,
-       conns->nLanes, l->nslots, l->slotBytes, l->llBytes);
+  INFO(ACCL_SHM, "shm rank %d: region of %zu bytes, %d lanes x %d slots x %zu bytes, LL inbox %zu bytes", me, l->total,
+       args->nLanes, l->nslots, l->slotBytes, l->llBytes);
 out:
   free(regionPtrs);
+  free(served);
+  if (res != acclSuccess) {
+    shmTeardown(comm, st, 1);
+    *state = NULL;
+  }
   return res;
 }
 
-void acclShmTeardown(struct acclComm* comm, acclShmState* st) {
+/* A peer process on our node that died: its pid is gone or a zombie. */
+static int pidDead(int pid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  FILE* f = fopen(path, "r");
+  if (!f) return 1;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char* rp = strrchr(buf, ')');
+  return rp && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+static int shmFailedPeer(void* state) {
+  acclShmState* st = state;
+  const struct acclComm* comm = st->comm;
+  for (int q = 0; q < comm->nranks; q++) {
+    if (st->peerRegion[q] == NULL || comm->peerInfo[q].pid == comm->peerInfo[st->me].pid) continue;
+    if (pidDead(comm->peerInfo[q].pid)) return q;
+  }
+  return -1;
+}
+
+static void shmTeardown(struct acclComm* comm, void* state, int abort) {
+  (void)abort;
+  acclShmState* st = state;
   if (st->peerMapped)
     for (int q = 0; q < comm->nranks; q++)
       if (st->peerMapped[q]) accDevWindowClose(st->peerWindowBase[q]);
@@ -164,5 +242,15 @@ void acclShmTeardown(struct acclComm* comm, acclShmState* st) {
   free(st->peerDelta);
   free(st->peerMapped);
   free(st->priv);
-  memset(st, 0, sizeof(*st));
+  free(st);
 }
+
+const acclTransport acclShmTransport = {
+    .name = "shm",
+    .network = 0,
+    .canConnect = shmCanConnect,
+    .setup = shmSetup,
+    .failedPeer = shmFailedPeer,
+    .teardown = shmTeardown,
+    .peerMem = &shmPeerMemOps,
+};

@@ -24,21 +24,11 @@
 #include "transport/transport.h"
 
 #define ACCL_CACHELINE 64
-#define ACCL_SHM_MAX_SLOTS 16
-
-/* What peer q publishes in our region for direct (single-copy) collectives. */
-typedef struct {
-  volatile uint64_t arrive;  /* sequence number of the collective q has reached */
-  volatile uint64_t done;    /* sequence number of the collective q has finished its part of */
-  volatile uint64_t sendPtr; /* q's buffers in q's address space */
-  volatile uint64_t recvPtr;
-  uint64_t pad[4];
-} acclShmPeerSlot;
 
 typedef struct {
   volatile uint64_t head; /* steps posted by the sender */
   uint64_t pad0[7];
-  volatile uint64_t sizes[ACCL_SHM_MAX_SLOTS];
+  volatile uint64_t sizes[ACCL_FIFO_MAX_SLOTS];
 } acclShmHead;
 
 typedef struct {
@@ -54,38 +44,20 @@ typedef struct {
 } acclShmLayout;
 
 typedef struct acclShmState {
+  struct acclComm* comm;
+  int me;
   acclShmLayout layout;
   char* region;                 /* our region (device memory) */
-  char** peerRegion;            /* [nranks] peer regions mapped here (NULL: not on our node) */
+  char** peerRegion;            /* [nranks] peer regions mapped here (NULL: not served by shm) */
   void** peerWindowBase;        /* [nranks] local base of the peer's mapped window */
   int64_t* peerDelta;           /* [nranks] local address = peer address + delta */
   int* peerMapped;              /* [nranks] 1 when we opened a window mapping (to close) */
   struct acclShmConnPriv* priv; /* per connection private state */
 } acclShmState;
 
+/* Region layout (pure: unit tests check it). */
 void acclShmComputeLayout(acclShmLayout* l, int nranks, int nLanes, int nslots, size_t slotBytes, size_t llBytes);
 
-/* Set up regions and connections for every same-node peer in every lane. */
-acclResult_t acclShmSetup(struct acclComm* comm, acclShmState* st, struct acclConnTable* conns);
-void acclShmTeardown(struct acclComm* comm, acclShmState* st);
-
-/* Region accessors. `owner` is whose region; returns a local pointer. */
-static inline char* acclShmRegionOf(acclShmState* st, int owner, int me) {
-  return owner == me ? st->region : st->peerRegion[owner];
-}
-static inline acclShmPeerSlot* acclShmSlot(acclShmState* st, int owner, int me, int writer) {
-  return (acclShmPeerSlot*)(acclShmRegionOf(st, owner, me) + st->layout.offSlots +
-                            (size_t)writer * sizeof(acclShmPeerSlot));
-}
-static inline uint64_t* acclShmLLInbox(acclShmState* st, int owner, int me, int writer, int parity) {
-  return (uint64_t*)(acclShmRegionOf(st, owner, me) + st->layout.offLL +
-                     ((size_t)writer * 2 + (size_t)parity) * st->layout.llBytes);
-}
-/* A peer's buffer pointer translated into our address space. */
-static inline void* acclShmPeerPtr(acclShmState* st, int peer, uint64_t remotePtr) {
-  return (void*)(uintptr_t)((int64_t)remotePtr + st->peerDelta[peer]);
-}
-
-extern const acclTransportOps acclShmOps;
+extern const acclTransport acclShmTransport;
 
 #endif
