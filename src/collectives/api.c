@@ -82,7 +82,7 @@ static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t s
     res = acclRedOpResolve(comm, a->op, a->dtype, &t, a->fn);
   else
     t.op = ACCDEV_OP_SUM;
-  if (res == acclSuccess && a->count > 0) res = acclEnqueue(comm, stream, &t);
+  if (res == acclSuccess && a->count > 0) res = acclGroupSubmit(comm, stream, &t);
   if (res != acclSuccess) acclGroupFail(res);
   acclCommLeave(comm);
   acclLogRank = saved;

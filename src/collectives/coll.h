@@ -59,7 +59,5 @@ void acclPlanPut(struct acclComm* comm, acclPlan* plan);
 
 /* Enqueue a finished plan on a stream (takes ownership of plan). */
 acclResult_t acclPlanLaunch(struct acclComm* comm, acclPlan* plan, accStream_t stream);
-/* Choose algorithm / protocol and add the task's steps (task already in plan). */
-acclResult_t acclPlanTask(struct acclComm* comm, acclPlan* plan, int t);
 
 #endif

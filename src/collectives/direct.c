@@ -5,7 +5,7 @@
  * with the device engines reading and writing peer buffers (DIRECT), then
  * publish completion (SYNC DONE) so no rank returns while a peer may still
  * read or write its buffers. Work is split so every rank moves 1/n of it. */
-#include "collectives/plan.h"
+#include "collectives/algorithm.h"
 
 static acclResult_t add(acclPlan* plan, int lane, acclStep s) { return acclPlanAddStep(plan, lane, &s); }
 
@@ -20,7 +20,7 @@ static uint64_t allMask(int n) { return n >= 64 ? ~0ull : ((1ull << n) - 1); }
 acclResult_t acclBuildDirect(acclPlan* plan, int t, int rank, int nranks) {
   const acclTask* task = &plan->tasks[t];
   const uint64_t all = allMask(nranks), me = 1ull << rank;
-  uint8_t pre = task->premul ? ACCL_STEP_PREMUL : 0, post = task->postDiv ? ACCL_STEP_POSTDIV : 0;
+  uint8_t pre = acclTaskPreFlag(task), post = acclTaskPostFlag(task);
   int lane;
   ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_DIRECT, -1, &lane));
   acclStep s = stepOf(ACCL_STEP_SYNC, t);
@@ -101,13 +101,41 @@ acclResult_t acclBuildLL(acclPlan* plan, int t, int rank, int nranks) {
   s.mask = others;
   s.srcBuf = ACCL_BUF_SEND;
   s.count = task->count;
-  s.flags = task->premul ? ACCL_STEP_PREMUL : 0;
+  s.flags = acclTaskPreFlag(task);
   ACCLCHECK(add(plan, lane, s));
   s = stepOf(ACCL_STEP_LLREDUCE, t);
   s.mask = others;
   s.srcBuf = ACCL_BUF_SEND;
   s.dstBuf = ACCL_BUF_RECV;
   s.count = task->count;
-  s.flags = (uint8_t)((task->premul ? ACCL_STEP_PREMUL : 0) | (task->postDiv ? ACCL_STEP_POSTDIV : 0));
+  s.flags = (uint8_t)(acclTaskPreFlag(task) | acclTaskPostFlag(task));
   return add(plan, lane, s);
 }
+
+/* ---- table entry: the direct algorithm runs Simple (single copy) or LL (one shot) */
+
+static int directFeasible(const acclTuneInput* in, acclProto proto) {
+  if (!in->directOk || acclFuncIsP2P(in->func)) return 0;
+  if (proto == ACCL_PROTO_LL) return in->func == ACCL_FUNC_ALLREDUCE && in->bytes <= in->llMaxBytes && in->nranks > 1;
+  return 1;
+}
+
+/* Simple: every rank moves its 1/n share once, reading peers' memory and
+ * writing it in place, about 2S (ReduceScatter / Reduce: S + S/n).
+ * LL: every input goes to every peer as lines twice its size, and every rank
+ * unpacks and reduces all n of them. */
+static double directCost(const acclTuneInput* in, acclProto proto) {
+  const int n = in->nranks;
+  const double S = (double)in->bytes;
+  if (proto == ACCL_PROTO_LL) return acclAlgoTime(in, 1, 4.0 * S * (n - 1) + S * (n + 1));
+  const int toOne = in->func == ACCL_FUNC_REDUCESCATTER || in->func == ACCL_FUNC_REDUCE;
+  return acclAlgoTime(in, 2, toOne ? S + S / n : 2.0 * S);
+}
+
+static acclResult_t directBuild(acclPlan* plan, int t, const acclAlgoCtx* ctx) {
+  return plan->tasks[t].proto == ACCL_PROTO_LL ? acclBuildLL(plan, t, ctx->rank, ctx->nranks)
+                                               : acclBuildDirect(plan, t, ctx->rank, ctx->nranks);
+}
+
+const acclAlgoInfo acclAlgoDirect = {
+    .name = "direct", .feasible = directFeasible, .cost = directCost, .build = directBuild};

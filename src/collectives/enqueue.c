@@ -1,11 +1,11 @@
-/* enqueue.c - from an API call to a planned task: buffer residency and
- * staging, algorithm choice, and the plan builders for each algorithm. */
+/* enqueue.c - from calls to a launched plan: buffer residency and staging,
+ * algorithm choice (tuning.c), steps from the algorithm table, reuse of the
+ * last plan's steps, then the executor. */
 #include <stdlib.h>
 #include <string.h>
 #include "collectives/coll.h"
-#include "collectives/group.h"
+#include "collectives/enqueue.h"
 #include "collectives/tuning.h"
-#include "topology/plan.h"
 #include "topology/topo.h"
 
 /* Bytes of the send and receive buffers of a call, and which ones this rank uses. */
@@ -51,7 +51,7 @@ static int onOurDevice(const struct acclComm* comm, const void* p, size_t bytes)
 /* Decide residency: device buffers of the communicator's device are used in
  * place; anything else (host memory, another device) is staged through
  * device scratch so every algorithm sees device memory. */
-acclResult_t acclTaskBuffers(struct acclComm* comm, acclPlan* plan, acclTask* t) {
+static acclResult_t taskBuffers(struct acclComm* comm, acclPlan* plan, acclTask* t) {
   size_t sb, rb;
   bufferSizes(t, comm->rank, comm->nranks, &sb, &rb);
   t->sendBytes = sb;
@@ -100,7 +100,7 @@ static int rangesOverlap(const void* a, size_t an, const void* b, size_t bn) {
  * such an input is read from a copy taken when the plan starts. Ordering the
  * copies instead could deadlock: a send can need the peer's receive, which
  * can need ours. */
-void acclPlanStageOverlaps(acclPlan* plan) {
+static void stageOverlaps(acclPlan* plan) {
   if (plan->nTasks < 2) return;
   for (int i = 0; i < plan->nTasks; i++) {
     acclTask* t = &plan->tasks[i];
@@ -116,25 +116,6 @@ void acclPlanStageOverlaps(acclPlan* plan) {
   }
 }
 
-/* What the cost model knows of the communicator (the call's fields aside). */
-void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in) {
-  memset(in, 0, sizeof(*in));
-  in->nranks = comm->nranks;
-  in->nNodes = comm->nNodes;
-  in->directOk = comm->coll->directOk;
-  in->llMaxBytes = comm->coll->llMaxBytes;
-  in->rdMaxBytes = ACCL_MIN(comm->coll->rdMaxBytes, acclTransportHalfFifo(&comm->coll->net));
-  const struct acclTopoState* tp = comm->topo;
-  in->haveTrees = tp && tp->nTrees >= 2 && tp->trees;
-  in->hierLocal = acclHierShape(comm->nodeOf, comm->nranks, comm->nNodes);
-  /* Inside a node the simulated chips' links are host memory: a hop can be
-   * no faster than a host copy, and adds no latency of its own. */
-  in->bwIntra = tp && tp->bwIntra > 0 ? ACCL_MIN(tp->bwIntra, ACCL_TOPO_SHM_BW_GBS) : ACCL_TOPO_SHM_BW_GBS;
-  in->latIntra = tp && tp->latIntra > 0 ? ACCL_MIN(tp->latIntra, ACCL_TOPO_SHM_LAT_US) : ACCL_TOPO_SHM_LAT_US;
-  in->bwInter = tp && tp->bwInter > 0 ? tp->bwInter : ACCL_TOPO_NET_BW_GBS;
-  in->latInter = tp && tp->latInter > 0 ? tp->latInter : ACCL_TOPO_NET_LAT_US;
-}
-
 static void tuneInput(struct acclComm* comm, const acclTask* t, acclTuneInput* in) {
   acclTuneBaseInput(comm, in);
   in->func = t->func;
@@ -143,14 +124,24 @@ static void tuneInput(struct acclComm* comm, const acclTask* t, acclTuneInput* i
   in->bytes = t->count * acclTypeSize(t->dtype) * (blocks ? (size_t)comm->nranks : 1);
 }
 
-static const int* ringOf(struct acclComm* comm, int c, int* identity) {
+static acclAlgoCtx algoCtx(struct acclComm* comm) {
+  const struct acclCollState* cs = comm->coll;
   const struct acclTopoState* tp = comm->topo;
-  if (tp && tp->nRings > 0 && tp->rings) return tp->rings + (size_t)(c % tp->nRings) * comm->nranks;
-  for (int i = 0; i < comm->nranks; i++) identity[i] = i;
-  return identity;
+  acclAlgoCtx ctx = {.rank = comm->rank,
+                     .nranks = comm->nranks,
+                     .nChannels = cs->nChannels,
+                     .p2pLane = cs->p2pLane,
+                     .halfFifo = acclTransportHalfFifo(&cs->net),
+                     .rings = tp && tp->nRings > 0 ? tp->rings : NULL,
+                     .nRings = tp && tp->rings ? tp->nRings : 0,
+                     .trees = tp && tp->nTrees >= 2 ? tp->trees : NULL,
+                     .nodeOf = comm->nodeOf,
+                     .nNodes = comm->nNodes};
+  return ctx;
 }
 
-acclResult_t acclPlanTask(struct acclComm* comm, acclPlan* plan, int ti) {
+/* Choose algorithm / protocol and add the task's steps (task already in plan). */
+static acclResult_t planTask(struct acclComm* comm, acclPlan* plan, int ti) {
   acclTask* t = &plan->tasks[ti];
   struct acclCollState* cs = comm->coll;
   acclTuneInput in;
@@ -168,68 +159,47 @@ acclResult_t acclPlanTask(struct acclComm* comm, acclPlan* plan, int ti) {
   }
   TRACE(ACCL_TUNING, "rank %d: func %d %zu elements -> %s/%s", comm->rank, t->func, t->count, acclAlgoName(t->algo),
         acclProtoName(t->proto));
-  const int n = comm->nranks, me = comm->rank;
-  switch (t->algo) {
-    case ACCL_ALGO_P2P: return acclBuildP2P(plan, ti, me, n, cs->p2pLane);
-    case ACCL_ALGO_DIRECT:
-      return t->proto == ACCL_PROTO_LL ? acclBuildLL(plan, ti, me, n) : acclBuildDirect(plan, ti, me, n);
-    case ACCL_ALGO_TREE: {
-      const struct acclTopoState* tp = comm->topo;
-      for (int tr = 0; tr < 2; tr++) {
-        size_t off, cnt;
-        acclPartition(t->count, 2, tr, &off, &cnt);
-        const acclTreeNode* node = &tp->trees[(size_t)tr * n + me];
-        if (n == 1) { /* nothing to exchange: the tree is one root */
-          acclStep s = acclStepFifo(ti, cnt);
-          s.srcBuf = ACCL_BUF_SEND;
-          s.dstBuf = ACCL_BUF_RECV;
-          s.srcOff = s.dstOff = off;
-          s.flags = (uint8_t)((t->premul ? ACCL_STEP_PREMUL : 0) | (t->postDiv ? ACCL_STEP_POSTDIV : 0));
-          int lane;
-          ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_TREE(tr, 0), cs->nChannels + tr, &lane));
-          ACCLCHECK(acclPlanAddStep(plan, lane, &s));
-          continue;
-        }
-        ACCLCHECK(acclBuildTree(plan, ti, tr, me, node->up, node->down, cs->nChannels + tr, off, cnt));
-      }
-      return acclSuccess;
+  const acclAlgoCtx ctx = algoCtx(comm);
+  return acclAlgoGet(t->algo)->build(plan, ti, &ctx);
+}
+
+/* Same steps: everything the builders read except the buffers. */
+static int sameSignature(const acclTask* a, const acclTask* b) {
+  return a->func == b->func && a->count == b->count && a->dtype == b->dtype && a->premul == b->premul &&
+         a->postDiv == b->postDiv && a->root == b->root && a->peer == b->peer;
+}
+
+acclResult_t acclEnqueueTasks(struct acclComm* comm, accStream_t stream, const acclTask* tasks, int ntasks) {
+  acclPlan* plan = acclPlanGet(comm);
+  if (!plan) ACCL_ERROR(acclSystemError, "rank %d: no memory for a plan", comm->rank);
+  acclResult_t res = acclPlanReserveTasks(plan, ntasks);
+  int reuse = ntasks == 1 && plan->sigValid && sameSignature(&plan->sig, &tasks[0]);
+  plan->sigValid = 0;
+  for (int i = 0; i < ntasks && res == acclSuccess; i++) {
+    acclTask* t = &plan->tasks[plan->nTasks];
+    *t = tasks[i];
+    if (t->func == ACCL_FUNC_SEND && t->peer == comm->rank) continue; /* folded into the matching self recv */
+    plan->nTasks++;
+    if (!acclFuncIsP2P(t->func)) t->seq = ++comm->coll->seq;
+    res = taskBuffers(comm, plan, t);
+    if (res != acclSuccess) break;
+    if (reuse) { /* the steps of the last call still stand */
+      t->algo = plan->sig.algo;
+      t->proto = plan->sig.proto;
+      plan->nLanes = plan->sigLanes;
+    } else {
+      res = planTask(comm, plan, plan->nTasks - 1);
     }
-    case ACCL_ALGO_RD: return acclBuildRD(plan, ti, me, n, 0, t->count);
-    case ACCL_ALGO_HIER: {
-      size_t total = t->count, bytes = total * acclTypeSize(t->dtype);
-      size_t chunkElems = acclTransportHalfFifo(&cs->net) / acclTypeSize(t->dtype);
-      int nch = cs->nChannels;
-      while (nch > 1 && bytes / (size_t)nch < 32768) nch--;
-      for (int c = 0; c < nch; c++) {
-        size_t off, cnt;
-        acclPartition(total, nch, c, &off, &cnt);
-        if (cnt == 0 && c > 0) continue;
-        ACCLCHECK(acclBuildHier(plan, ti, me, n, comm->nodeOf, comm->nNodes, c, off, cnt, chunkElems));
-      }
-      return acclSuccess;
-    }
-    case ACCL_ALGO_RING: {
-      /* the topology's rings; rank order only when it gave none */
-      int stackRing[64];
-      int haveRings = comm->topo && comm->topo->nRings > 0 && comm->topo->rings;
-      int* identity = haveRings || n <= 64 ? stackRing : malloc(sizeof(int) * (size_t)n);
-      if (!identity) return acclSystemError;
-      /* per channel a share of the data (AllGather / ReduceScatter: of each block) */
-      size_t total = t->count;
-      size_t bytes = total * acclTypeSize(t->dtype);
-      int nch = cs->nChannels;
-      size_t chunkElems = acclTransportHalfFifo(&cs->net) / acclTypeSize(t->dtype);
-      while (nch > 1 && bytes / (size_t)nch < 32768) nch--; /* small calls: fewer, fuller channels */
-      acclResult_t res = acclSuccess;
-      for (int c = 0; c < nch && res == acclSuccess; c++) {
-        size_t off, cnt;
-        acclPartition(total, nch, c, &off, &cnt);
-        if (cnt == 0 && c > 0) continue;
-        res = acclBuildRing(plan, ti, me, n, ringOf(comm, c, identity), c, off, cnt, chunkElems);
-      }
-      if (identity != stackRing) free(identity);
-      return res;
-    }
-    default: return acclInternalError;
   }
+  if (res == acclSuccess && ntasks == 1 && plan->nTasks == 1) {
+    if (!reuse) plan->sig = plan->tasks[0];
+    plan->sigLanes = plan->nLanes;
+    plan->sigValid = 1;
+  }
+  if (res != acclSuccess) {
+    acclPlanPut(comm, plan);
+    return res;
+  }
+  stageOverlaps(plan);
+  return acclPlanLaunch(comm, plan, stream);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collectives/coll.h"
+#include "collectives/enqueue.h"
 #include "collectives/group.h"
 
 typedef struct {
@@ -16,55 +17,11 @@ static __thread groupedTask* groupTasks;
 static __thread int groupCount, groupCap;
 static __thread acclResult_t groupError;
 
-int acclGroupActive(void) { return groupDepth > 0; }
-
 static void groupReset(void) {
   free(groupTasks);
   groupTasks = NULL;
   groupCount = groupCap = 0;
   groupError = acclSuccess;
-}
-
-/* Same steps: everything the builders read except the buffers. */
-static int sameSignature(const acclTask* a, const acclTask* b) {
-  return a->func == b->func && a->count == b->count && a->dtype == b->dtype && a->premul == b->premul &&
-         a->postDiv == b->postDiv && a->root == b->root && a->peer == b->peer;
-}
-
-/* Launch tasks that share comm and stream as one plan. */
-static acclResult_t launchTasks(struct acclComm* comm, accStream_t stream, const acclTask* tasks, int ntasks) {
-  acclPlan* plan = acclPlanGet(comm);
-  if (!plan) return acclSystemError;
-  acclResult_t res = acclPlanReserveTasks(plan, ntasks);
-  int reuse = ntasks == 1 && plan->sigValid && sameSignature(&plan->sig, &tasks[0]);
-  plan->sigValid = 0;
-  for (int i = 0; i < ntasks && res == acclSuccess; i++) {
-    acclTask* t = &plan->tasks[plan->nTasks];
-    *t = tasks[i];
-    if (t->func == ACCL_FUNC_SEND && t->peer == comm->rank) continue; /* folded into the matching self recv */
-    plan->nTasks++;
-    if (t->func != ACCL_FUNC_SEND && t->func != ACCL_FUNC_RECV) t->seq = ++comm->coll->seq;
-    res = acclTaskBuffers(comm, plan, t);
-    if (res != acclSuccess) break;
-    if (reuse) { /* the steps of the last call still stand */
-      t->algo = plan->sig.algo;
-      t->proto = plan->sig.proto;
-      plan->nLanes = plan->sigLanes;
-    } else {
-      res = acclPlanTask(comm, plan, plan->nTasks - 1);
-    }
-  }
-  if (res == acclSuccess && ntasks == 1 && plan->nTasks == 1) {
-    if (!reuse) plan->sig = plan->tasks[0];
-    plan->sigLanes = plan->nLanes;
-    plan->sigValid = 1;
-  }
-  if (res != acclSuccess) {
-    acclPlanPut(comm, plan);
-    return res;
-  }
-  acclPlanStageOverlaps(plan);
-  return acclPlanLaunch(comm, plan, stream);
 }
 
 /* Pair each self receive with a self send of the same group (in order). */
@@ -92,13 +49,13 @@ static acclResult_t pairSelf(groupedTask* g, int n) {
   return acclSuccess;
 }
 
-acclResult_t acclEnqueue(struct acclComm* comm, accStream_t stream, const acclTask* task) {
+acclResult_t acclGroupSubmit(struct acclComm* comm, accStream_t stream, const acclTask* task) {
   if (groupDepth == 0) {
     if (task->func == ACCL_FUNC_SEND || task->func == ACCL_FUNC_RECV) {
       if (task->peer == comm->rank)
         ACCL_ARG_ERROR(acclInvalidUsage, "send/recv to self (rank %d) must be inside acclGroupStart/End", comm->rank);
     }
-    return launchTasks(comm, stream, task, 1);
+    return acclEnqueueTasks(comm, stream, task, 1);
   }
   if (groupCount == groupCap) {
     int cap = groupCap ? groupCap * 2 : 16;
@@ -141,7 +98,7 @@ ACCL_EXPORT acclResult_t acclGroupEnd(void) {
       done[j] = 1;
     }
     acclLogRank = groupTasks[i].comm->rank;
-    res = launchTasks(groupTasks[i].comm, groupTasks[i].stream, batch, n);
+    res = acclEnqueueTasks(groupTasks[i].comm, groupTasks[i].stream, batch, n);
   }
   free(done);
   free(batch);

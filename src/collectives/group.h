@@ -5,14 +5,10 @@
 #include "collectives/plan.h"
 struct acclComm;
 
-/* Launch now, or collect when inside a group. */
-acclResult_t acclEnqueue(struct acclComm* comm, accStream_t stream, const acclTask* task);
+/* Launch now, or collect when inside a group (launched at acclGroupEnd, one
+ * plan per communicator and stream). */
+acclResult_t acclGroupSubmit(struct acclComm* comm, accStream_t stream, const acclTask* task);
 /* An argument error inside a group fails the whole group at acclGroupEnd. */
 void acclGroupFail(acclResult_t err);
-int acclGroupActive(void);
-/* Residency and staging of the task's buffers (enqueue.c). */
-acclResult_t acclTaskBuffers(struct acclComm* comm, acclPlan* plan, acclTask* t);
-/* Inputs that another task of the plan overwrites are read from a copy taken at plan start. */
-void acclPlanStageOverlaps(acclPlan* plan);
 
 #endif

@@ -5,7 +5,7 @@
  * crosses the network per rank, and the slow inter-node ring has nNodes
  * hops instead of nranks. All three phases run in one lane, one round after
  * another; a round's part never exceeds a FIFO chunk (see acclBuildRing). */
-#include "collectives/plan.h"
+#include "collectives/algorithm.h"
 
 /* Phase 2: ring AllReduce, in place in RECV, of [o, o+c) over the nodes. */
 static acclResult_t interAllReduce(acclPlan* plan, int lane, int t, int p, int N, const int* ring, size_t o, size_t c,
@@ -45,7 +45,7 @@ acclResult_t acclBuildHier(acclPlan* plan, int t, int rank, int nranks, const in
     int nd = nodeOf[r];
     if (seen[nd]++ == j) inter[nd] = r;
   }
-  uint8_t pre = task->premul ? ACCL_STEP_PREMUL : 0, post = task->postDiv ? ACCL_STEP_POSTDIV : 0;
+  uint8_t pre = acclTaskPreFlag(task), post = acclTaskPostFlag(task);
   int lane;
   ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_CHANNEL(channel), channel, &lane));
   size_t round = chunkElems * (size_t)L, done = 0;
@@ -61,3 +61,34 @@ acclResult_t acclBuildHier(acclPlan* plan, int t, int rank, int nranks, const in
   } while (done < count);
   return acclSuccess;
 }
+
+/* ---- table entry */
+
+static int hierFeasible(const acclTuneInput* in, acclProto proto) {
+  return proto == ACCL_PROTO_SIMPLE && in->func == ACCL_FUNC_ALLREDUCE && in->nNodes > 1 && in->hierLocal > 0;
+}
+
+/* Rings inside the nodes at intra-node speed, one ring of nNodes hops between them. */
+static double hierCost(const acclTuneInput* in, acclProto proto) {
+  (void)proto;
+  const double S = (double)in->bytes, L = in->hierLocal > 0 ? in->hierLocal : 1, N = in->nNodes;
+  const double bwIntra = in->bwIntra * 1e3, bwInter = in->bwInter * 1e3;
+  return 2.0 * (L - 1) * in->latIntra + 2.0 * (N - 1) * in->latInter + 2.0 * (3.0 * S * (L - 1) / L) / bwIntra +
+         (2.0 * (3.0 * S * (N - 1) / N) + S) / bwInter;
+}
+
+static acclResult_t hierBuild(acclPlan* plan, int t, const acclAlgoCtx* ctx) {
+  const acclTask* task = &plan->tasks[t];
+  const size_t esize = acclTypeSize(task->dtype);
+  const int nch = acclAlgoChannels(ctx, task->count * esize);
+  for (int c = 0; c < nch; c++) {
+    size_t off, cnt;
+    acclPartition(task->count, nch, c, &off, &cnt);
+    if (cnt == 0 && c > 0) continue;
+    ACCLCHECK(
+        acclBuildHier(plan, t, ctx->rank, ctx->nranks, ctx->nodeOf, ctx->nNodes, c, off, cnt, ctx->halfFifo / esize));
+  }
+  return acclSuccess;
+}
+
+const acclAlgoInfo acclAlgoHier = {.name = "hier", .feasible = hierFeasible, .cost = hierCost, .build = hierBuild};

@@ -1,7 +1,7 @@
 /* p2p.c - Send, Recv and AllToAll as FIFO steps on per-peer lanes: each
  * (peer, direction) progresses on its own, so the sends and receives of a
  * group complete in any order without deadlock. */
-#include "collectives/plan.h"
+#include "collectives/algorithm.h"
 
 static acclResult_t onLane(acclPlan* plan, int64_t key, int connLane, acclStep s) {
   int lane;
@@ -57,3 +57,21 @@ acclResult_t acclBuildP2P(acclPlan* plan, int t, int rank, int nranks, int connL
     default: return acclInternalError;
   }
 }
+
+/* ---- table entry */
+
+static int p2pFeasible(const acclTuneInput* in, acclProto proto) {
+  return proto == ACCL_PROTO_SIMPLE && (acclFuncIsP2P(in->func) || in->func == ACCL_FUNC_ALLTOALL);
+}
+
+/* One hop; the bytes written into the FIFO and read out again. */
+static double p2pCost(const acclTuneInput* in, acclProto proto) {
+  (void)proto;
+  return acclAlgoTime(in, 1, 2.0 * (double)in->bytes);
+}
+
+static acclResult_t p2pBuild(acclPlan* plan, int t, const acclAlgoCtx* ctx) {
+  return acclBuildP2P(plan, t, ctx->rank, ctx->nranks, ctx->p2pLane);
+}
+
+const acclAlgoInfo acclAlgoP2P = {.name = "p2p", .feasible = p2pFeasible, .cost = p2pCost, .build = p2pBuild};

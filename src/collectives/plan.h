@@ -4,8 +4,9 @@
  * A plan is a set of lanes, each an ordered list of steps; lanes progress
  * independently (that is what keeps grouped sends and receives from
  * deadlocking and what lets channels overlap). The executor (executor.c) runs
- * a plan on the device; the builders (ring.c, tree.c, direct.c, p2p.c) make
- * plans; tests build plans and check them without running them.
+ * a plan on the device; the algorithm files (algorithm.h's table: ring.c,
+ * tree.c, direct.c, rd.c, hier.c, p2p.c) build plans; tests build plans and
+ * check them without running them.
  *
  * Step kinds
  *  FIFO    out = reduce(recv from up to 2 peers, local src) -> local dst and
@@ -118,7 +119,7 @@ typedef struct acclPlan {
   acclTask* tasks;
   int nLanes, capLanes;
   acclLane* lanes;
-  size_t stageBytes; /* staging memory the plan's tasks need (see acclTaskBuffers) */
+  size_t stageBytes; /* staging memory the plan's tasks need (enqueue.c) */
   uint64_t ticket;   /* execution order on the communicator */
   struct acclComm* comm;
   /* Reuse: a one-task plan remembers what its steps were built for; the next
@@ -158,6 +159,11 @@ static inline acclStep acclStepFifo(int task, size_t count) {
   s.count = count;
   return s;
 }
+
+/* The step flags the task's op asks of the step that first reads its input
+ * (pre-multiply) and of the step that writes its final result (post-divide). */
+static inline uint8_t acclTaskPreFlag(const acclTask* t) { return t->premul ? ACCL_STEP_PREMUL : 0; }
+static inline uint8_t acclTaskPostFlag(const acclTask* t) { return t->postDiv ? ACCL_STEP_POSTDIV : 0; }
 
 /* Split count elements into n near-equal parts; part i starts at *off with *cnt elements. */
 static inline void acclPartition(size_t count, int n, int i, size_t* off, size_t* cnt) {

@@ -15,7 +15,7 @@
  * receive-and-reduce step. The send step completes as soon as its slices sit
  * in the FIFO, so this only works while the whole message fits in the FIFO's
  * free slots: half a FIFO (acclTransportHalfFifo) bounds it, the tuner respects the bound. */
-#include "collectives/plan.h"
+#include "collectives/algorithm.h"
 
 static int largestPow2(int n) {
   int p = 1;
@@ -39,7 +39,7 @@ static acclResult_t addFifo(acclPlan* plan, int lane, int t, size_t count, int s
 
 acclResult_t acclBuildRD(acclPlan* plan, int t, int rank, int nranks, int connLane, size_t count) {
   const acclTask* task = &plan->tasks[t];
-  const uint8_t pre = task->premul ? ACCL_STEP_PREMUL : 0, post = task->postDiv ? ACCL_STEP_POSTDIV : 0;
+  const uint8_t pre = acclTaskPreFlag(task), post = acclTaskPostFlag(task);
   int lane;
   ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_CHANNEL(0), connLane, &lane));
   const int p = largestPow2(nranks), extra = nranks - p;
@@ -68,3 +68,28 @@ acclResult_t acclBuildRD(acclPlan* plan, int t, int rank, int nranks, int connLa
     ACCLCHECK(addFifo(plan, lane, t, count, ACCL_BUF_RECV, ACCL_BUF_NONE, -1, rank - 1, 0));
   return acclSuccess;
 }
+
+/* ---- table entry */
+
+/* rd serves the network: inside a node, direct and LL do better. */
+static int rdFeasible(const acclTuneInput* in, acclProto proto) {
+  return proto == ACCL_PROTO_SIMPLE && in->func == ACCL_FUNC_ALLREDUCE && in->nranks > 1 && !in->directOk &&
+         in->bytes <= in->rdMaxBytes;
+}
+
+/* log2(n) exchanges of the whole message (two more when n is not a power of
+ * two), each through a FIFO. */
+static double rdCost(const acclTuneInput* in, acclProto proto) {
+  (void)proto;
+  const int p = largestPow2(in->nranks);
+  int rounds = 0;
+  for (int d = 1; d < p; d *= 2) rounds++;
+  const double hops = rounds + (p < in->nranks ? 2 : 0);
+  return acclAlgoTime(in, hops, 3.0 * (double)in->bytes * hops);
+}
+
+static acclResult_t rdBuild(acclPlan* plan, int t, const acclAlgoCtx* ctx) {
+  return acclBuildRD(plan, t, ctx->rank, ctx->nranks, 0, plan->tasks[t].count);
+}
+
+const acclAlgoInfo acclAlgoRD = {.name = "rd", .feasible = rdFeasible, .cost = rdCost, .build = rdBuild};

@@ -1,6 +1,7 @@
 /* ring.c - ring plans: AllReduce (reduce-scatter then all-gather),
  * AllGather, ReduceScatter, and Broadcast / Reduce as a chain from the root. */
-#include "collectives/plan.h"
+#include <stdlib.h>
+#include "collectives/algorithm.h"
 
 static int mod(int a, int n) { return ((a % n) + n) % n; }
 
@@ -202,7 +203,7 @@ acclResult_t acclBuildRing(acclPlan* plan, int t, int rank, int nranks, const in
     if (ring[i] == task->root) rootPos = i;
   }
   if (p < 0 || chunkElems == 0) return acclInternalError;
-  uint8_t pre = task->premul ? ACCL_STEP_PREMUL : 0, post = task->postDiv ? ACCL_STEP_POSTDIV : 0;
+  uint8_t pre = acclTaskPreFlag(task), post = acclTaskPostFlag(task);
   ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_CHANNEL(channel), channel, &lane));
   /* elements per round: AllReduce splits a round into nranks chunks */
   size_t round = task->func == ACCL_FUNC_ALLREDUCE ? chunkElems * (size_t)nranks : chunkElems;
@@ -223,3 +224,46 @@ acclResult_t acclBuildRing(acclPlan* plan, int t, int rank, int nranks, const in
   } while (done < count);
   return acclSuccess;
 }
+
+/* ---- table entry */
+
+static int ringFeasible(const acclTuneInput* in, acclProto proto) {
+  return proto == ACCL_PROTO_SIMPLE && !acclFuncIsP2P(in->func) && in->func != ACCL_FUNC_ALLTOALL;
+}
+
+/* Each hop goes through a FIFO: written into the step buffer, read out again
+ * and forwarded, about 3S/n bytes per hop; AllReduce makes 2(n-1) hops. */
+static double ringCost(const acclTuneInput* in, acclProto proto) {
+  (void)proto;
+  const int n = in->nranks;
+  const double S = (double)in->bytes, twice = in->func == ACCL_FUNC_ALLREDUCE ? 2.0 : 1.0;
+  return acclAlgoTime(in, twice * (n - 1), 3.0 * S * (n - 1) / n * twice + S);
+}
+
+/* Per channel a share of the data (AllGather / ReduceScatter: of each block),
+ * each on the topology's ring for that channel, rank order when it gave none. */
+static acclResult_t ringBuild(acclPlan* plan, int t, const acclAlgoCtx* ctx) {
+  const acclTask* task = &plan->tasks[t];
+  const int n = ctx->nranks;
+  const size_t esize = acclTypeSize(task->dtype);
+  int stackRing[64];
+  int* identity = NULL;
+  if (!ctx->rings || ctx->nRings <= 0) {
+    identity = n <= 64 ? stackRing : malloc(sizeof(int) * (size_t)n);
+    if (!identity) ACCL_ERROR(acclSystemError, "rank %d: no memory for a ring of %d ranks", ctx->rank, n);
+    for (int i = 0; i < n; i++) identity[i] = i;
+  }
+  const int nch = acclAlgoChannels(ctx, task->count * esize);
+  acclResult_t res = acclSuccess;
+  for (int c = 0; c < nch && res == acclSuccess; c++) {
+    size_t off, cnt;
+    acclPartition(task->count, nch, c, &off, &cnt);
+    if (cnt == 0 && c > 0) continue;
+    const int* ring = identity ? identity : ctx->rings + (size_t)(c % ctx->nRings) * (size_t)n;
+    res = acclBuildRing(plan, t, ctx->rank, n, ring, c, off, cnt, ctx->halfFifo / esize);
+  }
+  if (identity != stackRing) free(identity);
+  return res;
+}
+
+const acclAlgoInfo acclAlgoRing = {.name = "ring", .feasible = ringFeasible, .cost = ringCost, .build = ringBuild};

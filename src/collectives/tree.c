@@ -2,13 +2,13 @@
  * back down. The up and down halves are separate lanes so a node forwards
  * results down while later slices still climb. Two trees with swapped roles
  * (the double binary tree) each take half of the data. */
-#include "collectives/plan.h"
+#include "collectives/algorithm.h"
 
 acclResult_t acclBuildTree(acclPlan* plan, int t, int tree, int rank, int up, const int down[2], int connLane,
                            size_t off, size_t count) {
   const acclTask* task = &plan->tasks[t];
   (void)rank;
-  uint8_t pre = task->premul ? ACCL_STEP_PREMUL : 0, post = task->postDiv ? ACCL_STEP_POSTDIV : 0;
+  uint8_t pre = acclTaskPreFlag(task), post = acclTaskPostFlag(task);
   int upLane, downLane;
   ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_TREE(tree, 0), connLane, &upLane));
   /* reduce up: children's partial results + our input */
@@ -40,3 +40,44 @@ acclResult_t acclBuildTree(acclPlan* plan, int t, int tree, int rank, int up, co
   s.sendPeer[1] = (int16_t)down[1];
   return acclPlanAddStep(plan, upLane, &s);
 }
+
+/* ---- table entry */
+
+static int treeFeasible(const acclTuneInput* in, acclProto proto) {
+  return proto == ACCL_PROTO_SIMPLE && in->func == ACCL_FUNC_ALLREDUCE && in->haveTrees;
+}
+
+/* The FIFO cost of a hop on every level of the tree, up and down. */
+static double treeCost(const acclTuneInput* in, acclProto proto) {
+  (void)proto;
+  int depth = 0;
+  while ((1 << depth) < in->nranks) depth++;
+  return acclAlgoTime(in, 2.0 * depth, 2.0 * 3.0 * (double)in->bytes);
+}
+
+/* Two trees with swapped roles each take half of the data. */
+static acclResult_t treeBuild(acclPlan* plan, int t, const acclAlgoCtx* ctx) {
+  const acclTask* task = &plan->tasks[t];
+  if (!ctx->trees) ACCL_ERROR(acclInternalError, "rank %d: tree plan without trees", ctx->rank);
+  for (int tr = 0; tr < 2; tr++) {
+    size_t off, cnt;
+    acclPartition(task->count, 2, tr, &off, &cnt);
+    const int connLane = ctx->nChannels + tr;
+    if (ctx->nranks == 1) { /* nothing to exchange: the tree is one root */
+      acclStep s = acclStepFifo(t, cnt);
+      s.srcBuf = ACCL_BUF_SEND;
+      s.dstBuf = ACCL_BUF_RECV;
+      s.srcOff = s.dstOff = off;
+      s.flags = (uint8_t)(acclTaskPreFlag(task) | acclTaskPostFlag(task));
+      int lane;
+      ACCLCHECK(acclPlanLane(plan, ACCL_LANE_KEY_TREE(tr, 0), connLane, &lane));
+      ACCLCHECK(acclPlanAddStep(plan, lane, &s));
+      continue;
+    }
+    const acclTreeNode* node = &ctx->trees[(size_t)tr * (size_t)ctx->nranks + (size_t)ctx->rank];
+    ACCLCHECK(acclBuildTree(plan, t, tr, ctx->rank, node->up, node->down, connLane, off, cnt));
+  }
+  return acclSuccess;
+}
+
+const acclAlgoInfo acclAlgoTree = {.name = "tree", .feasible = treeFeasible, .cost = treeCost, .build = treeBuild};

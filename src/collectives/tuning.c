@@ -1,6 +1,7 @@
-/* tuning.c - pick algorithm and protocol per call from a cost model
- * (latency + bytes / bandwidth, figures from the topology), unless
- * ACCL_ALGO / ACCL_PROTO restrict the choice. Every rank computes the same
+/* tuning.c - pick algorithm and protocol per call: the cheapest feasible
+ * entry of the algorithm table (each algorithm file states its own cost:
+ * latency + bytes / bandwidth, figures from the topology), unless ACCL_ALGO /
+ * ACCL_PROTO restrict the choice. Every rank computes the same
  * answer from the same inputs, so no agreement round is needed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,15 @@
 #include "collectives/coll.h"
 #include "collectives/tuning.h"
 #include "core/param.h"
+#include "topology/plan.h"
 #include "topology/topo.h"
 
-static const char* algoNames[ACCL_NUM_ALGOS] = {"ring", "tree", "direct", "p2p", "hier", "rd"};
-static const char* protoNames[ACCL_NUM_PROTOS] = {"LL", "Simple"};
+static const char* const protoNames[ACCL_NUM_PROTOS] = {"LL", "Simple"};
 
-const char* acclAlgoName(acclAlgo a) { return (unsigned)a < ACCL_NUM_ALGOS ? algoNames[a] : "?"; }
+const char* acclAlgoName(acclAlgo a) {
+  const acclAlgoInfo* info = acclAlgoGet(a);
+  return info ? info->name : "?";
+}
 const char* acclProtoName(acclProto p) { return (unsigned)p < ACCL_NUM_PROTOS ? protoNames[p] : "?"; }
 
 unsigned acclParseEnableList(const char* s, const char* const* names, int n) {
@@ -35,86 +39,29 @@ unsigned acclParseEnableList(const char* s, const char* const* names, int n) {
   return invert ? (all & ~mask) : mask;
 }
 
-/* Estimated microseconds of one call: the cost model. */
-/* Estimated microseconds of one call: hops of latency plus the bytes each
- * rank reads and writes, over the bandwidth. S is the call's largest buffer.
- *  direct: every rank moves its 1/n share once, reading peers' memory and
- *          writing it in place: about 2S (ReduceScatter / Reduce: S + S/n).
- *          LL one-shot: every input goes to every peer as lines twice the
- *          size, and every rank unpacks and reduces all n of them.
- *  ring:   each hop goes through a FIFO: written into the step buffer, read
- *          out again (and forwarded), about 3S/n per hop.
- *  tree:   the same FIFO cost on every level, twice (up and down).
- *  rd:     log2(n) exchanges of the whole message (two more when n is not
- *          a power of two), each through a FIFO. */
-double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto) {
-  const int n = in->nranks;
-  const double S = (double)in->bytes;
-  const double lat = in->nNodes > 1 ? in->latInter : in->latIntra;
-  const double bw = (in->nNodes > 1 ? in->bwInter : in->bwIntra) * 1e3; /* bytes per us */
-  const int allreduce = in->func == ACCL_FUNC_ALLREDUCE;
-  const int toOne = in->func == ACCL_FUNC_REDUCESCATTER || in->func == ACCL_FUNC_REDUCE;
-  double steps, traffic;
-  switch (algo) {
-    case ACCL_ALGO_DIRECT:
-      if (proto == ACCL_PROTO_LL) {
-        steps = 1;
-        traffic = 4.0 * S * (n - 1) + S * (n + 1);
-      } else {
-        steps = 2;
-        traffic = toOne ? S + S / n : 2.0 * S;
-      }
-      break;
-    case ACCL_ALGO_TREE: {
-      int depth = 0;
-      while ((1 << depth) < n) depth++;
-      steps = 2.0 * depth;
-      traffic = 2.0 * 3.0 * S;
-      break;
-    }
-    case ACCL_ALGO_RING:
-      steps = allreduce ? 2.0 * (n - 1) : (double)(n - 1);
-      traffic = 3.0 * S * (n - 1) / n * (allreduce ? 2.0 : 1.0) + S;
-      break;
-    case ACCL_ALGO_RD: {
-      int p = 1, rounds = 0;
-      while (p * 2 <= n) {
-        p *= 2;
-        rounds++;
-      }
-      steps = rounds + (p < n ? 2 : 0);
-      traffic = 3.0 * S * steps;
-      break;
-    }
-    case ACCL_ALGO_HIER: { /* rings inside the nodes at intra speed, one ring of nNodes hops between them */
-      const double L = in->hierLocal > 0 ? in->hierLocal : 1, N = in->nNodes;
-      const double bwIntra = in->bwIntra * 1e3, bwInter = in->bwInter * 1e3;
-      return 2.0 * (L - 1) * in->latIntra + 2.0 * (N - 1) * in->latInter + 2.0 * (3.0 * S * (L - 1) / L) / bwIntra +
-             (2.0 * (3.0 * S * (N - 1) / N) + S) / bwInter;
-    }
-    default: steps = 1; traffic = 2.0 * S;
-  }
-  return steps * lat + traffic / bw;
+/* What the cost model knows of the communicator (the call's fields aside). */
+void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in) {
+  memset(in, 0, sizeof(*in));
+  in->nranks = comm->nranks;
+  in->nNodes = comm->nNodes;
+  in->directOk = comm->coll->directOk;
+  in->llMaxBytes = comm->coll->llMaxBytes;
+  in->rdMaxBytes = ACCL_MIN(comm->coll->rdMaxBytes, acclTransportHalfFifo(&comm->coll->net));
+  const struct acclTopoState* tp = comm->topo;
+  in->haveTrees = tp && tp->nTrees >= 2 && tp->trees;
+  in->hierLocal = acclHierShape(comm->nodeOf, comm->nranks, comm->nNodes);
+  /* Inside a node the simulated chips' links are host memory: a hop can be
+   * no faster than a host copy, and adds no latency of its own. */
+  in->bwIntra = tp && tp->bwIntra > 0 ? ACCL_MIN(tp->bwIntra, ACCL_TOPO_SHM_BW_GBS) : ACCL_TOPO_SHM_BW_GBS;
+  in->latIntra = tp && tp->latIntra > 0 ? ACCL_MIN(tp->latIntra, ACCL_TOPO_SHM_LAT_US) : ACCL_TOPO_SHM_LAT_US;
+  in->bwInter = tp && tp->bwInter > 0 ? tp->bwInter : ACCL_TOPO_NET_BW_GBS;
+  in->latInter = tp && tp->latInter > 0 ? tp->latInter : ACCL_TOPO_NET_LAT_US;
 }
 
-/* Can this algorithm / protocol run this call at all? */
-static int feasible(const acclTuneInput* in, acclAlgo a, acclProto p) {
-  int p2p = in->func == ACCL_FUNC_SEND || in->func == ACCL_FUNC_RECV;
-  if (p2p) return a == ACCL_ALGO_P2P && p == ACCL_PROTO_SIMPLE;
-  if (a == ACCL_ALGO_P2P) return in->func == ACCL_FUNC_ALLTOALL && p == ACCL_PROTO_SIMPLE;
-  if (in->func == ACCL_FUNC_ALLTOALL) return a == ACCL_ALGO_DIRECT && p == ACCL_PROTO_SIMPLE && in->directOk;
-  if (a == ACCL_ALGO_DIRECT) {
-    if (!in->directOk) return 0;
-    if (p == ACCL_PROTO_LL) return in->func == ACCL_FUNC_ALLREDUCE && in->bytes <= in->llMaxBytes && in->nranks > 1;
-    return 1;
-  }
-  if (p == ACCL_PROTO_LL) return 0; /* ring and tree run the Simple protocol */
-  if (a == ACCL_ALGO_TREE) return in->func == ACCL_FUNC_ALLREDUCE && in->haveTrees;
-  /* rd serves the network: inside a node, direct and LL do better */
-  if (a == ACCL_ALGO_RD)
-    return in->func == ACCL_FUNC_ALLREDUCE && in->nranks > 1 && !in->directOk && in->bytes <= in->rdMaxBytes;
-  if (a == ACCL_ALGO_HIER) return in->func == ACCL_FUNC_ALLREDUCE && in->nNodes > 1 && in->hierLocal > 0;
-  return 1;
+double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto) {
+  const acclAlgoInfo* info = acclAlgoGet(algo);
+  if (!info || (unsigned)proto >= ACCL_NUM_PROTOS || !info->feasible(in, proto)) return -1;
+  return info->cost(in, proto);
 }
 
 acclResult_t acclTuneSelect(const acclTuneInput* in, unsigned algoMask, unsigned protoMask, acclAlgo* algo,
@@ -126,17 +73,24 @@ acclResult_t acclTuneSelect(const acclTuneInput* in, unsigned algoMask, unsigned
     for (int a = 0; a < ACCL_NUM_ALGOS; a++) {
       if (!(am & (1u << a))) continue;
       for (int p = 0; p < ACCL_NUM_PROTOS; p++) {
-        if (!(pm & (1u << p)) || !feasible(in, (acclAlgo)a, (acclProto)p)) continue;
+        if (!(pm & (1u << p))) continue;
         double c = acclTuneCost(in, (acclAlgo)a, (acclProto)p);
-        if (best < 0 || c < best) {
+        if (c >= 0 && (best < 0 || c < best)) {
           best = c;
           *algo = (acclAlgo)a;
           *proto = (acclProto)p;
         }
       }
     }
+    if (pass == 1 && best >= 0)
+      INFO(ACCL_TUNING,
+           "ACCL_ALGO / ACCL_PROTO allow nothing that can run func %d of %zu bytes on %d ranks: using %s/%s", in->func,
+           in->bytes, in->nranks, acclAlgoName(*algo), acclProtoName(*proto));
   }
-  return best < 0 ? acclInternalError : acclSuccess;
+  if (best < 0)
+    ACCL_ERROR(acclInternalError, "no algorithm can run func %d of %zu bytes on %d ranks", in->func, in->bytes,
+               in->nranks);
+  return acclSuccess;
 }
 
 void acclTuneLogTable(const acclTuneInput* base) {
@@ -149,17 +103,21 @@ void acclTuneLogTable(const acclTuneInput* base) {
       char line[512];
       int o = snprintf(line, sizeof(line), "func %d %10zu B:", f, sizes[i]);
       for (int a = 0; a < ACCL_NUM_ALGOS; a++)
-        for (int p = 0; p < ACCL_NUM_PROTOS; p++)
-          if (feasible(&in, (acclAlgo)a, (acclProto)p) && o < (int)sizeof(line))
-            o += snprintf(line + o, sizeof(line) - (size_t)o, " %s/%s=%.1fus", algoNames[a], protoNames[p],
-                          acclTuneCost(&in, (acclAlgo)a, (acclProto)p));
+        for (int p = 0; p < ACCL_NUM_PROTOS; p++) {
+          double c = acclTuneCost(&in, (acclAlgo)a, (acclProto)p);
+          if (c >= 0 && o < (int)sizeof(line))
+            o += snprintf(line + o, sizeof(line) - (size_t)o, " %s/%s=%.1fus", acclAlgoName((acclAlgo)a), protoNames[p],
+                          c);
+        }
       INFO(ACCL_TUNING, "%s", line);
     }
   }
 }
 
 unsigned acclTuneAlgoMask(void) {
-  return acclParseEnableList(acclParamStr("ALGO", NULL), algoNames, ACCL_NUM_ALGOS) | (1u << ACCL_ALGO_P2P);
+  const char* names[ACCL_NUM_ALGOS];
+  for (int a = 0; a < ACCL_NUM_ALGOS; a++) names[a] = acclAlgoName((acclAlgo)a);
+  return acclParseEnableList(acclParamStr("ALGO", NULL), names, ACCL_NUM_ALGOS) | (1u << ACCL_ALGO_P2P);
 }
 unsigned acclTuneProtoMask(void) {
   return acclParseEnableList(acclParamStr("PROTO", NULL), protoNames, ACCL_NUM_PROTOS);

@@ -1,24 +1,17 @@
-/* tuning.h - the cost model and algorithm / protocol selection. */
+/* tuning.h - algorithm / protocol selection over the algorithm table. */
 #ifndef ACCL_TUNING_H_
 #define ACCL_TUNING_H_
 
-#include "collectives/plan.h"
-
-typedef struct {
-  acclFunc func;
-  size_t bytes; /* bytes of the call's per-rank buffer (AllGather: per-rank block) */
-  int nranks, nNodes;
-  int directOk, haveTrees;
-  int hierLocal; /* ranks per node when the hierarchical plan can run (equal nodes), else 0 */
-  size_t llMaxBytes;
-  size_t rdMaxBytes;                           /* largest recursive-doubling message (half a FIFO) */
-  double bwIntra, latIntra, bwInter, latInter; /* GB/s, us */
-} acclTuneInput;
+#include "collectives/algorithm.h"
 
 struct acclComm;
 /* The communicator's part of the cost model's input (enqueue.c). */
 void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in);
+/* Estimated microseconds, or a negative value when the pair cannot run the call. */
 double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto);
+/* The cheapest feasible pair among those the masks allow; when the masks
+ * allow none that can run the call, the cheapest of all (ACCL_ALGO is a
+ * preference, never a reason to fail). */
 acclResult_t acclTuneSelect(const acclTuneInput* in, unsigned algoMask, unsigned protoMask, acclAlgo* algo,
                             acclProto* proto);
 void acclTuneLogTable(const acclTuneInput* base);

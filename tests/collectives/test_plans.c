@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "collectives/plan.h"
+#include "collectives/algorithm.h"
 
 #define MAXR 9
 #define SLICE 5   /* elements per FIFO step buffer */
@@ -281,6 +281,95 @@ static void test_direct_and_alltoall(void** state) {
   }
 }
 
+/* Buffer sizes (elements) of a call with `count` per rank. */
+static void sizesOf(acclFunc f, size_t count, size_t* sc, size_t* rc) {
+  *sc = *rc = count;
+  if (f == ACCL_FUNC_ALLGATHER) *rc = count * (size_t)n;
+  if (f == ACCL_FUNC_REDUCESCATTER) *sc = count * (size_t)n;
+  if (f == ACCL_FUNC_ALLTOALL) *sc = *rc = count * (size_t)n;
+}
+
+/* What rank r's output element i must hold (Reduce: only at the root). */
+static void checkResult(acclFunc f, size_t count, int root) {
+  size_t sc, rc;
+  sizesOf(f, count, &sc, &rc);
+  for (int r = 0; r < n; r++) {
+    if (f == ACCL_FUNC_REDUCE && r != root) continue;
+    for (size_t i = 0; i < rc; i++) {
+      int64_t exp;
+      switch (f) {
+        case ACCL_FUNC_ALLREDUCE:
+        case ACCL_FUNC_REDUCE: exp = sumAll(i); break;
+        case ACCL_FUNC_BROADCAST: exp = input(root, i); break;
+        case ACCL_FUNC_ALLGATHER: exp = input((int)(i / count), i % count); break;
+        case ACCL_FUNC_REDUCESCATTER: exp = sumAll((size_t)r * count + i); break;
+        default: exp = input((int)(i / count), (size_t)r * count + i % count);
+      }
+      if (recvb[r][i] != exp)
+        fail_msg("func %d n=%d count=%zu root=%d: rank %d element %zu is %lld, expected %lld", f, n, count, root, r, i,
+                 (long long)recvb[r][i], (long long)exp);
+    }
+  }
+}
+
+/* Every entry of the algorithm table, for every collective it calls itself
+ * able to run (Simple protocol; LL lines are not modelled here), on one node
+ * and on two: built through the table's build for every rank and run on the
+ * model. Feasible must mean buildable and correct. */
+static void test_table_builds_what_it_accepts(void** state) {
+  (void)state;
+  static const acclFunc funcs[] = {ACCL_FUNC_ALLREDUCE, ACCL_FUNC_BROADCAST,     ACCL_FUNC_REDUCE,
+                                   ACCL_FUNC_ALLGATHER, ACCL_FUNC_REDUCESCATTER, ACCL_FUNC_ALLTOALL};
+  acclTreeNode trees[2 * MAXR];
+  int nodeOf[MAXR];
+  int rings[2 * MAXR];
+  int built[ACCL_NUM_ALGOS] = {0};
+  for (n = 1; n <= MAXR; n++) {
+    for (int t = 0; t < 2; t++)
+      for (int r = 0; r < n; r++) heapTree(r, t, &trees[t * n + r].up, trees[t * n + r].down);
+    ringOrder(rings, 0);
+    ringOrder(rings + n, 1);
+    for (int nodes = 1; nodes <= 2; nodes++) {
+      if (nodes == 2 && (n < 2 || n % 2)) continue;
+      for (int r = 0; r < n; r++) nodeOf[r] = nodes == 1 ? 0 : r / (n / 2);
+      const size_t halfFifo = SLICE * DEPTH / 2 * sizeof(int64_t);
+      acclAlgoCtx ctx = {.nranks = n, .nChannels = 2, .p2pLane = 4, .halfFifo = halfFifo, .rings = rings,
+                         .nRings = 2, .trees = trees, .nodeOf = nodeOf, .nNodes = nodes};
+      for (size_t fi = 0; fi < sizeof(funcs) / sizeof(funcs[0]); fi++)
+        for (size_t count = 1; count <= 31; count += 15) {
+          acclTuneInput in = {.func = funcs[fi], .bytes = count * sizeof(int64_t), .nranks = n, .nNodes = nodes,
+                              .directOk = nodes == 1, .haveTrees = 1, .hierLocal = nodes == 2 ? n / 2 : 0,
+                              .llMaxBytes = 64, .rdMaxBytes = halfFifo, .bwIntra = 10, .latIntra = 1,
+                              .bwInter = 1, .latInter = 10};
+          if (funcs[fi] != ACCL_FUNC_ALLREDUCE && funcs[fi] != ACCL_FUNC_BROADCAST && funcs[fi] != ACCL_FUNC_REDUCE)
+            in.bytes *= (size_t)n;
+          for (int a = 0; a < ACCL_NUM_ALGOS; a++) {
+            const acclAlgoInfo* info = acclAlgoGet(a);
+            if (!info->feasible(&in, ACCL_PROTO_SIMPLE)) continue;
+            const int root = n > 2 ? 2 : 0;
+            size_t sc, rc;
+            sizesOf(funcs[fi], count, &sc, &rc);
+            setup(funcs[fi], count, root, sc, rc);
+            for (int r = 0; r < n; r++) {
+              plans[r]->tasks[0].algo = (acclAlgo)a;
+              plans[r]->tasks[0].proto = ACCL_PROTO_SIMPLE;
+              ctx.rank = r;
+              acclResult_t res = info->build(plans[r], 0, &ctx);
+              if (res != acclSuccess) fail_msg("%s: build failed for func %d n=%d nodes=%d", info->name, funcs[fi], n, nodes);
+            }
+            runAll();
+            checkResult(funcs[fi], count, root);
+            teardown();
+            built[a]++;
+          }
+        }
+    }
+  }
+  /* the test reached every algorithm */
+  for (int a = 0; a < ACCL_NUM_ALGOS; a++)
+    if (built[a] == 0) fail_msg("algorithm %s never built", acclAlgoGet(a)->name);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ring_allreduce),
@@ -288,6 +377,7 @@ int main(void) {
       cmocka_unit_test(test_tree_allreduce),
       cmocka_unit_test(test_rd_allreduce),
       cmocka_unit_test(test_direct_and_alltoall),
+      cmocka_unit_test(test_table_builds_what_it_accepts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,24 @@
+/* algorithm.c - the algorithm table and what its entries share. */
+#include "collectives/algorithm.h"
+
+/* Indexed by acclAlgo: the order is the enum's, which plans and logs record. */
+static const acclAlgoInfo* const algoTable[ACCL_NUM_ALGOS] = {
+    [ACCL_ALGO_RING] = &acclAlgoRing, [ACCL_ALGO_TREE] = &acclAlgoTree, [ACCL_ALGO_DIRECT] = &acclAlgoDirect,
+    [ACCL_ALGO_P2P] = &acclAlgoP2P,   [ACCL_ALGO_HIER] = &acclAlgoHier, [ACCL_ALGO_RD] = &acclAlgoRD,
+};
+
+const acclAlgoInfo* acclAlgoGet(int algo) { return algo >= 0 && algo < ACCL_NUM_ALGOS ? algoTable[algo] : NULL; }
+
+/* A channel below 32 KiB spends more time on its per-step latency than on
+ * bytes, so small calls use fewer, fuller channels. */
+int acclAlgoChannels(const acclAlgoCtx* ctx, size_t bytes) {
+  int nch = ctx->nChannels > 0 ? ctx->nChannels : 1;
+  while (nch > 1 && bytes / (size_t)nch < 32768) nch--;
+  return nch;
+}
+
+double acclAlgoTime(const acclTuneInput* in, double hops, double bytes) {
+  const double lat = in->nNodes > 1 ? in->latInter : in->latIntra;
+  const double bw = (in->nNodes > 1 ? in->bwInter : in->bwIntra) * 1e3; /* bytes per us */
+  return hops * lat + bytes / bw;
+}

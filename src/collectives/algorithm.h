@@ -1,0 +1,59 @@
+/* algorithm.h - the algorithm table.
+ *
+ * Each algorithm file (ring.c, tree.c, direct.c, rd.c, hier.c, p2p.c) exports
+ * one acclAlgoInfo: whether it can run a call, what the call would cost, and
+ * how to build its steps. tuning.c picks by looping over the table and
+ * enqueue.c builds through it; nothing else knows which algorithms exist. */
+#ifndef ACCL_ALGORITHM_H_
+#define ACCL_ALGORITHM_H_
+
+#include "collectives/plan.h"
+#include "topology/topo.h"
+
+/* What the cost model and feasibility rules see of one call. */
+typedef struct {
+  acclFunc func;
+  size_t bytes; /* the call's largest buffer (AllGather / ReduceScatter / AllToAll: all n blocks) */
+  int nranks, nNodes;
+  int directOk;  /* every rank on one node with peer memory mapped */
+  int haveTrees; /* the topology built a double binary tree */
+  int hierLocal; /* ranks per node when the hierarchical plan can run (equal nodes), else 0 */
+  size_t llMaxBytes;
+  size_t rdMaxBytes;                           /* largest recursive-doubling message (half a FIFO at most) */
+  double bwIntra, latIntra, bwInter, latInter; /* GB/s, us */
+} acclTuneInput;
+
+/* What a builder sees of the communicator. */
+typedef struct {
+  int rank, nranks;
+  int nChannels;    /* ring channels: connection lanes 0..nChannels-1; the trees use the next two */
+  int p2pLane;      /* connection lane of point-to-point steps */
+  size_t halfFifo;  /* bytes a sender may have in flight on one connection */
+  const int* rings; /* nRings x nranks from the topology, or NULL (rank order) */
+  int nRings;
+  const acclTreeNode* trees; /* 2 x nranks, or NULL */
+  const int* nodeOf;
+  int nNodes;
+} acclAlgoCtx;
+
+typedef struct {
+  const char* name; /* as ACCL_ALGO spells it */
+  int (*feasible)(const acclTuneInput* in, acclProto proto);
+  double (*cost)(const acclTuneInput* in, acclProto proto); /* microseconds */
+  /* add the steps of task t (already in the plan, algo / proto set) */
+  acclResult_t (*build)(acclPlan* plan, int t, const acclAlgoCtx* ctx);
+} acclAlgoInfo;
+
+extern const acclAlgoInfo acclAlgoRing, acclAlgoTree, acclAlgoDirect, acclAlgoP2P, acclAlgoHier, acclAlgoRD;
+
+/* The table, indexed by acclAlgo; NULL outside it. */
+const acclAlgoInfo* acclAlgoGet(int algo);
+
+/* Helpers the algorithm files share (algorithm.c). */
+static inline int acclFuncIsP2P(acclFunc f) { return f == ACCL_FUNC_SEND || f == ACCL_FUNC_RECV; }
+/* Channels a call of `bytes` spreads over: fewer, fuller channels for small calls. */
+int acclAlgoChannels(const acclAlgoCtx* ctx, size_t bytes);
+/* Hops of FIFO latency and bytes moved through FIFOs, the two terms of every cost. */
+double acclAlgoTime(const acclTuneInput* in, double hops, double bytes);
+
+#endif

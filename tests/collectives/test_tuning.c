@@ -1,0 +1,217 @@
+/* test_tuning.c - the algorithm table and the choice made over it: what each
+ * algorithm accepts, the order of costs on typical machines, and what happens
+ * when ACCL_ALGO / ACCL_PROTO allow nothing that can run a call. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include "collectives/tuning.h"
+#include "topology/plan.h"
+
+#define ALL_ALGOS ((1u << ACCL_NUM_ALGOS) - 1)
+#define ALL_PROTOS ((1u << ACCL_NUM_PROTOS) - 1)
+#define BIT(x) (1u << (x))
+
+/* One node of n simulated chips: every peer mapped. */
+static acclTuneInput oneNode(int n, acclFunc f, size_t bytes) {
+  acclTuneInput in = {.func = f,
+                      .bytes = bytes,
+                      .nranks = n,
+                      .nNodes = 1,
+                      .directOk = 1,
+                      .haveTrees = 1,
+                      .llMaxBytes = 16384,
+                      .rdMaxBytes = 32768,
+                      .bwIntra = ACCL_TOPO_SHM_BW_GBS,
+                      .latIntra = ACCL_TOPO_SHM_LAT_US,
+                      .bwInter = ACCL_TOPO_NET_BW_GBS,
+                      .latInter = ACCL_TOPO_NET_LAT_US};
+  return in;
+}
+
+/* nodes x local ranks over the network: no peer memory across nodes. */
+static acclTuneInput multiNode(int nodes, int local, acclFunc f, size_t bytes) {
+  acclTuneInput in = oneNode(nodes * local, f, bytes);
+  in.nNodes = nodes;
+  in.directOk = 0;
+  in.hierLocal = local;
+  return in;
+}
+
+static void pick(const acclTuneInput* in, unsigned am, unsigned pm, acclAlgo* a, acclProto* p) {
+  assert_int_equal(acclTuneSelect(in, am, pm, a, p), acclSuccess);
+}
+
+static void expectPick(const acclTuneInput* in, unsigned am, unsigned pm, acclAlgo wantA, acclProto wantP) {
+  acclAlgo a;
+  acclProto p;
+  pick(in, am, pm, &a, &p);
+  if (a != wantA || p != wantP)
+    fail_msg("func %d %zu B, %d ranks on %d nodes: chose %s/%s, expected %s/%s", in->func, in->bytes, in->nranks,
+             in->nNodes, acclAlgoName(a), acclProtoName(p), acclAlgoName(wantA), acclProtoName(wantP));
+}
+
+static void test_table_is_complete(void** state) {
+  (void)state;
+  for (int a = 0; a < ACCL_NUM_ALGOS; a++) {
+    const acclAlgoInfo* info = acclAlgoGet(a);
+    assert_non_null(info);
+    assert_non_null(info->feasible);
+    assert_non_null(info->cost);
+    assert_non_null(info->build);
+    assert_string_equal(acclAlgoName((acclAlgo)a), info->name);
+    for (int b = 0; b < a; b++) assert_true(strcmp(info->name, acclAlgoGet(b)->name) != 0);
+  }
+  assert_null(acclAlgoGet(-1));
+  assert_null(acclAlgoGet(ACCL_NUM_ALGOS));
+  assert_string_equal(acclAlgoName((acclAlgo)ACCL_NUM_ALGOS), "?");
+}
+
+/* Send and Recv run only on p2p; AllToAll on p2p or, on one node, direct. */
+static void test_feasibility(void** state) {
+  (void)state;
+  for (int f = ACCL_FUNC_SEND; f <= ACCL_FUNC_RECV; f++) {
+    acclTuneInput in = oneNode(4, (acclFunc)f, 1024);
+    for (int a = 0; a < ACCL_NUM_ALGOS; a++)
+      for (int p = 0; p < ACCL_NUM_PROTOS; p++) {
+        int ok = acclTuneCost(&in, (acclAlgo)a, (acclProto)p) >= 0;
+        assert_int_equal(ok, a == ACCL_ALGO_P2P && p == ACCL_PROTO_SIMPLE);
+      }
+  }
+  acclTuneInput in = oneNode(4, ACCL_FUNC_ALLTOALL, 1024);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_SIMPLE) >= 0);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE) < 0);
+  in = multiNode(2, 2, ACCL_FUNC_ALLTOALL, 1024);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_SIMPLE) < 0);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_P2P, ACCL_PROTO_SIMPLE) >= 0);
+  /* LL: one-shot AllReduce only, up to its limit, never alone */
+  in = oneNode(4, ACCL_FUNC_ALLREDUCE, 16384);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_LL) >= 0);
+  in.bytes = 16385;
+  assert_true(acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_LL) < 0);
+  in = oneNode(1, ACCL_FUNC_ALLREDUCE, 8);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_LL) < 0);
+  for (int a = 0; a < ACCL_NUM_ALGOS; a++)
+    if (a != ACCL_ALGO_DIRECT) assert_true(acclTuneCost(&in, (acclAlgo)a, ACCL_PROTO_LL) < 0);
+  /* tree only with trees; rd only off-node and within half a FIFO; hier only on equal nodes */
+  in = oneNode(4, ACCL_FUNC_ALLREDUCE, 8);
+  in.haveTrees = 0;
+  assert_true(acclTuneCost(&in, ACCL_ALGO_TREE, ACCL_PROTO_SIMPLE) < 0);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_RD, ACCL_PROTO_SIMPLE) < 0);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_HIER, ACCL_PROTO_SIMPLE) < 0);
+  in = multiNode(2, 4, ACCL_FUNC_ALLREDUCE, 32768);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_RD, ACCL_PROTO_SIMPLE) >= 0);
+  in.bytes = 32769;
+  assert_true(acclTuneCost(&in, ACCL_ALGO_RD, ACCL_PROTO_SIMPLE) < 0);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_HIER, ACCL_PROTO_SIMPLE) >= 0);
+  in.hierLocal = 0; /* unequal nodes */
+  assert_true(acclTuneCost(&in, ACCL_ALGO_HIER, ACCL_PROTO_SIMPLE) < 0);
+  in = multiNode(2, 4, ACCL_FUNC_ALLGATHER, 1024);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_HIER, ACCL_PROTO_SIMPLE) < 0);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE) >= 0);
+}
+
+/* What the model chooses on the machines the library runs on. */
+static void test_choices(void** state) {
+  (void)state;
+  acclTuneInput in = oneNode(8, ACCL_FUNC_ALLREDUCE, 8);
+  expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_DIRECT, ACCL_PROTO_LL);
+  in.bytes = 16 << 20;
+  expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_DIRECT, ACCL_PROTO_SIMPLE);
+  in = oneNode(8, ACCL_FUNC_ALLGATHER, 1 << 20);
+  expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_DIRECT, ACCL_PROTO_SIMPLE);
+  in = oneNode(4, ACCL_FUNC_ALLTOALL, 1 << 20);
+  expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_P2P, ACCL_PROTO_SIMPLE);
+  /* one rank per node: small AllReduce by recursive doubling (2 hops, where
+   * the ring makes 6 and the hierarchy's inter-node ring 6) */
+  in = multiNode(4, 1, ACCL_FUNC_ALLREDUCE, 8);
+  expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_RD, ACCL_PROTO_SIMPLE);
+  /* several per node: the hierarchy (its node-local hops are cheap), small or large */
+  in = multiNode(2, 4, ACCL_FUNC_ALLREDUCE, 8);
+  expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_HIER, ACCL_PROTO_SIMPLE);
+  in.bytes = 64 << 20;
+  expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_HIER, ACCL_PROTO_SIMPLE);
+  in = multiNode(2, 4, ACCL_FUNC_BROADCAST, 1 << 20);
+  expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+}
+
+/* A cost grows with the bytes, and more ranks never make a ring cheaper. */
+static void test_cost_order(void** state) {
+  (void)state;
+  for (int f = 0; f < ACCL_NUM_FUNCS; f++)
+    for (int a = 0; a < ACCL_NUM_ALGOS; a++)
+      for (int p = 0; p < ACCL_NUM_PROTOS; p++) {
+        double last = -1;
+        for (size_t b = 8; b <= (1u << 26); b *= 4) {
+          acclTuneInput in = multiNode(2, 4, (acclFunc)f, b);
+          in.rdMaxBytes = SIZE_MAX;
+          double c = acclTuneCost(&in, (acclAlgo)a, (acclProto)p);
+          if (c < 0) continue;
+          assert_true(c > 0);
+          if (last >= 0 && c < last)
+            fail_msg("%s/%s func %d: %zu B costs %.3f us, less than %zu B (%.3f us)", acclAlgoName((acclAlgo)a),
+                     acclProtoName((acclProto)p), f, b, c, b / 4, last);
+          last = c;
+        }
+      }
+  double last = 0;
+  for (int n = 2; n <= 64; n *= 2) {
+    acclTuneInput in = oneNode(n, ACCL_FUNC_ALLREDUCE, 1 << 20);
+    double c = acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+    assert_true(c >= last);
+    last = c;
+  }
+}
+
+/* ACCL_ALGO / ACCL_PROTO are preferences: honoured when the chosen pair can
+ * run the call, else the model's choice among all of them. */
+static void test_restrictions_and_fallback(void** state) {
+  (void)state;
+  acclTuneInput in = oneNode(8, ACCL_FUNC_ALLREDUCE, 16 << 20);
+  expectPick(&in, BIT(ACCL_ALGO_RING) | BIT(ACCL_ALGO_P2P), ALL_PROTOS, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+  expectPick(&in, BIT(ACCL_ALGO_TREE) | BIT(ACCL_ALGO_P2P), ALL_PROTOS, ACCL_ALGO_TREE, ACCL_PROTO_SIMPLE);
+  /* tree asked for, but this communicator has no trees: the unrestricted choice */
+  in.haveTrees = 0;
+  expectPick(&in, BIT(ACCL_ALGO_TREE) | BIT(ACCL_ALGO_P2P), ALL_PROTOS, ACCL_ALGO_DIRECT, ACCL_PROTO_SIMPLE);
+  /* LL only, for a call LL cannot carry */
+  in = oneNode(8, ACCL_FUNC_ALLGATHER, 1024);
+  expectPick(&in, ALL_ALGOS, BIT(ACCL_PROTO_LL), ACCL_ALGO_DIRECT, ACCL_PROTO_SIMPLE);
+  /* ^direct on one node: ring for AllGather, LL gone for AllReduce */
+  in = oneNode(8, ACCL_FUNC_ALLGATHER, 1 << 20);
+  expectPick(&in, ALL_ALGOS & ~BIT(ACCL_ALGO_DIRECT), ALL_PROTOS, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+  in = oneNode(8, ACCL_FUNC_ALLREDUCE, 8);
+  acclAlgo a;
+  acclProto p;
+  pick(&in, ALL_ALGOS & ~BIT(ACCL_ALGO_DIRECT), ALL_PROTOS, &a, &p);
+  assert_int_not_equal(a, ACCL_ALGO_DIRECT);
+  assert_int_equal(p, ACCL_PROTO_SIMPLE);
+  /* nothing allowed at all: still an answer */
+  pick(&in, 0, 0, &a, &p);
+  assert_int_equal(a, ACCL_ALGO_DIRECT);
+}
+
+static void test_enable_lists(void** state) {
+  (void)state;
+  const char* names[] = {"ring", "tree", "direct"};
+  assert_int_equal(acclParseEnableList(NULL, names, 3), 7);
+  assert_int_equal(acclParseEnableList("", names, 3), 7);
+  assert_int_equal(acclParseEnableList("ring,direct", names, 3), 5);
+  assert_int_equal(acclParseEnableList("TREE", names, 3), 2);
+  assert_int_equal(acclParseEnableList("^tree", names, 3), 5);
+  assert_int_equal(acclParseEnableList("^ring,tree", names, 3), 4);
+  assert_int_equal(acclParseEnableList("bogus", names, 3), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_table_is_complete),
+      cmocka_unit_test(test_feasibility),
+      cmocka_unit_test(test_choices),
+      cmocka_unit_test(test_cost_order),
+      cmocka_unit_test(test_restrictions_and_fallback),
+      cmocka_unit_test(test_enable_lists),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
