@@ -18,7 +18,8 @@ extern char** environ;
 
 static void usage(FILE* f) {
   fputs("usage: acc-ccl-topo [options]\n"
-        "  --topo FILE|ring|torus2d|full  node description (default: detect this host; ACCL_TOPO_FILE applies)\n"
+        "  --topo FILE|NAME|ring|torus2d|full  node description (default: detect this host; ACCL_TOPO_FILE\n"
+        "                  applies); NAME: an installed topology (" ACCL_TOPO_DATADIR "/NAME.xml)\n"
         "  --devices N     devices of a generated node (default 8)\n"
         "  --nodes N       number of identical nodes (default 1)\n"
         "  --ranks N       ranks per node (default: one per device; more share devices)\n"

@@ -2,7 +2,9 @@
 Makefile rule that builds acc_ccl_torch._C (one object per source, so make
 can rebuild only what changed and run two compilers at once).
 
-usage: torch_flags.py --cxxflags | --ldflags | --ext-suffix
+usage: torch_flags.py --cxxflags | --ldflags | --libs | --ext-suffix
+(configure runs --cxxflags and --libs to check the prerequisites; --ldflags
+is --libs plus -shared)
 """
 import sys
 import sysconfig
@@ -21,10 +23,14 @@ def cxxflags():
     return " ".join(flags)
 
 
-def ldflags():
+def libs():
     libdir = cpp_extension.library_paths()[0]
-    return " ".join(["-shared", "-L" + libdir, "-Wl,-rpath," + libdir,
+    return " ".join(["-L" + libdir, "-Wl,-rpath," + libdir,
                      "-lc10", "-ltorch", "-ltorch_cpu", "-ltorch_python"])
+
+
+def ldflags():
+    return "-shared " + libs()
 
 
 def main():
@@ -33,6 +39,8 @@ def main():
         print(cxxflags())
     elif what == "--ldflags":
         print(ldflags())
+    elif what == "--libs":
+        print(libs())
     elif what == "--ext-suffix":
         print(sysconfig.get_config_var("EXT_SUFFIX"))
     else:

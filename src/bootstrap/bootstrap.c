@@ -26,7 +26,8 @@ struct acclBootstrap {
   uint8_t secret[ACCL_SECRET_BYTES];
   uint64_t hash;
   volatile int* abortFlag;
-  uint64_t timeoutNs;
+  uint64_t timeoutNs;   /* ACCL_BOOTSTRAP_TIMEOUT: the rendezvous, waiting for ranks to arrive */
+  uint64_t opTimeoutNs; /* ACCL_TIMEOUT (0: none): later operations, among ranks that all arrived */
   int listenFd;
   acclAcceptor acc;
   char who[32];
@@ -139,6 +140,15 @@ acclResult_t acclBootstrapGetLocalUniqueId(acclUniqueId* id) {
   return acclSuccess;
 }
 
+/* Deadline of an operation after the rendezvous. Every rank has arrived by
+ * then; one may still be busy with its own set-up (the first topology
+ * discovery of a process takes seconds on a loaded machine), which is no
+ * missing rank: such waits are bounded by ACCL_TIMEOUT, like a collective's.
+ * A peer that dies is seen at once (its connections close). */
+static uint64_t opDeadline(const acclBootstrap* bs) {
+  return bs->opTimeoutNs ? acclClockNs() + bs->opTimeoutNs : UINT64_MAX / 2;
+}
+
 static int isAborted(const acclBootstrap* bs) {
   return bs->abortFlag && __atomic_load_n(bs->abortFlag, __ATOMIC_ACQUIRE);
 }
@@ -150,8 +160,8 @@ static acclResult_t waitConn(acclBootstrap* bs, int kind, int peer, uint64_t dea
     if (kind == ACCL_HELLO_P2P && bs->p2pRecvFd[peer] >= 0) return acclSuccess;
     if (isAborted(bs)) return acclInvalidUsage;
     if (acclClockNs() >= deadline) {
-      WARN("bootstrap %s: rank %d did not connect within %llu s", bs->who, peer,
-           (unsigned long long)(bs->timeoutNs / 1000000000ULL));
+      WARN("bootstrap %s: rank %d did not connect in time (%s)", bs->who, peer,
+           kind == ACCL_HELLO_RING ? "ACCL_BOOTSTRAP_TIMEOUT" : "ACCL_TIMEOUT");
       return acclTimeout;
     }
     int fd;
@@ -309,6 +319,8 @@ static acclResult_t bootstrapCreate(const acclSocketAddr* rootAddr, const uint8_
   bs->hash = acclIdChecksum(secret, ACCL_SECRET_BYTES);
   bs->abortFlag = abortFlag;
   bs->timeoutNs = acclBootstrapTimeoutNs();
+  int64_t opTimeoutS = acclParamInt("TIMEOUT", 300);
+  bs->opTimeoutNs = opTimeoutS > 0 ? (uint64_t)opTimeoutS * 1000000000ULL : 0;
   bs->listenFd = bs->ringSendFd = bs->ringRecvFd = -1;
   snprintf(bs->who, sizeof(bs->who), "rank %d", rank);
   pthread_mutex_init(&bs->lock, NULL);
@@ -394,7 +406,7 @@ acclResult_t acclBootstrapAllGather(acclBootstrap* bs, void* data, size_t size) 
   if (bs->nranks == 1) return acclSuccess;
   acclResult_t res = acclSuccess;
   pthread_mutex_lock(&bs->lock);
-  uint64_t deadline = acclClockNs() + bs->timeoutNs;
+  uint64_t deadline = opDeadline(bs);
   char* d = data;
   int n = bs->nranks;
   for (int i = 0; i < n - 1 && res == acclSuccess; i++) {
@@ -454,7 +466,7 @@ acclResult_t acclBootstrapSend(acclBootstrap* bs, int peer, int tag, const void*
   ACCLCHECK(checkPeer(bs, peer, "acclBootstrapSend"));
   acclResult_t res = acclSuccess;
   pthread_mutex_lock(&bs->lock);
-  uint64_t deadline = acclClockNs() + bs->timeoutNs;
+  uint64_t deadline = opDeadline(bs);
   if (peer == bs->rank) {
     res = stashPush(bs, peer, tag, data, size, -1, deadline);
     goto out;
@@ -507,7 +519,7 @@ acclResult_t acclBootstrapRecv(acclBootstrap* bs, int peer, int tag, void* data,
   acclResult_t res = acclSuccess;
   int found;
   pthread_mutex_lock(&bs->lock);
-  uint64_t deadline = acclClockNs() + bs->timeoutNs;
+  uint64_t deadline = opDeadline(bs);
   ACCLCHECKGOTO(takeStashed(bs, peer, tag, data, size, &found), res, out);
   if (found) goto out;
   if (peer == bs->rank) {

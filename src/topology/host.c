@@ -2,11 +2,11 @@
 #include "topology/host.h"
 #include <hwloc.h>
 #include <pthread.h>
-#include <rdma/fabric.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "config.h"
+#include "core/fabric.h"
 #include "core/param.h"
 #include "topology/plan.h"
 #ifdef HAVE_IBVERBS
@@ -127,8 +127,14 @@ void acclTopoHostProbeVerbs(acclTopoHost* h) {
 
 void acclTopoHostLogFabric(void) {
   if (!ACCL_LOG_ON(ACCL_LOG_INFO, ACCL_TOPO | ACCL_NET)) return; /* fi_getinfo loads every provider: only when asked */
+  if (acclFabricLoad() != acclSuccess) {
+    INFO(ACCL_TOPO | ACCL_NET, "libfabric providers: %s", acclLastErrorText());
+    return;
+  }
   struct fi_info* info = NULL;
+  acclFabricGuardEnter();
   int rc = fi_getinfo(FI_VERSION(1, 11), NULL, NULL, 0, NULL, &info);
+  acclFabricGuardLeave();
   if (rc != 0) {
     INFO(ACCL_TOPO | ACCL_NET, "fi_getinfo: %s", fi_strerror(-rc));
     return;

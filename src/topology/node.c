@@ -3,7 +3,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "topology/xml.h"
+
+#ifndef ACCL_TOPO_DATADIR
+#error "ACCL_TOPO_DATADIR (the installed topology directory) must be defined by the build"
+#endif
 
 void acclTopoNodeFree(acclTopoNode* n) {
   if (!n) return;
@@ -220,8 +225,28 @@ static acclResult_t loadDoc(const acclXmlDoc* doc, acclTopoNode* n) {
   return acclSuccess;
 }
 
-acclResult_t acclTopoNodeLoad(const char* path, acclTopoNode** out) {
-  if (path == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "topology file: path is NULL");
+/* A bare name (no '/') that is not a file here names a shipped topology:
+ * NAME.xml (or NAME) in the installed directory ACCL_TOPO_DATADIR. */
+static acclResult_t resolveTopoPath(const char* path, char* buf, size_t len, const char** resolved) {
+  *resolved = path;
+  if (strchr(path, '/') || access(path, F_OK) == 0) return acclSuccess;
+  size_t n = strlen(path);
+  const char* ext = n > 4 && strcmp(path + n - 4, ".xml") == 0 ? "" : ".xml";
+  if ((size_t)snprintf(buf, len, "%s/%s%s", ACCL_TOPO_DATADIR, path, ext) >= len)
+    ACCL_ARG_ERROR(acclInvalidArgument, "topology '%s': name too long", path);
+  if (access(buf, R_OK) != 0)
+    ACCL_ARG_ERROR(acclInvalidArgument,
+                   "topology '%s': no such file here, and no %s%s among the installed topologies in %s", path, path,
+                   ext, ACCL_TOPO_DATADIR);
+  *resolved = buf;
+  return acclSuccess;
+}
+
+acclResult_t acclTopoNodeLoad(const char* name, acclTopoNode** out) {
+  if (name == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "topology file: path is NULL");
+  char buf[4096];
+  const char* path;
+  ACCLCHECK(resolveTopoPath(name, buf, sizeof(buf), &path));
   acclXmlDoc* doc = NULL;
   ACCLCHECK(acclXmlParseFile(path, &doc));
   acclTopoNode* n = calloc(1, sizeof(*n));

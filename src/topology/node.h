@@ -45,8 +45,10 @@ typedef struct {
   acclTopoNic* nics;
 } acclTopoNode;
 
-/* Load and validate a node file. Errors name the file, line and problem. */
-acclResult_t acclTopoNodeLoad(const char* path, acclTopoNode** out);
+/* Load and validate a node file. Errors name the file, line and problem. A
+ * bare name that is no file here (trn1-like) loads an installed topology
+ * (ACCL_TOPO_DATADIR/trn1-like.xml). */
+acclResult_t acclTopoNodeLoad(const char* name, acclTopoNode** out);
 /* Node of ndev devices from a generated link graph spec ("ring", "torus2d",
  * "full"), no NICs, no host information. */
 acclResult_t acclTopoNodeFromSpec(const char* spec, int ndev, acclTopoNode** out);

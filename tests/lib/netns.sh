@@ -4,6 +4,12 @@
 # address exists only inside them. Rank-side interface $NETNS_IFACE ("accl0")
 # with 10.211.0.(i+1)/24 in namespace i.
 #
+# Commands run inside a namespace through nsenter --net (util-linux), never
+# `ip -n` / `ip netns exec`: those also make / a slave mount and remount
+# /sys, which fails where / is not a mount point (a chroot, such as a freshly
+# debootstrapped root: "mount --make-rslave /" failed: Invalid argument). A
+# network namespace is all the set-up and the ranks need.
+#
 # Sourced (the tests):
 #   ns_setup N   -> namespaces ${NS_PREFIX}0..N-1, removed by an EXIT trap;
 #                   prints SKIP and exits 77 when they cannot be made here
@@ -23,26 +29,32 @@ NETNS_IFACE="accl0"
 
 netns_addr() { echo "$NETNS_SUBNET.$(($1 + 1))"; }
 
+NETNS_DIR=/var/run/netns
+
+# netns_in NS CMD...: run CMD inside the network namespace NS (only that).
+netns_in() { _ns=$1; shift; nsenter --net="$NETNS_DIR/$_ns" -- "$@"; }
+
 # netns_create PREFIX N: returns 77 (message on stderr) where this machine
 # cannot make namespaces, 1 on any other failure; a failure leaves nothing.
 netns_create() {
   _p=$1; _n=$2
   [ "$(id -u)" = 0 ] || { echo "network namespaces need root" >&2; return 77; }
   command -v ip >/dev/null 2>&1 || { echo "iproute2 (ip) not installed" >&2; return 77; }
-  ip netns add "${_p}br" 2>/dev/null ||
-    { echo "ip netns add failed (no CAP_SYS_ADMIN or no netns support)" >&2; return 77; }
-  ip -n "${_p}br" link add br0 type bridge 2>/dev/null ||
-    { netns_remove "$_p"; echo "no bridge support" >&2; return 77; }
-  ip -n "${_p}br" link set br0 up || { netns_remove "$_p"; return 1; }
+  command -v nsenter >/dev/null 2>&1 || { echo "nsenter (util-linux) not installed" >&2; return 77; }
+  _err=$(ip netns add "${_p}br" 2>&1) ||
+    { echo "ip netns add failed (no CAP_SYS_ADMIN or no netns support): $_err" >&2; return 77; }
+  _err=$(netns_in "${_p}br" ip link add br0 type bridge 2>&1) ||
+    { netns_remove "$_p"; echo "cannot make a bridge (kernel without CONFIG_BRIDGE?): $_err" >&2; return 77; }
+  netns_in "${_p}br" ip link set br0 up || { netns_remove "$_p"; return 1; }
   _i=0
   while [ "$_i" -lt "$_n" ]; do
     _ns="$_p$_i"
     ip netns add "$_ns" || { netns_remove "$_p"; echo "cannot create namespace $_ns" >&2; return 1; }
-    ip -n "$_ns" link add "$NETNS_IFACE" type veth peer name "p$_i" netns "${_p}br" 2>/dev/null ||
-      { netns_remove "$_p"; echo "no veth support" >&2; return 77; }
-    { ip -n "$_ns" addr add "$(netns_addr "$_i")/24" dev "$NETNS_IFACE" &&
-      ip -n "$_ns" link set "$NETNS_IFACE" up && ip -n "$_ns" link set lo up &&
-      ip -n "${_p}br" link set "p$_i" master br0 && ip -n "${_p}br" link set "p$_i" up; } ||
+    _err=$(netns_in "$_ns" ip link add "$NETNS_IFACE" type veth peer name "p$_i" netns "${_p}br" 2>&1) ||
+      { netns_remove "$_p"; echo "cannot make a veth pair (kernel without CONFIG_VETH?): $_err" >&2; return 77; }
+    { netns_in "$_ns" ip addr add "$(netns_addr "$_i")/24" dev "$NETNS_IFACE" &&
+      netns_in "$_ns" ip link set "$NETNS_IFACE" up && netns_in "$_ns" ip link set lo up &&
+      netns_in "${_p}br" ip link set "p$_i" master br0 && netns_in "${_p}br" ip link set "p$_i" up; } ||
       { netns_remove "$_p"; echo "cannot configure namespace $_ns" >&2; return 1; }
     _i=$((_i + 1))
   done
@@ -79,9 +91,9 @@ netns_rsh() {
     "$NETNS_SUBNET".[0-9]*) _i=$((${_host##*.} - 1)) ;;
     *) echo "netns.sh rsh: $_host is not an address of the namespaces" >&2; return 1 ;;
   esac
-  [ -e "/var/run/netns/$_p$_i" ] || { echo "netns.sh rsh: no namespace $_p$_i for $_host" >&2; return 1; }
+  [ -e "$NETNS_DIR/$_p$_i" ] || { echo "netns.sh rsh: no namespace $_p$_i for $_host" >&2; return 1; }
   # shellcheck disable=SC2016
-  exec ip netns exec "$_p$_i" unshare --uts /bin/sh -c \
+  exec nsenter --net="$NETNS_DIR/$_p$_i" -- unshare --uts /bin/sh -c \
     'echo "$1" > /proc/sys/kernel/hostname && exec /bin/sh -c "$2"' sh "$_p$_i" "$*"
 }
 

@@ -31,7 +31,7 @@ grep -q '^# across 2 network namespaces' "$out/table.txt" || fail "table does no
 grep -q 'WARNING' "$out/table.txt" && fail "table reports a warning"
 
 # The namespaces are gone (their prefix is in the logged command).
-prefix=$(sed -n 's/^# command: ip netns exec \(acclc[0-9]*n\)0 .*/\1/p' "$out/placement.log")
+prefix=$(sed -n 's|^# command: nsenter --net=/var/run/netns/\(acclc[0-9]*n\)0 .*|\1|p' "$out/placement.log")
 [ -n "$prefix" ] || fail "no namespace prefix in placement.log"
 if ip netns list | awk '{print $1}' | grep -q "^$prefix"; then fail "namespaces $prefix* left behind"; fi
 echo "compare_netns: OK"

@@ -38,6 +38,7 @@
 #include <rdma/fi_errno.h>
 #include <rdma/fi_rma.h>
 #include <rdma/fi_tagged.h>
+#include "core/fabric.h" /* after the rdma headers: redirects fi_getinfo & co */
 #include "transport/transport.h"
 
 #define ACCL_OFI_MAX_RAILS 4

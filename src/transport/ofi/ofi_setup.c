@@ -109,6 +109,8 @@ static void closeRail(acclOfiState* st, int idx) {
   memset(r, 0, sizeof(*r));
 }
 
+static acclResult_t insertPeers(acclOfiState* st);
+
 static acclResult_t exchangeAddresses(acclOfiState* st) {
   struct acclComm* comm = st->comm;
   const int n = comm->nranks, me = comm->rank;
@@ -132,6 +134,14 @@ static acclResult_t exchangeAddresses(acclOfiState* st) {
   for (int q = 0; q < n; q++) nrails = ACCL_MIN(nrails, st->addrs[q].nrails);
   for (int r = st->nrails - 1; r >= nrails; r--) closeRail(st, r);
   st->nrails = nrails;
+  acclFabricGuardEnter(); /* inserting peers may map their shared memory (shm provider) */
+  acclResult_t res = insertPeers(st);
+  acclFabricGuardLeave();
+  return res;
+}
+
+static acclResult_t insertPeers(acclOfiState* st) {
+  const int n = st->comm->nranks, me = st->comm->rank;
   for (int r = 0; r < st->nrails; r++) {
     acclOfiRail* rail = &st->rails[r];
     rail->peerAddr = malloc(sizeof(fi_addr_t) * (size_t)n);
@@ -223,20 +233,10 @@ static acclResult_t buildConns(acclOfiState* st, acclConnTable* conns) {
   return acclSuccess;
 }
 
-acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, const acclTransportArgs* args,
-                          acclConnTable* conns) {
-  memset(st, 0, sizeof(*st));
-  st->comm = comm;
-  st->set = args->set;
-  st->self = args->self;
-  st->nLanes = args->nLanes;
-  st->nslots = args->nslots;
-  st->slotBytes = args->slotBytes;
-  /* libfabric providers that pin memory need this before fork() is safe for
-   * children (data-loader workers); we never overwrite a user's choice. */
-  setenv("FI_EFA_FORK_SAFE", "1", 0);
-  st->peerFailed = calloc((size_t)comm->nranks, sizeof(int));
-  if (!st->peerFailed) return acclSystemError;
+/* Everything of the set-up that involves no other rank: provider, rails,
+ * the registered region. */
+static acclResult_t openLocal(acclOfiState* st) {
+  struct acclComm* comm = st->comm;
   ACCLCHECK(acclOfiChooseProvider(st, comm->nNodes));
   if (st->rma && comm->nranks > ACCL_OFI_RMA_MAX_RANKS) { /* the rma CQ data names the sender in 20 bits */
     INFO(ACCL_NET, "NET/OFI rank %d: %d ranks exceed the rma CQ data's sender field: tagged protocol", comm->rank,
@@ -251,7 +251,29 @@ acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, const acclTra
     st->rma = 0;
   }
   ACCLCHECK(allocRegion(st));
-  ACCLCHECK(acclOfiMrCacheInit(st));
+  return acclOfiMrCacheInit(st);
+}
+
+acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, const acclTransportArgs* args,
+                          acclConnTable* conns) {
+  memset(st, 0, sizeof(*st));
+  st->comm = comm;
+  st->set = args->set;
+  st->self = args->self;
+  st->nLanes = args->nLanes;
+  st->nslots = args->nslots;
+  st->slotBytes = args->slotBytes;
+  /* libfabric providers that pin memory need this before fork() is safe for
+   * children (data-loader workers); we never overwrite a user's choice. */
+  setenv("FI_EFA_FORK_SAFE", "1", 0);
+  st->peerFailed = calloc((size_t)comm->nranks, sizeof(int));
+  if (!st->peerFailed) return acclSystemError;
+  ACCLCHECK(acclFabricLoad());
+  /* Providers install signal handlers as endpoints open: put them back */
+  acclFabricGuardEnter();
+  acclResult_t res = openLocal(st);
+  acclFabricGuardLeave();
+  ACCLCHECK(res);
   ACCLCHECK(exchangeAddresses(st));
   ACCLCHECK(buildConns(st, conns));
   ACCLCHECK(acclOfiProxyStart(st));
