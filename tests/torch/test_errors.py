@@ -1,11 +1,13 @@
 """Errors of the "accl" backend surface as Python exceptions with a useful
 message, never as a crash or a hang: unsupported dtype / op / root, tensor
-sizes that differ across ranks, a wait() that times out, and a rank that
-exits early. Each case that breaks a communicator runs on its own
+sizes that differ across ranks (collectives, and send / recv), a wait() that
+times out (counted from the operation's issue), an operation nobody waits
+for that the watchdog fails at its deadline, and a rank that exits early. Each case that breaks a communicator runs on its own
 dist.new_group so the next case starts clean. Needs world size >= 2."""
 import datetime
 import os
 import sys
+import time
 
 import torch
 import torch.distributed as dist
@@ -18,10 +20,11 @@ def group(seconds):
 
 
 def bad_arguments(c, r, n):
-    c.expect_error("int16 all_reduce", lambda: dist.all_reduce(torch.ones(4, dtype=torch.int16)),
-                   "unsupported dtype", "Short")
-    c.expect_error("BAND all_reduce", lambda: dist.all_reduce(torch.ones(4, dtype=torch.int32), op=dist.ReduceOp.BAND),
-                   "not supported")
+    c.expect_error("PREMUL_SUM on int32", lambda: dist.all_reduce(torch.ones(4, dtype=torch.int32),
+                                                                 op=dist._make_nccl_premul_sum(2.0)),
+                   "PREMUL_SUM needs a floating-point tensor")
+    c.expect_error("BAND all_reduce on float", lambda: dist.all_reduce(torch.ones(4), op=dist.ReduceOp.BAND),
+                   "Cannot use ReduceOp.BAND with non-integral dtype")
     c.expect_error("broadcast root out of range", lambda: dist.broadcast(torch.ones(4), n + 3), "rootRank")
     c.expect_error("all_gather wrong output count",
                    lambda: dist.all_gather([torch.ones(4)] * (n + 1), torch.ones(4)), "group size")
@@ -35,21 +38,20 @@ def bad_arguments(c, r, n):
 
 def mismatched_sizes(c, r, n, count):
     """Rank 0 passes count elements, the others twice as many."""
-    # Default: no extra exchange per call. On the single-message path the
-    # ranks that wait for data that never comes time out with an exception
-    # (rank 0 may finish first). Larger calls are left to the check below:
-    # acc-ccl does not catch every count mismatch by itself.
+    # Default: no extra exchange per call, and acc-ccl does not catch every
+    # count mismatch by itself (the backend's Simple protocol completes a
+    # small mismatched call). What must hold: no rank hangs or crashes, and a
+    # rank that fails says which operation timed out. Then the group is
+    # dropped: its data is not trusted.
     t = torch.ones(count if r == 0 else 2 * count)
     if count <= 1000:
         g = group(5)
-        if r != 0:
-            c.expect_error("all_reduce %d vs %d elements" % (count, 2 * count), lambda: dist.all_reduce(t, group=g),
-                           "acc-ccl allreduce", "timed out")
-        else:
-            try:
-                dist.all_reduce(t, group=g)
-            except RuntimeError:
-                pass
+        try:
+            dist.all_reduce(t, group=g)
+        except RuntimeError as e:
+            c.checks += 1
+            if r != 0 and not ("acc-ccl allreduce" in str(e) and "Timed out" in str(e)):
+                c.failures.append("unchecked all_reduce %d vs %d elements: %s" % (count, 2 * count, str(e)[:300]))
     # ACCL_TORCH_CHECK=1: every rank learns what each rank called, and the
     # group stays usable because no data moved.
     os.environ["ACCL_TORCH_CHECK"] = "1"
@@ -70,8 +72,54 @@ def wait_timeout(c, r, n):
     if r == 0:  # the others never join: wait() must give up after one second
         work = dist.all_reduce(torch.ones(4), group=g, async_op=True)
         c.expect_error("wait(timeout=1s) without peers", lambda: work.wait(timeout=datetime.timedelta(seconds=1)),
-                       "timed out")
+                       " Timed out ")
         c.expect_error("using the aborted group", lambda: dist.all_reduce(torch.ones(4), group=g), "acc-ccl")
+
+
+def issue_deadline(c, r, n):
+    """The deadline runs from the issue, not from wait(); and the watchdog
+    fails an operation nobody waits for, naming it and its sequence number."""
+    g = group(2)
+    if r == 0:
+        start = time.monotonic()
+        work = dist.all_reduce(torch.ones(4), group=g, async_op=True)
+        time.sleep(1.2)
+        msg = c.expect_error("wait() 1.2 s after the issue", work.wait, " Timed out ", "allreduce", "sequence number")
+        took = time.monotonic() - start
+        c.checks += 1
+        if not 1.9 <= took <= 3.0:
+            c.failures.append("the 2 s deadline fired %.2f s after the issue" % took)
+        if msg:
+            print("deadline message: " + msg.splitlines()[0][:300])
+    g2 = group(2)
+    if r == 0:
+        start = time.monotonic()
+        work = dist.all_reduce(torch.ones(4), group=g2, async_op=True)
+        seq = g2._get_sequence_number_for_group()
+        while not work.is_completed() and time.monotonic() - start < 10:
+            time.sleep(0.05)
+        took = time.monotonic() - start
+        c.checks += 1
+        if not work.is_completed() or not 1.9 <= took <= 3.5:
+            c.failures.append("unwaited all_reduce: completed %s after %.2f s (deadline 2 s)" % (work.is_completed(), took))
+        msg = c.expect_error("the unwaited all_reduce failed", work.wait, " Timed out ", "allreduce",
+                             "sequence number %d" % seq, "watchdog")
+        if msg:
+            print("watchdog message: " + msg.splitlines()[0][:300])
+        c.expect_error("the group after the watchdog", lambda: dist.all_reduce(torch.ones(2), group=g2), "Timed out")
+
+
+def p2p_size_mismatch(c, r, n):
+    """A receive of another size than the send fails with both sizes, on both
+    kinds of message (inline in the header, header + payload)."""
+    g = group(20)
+    for sent, expected in ((4, 8), (1000, 2000)):
+        if r == 0:
+            dist.send(torch.ones(sent), 1, group=g, tag=sent)
+        elif r == 1:
+            c.expect_error("recv %d floats of a %d-float message" % (expected, sent),
+                           lambda: dist.recv(torch.empty(expected), 0, group=g, tag=sent),
+                           "sent %d bytes" % (4 * sent), "expects %d bytes" % (4 * expected))
 
 
 def early_exit(c, r, n, gloo):
@@ -97,6 +145,8 @@ def main():
     mismatched_sizes(c, r, n, 8)        # small: single-message path
     mismatched_sizes(c, r, n, 300000)   # large: pipelined path
     wait_timeout(c, r, n)
+    issue_deadline(c, r, n)
+    p2p_size_mismatch(c, r, n)
     early_exit(c, r, n, gloo)
     sys.stdout.flush()
     code = c.verdict()

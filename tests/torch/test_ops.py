@@ -228,6 +228,29 @@ def t_futures(c, r, n, gloo):
             wk.wait()  # waiting again after the future is harmless
 
 
+def t_back_to_back(c, r, n, rounds=300):
+    """Small collectives back to back with nothing in between (no Gloo call
+    to slow a rank down): all_reduce, broadcast from rank 0 (the root may
+    finish before the others), all_reduce, reduce to the last rank. acc-ccl's
+    LL all_reduce lost a message in this order (see acc_ccl_torch/__init__.py)."""
+    bad = 0
+    for i in range(rounds):
+        a = torch.full((2,), float(r + i))
+        dist.all_reduce(a)
+        b = torch.full((2,), float(i if r == 0 else -1))
+        dist.broadcast(b, 0)
+        d = torch.full((2,), 1.0)
+        dist.all_reduce(d)
+        e = torch.full((2,), float(r))
+        dist.reduce(e, n - 1)
+        ok = a[0].item() == sum(range(n)) + n * i and b[0].item() == i and d[0].item() == n
+        ok = ok and (r != n - 1 or e[0].item() == sum(range(n)))
+        bad += not ok
+    c.checks += 1
+    if bad:
+        c.failures.append("back-to-back small collectives: %d of %d rounds wrong" % (bad, rounds))
+
+
 def main():
     r, n, gloo = init()
     c = Checker(r)
@@ -250,6 +273,7 @@ def main():
         t_alltoall(c, dt, r, n, gloo, 12000)
     t_noncontiguous(c, r, n, gloo)
     t_futures(c, r, n, gloo)
+    t_back_to_back(c, r, n)
     dist.barrier()
     finish(c)
 

@@ -9,8 +9,28 @@ CPU tensors only; every process uses one simulated accelerator
 (LOCAL_RANK, else RANK, modulo ACCL_SIM_DEVICES).
 """
 import inspect
+import os
 
 import torch.distributed as dist
+
+# acc-ccl's network transport loads libfabric, whose PSM provider
+# (libinfinipath) installs SIGTERM / SIGSEGV handlers that call exit() from
+# the handler unless IPATH_NO_BACKTRACE is set: a rank terminated mid-work (as
+# torch's test harness terminates the others when one fails) then corrupts
+# its heap or deadlocks in exit handlers instead of dying. Set before the
+# first communicator loads the provider; a value the user set is kept.
+os.environ.setdefault("IPATH_NO_BACKTRACE", "1")
+
+# acc-ccl 0.1's one-shot LL AllReduce (small messages, direct algorithm)
+# picks its inbox by the parity of the communicator's collective count. A
+# rank that finishes an LL all_reduce, then a collective that does not wait
+# for its peers (the root of a broadcast), then another LL all_reduce writes
+# into the inbox a peer has not read yet: that peer waits forever (np=2:
+# all_reduce(8 B); broadcast(root 0); all_reduce(8 B) hangs rank 1). Until
+# the library is fixed, the backend asks for the Simple protocol, which is
+# correct in any order (8 B all_reduce ~0.3 us slower in the library). A
+# value the user set is kept.
+os.environ.setdefault("ACCL_PROTO", "Simple")
 
 from . import _C
 

@@ -1,5 +1,7 @@
 // ops_gather.cpp - data movement without reduction from one or all ranks:
-// broadcast, allgather (list and base forms), gather and scatter.
+// broadcast, allgather (list, base and coalesced forms), gather and scatter.
+// Any dtype moves: acc-ccl's own type when it has one, else bytes.
+// allgather_coalesced gathers all inputs as one byte buffer.
 // gather and scatter are grouped point-to-point calls; a rank's own block is
 // copied locally when the work completes (stream order keeps it safe).
 #include "process_group.hpp"
@@ -22,17 +24,16 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::broadcast(std::vector<at::Tenso
   checkSingle(tensors, what, "tensors");
   checkRank(opts.rootRank, what, "rootRank");
   at::Tensor user = tensors[0];
-  acclDataType_t type = acclTypeOf(user, what);
   at::Tensor buf = contiguousBuffer(user);
-  size_t count = static_cast<size_t>(buf.numel());
+  const FlatType ft = flatOf(buf);
   int root = static_cast<int>(opts.rootRank);
   std::function<void()> done;
   if (!user.is_same(buf) && getRank() != root) done = [user, buf]() mutable { user.copy_(buf); };
   checkAgreement(c10d::OpType::BROADCAST, what, user, user.numel(), root);
   return submit(
-      c10d::OpType::BROADCAST, what, tensors, {buf},
+      c10d::OpType::BROADCAST, "accl:broadcast", what, tensors, tensors, {buf},
       [&](acclComm_t comm, accStream_t stream) {
-        return acclBroadcast(bytesOf(buf), bytesOf(buf), count, type, root, comm, stream);
+        return acclBroadcast(bytesOf(buf), bytesOf(buf), ft.count, ft.type, root, comm, stream);
       },
       done, opts.timeout);
 }
@@ -47,18 +48,17 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::_allgather_base(at::Tensor& out
   TORCH_CHECK(outputBuffer.numel() == inputBuffer.numel() * getSize(), "acc-ccl ", what, ": output has ",
               outputBuffer.numel(), " elements, expected input size ", inputBuffer.numel(), " x group size ",
               getSize());
-  acclDataType_t type = acclTypeOf(inputBuffer, what);
   at::Tensor in = contiguousBuffer(inputBuffer);
   at::Tensor out = contiguousBuffer(outputBuffer);
-  size_t count = static_cast<size_t>(in.numel());
+  const FlatType ft = flatOf(in);
   at::Tensor user = outputBuffer;
   std::function<void()> done;
   if (!user.is_same(out)) done = [user, out]() mutable { user.copy_(out); };
   checkAgreement(c10d::OpType::_ALLGATHER_BASE, what, in, in.numel());
   return submit(
-      c10d::OpType::_ALLGATHER_BASE, what, {outputBuffer}, {in, out},
+      c10d::OpType::_ALLGATHER_BASE, "accl:_all_gather_base", what, {inputBuffer}, {outputBuffer}, {in, out},
       [&](acclComm_t comm, accStream_t stream) {
-        return acclAllGather(bytesOf(in), bytesOf(out), count, type, comm, stream);
+        return acclAllGather(bytesOf(in), bytesOf(out), ft.count, ft.type, comm, stream);
       },
       done, opts.timeout);
 }
@@ -78,19 +78,78 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::allgather(std::vector<std::vect
     checkTensor(o, what, "output_tensors");
     checkSameKind(o, in, what, "an output tensor");
   }
-  acclDataType_t type = acclTypeOf(in, what);
+  const FlatType ft = flatOf(in);
   const int64_t n = in.numel();
   at::Tensor flat = at::empty({n * getSize()}, in.options());
-  size_t count = static_cast<size_t>(n);
   checkAgreement(c10d::OpType::ALLGATHER, what, in, n);
   return submit(
-      c10d::OpType::ALLGATHER, what, outs, {in, flat},
+      c10d::OpType::ALLGATHER, "accl:all_gather", what, inputTensors, outs, {in, flat},
       [&](acclComm_t comm, accStream_t stream) {
-        return acclAllGather(bytesOf(in), bytesOf(flat), count, type, comm, stream);
+        return acclAllGather(bytesOf(in), bytesOf(flat), ft.count, ft.type, comm, stream);
       },
       [outs, flat, n]() mutable {
         for (size_t i = 0; i < outs.size(); i++)
           outs[i].copy_(flat.narrow(0, static_cast<int64_t>(i) * n, n).view(outs[i].sizes()));
+      },
+      opts.timeout);
+}
+
+c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::allgather_coalesced(
+    std::vector<std::vector<at::Tensor>>& outputTensorLists, std::vector<at::Tensor>& inputTensors,
+    const c10d::AllgatherOptions& opts) {
+  const char* what = "allgather_coalesced";
+  const int size = getSize();
+  TORCH_CHECK(!inputTensors.empty(), "acc-ccl ", what, ": argument input_tensor_list is empty");
+  TORCH_CHECK(static_cast<int>(outputTensorLists.size()) == size, "acc-ccl ", what, ": output_tensor_lists has ",
+              outputTensorLists.size(), " lists, expected the group size ", size);
+  // Every input as bytes, each at a 16-byte aligned offset (the gathered
+  // blocks are viewed as their dtypes again): one allgather of the packed buffer.
+  std::vector<at::Tensor> parts;
+  std::vector<int64_t> offsets;
+  int64_t total = 0;
+  for (const auto& t : inputTensors) {
+    checkTensor(t, what, "input_tensor_list");
+    offsets.push_back(total);
+    at::Tensor c = t.contiguous().view({-1});
+    parts.push_back(c.numel() ? c.view(at::kByte) : at::empty({0}, at::kByte));
+    total += parts.back().numel();
+    if (total % 16) {
+      parts.push_back(at::zeros({16 - total % 16}, at::kByte));
+      total += parts.back().numel();
+    }
+  }
+  for (int r = 0; r < size; r++) {
+    const auto& outs = outputTensorLists[r];
+    TORCH_CHECK(outs.size() == inputTensors.size(), "acc-ccl ", what, ": output list ", r, " has ", outs.size(),
+                " tensors, expected one per input (", inputTensors.size(), ")");
+    for (size_t j = 0; j < outs.size(); j++) {
+      checkTensor(outs[j], what, "output_tensor_lists");
+      TORCH_CHECK(outs[j].numel() == inputTensors[j].numel() && outs[j].scalar_type() == inputTensors[j].scalar_type(),
+                  "acc-ccl ", what, ": output ", j, " of list ", r, " (", outs[j].numel(), " elements of ",
+                  outs[j].scalar_type(), ") does not match input ", j, " (", inputTensors[j].numel(), " of ",
+                  inputTensors[j].scalar_type(), ")");
+    }
+  }
+  at::Tensor packed = at::cat(parts);
+  at::Tensor all = at::empty({total * size}, at::kByte);
+  checkAgreement(c10d::OpType::ALLGATHER_COALESCED, what, packed, total);
+  std::vector<std::vector<at::Tensor>> outs = outputTensorLists;
+  std::vector<at::Tensor> flatOuts;
+  for (const auto& l : outs) flatOuts.insert(flatOuts.end(), l.begin(), l.end());
+  const size_t count = static_cast<size_t>(total);
+  return submit(
+      c10d::OpType::ALLGATHER_COALESCED, "accl:all_gather", what, inputTensors, flatOuts, {packed, all},
+      [&](acclComm_t comm, accStream_t stream) {
+        return acclAllGather(bytesOf(packed), bytesOf(all), count, acclUint8, comm, stream);
+      },
+      [outs, all, offsets, total]() mutable {
+        for (size_t r = 0; r < outs.size(); r++)
+          for (size_t j = 0; j < outs[r].size(); j++) {
+            at::Tensor& o = outs[r][j];
+            if (o.numel() == 0) continue;
+            at::Tensor bytes = all.narrow(0, static_cast<int64_t>(r) * total + offsets[j], o.numel() * o.element_size());
+            o.copy_(bytes.view(o.scalar_type()).view(o.sizes()));
+          }
       },
       opts.timeout);
 }
@@ -103,15 +162,16 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::gather(std::vector<std::vector<
   checkRank(opts.rootRank, what, "rootRank");
   const int root = static_cast<int>(opts.rootRank), me = getRank(), size = getSize();
   const at::Tensor in = contiguousBuffer(inputTensors[0]);
-  acclDataType_t type = acclTypeOf(in, what);
-  const size_t count = static_cast<size_t>(in.numel());
+  const FlatType ft = flatOf(in);
   checkAgreement(c10d::OpType::GATHER, what, in, in.numel(), root);
   if (me != root) {
     TORCH_CHECK(outputTensors.empty() || (outputTensors.size() == 1 && outputTensors[0].empty()), "acc-ccl ", what,
                 ": only the root rank may pass output tensors");
     return submit(
-        c10d::OpType::GATHER, what, {}, {in},
-        [&](acclComm_t comm, accStream_t stream) { return acclSend(bytesOf(in), count, type, root, comm, stream); },
+        c10d::OpType::GATHER, "accl:gather", what, inputTensors, {}, {in},
+        [&](acclComm_t comm, accStream_t stream) {
+          return acclSend(bytesOf(in), ft.count, ft.type, root, comm, stream);
+        },
         nullptr, opts.timeout);
   }
   TORCH_CHECK(outputTensors.size() == 1 && static_cast<int>(outputTensors[0].size()) == size, "acc-ccl ", what,
@@ -125,11 +185,11 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::gather(std::vector<std::vector<
   std::vector<at::Tensor> keep = bufs;
   keep.push_back(in);
   return submit(
-      c10d::OpType::GATHER, what, outs, keep,
+      c10d::OpType::GATHER, "accl:gather", what, inputTensors, outs, keep,
       [&](acclComm_t comm, accStream_t stream) {
         acclResult_t res = acclGroupStart();
         for (int p = 0; p < size && res == acclSuccess; p++)
-          if (p != me) res = acclRecv(bytesOf(bufs[p]), count, type, p, comm, stream);
+          if (p != me) res = acclRecv(bytesOf(bufs[p]), ft.count, ft.type, p, comm, stream);
         acclResult_t end = acclGroupEnd();
         return res != acclSuccess ? res : end;
       },
@@ -150,8 +210,7 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::scatter(std::vector<at::Tensor>
   const int root = static_cast<int>(opts.rootRank), me = getRank(), size = getSize();
   at::Tensor user = outputTensors[0];
   at::Tensor out = contiguousBuffer(user);
-  acclDataType_t type = acclTypeOf(out, what);
-  const size_t count = static_cast<size_t>(out.numel());
+  const FlatType ft = flatOf(out);
   checkAgreement(c10d::OpType::SCATTER, what, out, out.numel(), root);
   if (me != root) {
     TORCH_CHECK(inputTensors.empty() || (inputTensors.size() == 1 && inputTensors[0].empty()), "acc-ccl ", what,
@@ -159,8 +218,10 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::scatter(std::vector<at::Tensor>
     std::function<void()> done;
     if (!user.is_same(out)) done = [user, out]() mutable { user.copy_(out); };
     return submit(
-        c10d::OpType::SCATTER, what, {user}, {out},
-        [&](acclComm_t comm, accStream_t stream) { return acclRecv(bytesOf(out), count, type, root, comm, stream); },
+        c10d::OpType::SCATTER, "accl:scatter", what, {}, {user}, {out},
+        [&](acclComm_t comm, accStream_t stream) {
+          return acclRecv(bytesOf(out), ft.count, ft.type, root, comm, stream);
+        },
         done, opts.timeout);
   }
   TORCH_CHECK(inputTensors.size() == 1 && static_cast<int>(inputTensors[0].size()) == size, "acc-ccl ", what,
@@ -172,11 +233,11 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::scatter(std::vector<at::Tensor>
     bufs.push_back(contiguousBuffer(t));
   }
   return submit(
-      c10d::OpType::SCATTER, what, {user}, bufs,
+      c10d::OpType::SCATTER, "accl:scatter", what, inputTensors[0], {user}, bufs,
       [&](acclComm_t comm, accStream_t stream) {
         acclResult_t res = acclGroupStart();
         for (int p = 0; p < size && res == acclSuccess; p++)
-          if (p != me) res = acclSend(bytesOf(bufs[p]), count, type, p, comm, stream);
+          if (p != me) res = acclSend(bytesOf(bufs[p]), ft.count, ft.type, p, comm, stream);
         acclResult_t end = acclGroupEnd();
         return res != acclSuccess ? res : end;
       },

@@ -1,6 +1,7 @@
-// ops_p2p.cpp - all-to-all (equal and uneven splits, list form) and
-// point-to-point send / recv. Uneven all-to-all is one group of sends and
-// receives, which acc-ccl launches together so it cannot deadlock.
+// ops_p2p.cpp - all-to-all (equal and uneven splits, list form) on the
+// group's communicator. Uneven all-to-all is one group of sends and
+// receives, which acc-ccl launches together so it cannot deadlock. (send,
+// recv and recvAnysource run on point-to-point channels: p2p.cpp.)
 #include <numeric>
 
 #include "process_group.hpp"
@@ -32,6 +33,10 @@ std::vector<int64_t> resolveSplits(const std::vector<int64_t>& given, const at::
               rows, " rows");
   return given;
 }
+
+// acc-ccl's type for a dtype and how many of its units one element is
+// (1, or the element's size when it travels as bytes).
+FlatType unitOf(const at::Tensor& t) { return flatOf(at::empty({1}, t.options())); }
 }  // namespace
 
 c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall_base(at::Tensor& outputBuffer, at::Tensor& inputBuffer,
@@ -43,7 +48,9 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall_base(at::Tensor& outpu
   checkTensor(inputBuffer, what, "input");
   TORCH_CHECK(outputBuffer.scalar_type() == inputBuffer.scalar_type(), "acc-ccl ", what,
               ": input and output dtypes differ");
-  acclDataType_t type = acclTypeOf(inputBuffer, what);
+  const FlatType unit = unitOf(inputBuffer);
+  const acclDataType_t type = unit.type;
+  const size_t mult = unit.count;
   const int size = getSize(), me = getRank();
   at::Tensor in = contiguousBuffer(inputBuffer);
   at::Tensor out = contiguousBuffer(outputBuffer);
@@ -54,10 +61,10 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall_base(at::Tensor& outpu
   if (outputSplitSizes.empty() && inputSplitSizes.empty()) {
     TORCH_CHECK(in.numel() == out.numel() && in.numel() % size == 0, "acc-ccl ", what, ": input (", in.numel(),
                 " elements) and output (", out.numel(), ") must be equal and divisible by the group size ", size);
-    size_t count = static_cast<size_t>(in.numel() / size);
+    size_t count = static_cast<size_t>(in.numel() / size) * mult;
     checkAgreement(c10d::OpType::ALLTOALL_BASE, what, in, in.numel());
     return submit(
-        c10d::OpType::ALLTOALL_BASE, what, {outputBuffer}, {in, out},
+        c10d::OpType::ALLTOALL_BASE, "accl:all_to_all", what, {inputBuffer}, {outputBuffer}, {in, out},
         [&](acclComm_t comm, accStream_t stream) {
           return acclAllToAll(bytesOf(in), bytesOf(out), count, type, comm, stream);
         },
@@ -75,15 +82,15 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall_base(at::Tensor& outpu
   const size_t esize = in.element_size();
   checkAgreement(c10d::OpType::ALLTOALL_BASE, what, in, -1);  // uneven: counts differ by design
   return submit(
-      c10d::OpType::ALLTOALL_BASE, what, {outputBuffer}, {in, out},
+      c10d::OpType::ALLTOALL_BASE, "accl:all_to_all", what, {inputBuffer}, {outputBuffer}, {in, out},
       [&](acclComm_t comm, accStream_t stream) {
         char* src = bytesOf(in);
         char* dst = bytesOf(out);
         acclResult_t res = acclGroupStart();
         for (int p = 0; p < size && res == acclSuccess; p++) {
           if (p == me) continue;  // our own block is copied on completion
-          size_t sendCount = static_cast<size_t>(sendSplits[p] * inRow);
-          size_t recvCount = static_cast<size_t>(recvSplits[p] * outRow);
+          size_t sendCount = static_cast<size_t>(sendSplits[p] * inRow) * mult;
+          size_t recvCount = static_cast<size_t>(recvSplits[p] * outRow) * mult;
           if (sendCount) res = acclSend(src + sendOff[p] * esize, sendCount, type, p, comm, stream);
           if (recvCount && res == acclSuccess)
             res = acclRecv(dst + recvOff[p] * esize, recvCount, type, p, comm, stream);
@@ -107,7 +114,10 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall(std::vector<at::Tensor
               "acc-ccl ", what, ": needs ", size, " input and ", size, " output tensors, got ", inputTensors.size(),
               " and ", outputTensors.size());
   std::vector<at::Tensor> ins, outs, keep;
-  acclDataType_t type = acclTypeOf(inputTensors[0], what);
+  TORCH_CHECK(!inputTensors.empty(), "acc-ccl ", what, ": no tensors");
+  const FlatType unit = unitOf(inputTensors[0]);
+  const acclDataType_t type = unit.type;
+  const size_t mult = unit.count;
   for (int p = 0; p < size; p++) {
     checkTensor(inputTensors[p], what, "input_tensors");
     checkTensor(outputTensors[p], what, "output_tensors");
@@ -123,13 +133,14 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall(std::vector<at::Tensor
   keep.insert(keep.end(), outs.begin(), outs.end());
   std::vector<at::Tensor> users = outputTensors;
   return submit(
-      c10d::OpType::ALLTOALL, what, users, keep,
+      c10d::OpType::ALLTOALL, "accl:all_to_all", what, inputTensors, users, keep,
       [&](acclComm_t comm, accStream_t stream) {
         acclResult_t res = acclGroupStart();
         for (int p = 0; p < size && res == acclSuccess; p++) {
           if (p == me) continue;
-          if (ins[p].numel()) res = acclSend(bytesOf(ins[p]), ins[p].numel(), type, p, comm, stream);
-          if (outs[p].numel() && res == acclSuccess) res = acclRecv(bytesOf(outs[p]), outs[p].numel(), type, p, comm, stream);
+          if (ins[p].numel()) res = acclSend(bytesOf(ins[p]), ins[p].numel() * mult, type, p, comm, stream);
+          if (outs[p].numel() && res == acclSuccess)
+            res = acclRecv(bytesOf(outs[p]), outs[p].numel() * mult, type, p, comm, stream);
         }
         acclResult_t end = acclGroupEnd();
         return res != acclSuccess ? res : end;
@@ -140,35 +151,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall(std::vector<at::Tensor
           if (!users[p].is_same(outs[p])) users[p].copy_(outs[p]);
       },
       opts.timeout);
-}
-
-c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::send(std::vector<at::Tensor>& tensors, int dstRank, int /*tag*/) {
-  const char* what = "send";
-  checkSingle(tensors, what, "tensors");
-  checkRank(dstRank, what, "dst");
-  at::Tensor buf = contiguousBuffer(tensors[0]);
-  acclDataType_t type = acclTypeOf(buf, what);
-  size_t count = static_cast<size_t>(buf.numel());
-  return submit(
-      c10d::OpType::SEND, what, tensors, {buf},
-      [&](acclComm_t comm, accStream_t stream) { return acclSend(bytesOf(buf), count, type, dstRank, comm, stream); },
-      nullptr, c10d::kUnsetTimeout);
-}
-
-c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::recv(std::vector<at::Tensor>& tensors, int srcRank, int /*tag*/) {
-  const char* what = "recv";
-  checkSingle(tensors, what, "tensors");
-  checkRank(srcRank, what, "src");
-  at::Tensor user = tensors[0];
-  at::Tensor buf = contiguousBuffer(user);
-  acclDataType_t type = acclTypeOf(buf, what);
-  size_t count = static_cast<size_t>(buf.numel());
-  std::function<void()> done;
-  if (!user.is_same(buf)) done = [user, buf]() mutable { user.copy_(buf); };
-  return submit(
-      c10d::OpType::RECV, what, tensors, {buf},
-      [&](acclComm_t comm, accStream_t stream) { return acclRecv(bytesOf(buf), count, type, srcRank, comm, stream); },
-      done, c10d::kUnsetTimeout, srcRank);
 }
 
 }  // namespace accl_torch

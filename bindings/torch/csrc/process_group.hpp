@@ -1,18 +1,24 @@
 // process_group.hpp - the "accl" c10d backend: every collective of the
-// issue's list, on CPU tensors, through one acc-ccl communicator per group.
+// issue's list, on CPU tensors, through one acc-ccl communicator per group;
+// point-to-point operations on channels of their own (p2p.hpp).
 //
-// Calls return an AcclWork; the operation runs on the group's stream, on the
+// Calls return an AcclWork; the operation runs on its lane's stream, on the
 // CPU tensors' memory (acc-ccl stages host buffers inside the operation). A
 // small operation on an idle stream usually finishes during the call and its
-// work comes back completed. A completion thread per group finishes works
-// whose future was requested or whose waiter went to sleep, so futures
-// complete even when nobody waits.
+// work comes back completed. Otherwise the work stays in its lane's in-flight
+// list: its waiter, the lane's completion thread (futures, long waits) or
+// the group's watchdog (deadlines, works nobody waits for) finishes it.
+// Future callbacks run on the group's callback pool, never on a completion
+// thread, so they may issue and wait for collectives.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 
 #include "comm_state.hpp"
+#include "p2p.hpp"
+#include "types.hpp"
 #include "work.hpp"
 
 namespace accl_torch {
@@ -25,6 +31,8 @@ class ProcessGroupAccl : public AcclBackendBase {
 
   const std::string getBackendName() const override { return "accl"; }
   int device() const { return state_->device(); }
+  // The group's timeout (the default for every operation's deadline).
+  std::chrono::milliseconds timeout() const { return timeout_; }
 
   c10::intrusive_ptr<c10d::Work> broadcast(std::vector<at::Tensor>& tensors,
                                            const c10d::BroadcastOptions& opts = c10d::BroadcastOptions()) override;
@@ -59,30 +67,59 @@ class ProcessGroupAccl : public AcclBackendBase {
   c10::intrusive_ptr<c10d::Work> alltoall(std::vector<at::Tensor>& outputTensors,
                                           std::vector<at::Tensor>& inputTensors,
                                           const c10d::AllToAllOptions& opts = c10d::AllToAllOptions()) override;
+  c10::intrusive_ptr<c10d::Work> allgather_coalesced(
+      std::vector<std::vector<at::Tensor>>& outputTensorLists, std::vector<at::Tensor>& inputTensors,
+      const c10d::AllgatherOptions& opts = c10d::AllgatherOptions()) override;
   c10::intrusive_ptr<c10d::Work> send(std::vector<at::Tensor>& tensors, int dstRank, int tag) override;
   c10::intrusive_ptr<c10d::Work> recv(std::vector<at::Tensor>& tensors, int srcRank, int tag) override;
+  c10::intrusive_ptr<c10d::Work> recvAnysource(std::vector<at::Tensor>& tensors, int tag) override;
   c10::intrusive_ptr<c10d::Work> barrier(const c10d::BarrierOptions& opts = c10d::BarrierOptions()) override;
+  // Through the store, as a debugging aid: every rank but 0 reports, rank 0
+  // waits for them until the timeout and names the ranks that did not come,
+  // then answers. Uses no communicator, so it works next to a hung one.
+  void monitoredBarrier(const c10d::BarrierOptions& opts, bool waitAllRanks = false) override;
+  // Sequence numbers: agreed at creation (rank 0's random start travels with
+  // the unique id), one more for every operation of the group.
+  void setSequenceNumberForGroup() override;
+  uint64_t getSequenceNumberForGroup() override;
 
  private:
-  // One operation: launch enqueues it (on the tensors' own memory; acc-ccl
-  // stages host buffers itself) and the work is completed at once if it
-  // already finished. keep must hold every tensor launch points into.
+  // One operation on the group's communicator: launch enqueues it (on the
+  // tensors' own memory; acc-ccl stages host buffers itself) and the work is
+  // completed at once if it already finished. keep must hold every tensor
+  // launch points into; inputs are what the profiler records.
   // optTimeout: the option's (kUnsetTimeout: the group's).
-  c10::intrusive_ptr<c10d::Work> submit(c10d::OpType type, const char* name, std::vector<at::Tensor> outputs,
+  c10::intrusive_ptr<c10d::Work> submit(c10d::OpType type, const char* title, const char* name,
+                                        const std::vector<at::Tensor>& inputs, std::vector<at::Tensor> outputs,
                                         std::vector<at::Tensor> keep, CommState::LaunchFn launch,
                                         std::function<void()> onSuccess, std::chrono::milliseconds optTimeout,
                                         int sourceRank = -1);
+  WorkSpec spec(c10d::OpType type, const char* title, const char* name, std::chrono::milliseconds optTimeout);
+  std::chrono::milliseconds timeoutOf(std::chrono::milliseconds optTimeout) const {
+    return optTimeout.count() > 0 ? optTimeout : timeout_;
+  }
   void checkRank(int64_t r, const char* what, const char* arg) const;
   // With ACCL_TORCH_CHECK=1 (or TORCH_DISTRIBUTED_DEBUG=DETAIL) every
   // collective first allgathers (op, dtype, count, root) and throws on all
   // ranks if they differ; otherwise a no-op. Costs one small collective and a
   // host round trip per call, so it is a debugging aid, off by default.
   void checkAgreement(c10d::OpType type, const char* what, const at::Tensor& like, int64_t count, int64_t root = -1);
+  // Reductions acc-ccl cannot do itself (types.hpp RedPath).
+  c10::intrusive_ptr<c10d::Work> allreduceEmulated(at::Tensor user, const c10d::ReduceOp& op, RedPath path,
+                                                   std::chrono::milliseconds timeout, c10d::OpType type,
+                                                   const char* title, const char* what,
+                                                   std::function<void()> after = nullptr);
+  c10::intrusive_ptr<c10d::Work> allreduceSparse(at::Tensor& tensor, const c10d::AllreduceOptions& opts);
 
-  std::shared_ptr<CommState> state_;
+  c10::intrusive_ptr<c10d::Store> store_;
+  std::shared_ptr<CommState> state_;  // the group's communicator
   std::chrono::milliseconds timeout_;
   bool checkCalls_ = false;
-  std::shared_ptr<Completer> completer_;
+  std::atomic<uint64_t> seq_{0};
+  uint64_t monitoredEpoch_ = 0;
+  std::shared_ptr<CallbackPool> pool_;
+  std::shared_ptr<Watchdog> watchdog_;
+  std::shared_ptr<P2PManager> p2p_;
 };
 
 // A contiguous buffer for a user tensor: the tensor itself when it is

@@ -17,8 +17,63 @@ acclDataType_t acclTypeOf(const at::Tensor& t, const char* what) {
     default: break;
   }
   TORCH_CHECK(false, "acc-ccl ", what, ": unsupported dtype ", t.scalar_type(),
-              " (acc-ccl handles float32, float64, float16, bfloat16, int8, uint8, int32, int64 and bool)");
+              " (acc-ccl reduces float32, float64, float16, bfloat16, int8, uint8, int16, int32, int64 and bool)");
 }
+
+FlatType flatOf(const at::Tensor& t) {
+  switch (t.scalar_type()) {
+    case at::kFloat: return {acclFloat32, static_cast<size_t>(t.numel())};
+    case at::kDouble: return {acclFloat64, static_cast<size_t>(t.numel())};
+    case at::kHalf: return {acclFloat16, static_cast<size_t>(t.numel())};
+    case at::kBFloat16: return {acclBfloat16, static_cast<size_t>(t.numel())};
+    case at::kInt: return {acclInt32, static_cast<size_t>(t.numel())};
+    case at::kLong: return {acclInt64, static_cast<size_t>(t.numel())};
+    default: return {acclUint8, static_cast<size_t>(t.numel()) * t.element_size()};
+  }
+}
+
+namespace {
+bool isBitwise(c10d::ReduceOp::RedOpType op) {
+  return op == c10d::ReduceOp::BAND || op == c10d::ReduceOp::BOR || op == c10d::ReduceOp::BXOR;
+}
+const char* opName(c10d::ReduceOp::RedOpType op) {
+  switch (op) {
+    case c10d::ReduceOp::BAND: return "BAND";
+    case c10d::ReduceOp::BOR: return "BOR";
+    case c10d::ReduceOp::BXOR: return "BXOR";
+    default: return "?";
+  }
+}
+}  // namespace
+
+RedPath reducePath(const c10d::ReduceOp& op, const at::Tensor& like, const char* what) {
+  const auto st = like.scalar_type();
+  if (isBitwise(op.op_)) {
+    TORCH_CHECK(at::isIntegralType(st, /*includeBool=*/true), "Cannot use ReduceOp.", opName(op.op_),
+                " with non-integral dtype (acc-ccl ", what, " of ", st, ")");
+    if (st == at::kBool && op.op_ != c10d::ReduceOp::BXOR) return RedPath::kNative;  // AND = MIN, OR = MAX
+    return RedPath::kGather;
+  }
+  if (st == at::kShort) {
+    TORCH_CHECK(op.op_ != c10d::ReduceOp::PREMUL_SUM, "acc-ccl ", what,
+                ": PREMUL_SUM needs a floating-point tensor, got ", st);
+    return RedPath::kWiden;
+  }
+  acclTypeOf(like, what);  // throws for a dtype acc-ccl cannot reduce
+  return RedPath::kNative;
+}
+
+void bitwiseReduceRows(const c10d::ReduceOp& op, const at::Tensor& gathered, at::Tensor& out) {
+  at::Tensor acc = gathered.select(0, 0).clone();
+  for (int64_t i = 1; i < gathered.size(0); i++) {
+    const at::Tensor row = gathered.select(0, i);
+    if (op.op_ == c10d::ReduceOp::BAND) acc.bitwise_and_(row);
+    else if (op.op_ == c10d::ReduceOp::BOR) acc.bitwise_or_(row);
+    else acc.bitwise_xor_(row);
+  }
+  out.copy_(acc.view(out.sizes()));
+}
+
 
 void checkTensor(const at::Tensor& t, const char* what, const char* arg) {
   TORCH_CHECK(t.defined(), "acc-ccl ", what, ": argument ", arg, " is an undefined tensor");
@@ -41,6 +96,14 @@ RedOpSpec::RedOpSpec(const c10d::ReduceOp& op, const at::Tensor& like, const cha
     case c10d::ReduceOp::PRODUCT: op_ = isBool ? acclMin : acclProd; return;
     case c10d::ReduceOp::MAX: op_ = acclMax; return;
     case c10d::ReduceOp::MIN: op_ = acclMin; return;
+    case c10d::ReduceOp::BAND:  // bool only (reducePath): AND
+      TORCH_CHECK(isBool, "acc-ccl ", what, ": BAND runs natively on bool only");
+      op_ = acclMin;
+      return;
+    case c10d::ReduceOp::BOR:  // bool only: OR
+      TORCH_CHECK(isBool, "acc-ccl ", what, ": BOR runs natively on bool only");
+      op_ = acclMax;
+      return;
     case c10d::ReduceOp::AVG:
       TORCH_CHECK(!isBool, "acc-ccl ", what, ": ReduceOp.AVG is not defined for bool tensors");
       op_ = acclAvg;
@@ -64,8 +127,8 @@ RedOpSpec::RedOpSpec(const c10d::ReduceOp& op, const at::Tensor& like, const cha
     }
     default: break;
   }
-  TORCH_CHECK(false, "acc-ccl ", what, ": reduce op ", static_cast<int>(op.op_),
-              " (BAND/BOR/BXOR) is not supported; use SUM, PRODUCT, MIN, MAX, AVG or PREMUL_SUM");
+  TORCH_CHECK(false, "acc-ccl ", what, ": reduce op ", static_cast<int>(op.op_), " has no acc-ccl equivalent for ",
+              like.scalar_type());
 }
 
 acclResult_t RedOpSpec::with(acclComm_t comm, acclDataType_t type,

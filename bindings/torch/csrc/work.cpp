@@ -1,14 +1,15 @@
-// work.cpp - completion, waiting with a timeout, and the Future.
+// work.cpp - completion, waiting with a deadline, and the Future.
 //
 // Most small operations are finished before the caller gets the work (see
 // launch). Otherwise waiting polls the event briefly (a thread hand-off
 // would dominate a short operation; the spin is short because acc-ccl already
 // polled for its inline budget), then yields (a late peer may need this
-// core), then hands the work to the completion thread and sleeps on the
-// work's condition variable until that thread finishes it or the deadline
-// passes. A deadline aborts the
-// communicator: its queued work fails, so nothing stays blocked on a peer
-// that will not come.
+// core), then hands the work to its lane's completion thread and sleeps on
+// the work's condition variable until that thread finishes it or the
+// deadline passes. The deadline is the issue time plus the operation's
+// timeout (wait(timeout) may shorten it); passing it aborts the lane, so
+// nothing stays blocked on a peer that will not come. The watchdog applies
+// the same deadline to operations nobody waits for.
 #include "work.hpp"
 
 #include <sched.h>
@@ -21,41 +22,94 @@ namespace accl_torch {
 namespace {
 constexpr auto kSpin = std::chrono::microseconds(2);
 constexpr int kYields = 64;
+thread_local bool tServiceThread = false;
+
+std::chrono::milliseconds msSince(AcclWork::Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(AcclWork::Clock::now() - t);
+}
 }  // namespace
 
-AcclWork::AcclWork(std::shared_ptr<CommState> state, std::shared_ptr<Completer> completer, c10d::OpType type,
-                   const char* name, std::vector<at::Tensor> outputs, std::vector<at::Tensor> keep,
-                   std::function<void()> onSuccess, std::chrono::milliseconds timeout, int sourceRank)
-    : c10d::Work(state->rank(), type),
-      state_(std::move(state)),
-      completer_(std::move(completer)),
+bool onServiceThread() { return tServiceThread; }
+void markServiceThread() { tServiceThread = true; }
+
+AcclWork::AcclWork(std::shared_ptr<CallbackPool> pool, int rank, int size, c10d::OpType type, const char* title,
+                   const char* name, const std::vector<at::Tensor>& inputs, std::vector<at::Tensor> outputs,
+                   std::vector<at::Tensor> keep, std::function<void()> onSuccess, std::chrono::milliseconds timeout,
+                   uint64_t seq, int sourceRank)
+    : c10d::Work(rank, type, title, c10::optional<std::vector<at::Tensor>>(inputs)),
+      pool_(std::move(pool)),
+      groupRank_(rank),
+      groupSize_(size),
       name_(name),
       outputs_(std::move(outputs)),
       keep_(std::move(keep)),
       onSuccess_(std::move(onSuccess)),
       timeout_(timeout),
-      sourceRank_(sourceRank) {}
+      seq_(seq),
+      issued_(Clock::now()),
+      sourceRank_(sourceRank) {
+  deadline_ = timeout.count() > 0 && timeout < std::chrono::hours(24 * 365) ? issued_ + timeout
+                                                                            : Clock::time_point::max();
+}
 
 AcclWork::~AcclWork() {
   if (event_ != nullptr) accEventDestroy(event_);
 }
 
-void AcclWork::launch(CommState::LaunchFn fn) {
-  if (state_->launch(name_, fn, &event_)) finish();
+void AcclWork::launch(const std::shared_ptr<CommState>& lane, CommState::LaunchFn fn) {
+  {
+    std::lock_guard<std::mutex> lock(finishMutex_);
+    if (finished_.load(std::memory_order_relaxed)) return;  // failed while it waited to be launched
+    lane_ = lane;
+  }
+  bool done = lane->launch(*this, fn);
+  launched_.store(true, std::memory_order_seq_cst);
+  if (done) finish();
+  else if (tracked_.load(std::memory_order_seq_cst)) lane->activate();
 }
 
-bool AcclWork::eventReached() { return event_ == nullptr || accEventQuery(event_) != accErrorNotReady; }
+bool AcclWork::eventReached() {
+  // event_ is written under the lane's lock before the work is in flight,
+  // and before launched_ is stored.
+  if (event_ != nullptr) return accEventQuery(event_) != accErrorNotReady;
+  return launched_.load(std::memory_order_acquire);  // launched without an event: it finished in the launch
+}
 
 void AcclWork::waitEvent() {
   if (event_ != nullptr) accEventSynchronize(event_);
 }
 
-void AcclWork::track() {
-  if (finished_.load(std::memory_order_acquire) || tracked_.exchange(true)) return;
-  if (!completer_->add(c10::intrusive_ptr<AcclWork>::unsafe_reclaim_from_nonowning(this))) {
-    waitEvent();  // the group is gone: finish here
-    finish();
+std::string AcclWork::timeoutText(std::chrono::milliseconds after) const {
+  return std::string("acc-ccl ") + name_ + " (sequence number " + std::to_string(seq_) + ") on rank " +
+         std::to_string(groupRank_) + " of " + std::to_string(groupSize_) + ": Timed out after " +
+         std::to_string(after.count()) + " ms (issued " + std::to_string(msSince(issued_).count()) +
+         " ms ago; a peer is missing or the ranks called different operations)";
+}
+
+void AcclWork::setPendingTimeout(std::function<void(const std::string&)> fn) {
+  std::lock_guard<std::mutex> lock(finishMutex_);
+  pendingTimeout_ = std::move(fn);
+}
+
+void AcclWork::timeOut(const std::string& why) {
+  if (launched_.load(std::memory_order_acquire)) {
+    lane_->abort(why);
+    return;
   }
+  std::function<void(const std::string&)> hook;
+  {
+    std::lock_guard<std::mutex> lock(finishMutex_);
+    hook = pendingTimeout_;
+  }
+  if (hook) hook(why);
+  if (!launched_.load(std::memory_order_acquire)) complete(std::make_exception_ptr(std::runtime_error(why)));
+  else lane_->abort(why);  // launched meanwhile
+}
+
+void AcclWork::track() {
+  if (finished_.load(std::memory_order_acquire) || tracked_.exchange(true, std::memory_order_seq_cst)) return;
+  // Not launched yet: the launch activates the lane when it sees tracked_.
+  if (launched_.load(std::memory_order_seq_cst)) lane_->activate();
 }
 
 c10::intrusive_ptr<c10::ivalue::Future> AcclWork::getFuture() {
@@ -80,10 +134,24 @@ void AcclWork::completeFuture() {
     futureMarked_ = true;
     future = future_;
   }
-  // Outside our locks: marking the future runs its callbacks (DDP hooks) here.
+  // Outside our locks: marking the future runs its callbacks (DDP hooks).
   std::exception_ptr error = exception();
-  if (error) future->setError(error);
-  else future->markCompleted(c10::IValue(outputs_));
+  auto mark = [future, error, outputs = outputs_]() {
+    if (error) future->setError(error);
+    else future->markCompleted(c10::IValue(outputs));
+  };
+  // A callback may wait for another operation: never on a completion thread.
+  if (onServiceThread() && pool_ && pool_->post(mark)) return;
+  mark();
+}
+
+void AcclWork::complete(std::exception_ptr error) {
+  {
+    std::lock_guard<std::mutex> lock(finishMutex_);
+    if (finished_.load(std::memory_order_relaxed)) return;
+    if (error && !presetError_) presetError_ = error;
+  }
+  finish();
 }
 
 void AcclWork::finish() {
@@ -91,12 +159,19 @@ void AcclWork::finish() {
   {
     std::lock_guard<std::mutex> once(finishMutex_);
     if (finished_.load(std::memory_order_relaxed)) return;
-    std::exception_ptr error;
-    std::string failure = state_->failure();
-    if (!failure.empty()) {
-      error = std::make_exception_ptr(std::runtime_error(std::string("acc-ccl ") + name_ + " failed on rank " +
-                                                         std::to_string(state_->rank()) + ": " + failure));
-    } else {
+    std::exception_ptr error = presetError_;
+    if (!error && lane_ != nullptr && !settledOk_) {
+      std::string failure = lane_->failure();
+      // A receive whose header announced another size than it expects says
+      // so, whether acc-ccl or the watchdog noticed the mismatch first.
+      std::string why = failure.empty() ? std::string() : probe();
+      if (!why.empty())
+        error = std::make_exception_ptr(std::runtime_error(why));
+      else if (!failure.empty())
+        error = std::make_exception_ptr(std::runtime_error(std::string("acc-ccl ") + name_ + " failed on rank " +
+                                                           std::to_string(groupRank_) + ": " + failure));
+    }
+    if (!error) {
       try {
         if (onSuccess_) onSuccess_();
       } catch (...) {
@@ -104,11 +179,16 @@ void AcclWork::finish() {
       }
     }
     onSuccess_ = nullptr;
+    pendingTimeout_ = nullptr;
     keep_.clear();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       completed_ = true;
       exception_ = error;
+      if (recordFunctionEndCallback_) {  // the profiler's event ends here
+        recordFunctionEndCallback_();
+        recordFunctionEndCallback_ = nullptr;
+      }
     }
     finished_.store(true, std::memory_order_release);
   }
@@ -117,7 +197,8 @@ void AcclWork::finish() {
 }
 
 bool AcclWork::isCompleted() {
-  if (!finished_.load(std::memory_order_acquire) && eventReached()) finish();
+  if (!finished_.load(std::memory_order_acquire) && launched_.load(std::memory_order_acquire) && eventReached())
+    finish();
   return finished_.load(std::memory_order_acquire);
 }
 
@@ -133,21 +214,25 @@ std::exception_ptr AcclWork::exception() const {
 
 bool AcclWork::wait(std::chrono::milliseconds timeout) {
   if (!finished_.load(std::memory_order_acquire)) {
-    const auto limit = timeout == kNoTimeout ? timeout_ : timeout;
-    const auto start = std::chrono::steady_clock::now();
-    while (!eventReached() && std::chrono::steady_clock::now() - start < kSpin) {
+    const auto start = Clock::now();
+    auto deadline = deadline_;
+    if (timeout != kNoTimeout && start + timeout < deadline) deadline = start + timeout;
+    if (launched_.load(std::memory_order_acquire)) {
+      while (!eventReached() && Clock::now() - start < kSpin) {
+      }
+      for (int i = 0; i < kYields && !eventReached(); i++) sched_yield();
+      if (eventReached()) finish();
     }
-    for (int i = 0; i < kYields && !eventReached(); i++) sched_yield();
-    if (eventReached()) finish();
-    else track();  // a longer operation: sleep until the completion thread is done
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (!cv_.wait_until(lock, start + limit, [this] { return completed_; })) {
-      lock.unlock();
-      std::string why = std::string("acc-ccl ") + name_ + " timed out after " + std::to_string(limit.count()) +
-                        " ms on rank " + std::to_string(state_->rank()) + " of " + std::to_string(state_->size()) +
-                        " (a peer is missing or the ranks called different operations); the communicator was aborted";
-      state_->abort(why);
-      throw std::runtime_error(why);
+    if (!finished_.load(std::memory_order_acquire)) {
+      track();  // a longer operation: sleep until its lane's completion thread is done
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!cv_.wait_until(lock, deadline, [this] { return completed_; })) {
+        lock.unlock();
+        auto after = deadline == deadline_ ? timeout_ : timeout;
+        std::string why = timeoutText(after) + "; the communicator was aborted";
+        timeOut(why);
+        throw std::runtime_error(why);
+      }
     }
   }
   // Finished: exception_ was set before finished_ and no longer changes.
@@ -155,6 +240,6 @@ bool AcclWork::wait(std::chrono::milliseconds timeout) {
   return true;
 }
 
-void AcclWork::abort() { state_->abort(std::string("acc-ccl ") + name_ + ": aborted by the user"); }
+void AcclWork::abort() { timeOut(std::string("acc-ccl ") + name_ + ": aborted by the user"); }
 
 }  // namespace accl_torch
