@@ -55,7 +55,7 @@ static acclResult_t validate(const callArgs* a, struct acclComm* comm, accStream
 }
 
 static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t stream) {
-  int saved = acclLogRank;
+  int saved = acclLogDevice;
   /* entered: an acclCommAbort from another thread waits until this call leaves */
   acclResult_t res = acclCommEnter(comm, a->fn);
   if (res != acclSuccess) {
@@ -68,7 +68,7 @@ static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t s
     acclGroupFail(res);
     return res;
   }
-  acclLogRank = comm->rank;
+  acclLogDevice = comm->device;
   acclTask t;
   memset(&t, 0, sizeof(t));
   t.func = a->func;
@@ -85,7 +85,7 @@ static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t s
   if (res == acclSuccess && a->count > 0) res = acclEnqueue(comm, stream, &t);
   if (res != acclSuccess) acclGroupFail(res);
   acclCommLeave(comm);
-  acclLogRank = saved;
+  acclLogDevice = saved;
   return res;
 }
 

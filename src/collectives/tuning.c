@@ -17,24 +17,6 @@ static const char* protoNames[ACCL_NUM_PROTOS] = {"LL", "Simple"};
 const char* acclAlgoName(acclAlgo a) { return (unsigned)a < ACCL_NUM_ALGOS ? algoNames[a] : "?"; }
 const char* acclProtoName(acclProto p) { return (unsigned)p < ACCL_NUM_PROTOS ? protoNames[p] : "?"; }
 
-unsigned acclParseEnableList(const char* s, const char* const* names, int n) {
-  unsigned all = (1u << n) - 1;
-  if (s == NULL || *s == '\0') return all;
-  int invert = 0;
-  if (*s == '^') {
-    invert = 1;
-    s++;
-  }
-  unsigned mask = 0;
-  char buf[256];
-  snprintf(buf, sizeof(buf), "%s", s);
-  char* save = NULL;
-  for (char* tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-    for (int i = 0; i < n; i++)
-      if (strcasecmp(tok, names[i]) == 0) mask |= 1u << i;
-  return invert ? (all & ~mask) : mask;
-}
-
 /* Estimated microseconds of one call: the cost model. */
 /* Estimated microseconds of one call: hops of latency plus the bytes each
  * rank reads and writes, over the bandwidth. S is the call's largest buffer.
@@ -159,8 +141,6 @@ void acclTuneLogTable(const acclTuneInput* base) {
 }
 
 unsigned acclTuneAlgoMask(void) {
-  return acclParseEnableList(acclParamStr("ALGO", NULL), algoNames, ACCL_NUM_ALGOS) | (1u << ACCL_ALGO_P2P);
+  return acclParamAlgo() | (1u << ACCL_ALGO_P2P); /* ACCL_ALGO's choices are algoNames, in order */
 }
-unsigned acclTuneProtoMask(void) {
-  return acclParseEnableList(acclParamStr("PROTO", NULL), protoNames, ACCL_NUM_PROTOS);
-}
+unsigned acclTuneProtoMask(void) { return acclParamProto(); /* ACCL_PROTO's choices are protoNames, in order */ }

@@ -41,16 +41,22 @@ static void test_parse_size(void** state) {
   assert_int_equal(acclParseSize("99999999999T"), -1);
 }
 
-static char confPath[64];
+static char confPath[64], sysConfPath[64];
 
 static int writeConf(void** state) {
   (void)state;
   snprintf(confPath, sizeof(confPath), "/tmp/accl-test-conf-%d", (int)getpid());
+  snprintf(sysConfPath, sizeof(sysConfPath), "/tmp/accl-test-sysconf-%d", (int)getpid());
   FILE* f = fopen(confPath, "w");
   if (!f) return -1;
-  fputs("TESTA=from-conf\nACCL_TESTB=17\nTESTC=conf\n", f);
+  fputs("HOSTID=from-conf\nACCL_NSLOTS=4\nTOPO_FILE=conf\n", f);
+  fclose(f);
+  f = fopen(sysConfPath, "w");
+  if (!f) return -1;
+  fputs("HOSTID=from-system\nNCHANNELS=3\nGRAPH_FILE=system\n", f);
   fclose(f);
   setenv("ACCL_CONF_FILE", confPath, 1);
+  acclParamSetSystemConf(sysConfPath);
   acclParamReset();
   return 0;
 }
@@ -58,38 +64,97 @@ static int writeConf(void** state) {
 static int removeConf(void** state) {
   (void)state;
   unlink(confPath);
+  unlink(sysConfPath);
   unsetenv("ACCL_CONF_FILE");
+  acclParamSetSystemConf("/etc/acc-ccl.conf");
   acclParamReset();
   return 0;
 }
 
+/* environment, then the user's file, then the system's */
 static void test_env_wins_over_conf(void** state) {
   (void)state;
-  setenv("ACCL_TESTC", "env", 1);
+  setenv("ACCL_TOPO_FILE", "env", 1);
   acclParamReset();
-  assert_string_equal(acclParamStr("TESTA", "dflt"), "from-conf");
-  assert_int_equal(acclParamInt("TESTB", 3), 17);
-  assert_string_equal(acclParamStr("TESTC", "dflt"), "env");
-  assert_string_equal(acclParamStr("TESTD", "dflt"), "dflt");
-  assert_null(acclParamStr("TESTD", NULL));
-  unsetenv("ACCL_TESTC");
+  assert_string_equal(acclParamHostid(), "from-conf");
+  assert_int_equal(acclParamNslots(), 4);
+  assert_string_equal(acclParamTopoFile(), "env");
+  assert_int_equal(acclParamNchannels(), 3);
+  assert_string_equal(acclParamGraphFile(), "system");
+  assert_null(acclParamGraphDumpFile());
+  assert_true(acclParamIsSet(ACCL_PARAM_HOSTID));
+  assert_false(acclParamIsSet(ACCL_PARAM_GRAPH_DUMP_FILE));
+  unsetenv("ACCL_TOPO_FILE");
 }
 
 static void test_param_int(void** state) {
   (void)state;
-  setenv("ACCL_TESTINT", "-3", 1);
-  setenv("ACCL_TESTBAD", "twelve", 1);
-  setenv("ACCL_TESTSZ", "2M", 1);
+  setenv("ACCL_TIMEOUT", "7", 1);
+  setenv("ACCL_SIM_MEM", "2G", 1);
+  unsetenv("ACCL_SIM_YIELDS");
   acclParamReset();
-  assert_int_equal(acclParamInt("TESTINT", 5), -3);
-  assert_int_equal(acclParamInt("TESTBAD", 5), 5);
-  assert_int_equal(acclParamInt("TESTSZ", 5), 2 << 20);
-  assert_int_equal(acclParamInt("TESTUNSET", 42), 42);
+  assert_int_equal(acclParamTimeout(), 7);
+  assert_int_equal(acclParamSimMem(), 2LL << 30);
+  assert_int_equal(acclParamSimYields(), 8);
   /* cached: later environment changes are not seen until a reset */
-  setenv("ACCL_TESTINT", "8", 1);
-  assert_int_equal(acclParamInt("TESTINT", 5), -3);
+  setenv("ACCL_TIMEOUT", "8", 1);
+  assert_int_equal(acclParamTimeout(), 7);
   acclParamReset();
-  assert_int_equal(acclParamInt("TESTINT", 5), 8);
+  assert_int_equal(acclParamTimeout(), 8);
+  assert_int_equal(acclParamGetIntDefault(ACCL_PARAM_SLOT_BYTES, 128 << 10), 128 << 10);
+  unsetenv("ACCL_TIMEOUT");
+  unsetenv("ACCL_SIM_MEM");
+  acclParamReset();
+}
+
+/* The one rule: unparseable -> default, out of range -> the nearest end,
+ * not a multiple -> rounded down; each with one warning naming the
+ * variable, the value and what is used. */
+static void test_clamp_rule(void** state) {
+  (void)state;
+  acclParamValue v;
+  char w[512];
+  assert_int_equal(acclParamResolve(ACCL_PARAM_NSLOTS, "1", 8, &v, w, sizeof(w)), 1);
+  assert_int_equal(v.i, 2);
+  assert_non_null(strstr(w, "ACCL_NSLOTS=1"));
+  assert_non_null(strstr(w, "using 2"));
+  assert_int_equal(acclParamResolve(ACCL_PARAM_NSLOTS, "99", 8, &v, w, sizeof(w)), 1);
+  assert_int_equal(v.i, 16);
+  assert_int_equal(acclParamResolve(ACCL_PARAM_NSLOTS, "twelve", 8, &v, w, sizeof(w)), 1);
+  assert_int_equal(v.i, 8);
+  assert_non_null(strstr(w, "using 8"));
+  assert_int_equal(acclParamResolve(ACCL_PARAM_SLOT_BYTES, "5000", 4096, &v, w, sizeof(w)), 1);
+  assert_int_equal(v.i, 4864);
+  assert_int_equal(acclParamResolve(ACCL_PARAM_SLOT_BYTES, "256K", 4096, &v, w, sizeof(w)), 0);
+  assert_int_equal(v.i, 256 << 10);
+  assert_int_equal(acclParamResolve(ACCL_PARAM_TIMEOUT, "-3", 300, &v, w, sizeof(w)), 1);
+  assert_int_equal(v.i, 0);
+  assert_int_equal(acclParamResolve(ACCL_PARAM_TIMEOUT, NULL, 300, &v, w, sizeof(w)), 0);
+  assert_int_equal(v.i, 300);
+  assert_int_equal(acclParamResolve(ACCL_PARAM_TRANSPORT, "OFI", 0, &v, w, sizeof(w)), 0);
+  assert_int_equal(v.i, 2);
+  assert_int_equal(acclParamResolve(ACCL_PARAM_TRANSPORT, "tcp", 0, &v, w, sizeof(w)), 1);
+  assert_int_equal(v.i, 0);
+  assert_non_null(strstr(w, "ACCL_TRANSPORT=tcp is not one of auto, shm, ofi; using auto"));
+  assert_int_equal(acclParamResolve(ACCL_PARAM_PROTO, "LL128", 0, &v, w, sizeof(w)), 1);
+  assert_int_equal(v.i, 3);
+  assert_non_null(strstr(w, "'LL128'"));
+  assert_int_equal(acclParamResolve(ACCL_PARAM_ALGO, "^ring,tree,direct,p2p,hier,rd", 0, &v, w, sizeof(w)), 1);
+  assert_int_equal(v.i, 63);
+  assert_int_equal(acclParamResolve(ACCL_PARAM_ALGO, "Ring", 0, &v, w, sizeof(w)), 0);
+  assert_int_equal(v.i, 1);
+}
+
+static void test_name_list(void** state) {
+  (void)state;
+  char bad[32];
+  assert_int_equal(acclParseNameList("b,c", "a,b,c", bad, sizeof(bad)), 6);
+  assert_int_equal(acclParseNameList("^b", "a,b,c", bad, sizeof(bad)), 5);
+  assert_int_equal(acclParseNameList(" A , c ", "a,b,c", bad, sizeof(bad)), 5);
+  assert_int_equal(acclParseNameList(NULL, "a,b,c", bad, sizeof(bad)), 7);
+  assert_int_equal(acclParseNameList("all", "a,b,ALL", bad, sizeof(bad)), 7);
+  assert_int_equal(acclParseNameList("a,x", "a,b,c", bad, sizeof(bad)), -1);
+  assert_string_equal(bad, "x");
 }
 
 static void test_log_level(void** state) {
@@ -104,9 +169,11 @@ static void test_log_level(void** state) {
 static void test_log_subsys(void** state) {
   (void)state;
   assert_int_equal(acclLogParseSubsys("INIT,NET"), ACCL_INIT | ACCL_NET);
-  assert_int_equal(acclLogParseSubsys("ALL"), ACCL_ALL);
-  assert_int_equal(acclLogParseSubsys("^SHM"), ~(uint32_t)ACCL_SHM);
-  assert_int_equal(acclLogParseSubsys("^SHM,COLL"), ~(uint32_t)(ACCL_SHM | ACCL_COLL));
+  const uint32_t every = (ACCL_ENV << 1) - 1;
+  assert_int_equal(acclLogParseSubsys("ALL"), every);
+  assert_int_equal(acclLogParseSubsys("^SHM"), every & ~(uint32_t)ACCL_SHM);
+  assert_int_equal(acclLogParseSubsys("^SHM,COLL"), every & ~(uint32_t)(ACCL_SHM | ACCL_COLL));
+  assert_int_equal(acclLogParseSubsys(NULL), ACCL_INIT | ACCL_BOOTSTRAP | ACCL_ENV);
   assert_int_equal(acclLogParseSubsys("bootstrap,dev,env,tuning,p2p,topo"),
                    ACCL_BOOTSTRAP | ACCL_DEV | ACCL_ENV | ACCL_TUNING | ACCL_P2P | ACCL_TOPO);
 }
@@ -127,6 +194,8 @@ int main(void) {
       cmocka_unit_test(test_parse_size),
       cmocka_unit_test_setup_teardown(test_env_wins_over_conf, writeConf, removeConf),
       cmocka_unit_test(test_param_int),
+      cmocka_unit_test(test_clamp_rule),
+      cmocka_unit_test(test_name_list),
       cmocka_unit_test(test_log_level),
       cmocka_unit_test(test_log_subsys),
       cmocka_unit_test(test_log_path),
