@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "acc_ccl.h"
+#include "core/core.h"
 #include "core/log.h"
 #include "core/param.h"
 
@@ -188,7 +190,100 @@ static void test_log_path(void** state) {
   assert_int_equal(acclLogExpandPath("%h%h%h", "0123456789012345678901234", 1, out, sizeof(out)), -1);
 }
 
-int main(void) {
+/* Every parameter that can be wrong warns, naming the variable, the value and
+ * what is used instead (free text is checked where it is used). */
+static void test_every_bad_value_warns(void** state) {
+  (void)state;
+  int checked = 0;
+  for (int id = 0; id < ACCL_NUM_PARAMS; id++) {
+    const acclParamDef* d = &acclParamDefs[id];
+    if (d->type == ACCL_PARAM_T_STR) continue;
+    const char* bad = d->type == ACCL_PARAM_T_ENUM || d->type == ACCL_PARAM_T_LIST ? "bogus" : "12Q";
+    const char* used = NULL;
+    char num[64];
+    acclParamValue v;
+    char w[512];
+    switch (d->type) {
+      case ACCL_PARAM_T_ENUM: used = d->sdeflt; break;
+      case ACCL_PARAM_T_LIST: used = d->sdeflt ? d->sdeflt : "all of them"; break;
+      default:
+        acclParamResolve((acclParamId)id, NULL, d->deflt, &v, w, sizeof(w));
+        snprintf(num, sizeof(num), "%lld", (long long)d->deflt);
+        used = num;
+        break;
+    }
+    char env[96];
+    snprintf(env, sizeof(env), "ACCL_%s", d->name);
+    setenv(env, bad, 1);
+    acclParamReset();
+    acclSetLastError("%s", "");
+    /* the getter warns (WARN is also the text of acclGetLastError) */
+    if (d->type == ACCL_PARAM_T_ENUM)
+      acclParamGetEnum((acclParamId)id);
+    else if (d->type == ACCL_PARAM_T_LIST)
+      acclParamGetList((acclParamId)id);
+    else
+      acclParamGetInt((acclParamId)id);
+    const char* last = acclGetLastError(NULL);
+    char want[128];
+    snprintf(want, sizeof(want), "ACCL_%s=%s", d->name, bad);
+    if (strstr(last, want) == NULL || strstr(last, "using ") == NULL) fail_msg("%s: warning was '%s'", env, last);
+    if (d->type != ACCL_PARAM_T_SIZE && strstr(strstr(last, "using "), used) == NULL)
+      fail_msg("%s: warning '%s' does not say it uses %s", env, last, used);
+    /* and a value past the range's end says what it is clamped to */
+    if (d->type == ACCL_PARAM_T_INT || d->type == ACCL_PARAM_T_BOOL) {
+      char big[64];
+      snprintf(big, sizeof(big), "%lld", (long long)d->hi + 1);
+      assert_int_equal(acclParamResolve((acclParamId)id, big, d->deflt, &v, w, sizeof(w)), 1);
+      assert_int_equal(v.i, d->hi);
+      assert_non_null(strstr(w, env));
+    }
+    unsetenv(env);
+    checked++;
+  }
+  acclParamReset();
+  assert_true(checked > 20);
+}
+
+/* The README's environment table is the parameter table's. */
+static void test_readme_table(void** state) {
+  (void)state;
+  const char* srcdir = getenv("srcdir");
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/README.md", srcdir ? srcdir : "..");
+  FILE* f = fopen(path, "r");
+  if (!f) fail_msg("cannot open %s", path);
+  static char text[1 << 18];
+  size_t n = fread(text, 1, sizeof(text) - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  const char* head = "| variable | default | range | meaning |\n|---|---|---|---|\n";
+  char* start = strstr(text, head);
+  if (!start) fail_msg("README.md has no environment table headed '%s'", head);
+  start += strlen(head);
+  char* end = strstr(start, "\n\n");
+  if (end) end[1] = '\0';
+  size_t need = acclParamReadmeTable(NULL, 0);
+  char* want = malloc(need + 1);
+  assert_non_null(want);
+  acclParamReadmeTable(want, need + 1);
+  if (strcmp(start, want) != 0)
+    fail_msg(
+        "README.md's environment table differs from core/param.h; regenerate it with tests/core/test_params --readme");
+  free(want);
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "--readme") == 0) {
+    size_t need = acclParamReadmeTable(NULL, 0);
+    char* t = malloc(need + 1);
+    if (!t) return 1;
+    acclParamReadmeTable(t, need + 1);
+    fputs("| variable | default | range | meaning |\n|---|---|---|---|\n", stdout);
+    fputs(t, stdout);
+    free(t);
+    return 0;
+  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conf_lookup),
       cmocka_unit_test(test_parse_size),
@@ -196,6 +291,8 @@ int main(void) {
       cmocka_unit_test(test_param_int),
       cmocka_unit_test(test_clamp_rule),
       cmocka_unit_test(test_name_list),
+      cmocka_unit_test(test_every_bad_value_warns),
+      cmocka_unit_test(test_readme_table),
       cmocka_unit_test(test_log_level),
       cmocka_unit_test(test_log_subsys),
       cmocka_unit_test(test_log_path),
