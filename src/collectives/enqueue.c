@@ -166,8 +166,8 @@ acclResult_t acclPlanTask(struct acclComm* comm, acclPlan* plan, int ti) {
     cs->lastTune[t->func].proto = t->proto;
     cs->lastTune[t->func].valid = 1;
   }
-  TRACE(ACCL_TUNING, "rank %d: func %d %zu elements -> %s/%s", comm->rank, t->func, t->count, acclAlgoName(t->algo),
-        acclProtoName(t->proto));
+  INFO(ACCL_TUNING, "%s: %zu Bytes -> Algo %s proto %s", acclFuncName(t->func), in.bytes, acclAlgoName(t->algo),
+       acclProtoName(t->proto));
   const int n = comm->nranks, me = comm->rank;
   switch (t->algo) {
     case ACCL_ALGO_P2P: return acclBuildP2P(plan, ti, me, n, cs->p2pLane);

@@ -14,6 +14,11 @@
 static const char* algoNames[ACCL_NUM_ALGOS] = {"ring", "tree", "direct", "p2p", "hier", "rd"};
 static const char* protoNames[ACCL_NUM_PROTOS] = {"LL", "Simple"};
 
+const char* acclFuncName(acclFunc f) {
+  static const char* names[] = {"AllReduce",     "Broadcast", "Reduce", "AllGather",
+                                "ReduceScatter", "AllToAll",  "Send",   "Recv"};
+  return (unsigned)f < sizeof(names) / sizeof(names[0]) ? names[f] : "?";
+}
 const char* acclAlgoName(acclAlgo a) { return (unsigned)a < ACCL_NUM_ALGOS ? algoNames[a] : "?"; }
 const char* acclProtoName(acclProto p) { return (unsigned)p < ACCL_NUM_PROTOS ? protoNames[p] : "?"; }
 
@@ -129,7 +134,7 @@ void acclTuneLogTable(const acclTuneInput* base) {
       in.func = (acclFunc)f;
       in.bytes = sizes[i];
       char line[512];
-      int o = snprintf(line, sizeof(line), "func %d %10zu B:", f, sizes[i]);
+      int o = snprintf(line, sizeof(line), "%-13s %10zu B:", acclFuncName((acclFunc)f), sizes[i]);
       for (int a = 0; a < ACCL_NUM_ALGOS; a++)
         for (int p = 0; p < ACCL_NUM_PROTOS; p++)
           if (feasible(&in, (acclAlgo)a, (acclProto)p) && o < (int)sizeof(line))
