@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "acc_ccl.h"
 #include "core/core.h"
+#include "collectives/tuning.h"
 #include "core/log.h"
 #include "core/param.h"
 
@@ -190,6 +191,18 @@ static void test_log_path(void** state) {
   assert_int_equal(acclLogExpandPath("%h%h%h", "0123456789012345678901234", 1, out, sizeof(out)), -1);
 }
 
+/* A LIST getter's bit i is choice i: ACCL_ALGO's and ACCL_PROTO's choices
+ * must follow tuning's enums. */
+static void test_list_choices_follow_enums(void** state) {
+  (void)state;
+  for (int a = 0; a < ACCL_NUM_ALGOS; a++)
+    assert_int_equal(acclParseNameList(acclAlgoName((acclAlgo)a), acclParamDefs[ACCL_PARAM_ALGO].choices, NULL, 0),
+                     1 << a);
+  for (int p = 0; p < ACCL_NUM_PROTOS; p++)
+    assert_int_equal(acclParseNameList(acclProtoName((acclProto)p), acclParamDefs[ACCL_PARAM_PROTO].choices, NULL, 0),
+                     1 << p);
+}
+
 /* Every parameter that can be wrong warns, naming the variable, the value and
  * what is used instead (free text is checked where it is used). */
 static void test_every_bad_value_warns(void** state) {
@@ -291,6 +304,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(test_param_int),
       cmocka_unit_test(test_clamp_rule),
       cmocka_unit_test(test_name_list),
+      cmocka_unit_test(test_list_choices_follow_enums),
       cmocka_unit_test(test_every_bad_value_warns),
       cmocka_unit_test(test_readme_table),
       cmocka_unit_test(test_log_level),
