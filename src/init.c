@@ -55,7 +55,7 @@ static acclResult_t acclCommCreate(const acclUniqueId* id, int nranks, int rank,
     WARN("out of memory for a communicator");
     return acclSystemError;
   }
-  acclLogRank = rank;
+  acclLogDevice = device;
   INFO(ACCL_INIT, "rank %d nranks %d device %d - Init START", rank, nranks, device);
   acclResult_t res;
   ACCLCHECKGOTO(acclBootstrapInit(id, rank, nranks, &comm->abortFlag, &comm->bootstrap), res, fail);
@@ -78,7 +78,7 @@ static acclResult_t acclCommCreateSplit(struct acclComm* parent, const int* memb
   INFO(ACCL_INIT, "split of comm %s: new rank %d of %d - Init START", parent->name, myNewRank, nmembers);
   ACCLCHECKGOTO(acclBootstrapSplit(parent->bootstrap, members, nmembers, myNewRank, &comm->abortFlag, &comm->bootstrap),
                 res, fail);
-  acclLogRank = myNewRank;
+  acclLogDevice = comm->device;
   ACCLCHECKGOTO(commSetup(comm), res, fail);
   *out = comm;
   return acclSuccess;
@@ -90,7 +90,7 @@ fail:
 static acclResult_t acclCommRelease(struct acclComm* comm, int abort, const char* fn) {
   ACCLCHECK(acclCommBeginRelease(comm, abort, fn));
   int rank = comm->rank;
-  acclLogRank = rank;
+  acclLogDevice = comm->device;
   char name[sizeof(comm->name)];
   memcpy(name, comm->name, sizeof(name));
   INFO(ACCL_INIT, "comm %s rank %d - %s START", name, rank, abort ? "Abort" : "Destroy");
@@ -121,7 +121,7 @@ ACCL_EXPORT acclResult_t acclCommInitRank(acclComm_t* comm, int nranks, acclUniq
     ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument nranks is %d, must be in [1, %d]", fn, nranks, ACCL_MAX_RANKS);
   if (rank < 0 || rank >= nranks)
     ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument rank is %d, must be in [0, %d)", fn, rank, nranks);
-  const char* pinned = acclParamStr("COMM_ID", NULL);
+  const char* pinned = acclParamCommId();
   if (pinned == NULL || *pinned == '\0') {
     /* Reject a corrupted id before any network activity. */
     struct sockaddr_in6 addr;
@@ -134,23 +134,23 @@ ACCL_EXPORT acclResult_t acclCommInitRank(acclComm_t* comm, int nranks, acclUniq
   if (err != accSuccess) {
     ACCL_ERROR(acclDeviceError, "%s: cannot read the current device: %s", fn, accGetErrorString(err));
   }
-  int savedRank = acclLogRank;
+  int savedDevice = acclLogDevice;
   acclResult_t res = acclCommCreate(&commId, nranks, rank, device, NULL, 0, comm);
-  acclLogRank = savedRank;
+  acclLogDevice = savedDevice;
   return res;
 }
 
 ACCL_EXPORT acclResult_t acclCommDestroy(acclComm_t comm) {
-  int savedRank = acclLogRank;
+  int savedDevice = acclLogDevice;
   acclResult_t res = acclCommRelease(comm, 0, "acclCommDestroy");
-  acclLogRank = savedRank;
+  acclLogDevice = savedDevice;
   return res;
 }
 
 ACCL_EXPORT acclResult_t acclCommAbort(acclComm_t comm) {
-  int savedRank = acclLogRank;
+  int savedDevice = acclLogDevice;
   acclResult_t res = acclCommRelease(comm, 1, "acclCommAbort");
-  acclLogRank = savedRank;
+  acclLogDevice = savedDevice;
   return res;
 }
 
@@ -215,8 +215,8 @@ ACCL_EXPORT acclResult_t acclCommSplit(acclComm_t comm, int color, int key, accl
     ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument color is %d, must be >= 0 or ACCL_SPLIT_NOCOLOR", fn, color);
   ACCLCHECK(checkConfig(config, fn));
   ACCLCHECK(acclCommEnter(comm, fn));
-  int savedRank = acclLogRank;
-  acclLogRank = comm->rank;
+  int savedDevice = acclLogDevice;
+  acclLogDevice = comm->device;
   int* members = NULL;
   int nmembers = 0, myNewRank = -1;
   acclResult_t res = splitMembers(comm, color, key, &members, &nmembers, &myNewRank);
@@ -229,7 +229,7 @@ ACCL_EXPORT acclResult_t acclCommSplit(acclComm_t comm, int color, int key, accl
     WARN("%s: the communicator was aborted while the split waited", fn);
   }
   free(members);
-  acclLogRank = savedRank;
+  acclLogDevice = savedDevice;
   acclCommLeave(comm);
   return res;
 }

@@ -9,8 +9,7 @@
 #include "core/param.h"
 
 static uint64_t helloTimeoutNs(void) {
-  int64_t s = acclParamInt("BOOTSTRAP_HELLO_TIMEOUT", 5);
-  if (s <= 0) s = 5;
+  int64_t s = acclParamBootstrapHelloTimeout();
   return (uint64_t)s * 1000000000ULL;
 }
 

@@ -73,8 +73,8 @@ static acclResult_t readSecretFile(const char* path, char* text, size_t cap) {
  * once, and ACCL_COMM_SECRET_REQUIRED=1 refuses to start. */
 acclResult_t acclBootstrapPinnedSecret(const char* commId, uint8_t secret[ACCL_SECRET_BYTES]) {
   char text[4096];
-  const char* inline_ = acclParamStr("COMM_SECRET", NULL);
-  const char* file = acclParamStr("COMM_SECRET_FILE", NULL);
+  const char* inline_ = acclParamCommSecret();
+  const char* file = acclParamCommSecretFile();
   const char* key = NULL;
   if (file && *file) {
     ACCLCHECK(readSecretFile(file, text, sizeof(text)));
@@ -83,7 +83,7 @@ acclResult_t acclBootstrapPinnedSecret(const char* commId, uint8_t secret[ACCL_S
     key = inline_;
   }
   if (key == NULL) {
-    if (acclParamInt("COMM_SECRET_REQUIRED", 0))
+    if (acclParamCommSecretRequired())
       ACCL_ERROR(acclInvalidUsage,
                  "ACCL_COMM_ID=%s without ACCL_COMM_SECRET or ACCL_COMM_SECRET_FILE, and "
                  "ACCL_COMM_SECRET_REQUIRED=1: refusing an unauthenticated bootstrap",
@@ -117,7 +117,7 @@ static acclResult_t clearLocalFlag(acclUniqueId* id) {
 acclResult_t acclBootstrapGetUniqueId(acclUniqueId* id) {
   acclSocketAddr addr;
   uint8_t secret[ACCL_SECRET_BYTES];
-  const char* commId = acclParamStr("COMM_ID", NULL);
+  const char* commId = acclParamCommId();
   if (commId && *commId) {
     /* The root is started by rank 0 in acclCommInitRank. */
     ACCLCHECK(pinnedRoot(commId, &addr, secret));
@@ -319,8 +319,7 @@ static acclResult_t bootstrapCreate(const acclSocketAddr* rootAddr, const uint8_
   bs->hash = acclIdChecksum(secret, ACCL_SECRET_BYTES);
   bs->abortFlag = abortFlag;
   bs->timeoutNs = acclBootstrapTimeoutNs();
-  int64_t opTimeoutS = acclParamInt("TIMEOUT", 300);
-  bs->opTimeoutNs = opTimeoutS > 0 ? (uint64_t)opTimeoutS * 1000000000ULL : 0;
+  bs->opTimeoutNs = (uint64_t)acclParamTimeout() * 1000000000ULL; /* 0: none */
   bs->listenFd = bs->ringSendFd = bs->ringRecvFd = -1;
   snprintf(bs->who, sizeof(bs->who), "rank %d", rank);
   pthread_mutex_init(&bs->lock, NULL);
@@ -351,7 +350,7 @@ acclResult_t acclBootstrapInit(const acclUniqueId* id, int rank, int nranks, vol
                                acclBootstrap** out) {
   acclSocketAddr rootAddr;
   uint8_t secret[ACCL_SECRET_BYTES];
-  const char* commId = acclParamStr("COMM_ID", NULL);
+  const char* commId = acclParamCommId();
   const acclIdWire* w = (const acclIdWire*)id->internal;
   int local = w->magic == ACCL_ID_MAGIC && (w->flags & ACCL_ID_LOCAL);
   if (commId && *commId && !local) {

@@ -209,7 +209,6 @@ void acclHelloFill(acclHello* h, const uint8_t* secret, int kind, int rank, int 
 }
 
 uint64_t acclBootstrapTimeoutNs(void) {
-  int64_t s = acclParamInt("BOOTSTRAP_TIMEOUT", 120);
-  if (s <= 0) s = 120;
+  int64_t s = acclParamBootstrapTimeout();
   return (uint64_t)s * 1000000000ULL;
 }

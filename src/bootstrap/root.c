@@ -74,7 +74,6 @@ static void warnMissing(int nranks, const int* fds, uint64_t timeoutNs) {
 
 static void* rootMain(void* arg) {
   acclRoot* root = arg;
-  acclLogRank = -1;
   uint64_t timeoutNs = acclBootstrapTimeoutNs();
   uint64_t deadline = acclClockNs() + timeoutNs;
   int nranks = -1, arrived = 0;

@@ -139,7 +139,7 @@ static int usableAddr(const struct ifaddrs* ifa) {
 }
 
 static acclResult_t chooseInterface(void) {
-  const char* spec = acclParamStr("SOCKET_IFNAME", NULL);
+  const char* spec = acclParamSocketIfname();
   struct ifaddrs* list = NULL;
   if (getifaddrs(&list) != 0) {
     WARN("bootstrap: getifaddrs failed: %s", strerror(errno));

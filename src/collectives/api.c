@@ -55,7 +55,7 @@ static acclResult_t validate(const callArgs* a, struct acclComm* comm, accStream
 }
 
 static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t stream) {
-  int saved = acclLogRank;
+  int saved = acclLogDevice;
   /* entered: an acclCommAbort from another thread waits until this call leaves */
   acclResult_t res = acclCommEnter(comm, a->fn);
   if (res != acclSuccess) {
@@ -68,7 +68,19 @@ static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t s
     acclGroupFail(res);
     return res;
   }
-  acclLogRank = comm->rank;
+  acclLogDevice = comm->device;
+  /* NCCL's per-call lines, field for field (send/recv name the peer under P2P) */
+  unsigned long opCount = (unsigned long)__atomic_fetch_add(&comm->opCount, 1, __ATOMIC_RELAXED);
+  if (a->func == ACCL_FUNC_SEND || a->func == ACCL_FUNC_RECV)
+    INFO(ACCL_P2P,
+         "%s: opCount %lx sendbuff %p recvbuff %p count %zu datatype %d op %d peer %d comm %p [nranks=%d] stream %p",
+         a->fn + 4, opCount, a->sendbuff, a->recvbuff, a->count, (int)a->dtype, (int)a->op, a->peer, (void*)comm,
+         comm->nranks, (void*)stream);
+  else
+    INFO(ACCL_COLL,
+         "%s: opCount %lx sendbuff %p recvbuff %p count %zu datatype %d op %d root %d comm %p [nranks=%d] stream %p",
+         a->fn + 4, opCount, a->sendbuff, a->recvbuff, a->count, (int)a->dtype, (int)a->op, a->root, (void*)comm,
+         comm->nranks, (void*)stream);
   acclTask t;
   memset(&t, 0, sizeof(t));
   t.func = a->func;
@@ -85,7 +97,7 @@ static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t s
   if (res == acclSuccess && a->count > 0) res = acclGroupSubmit(comm, stream, &t);
   if (res != acclSuccess) acclGroupFail(res);
   acclCommLeave(comm);
-  acclLogRank = saved;
+  acclLogDevice = saved;
   return res;
 }
 

@@ -157,8 +157,8 @@ static acclResult_t planTask(struct acclComm* comm, acclPlan* plan, int ti) {
     cs->lastTune[t->func].proto = t->proto;
     cs->lastTune[t->func].valid = 1;
   }
-  TRACE(ACCL_TUNING, "rank %d: func %d %zu elements -> %s/%s", comm->rank, t->func, t->count, acclAlgoName(t->algo),
-        acclProtoName(t->proto));
+  INFO(ACCL_TUNING, "%s: %zu Bytes -> Algo %s proto %s", acclFuncName(t->func), in.bytes, acclAlgoName(t->algo),
+       acclProtoName(t->proto));
   const acclAlgoCtx ctx = algoCtx(comm);
   return acclAlgoGet(t->algo)->build(plan, ti, &ctx);
 }

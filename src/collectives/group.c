@@ -97,7 +97,7 @@ ACCL_EXPORT acclResult_t acclGroupEnd(void) {
       batch[n++] = groupTasks[j].task;
       done[j] = 1;
     }
-    acclLogRank = groupTasks[i].comm->rank;
+    acclLogDevice = groupTasks[i].comm->device;
     res = acclEnqueueTasks(groupTasks[i].comm, groupTasks[i].stream, batch, n);
   }
   free(done);

@@ -23,16 +23,12 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
   /* Recursive doubling moves the whole message in each round without
    * pipelining: across two namespaces it beats the ring below ~32 KiB and
    * loses above (64 KiB: 57 vs 44 us). Never above half a FIFO. */
-  int64_t rdMax = acclParamInt("RD_MAX_BYTES", 32 << 10);
-  cs->rdMaxBytes = rdMax < 0 ? 0 : (size_t)rdMax;
-  cs->inlineMaxBytes = (int)acclParamInt("INLINE_MAX_BYTES", 1 << 20);
+  cs->rdMaxBytes = (size_t)acclParamRdMaxBytes();
+  cs->inlineMaxBytes = (int)acclParamInlineMaxBytes();
   /* a network round trip takes ~10 us here: yielding before it ends costs a context switch per call */
-  int64_t netSpin = acclParamInt("NET_SPIN_NS", 30000);
-  cs->netSpinNs = netSpin < 0 ? 0 : netSpin > 1000000 ? 1000000 : (uint32_t)netSpin;
-  int64_t netPoll = acclParamInt("NET_POLL_NS", 2000000);
-  cs->netPollNs = netPoll < 0 ? 0 : netPoll > 100000000 ? 100000000 : (uint32_t)netPoll;
-  int64_t timeoutS = acclParamInt("TIMEOUT", 300);
-  cs->timeoutNs = timeoutS > 0 ? (uint64_t)timeoutS * 1000000000ull : 0;
+  cs->netSpinNs = (uint32_t)acclParamNetSpinNs();
+  cs->netPollNs = (uint32_t)acclParamNetPollNs();
+  cs->timeoutNs = (uint64_t)acclParamTimeout() * 1000000000ull;
   cs->algoMask = acclTuneAlgoMask();
   cs->protoMask = acclTuneProtoMask();
   ACCLCHECK(acclTransportsSetup(comm, cs->nConnLanes, &cs->net, &cs->conns));

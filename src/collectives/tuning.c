@@ -19,25 +19,12 @@ const char* acclAlgoName(acclAlgo a) {
   const acclAlgoInfo* info = acclAlgoGet(a);
   return info ? info->name : "?";
 }
-const char* acclProtoName(acclProto p) { return (unsigned)p < ACCL_NUM_PROTOS ? protoNames[p] : "?"; }
-
-unsigned acclParseEnableList(const char* s, const char* const* names, int n) {
-  unsigned all = (1u << n) - 1;
-  if (s == NULL || *s == '\0') return all;
-  int invert = 0;
-  if (*s == '^') {
-    invert = 1;
-    s++;
-  }
-  unsigned mask = 0;
-  char buf[256];
-  snprintf(buf, sizeof(buf), "%s", s);
-  char* save = NULL;
-  for (char* tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-    for (int i = 0; i < n; i++)
-      if (strcasecmp(tok, names[i]) == 0) mask |= 1u << i;
-  return invert ? (all & ~mask) : mask;
+const char* acclFuncName(acclFunc f) {
+  static const char* const names[] = {"AllReduce",     "Broadcast", "Reduce", "AllGather",
+                                      "ReduceScatter", "AllToAll",  "Send",   "Recv"};
+  return (unsigned)f < sizeof(names) / sizeof(names[0]) ? names[f] : "?";
 }
+const char* acclProtoName(acclProto p) { return (unsigned)p < ACCL_NUM_PROTOS ? protoNames[p] : "?"; }
 
 /* What the cost model knows of the communicator (the call's fields aside). */
 void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in) {
@@ -88,7 +75,7 @@ acclResult_t acclTuneSelect(const acclTuneInput* in, unsigned algoMask, unsigned
            in->bytes, in->nranks, acclAlgoName(*algo), acclProtoName(*proto));
   }
   if (best < 0)
-    ACCL_ERROR(acclInternalError, "no algorithm can run func %d of %zu bytes on %d ranks", in->func, in->bytes,
+    ACCL_ERROR(acclInternalError, "no algorithm can run %s of %zu bytes on %d ranks", acclFuncName(in->func), in->bytes,
                in->nranks);
   return acclSuccess;
 }
@@ -101,7 +88,7 @@ void acclTuneLogTable(const acclTuneInput* base) {
       in.func = (acclFunc)f;
       in.bytes = sizes[i];
       char line[512];
-      int o = snprintf(line, sizeof(line), "func %d %10zu B:", f, sizes[i]);
+      int o = snprintf(line, sizeof(line), "%-13s %10zu B:", acclFuncName((acclFunc)f), sizes[i]);
       for (int a = 0; a < ACCL_NUM_ALGOS; a++)
         for (int p = 0; p < ACCL_NUM_PROTOS; p++) {
           double c = acclTuneCost(&in, (acclAlgo)a, (acclProto)p);
@@ -114,11 +101,7 @@ void acclTuneLogTable(const acclTuneInput* base) {
   }
 }
 
-unsigned acclTuneAlgoMask(void) {
-  const char* names[ACCL_NUM_ALGOS];
-  for (int a = 0; a < ACCL_NUM_ALGOS; a++) names[a] = acclAlgoName((acclAlgo)a);
-  return acclParseEnableList(acclParamStr("ALGO", NULL), names, ACCL_NUM_ALGOS) | (1u << ACCL_ALGO_P2P);
-}
-unsigned acclTuneProtoMask(void) {
-  return acclParseEnableList(acclParamStr("PROTO", NULL), protoNames, ACCL_NUM_PROTOS);
-}
+/* ACCL_ALGO's and ACCL_PROTO's choices are the table's names and protoNames,
+ * in enum order (tests/core/test_params checks it). */
+unsigned acclTuneAlgoMask(void) { return acclParamAlgo() | (1u << ACCL_ALGO_P2P); }
+unsigned acclTuneProtoMask(void) { return acclParamProto(); }

@@ -15,10 +15,9 @@ double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto);
 acclResult_t acclTuneSelect(const acclTuneInput* in, unsigned algoMask, unsigned protoMask, acclAlgo* algo,
                             acclProto* proto);
 void acclTuneLogTable(const acclTuneInput* base);
-/* "ring,tree", "^LL": bit i set when names[i] is enabled. */
-unsigned acclParseEnableList(const char* s, const char* const* names, int n);
-unsigned acclTuneAlgoMask(void);  /* from ACCL_ALGO (p2p always allowed) */
-unsigned acclTuneProtoMask(void); /* from ACCL_PROTO */
+unsigned acclTuneAlgoMask(void);      /* from ACCL_ALGO (p2p always allowed) */
+unsigned acclTuneProtoMask(void);     /* from ACCL_PROTO */
+const char* acclFuncName(acclFunc f); /* NCCL's names: "AllReduce", ... */
 const char* acclAlgoName(acclAlgo a);
 const char* acclProtoName(acclProto p);
 

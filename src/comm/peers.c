@@ -27,7 +27,7 @@ int acclCommComputeNodes(const uint64_t* hash, int nranks, int* nodeOf) {
 }
 
 static uint64_t hostHash(void) {
-  const char* hostId = acclParamStr("HOSTID", NULL);
+  const char* hostId = acclParamHostid();
   if (hostId && *hostId) return acclHashString(hostId, 1);
   char text[512] = "";
   gethostname(text, 255);

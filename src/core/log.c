@@ -1,4 +1,4 @@
-/* log.c - ACCL_DEBUG / ACCL_DEBUG_SUBSYS / ACCL_DEBUG_FILE logging. */
+/* log.c - ACCL_DEBUG* logging in NCCL's line format (see log.h). */
 #include "core/log.h"
 #include <pthread.h>
 #include <stdarg.h>
@@ -6,55 +6,56 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "acc_ccl.h"
 #include "core/core.h"
+#include "core/param.h"
 
 int acclLogLevelCur = -1;
 uint32_t acclLogSubsysMask = ACCL_ALL;
-__thread int acclLogRank = -1;
+__thread int acclLogDevice = 0;
 
 static pthread_mutex_t logLock = PTHREAD_MUTEX_INITIALIZER;
 static FILE* logFile;
 static char logHost[64];
 static int logPid;
+static char stampFormat[256];
+static uint32_t stampLevels; /* bit level-1: VERSION, WARN, INFO, TRACE */
+static struct timespec logEpoch;
+
+/* Same order as ACCL_DEBUG's choices in the parameter table. */
+static const int levelOfChoice[] = {ACCL_LOG_NONE, ACCL_LOG_VERSION, ACCL_LOG_WARN, ACCL_LOG_INFO, ACCL_LOG_TRACE};
 
 int acclLogParseLevel(const char* s) {
+  acclParamValue v;
+  char warn[256];
   if (s == NULL || *s == '\0') return ACCL_LOG_WARN;
-  if (strcasecmp(s, "VERSION") == 0) return ACCL_LOG_VERSION;
-  if (strcasecmp(s, "WARN") == 0) return ACCL_LOG_WARN;
-  if (strcasecmp(s, "INFO") == 0) return ACCL_LOG_INFO;
-  if (strcasecmp(s, "TRACE") == 0) return ACCL_LOG_TRACE;
-  if (strcasecmp(s, "NONE") == 0) return ACCL_LOG_NONE;
-  return ACCL_LOG_WARN;
+  acclParamResolve(ACCL_PARAM_DEBUG, s, 0, &v, warn, sizeof(warn));
+  return levelOfChoice[v.i];
 }
 
-static const struct {
-  const char* name;
-  uint32_t bit;
-} subsysNames[] = {
-    {"INIT", ACCL_INIT}, {"BOOTSTRAP", ACCL_BOOTSTRAP}, {"COLL", ACCL_COLL},     {"P2P", ACCL_P2P}, {"SHM", ACCL_SHM},
-    {"NET", ACCL_NET},   {"TOPO", ACCL_TOPO},           {"TUNING", ACCL_TUNING}, {"DEV", ACCL_DEV}, {"ENV", ACCL_ENV},
-    {"ALL", ACCL_ALL},
-};
+/* ACCL_DEBUG_SUBSYS's choices are the subsystem bits in order, then ALL. */
+_Static_assert(ACCL_ENV == 1u << 9, "ACCL_DEBUG_SUBSYS choices follow the acclLogSubsys bits");
+static uint32_t subsysMask(int64_t choices) { return (uint32_t)(choices & ((1 << 10) - 1)); }
 
 uint32_t acclLogParseSubsys(const char* s) {
-  if (s == NULL || *s == '\0') return ACCL_INIT | ACCL_BOOTSTRAP | ACCL_ENV; /* NCCL's default set */
-  int invert = 0;
-  if (*s == '^') {
-    invert = 1;
-    s++;
-  }
-  uint32_t mask = 0;
-  char buf[256];
-  snprintf(buf, sizeof(buf), "%s", s);
-  char* save = NULL;
-  for (char* tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    for (size_t i = 0; i < sizeof(subsysNames) / sizeof(subsysNames[0]); i++)
-      if (strcasecmp(tok, subsysNames[i].name) == 0) mask |= subsysNames[i].bit;
-  }
-  return invert ? ~mask : mask;
+  acclParamValue v;
+  char warn[256];
+  acclParamResolve(ACCL_PARAM_DEBUG_SUBSYS, s, 0, &v, warn, sizeof(warn));
+  return subsysMask(v.i);
+}
+
+void acclLogFormatStamp(const char* fmt, time_t t, char* out, size_t outlen) {
+  char f[256];
+  snprintf(f, sizeof(f), "%s", fmt);
+  for (char* p = f; *p; p++)
+    if (*p == '_') *p = ' ';
+  struct tm tm;
+  localtime_r(&t, &tm);
+  if (outlen == 0) return;
+  if (f[0] == '\0' || strftime(out, outlen, f, &tm) == 0) out[0] = '\0';
 }
 
 int acclLogExpandPath(const char* pattern, const char* host, int pid, char* out, size_t outlen) {
@@ -103,12 +104,24 @@ void acclLogInit(void) {
   char* dot = strchr(logHost, '.');
   if (dot) *dot = '\0';
   logPid = getpid();
-  /* The log settings are read from the environment directly (not through
-   * param.c, which itself logs). */
-  const char* lvl = getenv("ACCL_DEBUG");
-  acclLogSubsysMask = acclLogParseSubsys(getenv("ACCL_DEBUG_SUBSYS"));
+  clock_gettime(CLOCK_MONOTONIC, &logEpoch);
+  /* The settings come from the parameter table like every other (so a conf
+   * file can set them), read raw: reporting them logs, which needs them. */
+  acclParamValue v;
+  char warn[512];
+  const char* lvl = acclParamRaw(ACCL_PARAM_DEBUG, NULL);
+  acclParamResolve(ACCL_PARAM_DEBUG, lvl, 0, &v, warn, sizeof(warn));
+  int level = lvl ? levelOfChoice[v.i] : ACCL_LOG_NONE;
+  acclParamResolve(ACCL_PARAM_DEBUG_SUBSYS, acclParamRaw(ACCL_PARAM_DEBUG_SUBSYS, NULL), 0, &v, warn, sizeof(warn));
+  acclLogSubsysMask = subsysMask(v.i);
+  acclParamResolve(ACCL_PARAM_DEBUG_TIMESTAMP_LEVELS, acclParamRaw(ACCL_PARAM_DEBUG_TIMESTAMP_LEVELS, NULL), 0, &v,
+                   warn, sizeof(warn));
+  stampLevels = (uint32_t)v.i;
+  acclParamResolve(ACCL_PARAM_DEBUG_TIMESTAMP_FORMAT, acclParamRaw(ACCL_PARAM_DEBUG_TIMESTAMP_FORMAT, NULL), 0, &v,
+                   warn, sizeof(warn));
+  snprintf(stampFormat, sizeof(stampFormat), "%s", v.s ? v.s : "");
   logFile = stdout;
-  const char* file = getenv("ACCL_DEBUG_FILE");
+  const char* file = acclParamRaw(ACCL_PARAM_DEBUG_FILE, NULL);
   if (file && *file) {
     char path[4096];
     if (acclLogExpandPath(file, logHost, logPid, path, sizeof(path)) == 0) {
@@ -116,15 +129,21 @@ void acclLogInit(void) {
       if (f) logFile = f;
     }
   }
-  __atomic_store_n(&acclLogLevelCur, lvl ? acclLogParseLevel(lvl) : ACCL_LOG_NONE, __ATOMIC_RELEASE);
+  __atomic_store_n(&acclLogLevelCur, level, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&logLock);
-  /* Like every other ACCL_ variable, the log settings are reported once. */
-  static const char* vars[] = {"ACCL_DEBUG", "ACCL_DEBUG_SUBSYS", "ACCL_DEBUG_FILE"};
-  for (int i = 0; i < 3; i++) {
-    const char* v = getenv(vars[i]);
-    if (v && (acclLogSubsysMask & ACCL_ENV) && acclLogLevelCur >= ACCL_LOG_INFO)
-      acclLog(ACCL_LOG_INFO, ACCL_ENV, __FILE__, __LINE__, "%s set by environment to %s", vars[i], v);
-  }
+  /* Like every other ACCL_ variable, the log settings are reported once
+   * (and warned about when bad). */
+  static const acclParamId vars[] = {ACCL_PARAM_DEBUG, ACCL_PARAM_DEBUG_SUBSYS, ACCL_PARAM_DEBUG_FILE,
+                                     ACCL_PARAM_DEBUG_TIMESTAMP_FORMAT, ACCL_PARAM_DEBUG_TIMESTAMP_LEVELS};
+  for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) acclParamReport(vars[i]);
+}
+
+void acclLogReset(void) {
+  pthread_mutex_lock(&logLock);
+  if (logFile && logFile != stdout) fclose(logFile);
+  logFile = NULL;
+  __atomic_store_n(&acclLogLevelCur, -1, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&logLock);
 }
 
 void acclLog(acclLogLevel level, uint32_t subsys, const char* file, int line, const char* fmt, ...) {
@@ -143,13 +162,24 @@ void acclLog(acclLogLevel level, uint32_t subsys, const char* file, int line, co
   }
   static const char* names[] = {"NONE", "VERSION", "WARN", "INFO", "TRACE"};
   long tid = syscall(SYS_gettid);
-  char rankStr[16] = "";
-  if (acclLogRank >= 0) snprintf(rankStr, sizeof(rankStr), "[%d] ", acclLogRank);
+  char stamp[256] = "";
+  if (level >= ACCL_LOG_VERSION && (stampLevels & (1u << (level - 1))))
+    acclLogFormatStamp(stampFormat, time(NULL), stamp, sizeof(stamp));
+  /* file:line without the directories above src/ */
+  const char* src = strstr(file, "src/");
+  const char* where = src ? src + 4 : file;
+  char head[512];
+  int o = snprintf(head, sizeof(head), "%s%s:%d:%ld [%d] ", stamp, logHost, logPid, tid, acclLogDevice);
+  if (level == ACCL_LOG_TRACE) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double ms = (double)(now.tv_sec - logEpoch.tv_sec) * 1e3 + (double)(now.tv_nsec - logEpoch.tv_nsec) / 1e6;
+    snprintf(head + o, sizeof(head) - (size_t)o, "%f %s:%d ", ms, where, line);
+  } else if (level == ACCL_LOG_WARN) {
+    snprintf(head + o, sizeof(head) - (size_t)o, "%s:%d ", where, line);
+  }
   pthread_mutex_lock(&logLock);
-  if (level == ACCL_LOG_TRACE)
-    fprintf(logFile, "%s:%d:%ld %sACCL %s %s:%d %s\n", logHost, logPid, tid, rankStr, names[level], file, line, msg);
-  else
-    fprintf(logFile, "%s:%d:%ld %sACCL %s %s\n", logHost, logPid, tid, rankStr, names[level], msg);
+  fprintf(logFile, "%sACCL %s %s\n", head, names[level], msg);
   fflush(logFile);
   pthread_mutex_unlock(&logLock);
 }

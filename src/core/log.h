@@ -1,11 +1,18 @@
-/* log.h - the one log idiom. ACCL_DEBUG selects the level, ACCL_DEBUG_SUBSYS
- * the subsystems (comma list, ^ negates), ACCL_DEBUG_FILE the destination
- * (%h host, %p pid). Line format: "host:pid:tid [rank] ACCL LEVEL message". */
+/* log.h - the one log idiom, in NCCL's format. ACCL_DEBUG selects the level,
+ * ACCL_DEBUG_SUBSYS the subsystems (comma list, ^ negates), ACCL_DEBUG_FILE
+ * the destination (%h host, %p pid), ACCL_DEBUG_TIMESTAMP_FORMAT /
+ * ACCL_DEBUG_TIMESTAMP_LEVELS a time stamp in front. Lines:
+ *   [stamp] host:pid:tid [dev] ACCL INFO message
+ *   [stamp] host:pid:tid [dev] file:line ACCL WARN message
+ *   [stamp] host:pid:tid [dev] ms file:line ACCL TRACE message
+ * dev is the device the thread works for (its communicator's, else the one
+ * accSetDevice chose, else 0); ms counts from the logger's start. */
 #ifndef ACCL_LOG_H_
 #define ACCL_LOG_H_
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef enum {
   ACCL_LOG_NONE = 0,
@@ -31,7 +38,7 @@ typedef enum {
 
 extern int acclLogLevelCur; /* -1 until the environment has been read */
 extern uint32_t acclLogSubsysMask;
-extern __thread int acclLogRank; /* rank shown in log lines of this thread (-1: none) */
+extern __thread int acclLogDevice; /* device shown in this thread's log lines */
 
 void acclLogInit(void);
 void acclLog(acclLogLevel level, uint32_t subsys, const char* file, int line, const char* fmt, ...)
@@ -53,7 +60,12 @@ void acclLog(acclLogLevel level, uint32_t subsys, const char* file, int line, co
 
 /* Pure helpers, exposed for unit tests. */
 int acclLogParseLevel(const char* s);       /* -> acclLogLevel, WARN if NULL/unknown */
-uint32_t acclLogParseSubsys(const char* s); /* "INIT,NET" / "^SHM" / "ALL" */
+uint32_t acclLogParseSubsys(const char* s); /* "INIT,NET" / "^SHM" / "ALL"; NULL: the default set */
+/* Format the time stamp for ACCL_DEBUG_TIMESTAMP_FORMAT (strftime, '_' is a
+ * space) of time t into out. */
+void acclLogFormatStamp(const char* fmt, time_t t, char* out, size_t outlen);
+/* Tests: forget the settings read so far; the next line reads them again. */
+void acclLogReset(void);
 /* Expand %h (hostname) and %p (pid) in a file name pattern. Returns 0 or -1 if too long. */
 int acclLogExpandPath(const char* pattern, const char* host, int pid, char* out, size_t outlen);
 

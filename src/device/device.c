@@ -42,7 +42,10 @@ ACCL_EXPORT accError_t accGetLastError(void) {
 }
 
 int accDevCurrent(void) { return currentDevice; }
-void accDevSetCurrent(int dev) { currentDevice = dev; }
+void accDevSetCurrent(int dev) {
+  currentDevice = dev;
+  acclLogDevice = dev; /* log lines name the current device, as NCCL's do */
+}
 
 const accDevOps* accDevOpsOrError(void) {
   const accDevOps* ops = accDevGetOps();

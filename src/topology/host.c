@@ -180,7 +180,7 @@ acclResult_t acclTopoHostFillNode(const acclTopoHost* h, acclTopoNode* node) {
 acclResult_t acclTopoBindThreadNuma(int numa, const char* what) {
   const acclTopoHost* h;
   ACCLCHECK(acclTopoHostGet(&h));
-  if (!acclParamInt("TOPO_BIND", 1)) {
+  if (!acclParamTopoBind()) {
     INFO(ACCL_TOPO, "%s: not bound (ACCL_TOPO_BIND=0)", what);
     return acclSuccess;
   }
@@ -220,7 +220,7 @@ acclResult_t acclTopoBindThreadNuma(int numa, const char* what) {
 acclResult_t acclTopoBindMemory(void* addr, size_t len, int numa) {
   const acclTopoHost* h;
   ACCLCHECK(acclTopoHostGet(&h));
-  if (!hwTopo || numa < 0 || h->numaNodes <= 1 || !acclParamInt("TOPO_BIND", 1)) return acclSuccess;
+  if (!hwTopo || numa < 0 || h->numaNodes <= 1 || !acclParamTopoBind()) return acclSuccess;
   hwloc_obj_t node = hwloc_get_numanode_obj_by_os_index(hwTopo, (unsigned)numa);
   if (!node) return acclSuccess;
   if (hwloc_set_area_membind(hwTopo, addr, len, node->nodeset, HWLOC_MEMBIND_BIND, HWLOC_MEMBIND_BYNODESET) != 0)

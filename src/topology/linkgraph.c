@@ -32,7 +32,7 @@ acclResult_t acclLinkGraphLoad(const char* spec, int ndev, acclLinkGraph** out) 
     WARN("link graph: number of devices %d must be >= 1", ndev);
     return acclInvalidArgument;
   }
-  if (spec == NULL) spec = acclParamStr("SIM_TOPO", "ring");
+  if (spec == NULL) spec = acclParamSimTopo();
   acclLinkGraph* g = calloc(1, sizeof(*g));
   if (!g) return acclSystemError;
   g->ndev = ndev;

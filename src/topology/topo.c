@@ -14,7 +14,7 @@
 /* Node description of this process: ACCL_TOPO_FILE, or detected (devices and
  * links from the device layer, CPUs and NICs from the host). */
 acclResult_t acclTopoNodeDetect(acclTopoNode** out) {
-  const char* file = acclParamStr("TOPO_FILE", NULL);
+  const char* file = acclParamTopoFile();
   if (file && file[0]) return acclTopoNodeLoad(file, out);
   int ndev = 0;
   ACCCHECK(accGetDeviceCount(&ndev));
@@ -63,7 +63,7 @@ static void logPlan(const struct acclComm* comm, const acclTopoPlan* plan) {
 
 static int channelsWanted(const struct acclComm* comm) {
   if (comm->configNChannels > 0) return comm->configNChannels;
-  return (int)acclParamInt("NCHANNELS", 0);
+  return (int)acclParamNchannels();
 }
 
 static acclResult_t planForComm(struct acclComm* comm, const acclTopoNode* node, acclTopoPlan* plan) {
@@ -79,7 +79,7 @@ static acclResult_t planForComm(struct acclComm* comm, const acclTopoNode* node,
     goto out;
   }
   ACCLCHECKGOTO(acclTopoPlanCompute(node, n, devOf, comm->nodeOf, nch, plan), res, out);
-  const char* force = acclParamStr("GRAPH_FILE", NULL);
+  const char* force = acclParamGraphFile();
   if (force && force[0]) {
     ACCLCHECKGOTO(acclTopoPlanLoad(force, plan), res, out);
     acclTopoPlanCost(node, devOf, plan);
@@ -101,10 +101,10 @@ acclResult_t acclTopoInit(struct acclComm* comm) {
   memset(&plan, 0, sizeof(plan));
   acclResult_t res;
   ACCLCHECKGOTO(acclTopoNodeDetect(&node), res, fail);
-  const char* dump = acclParamStr("TOPO_DUMP_FILE", NULL);
+  const char* dump = acclParamTopoDumpFile();
   if (dump && dump[0] && comm->rank == 0) ACCLCHECKGOTO(acclTopoNodeDump(node, dump), res, fail);
   ACCLCHECKGOTO(planForComm(comm, node, &plan), res, fail);
-  const char* gdump = acclParamStr("GRAPH_DUMP_FILE", NULL);
+  const char* gdump = acclParamGraphDumpFile();
   if (gdump && gdump[0] && comm->rank == 0) ACCLCHECKGOTO(acclTopoPlanDump(&plan, gdump), res, fail);
   logPlan(comm, &plan);
 

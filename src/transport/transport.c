@@ -13,6 +13,7 @@
 /* In order of preference: the first that can connect a pair serves it. */
 static const acclTransport* const transports[] = {&acclShmTransport, &acclOfiTransport};
 #define NTRANSPORTS ((int)(sizeof(transports) / sizeof(transports[0])))
+_Static_assert(ACCL_FIFO_MAX_SLOTS == 16, "ACCL_NSLOTS's range in core/param.h ends at ACCL_FIFO_MAX_SLOTS");
 _Static_assert(sizeof(transports) / sizeof(transports[0]) <= ACCL_TRANSPORT_MAX, "raise ACCL_TRANSPORT_MAX");
 
 int acclTransportOf(const acclTransportSet* set, int a, int b) {
@@ -31,33 +32,19 @@ int acclTransportOf(const acclTransportSet* set, int a, int b) {
  * for cores each step costs a wake-up more and 512 KiB does better, as it
  * does inside a node (figures in perf/RESULTS.md). */
 static acclResult_t geometry(struct acclComm* comm, int nLanes, acclTransportArgs* args) {
-  const char* transport = acclParamStr("TRANSPORT", "auto");
-  int forceNet = strcasecmp(transport, "ofi") == 0;
-  if (!forceNet && strcasecmp(transport, "auto") != 0 && strcasecmp(transport, "shm") != 0)
-    ACCL_ERROR(acclInvalidArgument, "rank %d: ACCL_TRANSPORT=%s: expected auto, shm or ofi", comm->rank, transport);
-  if (comm->nNodes > 1 && strcasecmp(transport, "shm") == 0)
+  enum { TRANSPORT_AUTO, TRANSPORT_SHM, TRANSPORT_OFI }; /* ACCL_TRANSPORT's choices */
+  int transport = acclParamTransport();
+  int forceNet = transport == TRANSPORT_OFI;
+  if (comm->nNodes > 1 && transport == TRANSPORT_SHM)
     ACCL_ERROR(acclInvalidArgument, "rank %d: ACCL_TRANSPORT=shm but the ranks span %d nodes", comm->rank,
                comm->nNodes);
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   int oversubscribed = cores > 0 && comm->coreSharers > cores;
   int network = forceNet || comm->nNodes > 1;
   int64_t defaultSlot = network && !oversubscribed ? 128 << 10 : 512 << 10;
-  int64_t slotBytes = acclParamInt("SLOT_BYTES", defaultSlot);
-  int64_t nslots = acclParamInt("NSLOTS", 8);
-  int64_t llMax = acclParamInt("LL_MAX_BYTES", 16 << 10);
-  if (slotBytes < 4096 || slotBytes % 256) {
-    WARN("ACCL_SLOT_BYTES=%lld must be a multiple of 256 and >= 4096, using %lldK", (long long)slotBytes,
-         (long long)(defaultSlot >> 10));
-    slotBytes = defaultSlot;
-  }
-  if (nslots < 2 || nslots > ACCL_FIFO_MAX_SLOTS) {
-    WARN("ACCL_NSLOTS=%lld out of range 2..%d, using 8", (long long)nslots, ACCL_FIFO_MAX_SLOTS);
-    nslots = 8;
-  }
-  if (llMax < 0 || llMax > (1 << 20)) {
-    WARN("ACCL_LL_MAX_BYTES=%lld out of range 0..1M, using 16K", (long long)llMax);
-    llMax = 16 << 10;
-  }
+  int64_t slotBytes = acclParamGetIntDefault(ACCL_PARAM_SLOT_BYTES, defaultSlot);
+  int64_t nslots = acclParamNslots();
+  int64_t llMax = acclParamLlMaxBytes();
   memset(args, 0, sizeof(*args));
   args->nLanes = nLanes;
   args->nslots = (int)nslots;

@@ -192,18 +192,6 @@ static void test_restrictions_and_fallback(void** state) {
   assert_int_equal(a, ACCL_ALGO_DIRECT);
 }
 
-static void test_enable_lists(void** state) {
-  (void)state;
-  const char* names[] = {"ring", "tree", "direct"};
-  assert_int_equal(acclParseEnableList(NULL, names, 3), 7);
-  assert_int_equal(acclParseEnableList("", names, 3), 7);
-  assert_int_equal(acclParseEnableList("ring,direct", names, 3), 5);
-  assert_int_equal(acclParseEnableList("TREE", names, 3), 2);
-  assert_int_equal(acclParseEnableList("^tree", names, 3), 5);
-  assert_int_equal(acclParseEnableList("^ring,tree", names, 3), 4);
-  assert_int_equal(acclParseEnableList("bogus", names, 3), 0);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_table_is_complete),
@@ -211,7 +199,7 @@ int main(void) {
       cmocka_unit_test(test_choices),
       cmocka_unit_test(test_cost_order),
       cmocka_unit_test(test_restrictions_and_fallback),
-      cmocka_unit_test(test_enable_lists),
+
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

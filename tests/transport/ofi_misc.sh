@@ -1,6 +1,7 @@
 #!/bin/sh
-# Provider and protocol naming (a missing provider or an unknown protocol is
-# an error, never a fallback) and fork
+# Provider and protocol naming (a missing provider is an error, never a
+# fallback; an unknown protocol is warned about and auto used, as every bad
+# parameter value) and fork
 # after init, with ACCL_TRANSPORT=ofi on tcp;ofi_rxm.
 prog="$top_builddir/tests/transport/mpi_ofi_misc"
 runner="$top_srcdir/tests/run_mpi.sh"

@@ -31,21 +31,15 @@ accError_t simReduceInit(void) {
       best = (simIsa)i;
       break;
     }
-  const char* want = acclParamStr("SIM_ISA", NULL);
-  if (want && *want) {
-    int found = -1;
-    for (int i = 0; i < SIM_NUM_ISA; i++)
-      if (strcasecmp(want, isaNames[i]) == 0) found = i;
-    if (found < 0)
-      WARN("ACCL_SIM_ISA=%s is not one of portable, avx2, avx512; using %s", want, isaNames[best]);
-    else if (!simReduceIsaSupported((simIsa)found))
-      WARN("ACCL_SIM_ISA=%s is not supported by this CPU; using %s", want, isaNames[best]);
+  int want = acclParamSimIsa() - 1; /* ACCL_SIM_ISA's choices: auto, then isaNames in order */
+  if (want >= 0) {
+    if (!simReduceIsaSupported((simIsa)want))
+      WARN("ACCL_SIM_ISA=%s is not supported by this CPU; using %s", isaNames[want], isaNames[best]);
     else
-      best = (simIsa)found;
+      best = (simIsa)want;
   }
   activeIsa = best;
-  int64_t sb = acclParamInt("SIM_STREAM_BYTES", (int64_t)simStreamMinBytes);
-  if (sb > 0) simStreamMinBytes = (size_t)sb;
+  simStreamMinBytes = (size_t)acclParamSimStreamBytes();
   return accSuccess;
 }
 

@@ -24,28 +24,18 @@ simTunables simTun;
 /* More ranks than cores: poll not at all before yielding, unless the user
  * chose ACCL_SIM_SPIN_NS. */
 static void simHintOversubscribed(void) {
-  if (acclParamStr("SIM_SPIN_NS", NULL) == NULL && simSpinNs()) {
+  if (!acclParamIsSet(ACCL_PARAM_SIM_SPIN_NS) && simSpinNs()) {
     __atomic_store_n(&simTun.spinNs, 0, __ATOMIC_RELAXED); /* engines read it as they go */
     INFO(ACCL_DEV, "more ranks than cores on this node: waiting threads yield without polling first");
   }
 }
 
-static int64_t clampParam(const char* name, int64_t deflt, int64_t lo, int64_t hi) {
-  int64_t v = acclParamInt(name, deflt);
-  if (v < lo || v > hi) {
-    WARN("ACCL_%s=%lld out of range [%lld, %lld], using %lld", name, (long long)v, (long long)lo, (long long)hi,
-         (long long)deflt);
-    v = deflt;
-  }
-  return v;
-}
-
 void simTunablesLoad(void) {
-  simTun.inlineNs = (uint64_t)clampParam("INLINE_NS", 20000, 0, 1000000000);
-  simTun.spinNs = (uint64_t)clampParam("SIM_SPIN_NS", 5000, 0, 1000000000);
-  simTun.syncHelpNs = (uint64_t)clampParam("SYNC_HELP_NS", 1000000, 0, 1000000000);
-  simTun.yields = (int)clampParam("SIM_YIELDS", 8, 0, 100000);
-  simTun.engines = (int)clampParam("SIM_ENGINES", 1, 1, 64);
+  simTun.inlineNs = (uint64_t)acclParamInlineNs();
+  simTun.spinNs = (uint64_t)acclParamSimSpinNs();
+  simTun.syncHelpNs = (uint64_t)acclParamSyncHelpNs();
+  simTun.yields = (int)acclParamSimYields();
+  simTun.engines = (int)acclParamSimEngines();
   simTun.blockedNs = 2 * 1000 * 1000;
   simTun.idleNs = 200 * 1000 * 1000;
 }
@@ -81,11 +71,8 @@ static void simAfterForkChild(void) {
 }
 
 static accError_t simInit(int* ndev) {
-  int64_t n = acclParamInt("SIM_DEVICES", 8);
-  if (n < 1 || n > SIM_MAX_DEVICES) {
-    WARN("ACCL_SIM_DEVICES=%lld out of range [1, %d]", (long long)n, SIM_MAX_DEVICES);
-    return accErrorInitializationError;
-  }
+  _Static_assert(SIM_MAX_DEVICES == 64, "ACCL_SIM_DEVICES's range in core/param.h ends at SIM_MAX_DEVICES");
+  int64_t n = acclParamSimDevices();
   simNumDevices = (int)n;
   simTunablesLoad();
   for (int i = 0; i < simNumDevices; i++) initDeviceStruct(&simDevices[i], i);
@@ -117,7 +104,7 @@ simDevice* simDeviceGet(int dev) {
 static accError_t simGetProperties(int dev, accDeviceProp* p) {
   memset(p, 0, sizeof(*p));
   snprintf(p->name, sizeof(p->name), "acc-sim simulated accelerator");
-  int64_t mem = acclParamInt("SIM_MEM", 16ll << 30);
+  int64_t mem = acclParamSimMem();
   p->totalGlobalMem = mem > 0 ? (size_t)mem : 0;
   int engines = simTun.engines;
   p->dmaEngineCount = engines;    /* each engine thread drives one DMA queue ... */

@@ -182,6 +182,7 @@ static void placeSelf(simDevice* d, uint32_t* seenGen, int engine) {
 
 static void* engineMain(void* arg) {
   simDevice* d = arg;
+  acclLogDevice = d->index; /* its log lines name its device */
   uint64_t idleSince = 0;
   int yields = 0;
   uint32_t placeGen = 0;

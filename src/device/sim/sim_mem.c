@@ -21,11 +21,7 @@ static uint64_t randomNonce(void) {
 }
 
 accError_t simMemMap(simDevice* d) {
-  int64_t size = acclParamInt("SIM_MEM", 16ll << 30);
-  if (size < (int64_t)(SIM_HEADER_BYTES + PAGE)) {
-    WARN("ACCL_SIM_MEM=%lld is too small", (long long)size);
-    return accErrorInitializationError;
-  }
+  int64_t size = acclParamSimMem(); /* at least 1M: the header and a page */
   size = (int64_t)ACCL_ALIGN_UP((uint64_t)size, PAGE);
   char name[32];
   snprintf(name, sizeof(name), "acc-sim-dev%d", d->index);

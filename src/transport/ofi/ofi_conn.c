@@ -34,7 +34,7 @@ acclResult_t acclOfiPostRetry(acclOfiPostFn fn, const acclOfiPost* p, const char
       return acclSystemError;
     }
     if (tries == 0) start = acclClockNs();
-    int64_t timeout = acclParamInt("TIMEOUT", 300);
+    int64_t timeout = acclParamTimeout();
     if (timeout > 0 && acclClockNs() - start > (uint64_t)timeout * 1000000000ull) {
       WARN("NET/OFI rank %d: %s to/from rank %d still refused (EAGAIN) after %lld s", c->st->comm->rank, what, c->peer,
            (long long)timeout);

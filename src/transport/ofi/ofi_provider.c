@@ -82,19 +82,16 @@ static int domainScore(const struct fi_info* i, const char* ifSpec, const char* 
 
 acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
   struct acclComm* comm = st->comm;
-  const char* named = acclParamStr("OFI_PROVIDER", NULL);
+  const char* named = acclParamOfiProvider();
   const char* namedBy = "ACCL_OFI_PROVIDER";
   if (!named || !*named) {
     named = getenv("FI_PROVIDER");
     namedBy = "FI_PROVIDER";
   }
   if (named && !*named) named = NULL;
-  const char* protocol = acclParamStr("OFI_PROTOCOL", "auto");
-  int wantRma = strcasecmp(protocol, "rma") == 0, allowRma = wantRma || strcasecmp(protocol, "auto") == 0;
-  if (!allowRma && strcasecmp(protocol, "tagged") != 0) {
-    ACCL_ERROR(acclInvalidArgument, "NET/OFI rank %d: ACCL_OFI_PROTOCOL=%s: expected auto, rma or tagged", comm->rank,
-               protocol);
-  }
+  enum { PROTOCOL_AUTO, PROTOCOL_RMA, PROTOCOL_TAGGED }; /* ACCL_OFI_PROTOCOL's choices */
+  int protocol = acclParamOfiProtocol();
+  int wantRma = protocol == PROTOCOL_RMA, allowRma = wantRma || protocol == PROTOCOL_AUTO;
   /* rma when the provider offers it (and the user allows it), else tagged */
   struct fi_info* list = NULL;
   int rc = -FI_ENODATA;
@@ -140,7 +137,7 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
   }
   snprintf(st->provName, sizeof(st->provName), "%s", prov);
   /* candidate NICs of that provider, best first, one info per domain */
-  const char* ifSpec = acclParamStr("SOCKET_IFNAME", NULL);
+  const char* ifSpec = acclParamSocketIfname();
   const char* topoNic = comm->topo ? comm->topo->nicName : NULL;
   struct fi_info* cand[16];
   int ncand = 0;
@@ -175,12 +172,8 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
     nicRails = 0; /* only the interfaces ACCL_SOCKET_IFNAME selects */
     for (int k = 0; k < ncand; k++) nicRails += domainScore(cand[k], ifSpec, topoNic, nNodes) < 100;
   }
-  int64_t want = acclParamInt("OFI_NRAILS", nicRails);
-  if (want < 1 || want > ACCL_OFI_MAX_RAILS) {
-    WARN("NET/OFI: ACCL_OFI_NRAILS=%lld out of range 1..%d, using %d", (long long)want, ACCL_OFI_MAX_RAILS,
-         ACCL_MIN(nicRails, ACCL_OFI_MAX_RAILS));
-    want = ACCL_MIN(nicRails, ACCL_OFI_MAX_RAILS);
-  }
+  _Static_assert(ACCL_OFI_MAX_RAILS == 4, "ACCL_OFI_NRAILS's range in core/param.h ends at ACCL_OFI_MAX_RAILS");
+  int64_t want = acclParamGetIntDefault(ACCL_PARAM_OFI_NRAILS, ACCL_MAX(1, ACCL_MIN(nicRails, ACCL_OFI_MAX_RAILS)));
   st->nrails = (int)want;
   for (int r = 0; r < st->nrails; r++) {
     st->rails[r].info = fi_dupinfo(cand[r % ncand]);

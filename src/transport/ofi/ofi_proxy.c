@@ -148,7 +148,7 @@ static void sleepOnQueues(acclOfiState* st) {
 
 static void* proxyMain(void* arg) {
   acclOfiState* st = arg;
-  acclLogRank = st->comm->rank;
+  acclLogDevice = st->comm->device;
   acclTopoBindThreadNuma(st->comm->topo ? st->comm->topo->numaNode : -1, "NET proxy thread");
   int idle = 0;
   while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {

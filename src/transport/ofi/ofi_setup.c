@@ -288,7 +288,7 @@ acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, const acclTra
  * proxy completes them) unless the communicator is being aborted. */
 static void drainSends(acclOfiState* st) {
   uint64_t start = acclClockNs();
-  int64_t timeout = acclParamInt("TIMEOUT", 300);
+  int64_t timeout = acclParamTimeout();
   int spins = 0;
   while (__atomic_load_n(&st->doneSends, __ATOMIC_ACQUIRE) < __atomic_load_n(&st->postedSends, __ATOMIC_ACQUIRE)) {
     if (__atomic_load_n(&st->comm->asyncError, __ATOMIC_ACQUIRE) != acclSuccess) return;
