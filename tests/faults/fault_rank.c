@@ -36,6 +36,9 @@
  *   FAULT_ABORT_MS=N     another thread aborts the communicator N ms into the loop
  *   FAULT_AFTER=1        after a failed loop, one more call of the same kind
  *   FAULT_FINISH=destroy after a failure, acclCommDestroy instead of acclCommAbort
+ *   FAULT_ID_CORRUPT=bit:K | random:SEED
+ *                        flip bit K of the unique id / replace it by random bytes
+ *                        before acclCommInitRank
  *
  * Lines on stdout, read by tests/faults/faults.py:
  *   READY rank=R                 the communicator exists
@@ -225,6 +228,16 @@ static acclResult_t initComm(int gen, acclComm_t* comm, const char* phase) {
   } else if (readId(path, &id) != 0) {
     fprintf(stderr, "rank %d: no unique id in %s\n", rank, path);
     exit(1);
+  }
+  const char* corrupt = getenv("FAULT_ID_CORRUPT");
+  if (corrupt && gen == 0) {
+    if (!strncmp(corrupt, "bit:", 4)) {
+      int k = atoi(corrupt + 4) % (ACCL_UNIQUE_ID_BYTES * 8);
+      id.internal[k / 8] = (char)(id.internal[k / 8] ^ (1 << (k % 8)));
+    } else if (!strncmp(corrupt, "random:", 7)) {
+      srand((unsigned)atoi(corrupt + 7));
+      for (int i = 0; i < ACCL_UNIQUE_ID_BYTES; i++) id.internal[i] = (char)(rand() & 0xff);
+    }
   }
   const char* die = getenv("FAULT_DIE_MS");
   if (die && *die && gen == 0) {
