@@ -7,7 +7,7 @@ prints one line:
 
     SCENARIO | trusted: what a trusted library does | observed: ... | PASS or FAIL
 
-  faults.py [--quick] [--list] [--repeat N] [--no-known] [NAME-or-GLOB...]
+  faults.py [--quick] [--list] [--repeat N] [--no-known] [--exclude GLOB]... [NAME-or-GLOB...]
 
 --quick runs the sample that `make check` runs (only scenarios that pass at
 the current main: none marked known_defect); no argument runs every scenario
@@ -579,12 +579,21 @@ def run_kill(tmp, transport, op, np, nbytes=None, victim=1, timeout=20, env=None
         return ok, "np %d %s %s %d MiB: %s" % (np, transport, op, nbytes // MiB, text)
 
 
+# Defects the campaign found beyond issue 22 (docs/reliability.md lists them):
+#   C1  after an asynchronous failure (dead peer, timeout) the survivor's
+#       acclGetLastError(comm) is empty: the WARN naming the dead rank is the
+#       engine thread's last error, not the caller's
+#   C2  a hello recorded from an earlier job pinned at the same address with
+#       the same ACCL_COMM_SECRET is accepted by a later job's root
+C1 = "campaign C1 (empty error text)"
+
+
 def kill_known(transport, np):
     if transport.startswith("ns"):
-        return "issue 22 A2"
+        return "issue 22 A2; " + C1
     if transport == "ofi" and np >= 4:
-        return "issue 22 A1"
-    return None
+        return "issue 22 A1; " + C1
+    return C1
 
 
 def make_kill(transport, op, np, quick=False, **kw):
@@ -665,10 +674,10 @@ add_scenario("kill-in-init-ns2-np4", "the same across 2 namespace nodes",
 add_scenario("after-failure-shm", "after a peer died and a call failed, the next call returns the communicator's "
                                   "error at once (< 0.5 s) and enqueues nothing",
              lambda tmp: run_kill(tmp, "shm", "allreduce", 2, nbytes=16 * MiB, after=True),
-             known_defect="issue 22 A4")
+             known_defect="issue 22 A4; " + C1)
 add_scenario("after-failure-ofi", "the same over ofi",
              lambda tmp: run_kill(tmp, "ofi", "allreduce", 2, nbytes=16 * MiB, after=True),
-             known_defect="issue 22 A4")
+             known_defect="issue 22 A4; " + C1)
 
 
 # ------------------------------------------------- issue 20 item 2: stopped ranks
@@ -994,10 +1003,20 @@ add_scenario("abort-under-load-shm", "acclCommAbort from another thread while Al
                                      "no crash; the other ranks fail within 2 s (acclRemoteError/SystemError) and "
                                      "exit 0",
              lambda tmp: run_abort_load(tmp, "shm"), quick=True)
-add_scenario("abort-under-load-ofi", "the same over ofi", lambda tmp: run_abort_load(tmp, "ofi"))
+add_scenario("abort-under-load-ofi", "the same over ofi", lambda tmp: run_abort_load(tmp, "ofi"),
+             known_defect="issue 22 A1 (a peer's abort is seen only at ACCL_TIMEOUT over ofi)")
 
 
 # ------------------------------------------------- issue 20 item 5: resource hygiene
+
+def sanitized_build():
+    """The build tree was configured with sanitizers (its RSS says nothing: ASan keeps freed memory)."""
+    try:
+        with open(os.path.join(BUILD, "Makefile")) as f:
+            return any(line.startswith("SAN_FLAGS") and "-fsanitize" in line for line in f)
+    except OSError:
+        return False
+
 
 def slope(ys):
     n = len(ys)
@@ -1039,11 +1058,11 @@ def run_cycles(tmp, np, cycles, transport="shm"):
                          h.get("thr1"), h.get("rss0"), h.get("rss1")))
         if tail[-1][0] > tail[0][0] or tail[-1][1] > tail[0][1] or tail[-1][3] > tail[0][3]:
             problems.append("rank %d: fds/threads/shm grew after the warm-up" % r)
-        if sl[2] > 4.0:
+        if sl[2] > 4.0 and not sanitized_build():
             problems.append("rank %d: RSS grows %.1f KiB per cycle" % (r, sl[2]))
         if h and (int(h["fds1"]) > int(h["fds0"]) or int(h["thr1"]) > int(h["thr0"])):
             problems.append("rank %d: left %s" % (r, h.get("extra") or "threads"))
-    text = "; ".join(texts)
+    text = "; ".join(texts) + ("; (sanitizer build: RSS not judged)" if sanitized_build() else "")
     if problems:
         text += "; " + "; ".join(problems)
     return not problems, text
@@ -1096,7 +1115,7 @@ def s_hostile_mix(tmp):
 
 @scenario("root-replay", "a hello recorded from a previous job pinned at the same address with the same "
           "ACCL_COMM_SECRET, replayed before the real rank: refused; the new job starts", quick=False,
-          known_defect="campaign R1 (replayed hello)")
+          known_defect="campaign C2 (replayed hello)")
 def s_replay(tmp):
     key = secrets.token_hex(8)
     env = pinned_env(key)
@@ -1236,10 +1255,13 @@ add_scenario("soak-ns2", "FAULTS_SOAK_SECS (600) s of the random soak across 2 n
 def selected(argv):
     quick = "--quick" in argv
     no_known = "--no-known" in argv
-    pats = [a for a in argv if not a.startswith("--") and not a.isdigit()]
+    excl = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--exclude"]
+    pats = [a for i, a in enumerate(argv) if not a.startswith("--") and not (i and argv[i - 1] == "--exclude")]
     out = []
     for sc in SCENARIOS:
         name, _, q, known, _ = sc
+        if any(fnmatch.fnmatchcase(name, p) for p in excl):
+            continue
         if pats:
             if not any(fnmatch.fnmatchcase(name, p) for p in pats):
                 continue
