@@ -585,14 +585,17 @@ def run_kill(tmp, transport, op, np, nbytes=None, victim=1, timeout=20, env=None
 #       engine thread's last error, not the caller's
 #   C2  a hello recorded from an earlier job pinned at the same address with
 #       the same ACCL_COMM_SECRET is accepted by a later job's root
+#   C3  a rank killed inside init across nodes: the survivors crash (SIGSEGV
+#       in acclOfiTeardown on the failed acclOfiSetup path)
 C1 = "campaign C1 (empty error text)"
 
 
 def kill_known(transport, np):
+    # issue 22 A1 (ofi survivors hanging or crashing in acclCommAbort, 8 of 42
+    # runs then) did not happen in 20 repetitions at np 4 and 8 on this build:
+    # these fail on C1 only; abort-under-load-ofi and soak-ofi show A1's hang
     if transport.startswith("ns"):
         return "issue 22 A2; " + C1
-    if transport == "ofi" and np >= 4:
-        return "issue 22 A1; " + C1
     return C1
 
 
@@ -666,7 +669,8 @@ add_scenario("kill-in-init-shm-np4", "rank 1 SIGKILLed inside acclCommInitRank: 
                                      "with an error naming rank 1 (not the whole bootstrap timeout)",
              lambda tmp: run_kill_in_init(tmp, "shm", 4), known_defect="issue 22 A3")
 add_scenario("kill-in-init-ns2-np4", "the same across 2 namespace nodes",
-             lambda tmp: run_kill_in_init(tmp, "ns2", 4), known_defect="issue 22 A3")
+             lambda tmp: run_kill_in_init(tmp, "ns2", 4),
+             known_defect="issue 22 A3; campaign C3 (SIGSEGV in acclOfiTeardown)")
 
 
 # ------------------------------------------------- issue 22 A4: the next call after a failure
