@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "acc_ccl.h"
-#include "halfconv.h"
+#include "core/halfconv.h"
 
 static int rank, nranks, device;
 static const char* idFile;

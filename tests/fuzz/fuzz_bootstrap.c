@@ -27,7 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "bootstrap_internal.h"
+#include "bootstrap/wire.h"
 #include "fuzz_common.h"
 
 static const uint8_t kSecret[ACCL_SECRET_BYTES] = {0x5e, 0xc2, 0xe7, 0x00, 0x11, 0x22, 0x33, 0x44,

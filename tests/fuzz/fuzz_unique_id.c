@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "bootstrap.h"
-#include "core.h"
+#include "bootstrap/bootstrap.h"
+#include "core/core.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   acclUniqueId id;
