@@ -40,7 +40,16 @@ acclResult_t acclOfiPostRetry(acclOfiPostFn fn, const acclOfiPost* p, const char
            (long long)timeout);
       return acclTimeout;
     }
-    if (__atomic_load_n(&c->st->peerFailed[c->peer], __ATOMIC_ACQUIRE)) return acclRemoteError;
+    if (__atomic_load_n(&c->st->peerFailed[c->peer], __ATOMIC_ACQUIRE))
+      ACCL_ERROR(acclRemoteError, "NET/OFI rank %d: %s to/from rank %d abandoned: rank %d failed", c->st->comm->rank,
+                 what, c->peer, c->peer);
+    if (__atomic_load_n(&c->st->comm->abortFlag, __ATOMIC_ACQUIRE))
+      ACCL_ERROR(acclInvalidUsage, "NET/OFI rank %d: %s to/from rank %d abandoned: the communicator is being aborted",
+                 c->st->comm->rank, what, c->peer);
+    acclResult_t async = (acclResult_t)__atomic_load_n(&c->st->comm->asyncError, __ATOMIC_ACQUIRE);
+    if (async != acclSuccess)
+      ACCL_ERROR(async, "NET/OFI rank %d: %s to/from rank %d abandoned: the communicator already failed (%s)",
+                 c->st->comm->rank, what, c->peer, acclGetErrorString(async));
     /* the provider frees queue entries only as completions are read: read
      * them here rather than wait for the proxy (asleep on one rail's queue) */
     if (acclOfiProgress(c->st) > 0) continue;

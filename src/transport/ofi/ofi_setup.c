@@ -293,7 +293,8 @@ void acclOfiTeardown(acclOfiState* st, int abort) {
   acclOfiProxyStop(st);
   acclOfiMrCacheFini(st); /* before the domains close */
   for (int r = ACCL_OFI_MAX_RAILS - 1; r >= 0; r--) closeRail(st, r);
-  for (int k = 0; k < st->nConns; k++) {
+  /* a setup that failed before buildConns has nConns but no conns */
+  for (int k = 0; st->conns && k < st->nConns; k++) {
     free(st->conns[k].pending);
     free(st->conns[k].stepOf);
     free(st->conns[k].reqs);
