@@ -603,9 +603,10 @@ def kill_known(transport, np):
     # issue 22 A1 (ofi survivors hanging or crashing in acclCommAbort, 8 of 42
     # runs then) did not happen in 20 repetitions at np 4 and 8 on this build:
     # these fail on C1 only; abort-under-load-ofi and soak-ofi show A1's hang
+    # C1 is fixed; on one node every transport's waits check the peers' pids
     if transport.startswith("ns"):
-        return "issue 22 A2; " + C1
-    return C1
+        return "issue 22 A2"
+    return None
 
 
 def make_kill(transport, op, np, quick=False, **kw):
@@ -684,15 +685,13 @@ add_scenario("kill-in-init-ns2-np4", "the same across 2 namespace nodes",
 
 # ------------------------------------------------- issue 22 A4: the next call after a failure
 
-# issue 22 A4 (the next call succeeded) is fixed at the branch point: these
-# fail on C1 only
+# issue 22 A4 (the next call succeeded) was fixed at the branch point; C1
+# (empty text) since
 add_scenario("after-failure-shm", "after a peer died and a call failed, the next call returns the communicator's "
                                   "error at once (< 0.5 s) and enqueues nothing",
-             lambda tmp: run_kill(tmp, "shm", "allreduce", 2, nbytes=16 * MiB, after=True),
-             known_defect=C1)
+             lambda tmp: run_kill(tmp, "shm", "allreduce", 2, nbytes=16 * MiB, after=True), quick=True)
 add_scenario("after-failure-ofi", "the same over ofi",
-             lambda tmp: run_kill(tmp, "ofi", "allreduce", 2, nbytes=16 * MiB, after=True),
-             known_defect=C1)
+             lambda tmp: run_kill(tmp, "ofi", "allreduce", 2, nbytes=16 * MiB, after=True))
 
 
 # ------------------------------------------------- issue 20 item 2: stopped ranks
@@ -847,11 +846,11 @@ def run_badbuf(tmp, op, nbytes, want=INVALID_ARGUMENT, np=2, limit=2.0):
 
 add_scenario("badbuf-oversize", "out-of-place AllReduce of 256 KiB on two 4 KiB device buffers: acclInvalidArgument "
                                 "before anything is written",
-             lambda tmp: run_badbuf(tmp, "badbuf-size", 256 << 10), known_defect="issue 22 B7")
+             lambda tmp: run_badbuf(tmp, "badbuf-size", 256 << 10), quick=True)
 add_scenario("badbuf-freed", "AllReduce on a freed device pointer: acclInvalidArgument",
-             lambda tmp: run_badbuf(tmp, "badbuf-freed", 1 * MiB), known_defect="issue 22 B7")
+             lambda tmp: run_badbuf(tmp, "badbuf-freed", 1 * MiB), quick=True)
 add_scenario("badbuf-huge-count", "count = SIZE_MAX of int8 on a 4 KiB buffer: refused (acclInvalidArgument) at once",
-             lambda tmp: run_badbuf(tmp, "badbuf-huge", 4096), known_defect="issue 22 B8")
+             lambda tmp: run_badbuf(tmp, "badbuf-huge", 4096), quick=True)
 
 
 # ------------------------------------------------- issue 22 B9, B10, B11; use after destroy
@@ -898,7 +897,7 @@ def judge_stale(r, ph):
 
 add_scenario("stale-handle", "after acclCommDestroy(A) and a new B (perhaps at A's address), calls with A return "
                              "acclInvalidArgument and B keeps working",
-             lambda tmp: run_simple(tmp, "stale-handle", 2, judge_stale), known_defect="issue 22 B9")
+             lambda tmp: run_simple(tmp, "stale-handle", 2, judge_stale), quick=True)
 
 
 def judge_group_destroy(r, ph):
@@ -981,7 +980,7 @@ SAN_DEFECTS["fork-child-exits"] = "campaign C5 (LeakSanitizer: the device state 
 add_scenario("fork-child-calls", "a child forked after init calls AllReduce on the parent's communicator: "
                                  "acclInvalidUsage in the child, the parent unaffected",
              lambda tmp: run_simple(tmp, "fork-call", 2, judge_fork(INVALID_USAGE), iters=20),
-             known_defect="issue 22 A5")
+             quick=True)
 
 
 def run_abort_load(tmp, transport, np=4, nbytes=64 * MiB, timeout=10):
