@@ -362,8 +362,10 @@ static int checkHealth(acclExec* x) {
   if (now - x->lastCheckNs < 100000000ull) return 0;
   x->lastCheckNs = now;
   int dead = acclTransportsFailedPeer(&comm->coll->net);
-  if (dead < 0) dead = acclCommDeadLocalPeer(comm); /* whatever transport serves the peer */
+  if (dead < 0) dead = acclCommDeadLocalPeer(comm);            /* whatever transport serves the peer */
+  if (dead < 0) dead = acclBootstrapLostPeer(comm->bootstrap); /* other nodes, and aborted ranks */
   if (dead >= 0) {
+    acclBootstrapReportLost(comm->bootstrap, dead); /* so that every rank names the same one */
     WARN("rank %d: peer rank %d (pid %d) failed during a collective", comm->rank, dead, comm->peerInfo[dead].pid);
     return -acclRemoteError;
   }
