@@ -1017,8 +1017,7 @@ add_scenario("abort-under-load-shm", "acclCommAbort from another thread while Al
                                      "no crash; the other ranks fail within 2 s (acclRemoteError/SystemError) and "
                                      "exit 0",
              lambda tmp: run_abort_load(tmp, "shm"), quick=True)
-add_scenario("abort-under-load-ofi", "the same over ofi", lambda tmp: run_abort_load(tmp, "ofi"),
-             known_defect="issue 22 A1 (a peer's abort is seen only at ACCL_TIMEOUT over ofi)")
+add_scenario("abort-under-load-ofi", "the same over ofi", lambda tmp: run_abort_load(tmp, "ofi"))
 
 
 # ------------------------------------------------- issue 20 item 5: resource hygiene
@@ -1255,8 +1254,8 @@ add_scenario("soak-shm-quick", "60 s (CI's minute) of random collectives, sizes,
                                "(np 3): every result right, no call fails, no step longer than 15 s",
              lambda tmp: run_soak(tmp, "shm", 3, 60), quick=True)
 add_scenario("soak-ofi-quick", "the same over ofi (np 2, 30 s)",
-             lambda tmp: run_soak(tmp, "ofi", 2, 30), known_defect="issue 22 A1 (a launch blocks in acclOfiPostRetry "
-                                                                     "for ACCL_TIMEOUT after the peer's abort)")
+             lambda tmp: run_soak(tmp, "ofi", 2, 30), known_defect="issue 22 A1 (SIGSEGV inside libfabric's "
+                                                                     "fi_close(ep) in acclCommAbort with sends in flight)")
 add_scenario("soak-shm", "FAULTS_SOAK_SECS (600) s of the random soak over shm, np 4",
              lambda tmp: run_soak(tmp, "shm", 4, soak_secs()))
 add_scenario("soak-ofi", "FAULTS_SOAK_SECS (600) s of the random soak over ofi, np 4",
