@@ -404,6 +404,8 @@ acclResult_t acclBootstrapSplit(acclBootstrap* parent, const int* ranks, int nne
   return res;
 }
 
+static acclResult_t nameLostRank(acclBootstrap* bs, const char* what);
+
 acclResult_t acclBootstrapAllGather(acclBootstrap* bs, void* data, size_t size) {
   if (bs->nranks == 1) return acclSuccess;
   acclResult_t res = acclSuccess;
@@ -417,6 +419,7 @@ acclResult_t acclBootstrapAllGather(acclBootstrap* bs, void* data, size_t size) 
     res = acclSocketSendRecv(bs->ringSendFd, d + (size_t)sendBlock * size, size, bs->ringRecvFd,
                              d + (size_t)recvBlock * size, size, deadline, bs->abortFlag, "bootstrap allgather");
   }
+  if (res == acclRemoteError) res = nameLostRank(bs, "bootstrap allgather");
   pthread_mutex_unlock(&bs->lock);
   return res;
 }
@@ -622,6 +625,35 @@ int acclBootstrapLostPeer(acclBootstrap* bs) {
   }
   pthread_mutex_unlock(&bs->liveLock);
   return __atomic_load_n(&bs->lostRank, __ATOMIC_ACQUIRE);
+}
+
+/* A ring connection was lost during an operation: which rank is gone? The
+ * neighbour whose connection hung up, unless a DEAD notice names another
+ * within 0.8 s (the neighbour may have closed because of an earlier death). */
+static acclResult_t nameLostRank(acclBootstrap* bs, const char* what) {
+  int next = (bs->rank + 1) % bs->nranks, prev = (bs->rank + bs->nranks - 1) % bs->nranks;
+  struct pollfd p[2] = {{bs->ringSendFd, POLLRDHUP, 0}, {bs->ringRecvFd, POLLRDHUP, 0}};
+  (void)poll(p, 2, 0);
+  int suspect = (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR)) ? next : prev;
+  uint64_t until = acclClockNs() + 800000000ull;
+  pthread_mutex_lock(&bs->liveLock);
+  while (bs->lostRank < 0 && acclClockNs() < until && !isAborted(bs)) {
+    uint32_t n[2];
+    struct pollfd q = {bs->ringSendFd, POLLIN, 0};
+    if (poll(&q, 1, 20) <= 0 || !(q.revents & POLLIN)) continue;
+    if (recv(bs->ringSendFd, n, sizeof(n), MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof(n)) {
+      if (q.revents & (POLLHUP | POLLERR | POLLRDHUP)) break; /* nothing more will come */
+      continue;
+    }
+    (void)!recv(bs->ringSendFd, n, sizeof(n), MSG_DONTWAIT);
+    if (n[0] == BS_NOTICE_DEAD && n[1] < (uint32_t)bs->nranks)
+      markLost(bs, (int)n[1], "left the job (reported along the bootstrap ring)");
+  }
+  if (bs->lostRank < 0) markLost(bs, suspect, "closed its bootstrap connection");
+  int lost = bs->lostRank;
+  pthread_mutex_unlock(&bs->liveLock);
+  ACCL_ERROR(acclRemoteError, "bootstrap rank %d: %s failed: rank %d is gone (its process exited or aborted)", bs->rank,
+             what, lost);
 }
 
 void acclBootstrapReportLost(acclBootstrap* bs, int rank) {

@@ -676,10 +676,9 @@ def run_kill_in_init(tmp, transport, np, boot_timeout=30):
 
 add_scenario("kill-in-init-shm-np4", "rank 1 SIGKILLed inside acclCommInitRank: the others' init fails within 2 s "
                                      "with an error naming rank 1 (not the whole bootstrap timeout)",
-             lambda tmp: run_kill_in_init(tmp, "shm", 4), known_defect="issue 22 A3")
+             lambda tmp: run_kill_in_init(tmp, "shm", 4))
 add_scenario("kill-in-init-ns2-np4", "the same across 2 namespace nodes",
-             lambda tmp: run_kill_in_init(tmp, "ns2", 4),
-             known_defect="issue 22 A3; campaign C3 (SIGSEGV in acclOfiTeardown)")
+             lambda tmp: run_kill_in_init(tmp, "ns2", 4))
 
 
 # ------------------------------------------------- issue 22 A4: the next call after a failure
