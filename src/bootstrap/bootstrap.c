@@ -9,6 +9,8 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "bootstrap/wire.h"
@@ -37,7 +39,16 @@ struct acclBootstrap {
   int* p2pRecvFd;        /* connections peers opened to us */
   acclStashedMsg* stash; /* received messages nobody asked for yet */
   pthread_mutex_t lock;
+  /* liveness (acclBootstrapLostPeer): the ring's unused reverse direction
+   * carries notices {magic, rank} backwards: BYE (a clean close), DEAD (a
+   * rank that left without one). */
+  pthread_mutex_t liveLock;
+  int lostRank;         /* the first rank known gone, -1 */
+  int nextBye, prevBye; /* the neighbour closed cleanly */
 };
+
+#define BS_NOTICE_BYE 0x45594221u  /* "!BYE" */
+#define BS_NOTICE_DEAD 0x44414521u /* "!EAD" */
 
 /* Tag of the message carrying a split's new unique id (user tags are >= 0). */
 #define BS_TAG_SPLIT (-0x5b17)
@@ -293,6 +304,7 @@ static void freeBootstrap(acclBootstrap* bs) {
     if (bs->p2pSendFd && bs->p2pSendFd[r] >= 0) close(bs->p2pSendFd[r]);
     if (bs->p2pRecvFd && bs->p2pRecvFd[r] >= 0) close(bs->p2pRecvFd[r]);
   }
+  pthread_mutex_destroy(&bs->liveLock);
   while (bs->stash) {
     acclStashedMsg* m = bs->stash;
     bs->stash = m->next;
@@ -323,6 +335,8 @@ static acclResult_t bootstrapCreate(const acclSocketAddr* rootAddr, const uint8_
   bs->listenFd = bs->ringSendFd = bs->ringRecvFd = -1;
   snprintf(bs->who, sizeof(bs->who), "rank %d", rank);
   pthread_mutex_init(&bs->lock, NULL);
+  pthread_mutex_init(&bs->liveLock, NULL);
+  bs->lostRank = -1;
   bs->addrs = calloc((size_t)nranks, sizeof(*bs->addrs));
   bs->p2pSendFd = malloc(sizeof(int) * (size_t)nranks);
   bs->p2pRecvFd = malloc(sizeof(int) * (size_t)nranks);
@@ -401,6 +415,8 @@ acclResult_t acclBootstrapSplit(acclBootstrap* parent, const int* ranks, int nne
   return res;
 }
 
+static acclResult_t nameLostRank(acclBootstrap* bs, const char* what);
+
 acclResult_t acclBootstrapAllGather(acclBootstrap* bs, void* data, size_t size) {
   if (bs->nranks == 1) return acclSuccess;
   acclResult_t res = acclSuccess;
@@ -414,6 +430,7 @@ acclResult_t acclBootstrapAllGather(acclBootstrap* bs, void* data, size_t size) 
     res = acclSocketSendRecv(bs->ringSendFd, d + (size_t)sendBlock * size, size, bs->ringRecvFd,
                              d + (size_t)recvBlock * size, size, deadline, bs->abortFlag, "bootstrap allgather");
   }
+  if (res == acclRemoteError) res = nameLostRank(bs, "bootstrap allgather");
   pthread_mutex_unlock(&bs->lock);
   return res;
 }
@@ -551,12 +568,133 @@ out:
 
 uint64_t acclBootstrapHash(const acclBootstrap* bs) { return bs->hash; }
 
+/* A notice is 8 bytes on a socket with room to spare: never blocks. */
+static void sendNotice(int fd, uint32_t kind, int rank) {
+  if (fd < 0) return;
+  uint32_t n[2] = {kind, (uint32_t)rank};
+  (void)!send(fd, n, sizeof(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* The predecessor's ring connection hung up: clean if what it left unread
+ * ends with its BYE. */
+/* The predecessor's ring connection hung up: what it left unread ends with
+ * its BYE (a clean close: -1), DEAD of the rank it knew gone (that rank), or
+ * neither (it died or aborted: prev). */
+static int prevLeftFor(const acclBootstrap* bs, int prev) {
+  char buf[16384]; /* at a close little is ever left unread */
+  ssize_t n = recv(bs->ringRecvFd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+  uint32_t tail[2];
+  if (n < (ssize_t)sizeof(tail)) return prev;
+  memcpy(tail, buf + n - sizeof(tail), sizeof(tail));
+  if (tail[0] == BS_NOTICE_BYE) return -1;
+  if (tail[0] == BS_NOTICE_DEAD && tail[1] < (uint32_t)bs->nranks) return (int)tail[1];
+  return prev;
+}
+
+static void markLost(acclBootstrap* bs, int rank, const char* how) {
+  if (bs->lostRank >= 0) return;
+  bs->lostRank = rank;
+  acclSetLastError("bootstrap rank %d: rank %d %s", bs->rank, rank, how);
+  /* pass it backwards: the ring's reverse direction reaches every rank */
+  sendNotice(bs->ringRecvFd, BS_NOTICE_DEAD, rank);
+}
+
+int acclBootstrapLostPeer(acclBootstrap* bs) {
+  if (bs == NULL || bs->nranks == 1) return -1;
+  if (__atomic_load_n(&bs->lostRank, __ATOMIC_ACQUIRE) >= 0) return bs->lostRank;
+  if (pthread_mutex_trylock(&bs->liveLock) != 0) return -1;
+  int next = (bs->rank + 1) % bs->nranks, prev = (bs->rank + bs->nranks - 1) % bs->nranks;
+  struct pollfd p[2] = {{bs->ringSendFd, POLLIN | POLLRDHUP, 0}, {bs->ringRecvFd, POLLRDHUP, 0}};
+  if (bs->lostRank < 0 && poll(p, 2, 0) > 0) {
+    /* the successor writes only notices on our send connection */
+    for (;;) {
+      uint32_t n[2];
+      ssize_t got = recv(bs->ringSendFd, n, sizeof(n), MSG_PEEK | MSG_DONTWAIT);
+      if (got != (ssize_t)sizeof(n)) {
+        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || (p[0].revents & (POLLHUP | POLLERR)))
+          if (!bs->nextBye) markLost(bs, next, "(ring successor) closed its connection without leaving the job");
+        break;
+      }
+      (void)!recv(bs->ringSendFd, n, sizeof(n), MSG_DONTWAIT);
+      if (n[0] == BS_NOTICE_BYE) {
+        bs->nextBye = 1;
+      } else if (n[0] == BS_NOTICE_DEAD && n[1] < (uint32_t)bs->nranks && bs->lostRank < 0) {
+        markLost(bs, (int)n[1], "left the job (reported along the bootstrap ring)");
+      } else if (n[0] != BS_NOTICE_DEAD) {
+        markLost(bs, next, "(ring successor) sent garbage on the ring");
+      }
+    }
+    if (bs->lostRank < 0 && (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)) && !bs->prevBye) {
+      int lost = prevLeftFor(bs, prev);
+      if (lost < 0)
+        bs->prevBye = 1;
+      else if (lost == prev)
+        markLost(bs, prev, "(ring predecessor) closed its connection without leaving the job");
+      else
+        markLost(bs, lost, "left the job (reported along the bootstrap ring)");
+    }
+  }
+  pthread_mutex_unlock(&bs->liveLock);
+  return __atomic_load_n(&bs->lostRank, __ATOMIC_ACQUIRE);
+}
+
+/* A ring connection was lost during an operation: which rank is gone? The
+ * neighbour whose connection hung up, unless a DEAD notice names another
+ * within 0.8 s (the neighbour may have closed because of an earlier death). */
+static acclResult_t nameLostRank(acclBootstrap* bs, const char* what) {
+  int next = (bs->rank + 1) % bs->nranks, prev = (bs->rank + bs->nranks - 1) % bs->nranks;
+  struct pollfd p[2] = {{bs->ringSendFd, POLLRDHUP, 0}, {bs->ringRecvFd, POLLRDHUP, 0}};
+  (void)poll(p, 2, 0);
+  int suspect = (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR)) ? next : prev;
+  uint64_t until = acclClockNs() + 800000000ull;
+  pthread_mutex_lock(&bs->liveLock);
+  while (bs->lostRank < 0 && acclClockNs() < until && !isAborted(bs)) {
+    uint32_t n[2];
+    struct pollfd q = {bs->ringSendFd, POLLIN, 0};
+    if (poll(&q, 1, 20) <= 0 || !(q.revents & POLLIN)) continue;
+    if (recv(bs->ringSendFd, n, sizeof(n), MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof(n)) {
+      if (q.revents & (POLLHUP | POLLERR | POLLRDHUP)) break; /* nothing more will come */
+      continue;
+    }
+    (void)!recv(bs->ringSendFd, n, sizeof(n), MSG_DONTWAIT);
+    if (n[0] == BS_NOTICE_DEAD && n[1] < (uint32_t)bs->nranks)
+      markLost(bs, (int)n[1], "left the job (reported along the bootstrap ring)");
+  }
+  if (bs->lostRank < 0) markLost(bs, suspect, "closed its bootstrap connection");
+  int lost = bs->lostRank;
+  pthread_mutex_unlock(&bs->liveLock);
+  ACCL_ERROR(acclRemoteError, "bootstrap rank %d: %s failed: rank %d is gone (its process exited or aborted)", bs->rank,
+             what, lost);
+}
+
+void acclBootstrapReportLost(acclBootstrap* bs, int rank) {
+  if (bs == NULL || bs->nranks == 1 || rank < 0 || rank >= bs->nranks) return;
+  pthread_mutex_lock(&bs->liveLock);
+  char saved[1024];
+  snprintf(saved, sizeof(saved), "%s", acclLastErrorText());
+  markLost(bs, rank, "failed");
+  acclSetLastError("%s", saved); /* the caller's text stays */
+  pthread_mutex_unlock(&bs->liveLock);
+}
+
 acclResult_t acclBootstrapClose(acclBootstrap* bs) {
   if (bs == NULL) return acclSuccess;
   /* Wait for an operation still running in another thread: after an abort
    * it leaves within one poll slice. */
   pthread_mutex_lock(&bs->lock);
   pthread_mutex_unlock(&bs->lock);
+  /* A clean close says so to both neighbours; an abort (or a death) does
+   * not, and they report this rank as gone. */
+  if (bs->nranks > 1) {
+    int lost = __atomic_load_n(&bs->lostRank, __ATOMIC_ACQUIRE);
+    if (lost >= 0) { /* closing because of it: pass the name on both ways */
+      sendNotice(bs->ringSendFd, BS_NOTICE_DEAD, lost);
+      sendNotice(bs->ringRecvFd, BS_NOTICE_DEAD, lost);
+    } else if (!isAborted(bs)) {
+      sendNotice(bs->ringSendFd, BS_NOTICE_BYE, bs->rank);
+      sendNotice(bs->ringRecvFd, BS_NOTICE_BYE, bs->rank);
+    }
+  }
   freeBootstrap(bs);
   return acclSuccess;
 }

@@ -32,6 +32,14 @@ acclResult_t acclBootstrapRecv(acclBootstrap* bs, int peer, int tag, void* data,
 acclResult_t acclBootstrapSplit(acclBootstrap* parent, const int* ranks, int nnew, int myNewRank,
                                 volatile int* abortFlag, acclBootstrap** out);
 acclResult_t acclBootstrapClose(acclBootstrap* bs);
+/* Liveness, without blocking: a rank of the job known gone (its ring
+ * connection closed without a clean close, or a rank said so), or -1; the
+ * first answer stays, and sets the last-error text naming the rank. Ranks
+ * that learn it pass it on, so every rank knows within a few checks. */
+int acclBootstrapLostPeer(acclBootstrap* bs);
+/* A rank found gone by other means (this node's pid check, a transport):
+ * passed along the ring as acclBootstrapLostPeer's are. */
+void acclBootstrapReportLost(acclBootstrap* bs, int rank);
 /* Same value on every rank of one bootstrap, different for every job / split:
  * names the communicator in logs and shm objects. */
 uint64_t acclBootstrapHash(const acclBootstrap* bs);

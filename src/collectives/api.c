@@ -21,6 +21,28 @@ static size_t bufferFactor(acclFunc f, int nranks) {
   return (f == ACCL_FUNC_ALLGATHER || f == ACCL_FUNC_REDUCESCATTER || f == ACCL_FUNC_ALLTOALL) ? (size_t)nranks : 1;
 }
 
+/* No buffer of this many bytes exists in a 47-bit (x86-64, arm64 4-level)
+ * user address space: such a count is refused whatever the memory. */
+#define MAX_BUFFER_BYTES (1ull << 47)
+
+/* A device buffer must lie inside one live allocation of the device's
+ * allocation table before anything is read or written (host memory cannot be
+ * checked). */
+static acclResult_t checkBuffer(const callArgs* a, const char* arg, const void* p, size_t bytes) {
+  if (bytes >= MAX_BUFFER_BYTES)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument count (%zu of %s) makes %s %zu bytes: no such buffer can exist",
+                   a->fn, a->count, acclTypeName(a->dtype), arg, bytes);
+  accPointerAttributes attr;
+  if (accDevPtrRange(p, bytes, &attr) == accSuccess) return acclSuccess;
+  if (attr.type == accMemoryTypeDevice && attr.basePointer != NULL)
+    ACCL_ARG_ERROR(acclInvalidArgument,
+                   "%s: argument %s=%p: %zu bytes (count %zu of %s) run past the end of its device allocation "
+                   "(%zu bytes at %p)",
+                   a->fn, arg, p, bytes, a->count, acclTypeName(a->dtype), attr.allocationSize, attr.basePointer);
+  ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument %s=%p is device memory that is not allocated (freed?)", a->fn, arg,
+                 p);
+}
+
 /* comm has been entered (acclCommEnter) by the caller. */
 static acclResult_t validate(const callArgs* a, struct acclComm* comm, accStream_t stream) {
   size_t esize = acclTypeSize(a->dtype);
@@ -44,6 +66,11 @@ static acclResult_t validate(const callArgs* a, struct acclComm* comm, accStream
     int needRecv = a->func != ACCL_FUNC_SEND && (a->func != ACCL_FUNC_REDUCE || a->root == comm->rank);
     if (needSend && a->sendbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument sendbuff is NULL", a->fn);
     if (needRecv && a->recvbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument recvbuff is NULL", a->fn);
+    size_t n = (size_t)comm->nranks, bytes = a->count * esize;
+    size_t sendBytes = bytes * (a->func == ACCL_FUNC_REDUCESCATTER || a->func == ACCL_FUNC_ALLTOALL ? n : 1);
+    size_t recvBytes = bytes * (a->func == ACCL_FUNC_ALLGATHER || a->func == ACCL_FUNC_ALLTOALL ? n : 1);
+    if (needSend) ACCLCHECK(checkBuffer(a, "sendbuff", a->sendbuff, sendBytes));
+    if (needRecv) ACCLCHECK(checkBuffer(a, "recvbuff", a->recvbuff, recvBytes));
   }
   int dev;
   accError_t e = accDevStreamDevice(stream, &dev);

@@ -362,7 +362,10 @@ static int checkHealth(acclExec* x) {
   if (now - x->lastCheckNs < 100000000ull) return 0;
   x->lastCheckNs = now;
   int dead = acclTransportsFailedPeer(&comm->coll->net);
+  if (dead < 0) dead = acclCommDeadLocalPeer(comm);            /* whatever transport serves the peer */
+  if (dead < 0) dead = acclBootstrapLostPeer(comm->bootstrap); /* other nodes, and aborted ranks */
   if (dead >= 0) {
+    acclBootstrapReportLost(comm->bootstrap, dead); /* so that every rank names the same one */
     WARN("rank %d: peer rank %d (pid %d) failed during a collective", comm->rank, dead, comm->peerInfo[dead].pid);
     return -acclRemoteError;
   }
@@ -403,7 +406,7 @@ static int bindStaging(struct acclComm* comm, acclPlan* plan) {
   return 0;
 }
 
-static int execStep(void* arg, int dev) {
+static int execStepBody(void* arg, int dev) {
   acclExec* x = arg;
   struct acclComm* comm = x->comm;
   struct acclCollState* cs = comm->coll;
@@ -472,12 +475,26 @@ static int execStep(void* arg, int dev) {
   return ACCDEV_DONE;
 }
 
+/* A failure is recorded at once, with the text of the WARN that named it,
+ * before the device layer reports the stream's failure on top of it. */
+static int execStep(void* arg, int dev) {
+  int r = execStepBody(arg, dev);
+  if (r < 0) {
+    acclExec* x = arg;
+    if (__atomic_load_n(&x->comm->abortFlag, __ATOMIC_ACQUIRE))
+      acclSetLastError("rank %d: collective #%llu abandoned: the communicator was aborted", x->comm->rank,
+                       (unsigned long long)x->plan->ticket);
+    acclCommSetAsyncError(x->comm, (acclResult_t)(-r));
+  }
+  return r;
+}
+
 static void execFini(void* arg, int status) {
   acclExec* x = arg;
   struct acclComm* comm = x->comm;
   if (status != ACCDEV_DONE) {
     acclResult_t err = status < 0 ? (acclResult_t)(-status) : acclInternalError;
-    acclCommSetAsyncError(comm, err);
+    acclCommSetAsyncError(comm, err); /* recorded already unless the step never failed itself */
     /* let later plans of this communicator fail fast instead of waiting for their turn */
     uint64_t want = x->plan->ticket + 1, cur = __atomic_load_n(&comm->coll->execTicket, __ATOMIC_ACQUIRE);
     while (cur < want &&

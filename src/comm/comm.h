@@ -46,6 +46,9 @@ struct acclComm {
   uint64_t incarnation;      /* bumped when released: invalidates threads' cached validation */
   struct acclComm* nextFree; /* comm structs are recycled, never freed (see comm.c) */
   int configNChannels;       /* acclConfig_t.nChannels of the creating call (0: choose) */
+  int creatorPid;            /* getpid() at registration: a forked child may not use the comm */
+  int asyncErrorTextSet;     /* asyncErrorText is complete (release / acquire) */
+  char asyncErrorText[512];  /* the text of the failure recorded as asyncError (acclGetLastError(comm)) */
 };
 
 /* Validation used by every entry point: comm non-NULL, alive, not aborted. */
@@ -54,8 +57,13 @@ acclResult_t acclCommCheck(const struct acclComm* comm, const char* fn);
  * acclCommAbort / Destroy) until acclCommLeave. For entry points that wait. */
 acclResult_t acclCommEnter(struct acclComm* comm, const char* fn);
 void acclCommLeave(struct acclComm* comm);
-/* Record an asynchronous failure (first one wins). */
+/* Record an asynchronous failure (first one wins), with the calling thread's
+ * last-error text (the WARN that named the failure), which
+ * acclGetLastError(comm) returns from then on in every thread. */
 void acclCommSetAsyncError(struct acclComm* comm, acclResult_t err);
+/* The text of comm's asynchronous failure, or NULL (none, or comm is not a
+ * live communicator). Sets no error. */
+const char* acclCommAsyncErrorText(const struct acclComm* comm);
 
 /* Registry (registry.c): a struct for a new communicator (recycled, so that a
  * stale handle can still be read), its release, and membership of the set of
@@ -74,6 +82,9 @@ acclResult_t acclCommExchangePeers(struct acclComm* comm);
 /* Pure helpers, exposed for unit tests. Node of each rank from the host
  * hashes: nodes are numbered in order of their lowest rank. Returns the
  * number of nodes. */
+/* The first rank on this node (by host hash) whose process is gone or a
+ * zombie, or -1: every transport's blocked waits use it (/proc, no traffic). */
+int acclCommDeadLocalPeer(const struct acclComm* comm);
 int acclCommComputeNodes(const uint64_t* hostHash, int nranks, int* nodeOf);
 uint64_t acclHashString(const char* s, uint64_t seed);
 

@@ -102,3 +102,25 @@ out:
   free(hashes);
   return res;
 }
+
+/* A process that is gone, or a zombie (killed, not yet reaped). */
+static int pidDead(int pid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  FILE* f = fopen(path, "re");
+  if (!f) return 1;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char* rp = strrchr(buf, ')');
+  return rp && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+int acclCommDeadLocalPeer(const struct acclComm* comm) {
+  int me = comm->peerInfo[comm->rank].pid;
+  for (int q = 0; q < comm->nranks; q++) {
+    if (q == comm->rank || comm->nodeOf[q] != comm->node || comm->peerInfo[q].pid == me) continue;
+    if (pidDead(comm->peerInfo[q].pid)) return q;
+  }
+  return -1;
+}

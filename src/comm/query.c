@@ -1,5 +1,5 @@
 /* query.c - entry points that read a communicator (count, device, rank,
- * asynchronous error) and acclGetUniqueId. */
+ * asynchronous error, last error) and acclGetUniqueId. */
 #include "bootstrap/bootstrap.h"
 #include "comm/comm.h"
 
@@ -35,4 +35,11 @@ ACCL_EXPORT acclResult_t acclCommUserRank(const acclComm_t comm, int* rank) {
   ACCLCHECK(acclCommCheck(comm, "acclCommUserRank"));
   *rank = comm->rank;
   return acclSuccess;
+}
+
+/* The communicator's asynchronous failure (recorded on whichever thread saw
+ * it) names the root cause; otherwise the calling thread's last error. */
+ACCL_EXPORT const char* acclGetLastError(acclComm_t comm) {
+  const char* text = acclCommAsyncErrorText(comm);
+  return text ? text : acclLastErrorText();
 }

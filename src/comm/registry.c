@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "comm/comm.h"
 
 /* ----------------------------------------------------------------- registry */
@@ -15,7 +16,13 @@ static pthread_mutex_t registryLock = PTHREAD_MUTEX_INITIALIZER;
 static struct acclComm** registry;
 static int registryCount, registryCap;
 
-static struct acclComm* commFreeList; /* released comm structs, recycled by commAlloc */
+/* Released comm structs, recycled by acclCommAlloc oldest first and only
+ * once ACCL_COMM_QUARANTINE (1024) newer ones were released: a stale handle
+ * (a communicator destroyed, then another created) keeps pointing at a dead
+ * struct instead of at the new communicator. */
+static struct acclComm *commFreeHead, *commFreeTail;
+static int commFreeCount;
+#define COMM_QUARANTINE 1024
 
 static int registryFind(const struct acclComm* comm) {
   for (int i = 0; i < registryCount; i++)
@@ -54,6 +61,10 @@ static acclResult_t checkLocked(const struct acclComm* comm, const char* fn) {
   if (registryFind(comm) < 0 || comm->magic != ACCL_COMM_MAGIC || comm->destroyed)
     ACCL_ARG_ERROR(acclInvalidArgument, "%s: comm is not a valid communicator (destroyed?)", fn);
   if (__atomic_load_n(&comm->abortFlag, __ATOMIC_ACQUIRE)) ACCL_ARG_ERROR(acclInvalidUsage, "%s: comm was aborted", fn);
+  if (comm->creatorPid != (int)getpid())
+    ACCL_ARG_ERROR(acclInvalidUsage,
+                   "%s: comm (rank %d of %d) was created by process %d; this forked child (pid %d) cannot use it", fn,
+                   comm->rank, comm->nranks, comm->creatorPid, (int)getpid());
   return acclSuccess;
 }
 
@@ -71,6 +82,11 @@ acclResult_t acclCommCheck(const struct acclComm* comm, const char* fn) {
  * incarnation (both seq_cst): one of the two always sees the other. */
 static __thread struct acclComm* enteredComm;
 static __thread uint64_t enteredIncarnation;
+
+/* A forked child inherits the forking thread's cached validation: drop it,
+ * so that its first call meets the creator-pid check. */
+static void forgetEnteredInChild(void) { enteredComm = NULL; }
+static void registerAtfork(void) { pthread_atfork(NULL, NULL, forgetEnteredInChild); }
 
 acclResult_t acclCommEnter(struct acclComm* comm, const char* fn) {
   if (comm != NULL && comm == enteredComm) {
@@ -95,13 +111,35 @@ void acclCommLeave(struct acclComm* comm) { __atomic_sub_fetch(&comm->users, 1, 
 
 void acclCommSetAsyncError(struct acclComm* comm, acclResult_t err) {
   int expected = acclSuccess;
-  __atomic_compare_exchange_n(&comm->asyncError, &expected, (int)err, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+  if (!__atomic_compare_exchange_n(&comm->asyncError, &expected, (int)err, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return;
+  const char* text = acclLastErrorText();
+  if (text[0])
+    snprintf(comm->asyncErrorText, sizeof(comm->asyncErrorText), "%s", text);
+  else
+    snprintf(comm->asyncErrorText, sizeof(comm->asyncErrorText), "rank %d: asynchronous failure: %s", comm->rank,
+             acclGetErrorString(err));
+  __atomic_store_n(&comm->asyncErrorTextSet, 1, __ATOMIC_RELEASE);
+}
+
+const char* acclCommAsyncErrorText(const struct acclComm* comm) {
+  if (comm == NULL) return NULL;
+  pthread_mutex_lock(&registryLock);
+  int live = registryFind(comm) >= 0 && comm->magic == ACCL_COMM_MAGIC;
+  pthread_mutex_unlock(&registryLock);
+  if (!live || !__atomic_load_n(&comm->asyncErrorTextSet, __ATOMIC_ACQUIRE)) return NULL;
+  return comm->asyncErrorText;
 }
 
 struct acclComm* acclCommAlloc(int nranks, int rank, int device, const char* name, int nChannels) {
   pthread_mutex_lock(&registryLock);
-  struct acclComm* comm = commFreeList;
-  if (comm) commFreeList = comm->nextFree;
+  struct acclComm* comm = NULL;
+  if (commFreeCount > COMM_QUARANTINE) {
+    comm = commFreeHead;
+    commFreeHead = comm->nextFree;
+    if (commFreeHead == NULL) commFreeTail = NULL;
+    commFreeCount--;
+  }
   pthread_mutex_unlock(&registryLock);
   if (comm) { /* recycled: keep the incarnation counting up */
     uint64_t incarnation = comm->incarnation;
@@ -126,13 +164,21 @@ void acclCommFree(struct acclComm* comm) {
   comm->magic = 0;
   __atomic_add_fetch(&comm->incarnation, 1, __ATOMIC_SEQ_CST);
   pthread_mutex_lock(&registryLock);
-  comm->nextFree = commFreeList;
-  commFreeList = comm;
+  comm->nextFree = NULL;
+  if (commFreeTail)
+    commFreeTail->nextFree = comm;
+  else
+    commFreeHead = comm;
+  commFreeTail = comm;
+  commFreeCount++;
   pthread_mutex_unlock(&registryLock);
 }
 
 acclResult_t acclCommRegister(struct acclComm* comm) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, registerAtfork);
   comm->magic = ACCL_COMM_MAGIC;
+  comm->creatorPid = (int)getpid();
   return registryAdd(comm);
 }
 

@@ -15,11 +15,6 @@ void acclSetLastError(const char* fmt, ...) {
 
 const char* acclLastErrorText(void) { return lastError; }
 
-ACCL_EXPORT const char* acclGetLastError(acclComm_t comm) {
-  (void)comm;
-  return lastError;
-}
-
 ACCL_EXPORT const char* acclGetErrorString(acclResult_t r) {
   switch (r) {
     case acclSuccess: return "no error";

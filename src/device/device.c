@@ -210,6 +210,13 @@ int accDevPtrIsDevice(const void* ptr, int* dev) {
   return 1;
 }
 
+accError_t accDevPtrRange(const void* ptr, size_t len, accPointerAttributes* attr) {
+  const accDevOps* ops = accDevGetOps();
+  *attr = (accPointerAttributes){.type = accMemoryTypeUnregistered, .device = -1};
+  if (ops == NULL) return accErrorInitializationError;
+  return ops->ptrQuery(ptr, len, attr);
+}
+
 void accDevLogCounters(int dev) {
   const accDevOps* ops = accDevGetOps();
   accDeviceCounters c;

@@ -156,6 +156,11 @@ accError_t accDevWindowClose(void* localBase);
 
 /* 1 if ptr is device memory (then *dev is its device), 0 if host memory. */
 int accDevPtrIsDevice(const void* ptr, int* dev);
+/* [ptr, ptr+len) against the device's allocation table: accSuccess for host
+ * memory (attr->type Host) or a range inside one live device allocation;
+ * accErrorIllegalAddress for device memory never allocated, freed, or a range
+ * running past its allocation (attr then says what is there). Sets no error. */
+accError_t accDevPtrRange(const void* ptr, size_t len, accPointerAttributes* attr);
 
 /* Placement of a device's engine threads: the topology knows which host NUMA
  * node a device sits on; each engine thread calls bind(numa, name) once,

@@ -9,6 +9,12 @@
  *   garbage BYTES           random bytes, then wait for the close
  *   silent SECONDS          connect and say nothing
  *   hold N SECONDS          open N connections that say nothing
+ *   truncated NRANKS RANK KEY BYTES
+ *                           the first BYTES bytes of a rank hello, then
+ *                           silence until the root closes (at most 10 s)
+ *   record FILE             listen at ADDR (instead of a root), save the first
+ *                           64 bytes a rank sends (its hello), close
+ *   replay FILE             send those bytes, as a fresh connection
  * One line on stdout:
  *   CLIENT accepted         the root sent the job's address table
  *   CLIENT refused status=S the root replied with an error status
@@ -47,7 +53,7 @@ static int readAll(int fd, void* buf, size_t n, int timeoutS) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s ip:port hello|garbage|silent|hold ...\n", argv[0]);
+    fprintf(stderr, "usage: %s ip:port hello|garbage|silent|hold|truncated|record|replay ...\n", argv[0]);
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -57,6 +63,33 @@ int main(int argc, char** argv) {
     return 2;
   }
   const char* mode = argv[2];
+  if (!strcmp(mode, "record")) {
+    if (argc < 4) return 2;
+    int lfd = -1;
+    acclSocketAddr bound;
+    if (acclSocketListen(&root, &lfd, &bound) != acclSuccess) {
+      printf("CLIENT cannot listen\n");
+      return 1;
+    }
+    printf("CLIENT listening\n");
+    int fd = -1;
+    for (int tries = 0; tries < 3000 && fd < 0; tries++) { /* 30 s */
+      acclSocketAddr peer;
+      if (acclSocketAccept(lfd, &fd, &peer) != acclSuccess) fd = -1;
+      if (fd < 0) usleep(10000);
+    }
+    acclHello h;
+    if (fd < 0 || readAll(fd, &h, sizeof(h), 10) != 0) {
+      printf("CLIENT nothing recorded\n");
+      return 1;
+    }
+    FILE* f = fopen(argv[3], "wb");
+    if (!f || fwrite(&h, sizeof(h), 1, f) != 1 || fclose(f) != 0) return 1;
+    printf("CLIENT recorded rank=%d nranks=%d\n", h.rank, h.nranks);
+    close(fd);
+    close(lfd);
+    return 0;
+  }
   if (!strcmp(mode, "hold")) {
     int n = argc > 3 ? atoi(argv[3]) : 100, secs = argc > 4 ? atoi(argv[4]) : 5, held = 0;
     int* fds = calloc((size_t)n, sizeof(int));
@@ -94,7 +127,23 @@ int main(int argc, char** argv) {
     printf("CLIENT %s\n", readAll(fd, &c, 1, 10) != 0 ? "closed" : "answered");
     return 0;
   }
-  if (strcmp(mode, "hello") != 0 || argc < 6) {
+  if (!strcmp(mode, "replay")) {
+    acclHello h;
+    FILE* f = argc > 3 ? fopen(argv[3], "rb") : NULL;
+    if (!f || fread(&h, sizeof(h), 1, f) != 1) {
+      fprintf(stderr, "no recording\n");
+      return 2;
+    }
+    fclose(f);
+    send(fd, &h, sizeof(h), MSG_NOSIGNAL);
+    acclRootReply rep;
+    if (readAll(fd, &rep, sizeof(rep), 30) != 0) printf("CLIENT closed\n");
+    else if (rep.status != 0) printf("CLIENT refused status=%d\n", rep.status);
+    else printf("CLIENT accepted\n");
+    return 0;
+  }
+  int truncated = !strcmp(mode, "truncated");
+  if ((strcmp(mode, "hello") != 0 && !truncated) || argc < 6) {
     fprintf(stderr, "unknown mode or missing arguments\n");
     return 2;
   }
@@ -110,6 +159,13 @@ int main(int argc, char** argv) {
   if (acclSocketListen(&any, &lfd, &mine) != acclSuccess) mine = root;
   acclHello h;
   acclHelloFill(&h, secret, ACCL_HELLO_ROOT, rank, nranks, &mine);
+  if (truncated) {
+    size_t n = argc > 6 ? strtoull(argv[6], NULL, 0) : sizeof(h) / 2;
+    send(fd, &h, n < sizeof(h) ? n : sizeof(h) - 1, MSG_NOSIGNAL);
+    char c;
+    printf("CLIENT %s\n", readAll(fd, &c, 1, 10) != 0 ? "closed" : "answered");
+    return 0;
+  }
   send(fd, &h, sizeof(h), MSG_NOSIGNAL);
   acclRootReply rep;
   if (readAll(fd, &rep, sizeof(rep), 30) != 0) {

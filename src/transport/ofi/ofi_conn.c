@@ -23,7 +23,7 @@ acclResult_t acclOfiPostRetry(acclOfiPostFn fn, const acclOfiPost* p, const char
   acclOfiConnPriv* c = p->c;
   int rail = p->rail;
   size_t len = p->len;
-  uint64_t start = 0;
+  uint64_t start = 0, checked = 0;
   for (int tries = 0;; tries++) {
     ssize_t rc = fn(p);
     if (rc == 0) return acclSuccess;
@@ -40,10 +40,30 @@ acclResult_t acclOfiPostRetry(acclOfiPostFn fn, const acclOfiPost* p, const char
            (long long)timeout);
       return acclTimeout;
     }
-    if (__atomic_load_n(&c->st->peerFailed[c->peer], __ATOMIC_ACQUIRE)) return acclRemoteError;
+    if (__atomic_load_n(&c->st->peerFailed[c->peer], __ATOMIC_ACQUIRE))
+      ACCL_ERROR(acclRemoteError, "NET/OFI rank %d: %s to/from rank %d abandoned: rank %d failed", c->st->comm->rank,
+                 what, c->peer, c->peer);
+    if (__atomic_load_n(&c->st->comm->abortFlag, __ATOMIC_ACQUIRE))
+      ACCL_ERROR(acclInvalidUsage, "NET/OFI rank %d: %s to/from rank %d abandoned: the communicator is being aborted",
+                 c->st->comm->rank, what, c->peer);
+    acclResult_t async = (acclResult_t)__atomic_load_n(&c->st->comm->asyncError, __ATOMIC_ACQUIRE);
+    if (async != acclSuccess)
+      ACCL_ERROR(async, "NET/OFI rank %d: %s to/from rank %d abandoned: the communicator already failed (%s)",
+                 c->st->comm->rank, what, c->peer, acclGetErrorString(async));
     /* the provider frees queue entries only as completions are read: read
      * them here rather than wait for the proxy (asleep on one rail's queue) */
     if (acclOfiProgress(c->st) > 0) continue;
+    /* a peer that is gone never frees the queue: every 100 ms ask whether
+     * any rank is (this node's pids, the bootstrap ring for the others) */
+    uint64_t now = acclClockNs();
+    if (now - start >= checked + 100000000ull) {
+      checked = now - start;
+      int dead = acclCommDeadLocalPeer(c->st->comm);
+      if (dead < 0) dead = acclBootstrapLostPeer(c->st->comm->bootstrap);
+      if (dead >= 0)
+        ACCL_ERROR(acclRemoteError, "NET/OFI rank %d: %s to/from rank %d abandoned: rank %d failed", c->st->comm->rank,
+                   what, c->peer, dead);
+    }
     if (tries < 64)
       sched_yield();
     else

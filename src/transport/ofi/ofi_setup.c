@@ -286,12 +286,14 @@ acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, const acclTra
 
 /* Sends still in flight would be lost with the endpoint: wait for them (the
  * proxy completes them) unless the communicator is being aborted. */
-static void drainSends(acclOfiState* st) {
+static void drainSends(acclOfiState* st, int abort) {
   uint64_t start = acclClockNs();
   int64_t timeout = acclParamTimeout();
   int spins = 0;
   while (__atomic_load_n(&st->doneSends, __ATOMIC_ACQUIRE) < __atomic_load_n(&st->postedSends, __ATOMIC_ACQUIRE)) {
-    if (__atomic_load_n(&st->comm->asyncError, __ATOMIC_ACQUIRE) != acclSuccess) return;
+    /* an abort gives them half a second, never the timeout */
+    if (abort && acclClockNs() - start > 500000000ull) return;
+    if (!abort && __atomic_load_n(&st->comm->asyncError, __ATOMIC_ACQUIRE) != acclSuccess) return;
     if (timeout > 0 && acclClockNs() - start > (uint64_t)timeout * 1000000000ull) {
       WARN("NET/OFI rank %d: %llu sends still unfinished after %lld s at teardown", st->comm->rank,
            (unsigned long long)(st->postedSends - st->doneSends), (long long)timeout);
@@ -307,15 +309,25 @@ static void drainSends(acclOfiState* st) {
 void acclOfiTeardown(acclOfiState* st, int abort) {
   if (!st->comm) return;
   struct acclComm* comm = st->comm;
+  /* after an abort too: closing an endpoint with sends in flight crashed in
+   * libfabric (tcp;ofi_rxm 1.17, issue 22 A1) */
+  if (st->proxyRunning) drainSends(st, abort);
   if (st->proxyRunning && !abort) {
-    drainSends(st);
     /* peers may still be receiving our last sends: leave together */
     if (__atomic_load_n(&comm->asyncError, __ATOMIC_ACQUIRE) == acclSuccess) acclBootstrapBarrier(comm->bootstrap);
   }
   acclOfiProxyStop(st);
-  acclOfiMrCacheFini(st); /* before the domains close */
+  /* The endpoints first: after an abort, sends still in flight may use the
+   * cache's registrations of user buffers (closing those first crashed in
+   * fi_close, issue 22 A1); then the cache, before the domains close. */
+  for (int r = ACCL_OFI_MAX_RAILS - 1; r >= 0; r--) {
+    if (st->rails[r].ep) fi_close(&st->rails[r].ep->fid);
+    st->rails[r].ep = NULL;
+  }
+  acclOfiMrCacheFini(st);
   for (int r = ACCL_OFI_MAX_RAILS - 1; r >= 0; r--) closeRail(st, r);
-  for (int k = 0; k < st->nConns; k++) {
+  /* a setup that failed before buildConns has nConns but no conns */
+  for (int k = 0; st->conns && k < st->nConns; k++) {
     free(st->conns[k].pending);
     free(st->conns[k].stepOf);
     free(st->conns[k].reqs);

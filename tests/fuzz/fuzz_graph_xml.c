@@ -1,0 +1,69 @@
+/* fuzz_graph_xml.c - libFuzzer harness: the graph file reader
+ * (ACCL_GRAPH_FILE: acclTopoPlanLoad, which must refuse every ring or tree
+ * that does not fit the communicator). The first byte picks the
+ * communicator: nranks 1..16 and 1..4 nodes (consecutive ranks per node);
+ * the rest is the file. Oracles: no crash or sanitizer report; a refusal
+ * leaves an error text; an accepted graph passes acclTopoPlanCheck, and its
+ * dump loads again to the same rings and trees. */
+#include "fuzz_common.h"
+#include "topology/plan.h"
+
+static void initPlan(acclTopoPlan* p, int n, int nodes) {
+  memset(p, 0, sizeof(*p));
+  p->nranks = n;
+  p->nNodes = nodes;
+  p->nodeOf = malloc(sizeof(int) * (size_t)n);
+  for (int r = 0; r < n; r++) p->nodeOf[r] = r * nodes / n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static int once;
+  if (!once++) fuzzQuiet();
+  if (size < 1) return 0;
+  int n = 1 + (data[0] & 15), nodes = 1 + ((data[0] >> 4) & 3);
+  if (nodes > n) nodes = n;
+  char path[64];
+  int fd = fuzzMemFile(data + 1, size - 1, path, sizeof(path));
+  if (fd < 0) return 0;
+  acclTopoPlan p;
+  initPlan(&p, n, nodes);
+  acclSetLastError("%s", "");
+  acclResult_t r = acclTopoPlanLoad(path, &p);
+  close(fd);
+  if (r != acclSuccess) {
+    if (acclLastErrorText()[0] == '\0') {
+      fprintf(stderr, "refused without an error text\n");
+      abort();
+    }
+    acclTopoPlanFree(&p);
+    return 0;
+  }
+  char why[256];
+  if (acclTopoPlanCheck(&p, why, sizeof(why)) != 0) {
+    fprintf(stderr, "accepted an invalid graph: %s\n", why);
+    abort();
+  }
+  /* round trip */
+  fd = fuzzMemFile("", 0, path, sizeof(path));
+  FILE* f = fd >= 0 ? fopen(path, "w") : NULL;
+  if (f) {
+    acclTopoPlanWrite(&p, f);
+    fclose(f);
+    acclTopoPlan q;
+    initPlan(&q, n, nodes);
+    if (acclTopoPlanLoad(path, &q) != acclSuccess) {
+      fprintf(stderr, "the dump of an accepted graph does not load\n");
+      abort();
+    }
+    if (q.nRings != p.nRings || memcmp(q.rings, p.rings, sizeof(int) * (size_t)(p.nRings * n)) != 0 ||
+        memcmp(q.trees, p.trees, sizeof(acclTreeNode) * (size_t)(2 * n)) != 0 ||
+        q.treeRoot[0] != p.treeRoot[0] || q.treeRoot[1] != p.treeRoot[1]) {
+      fprintf(stderr, "the dump of an accepted graph loads to other rings or trees\n");
+      abort();
+    }
+    acclTopoPlanFree(&q);
+  }
+  if (fd >= 0) close(fd);
+  acclTopoPlanFree(&p);
+  return 0;
+}
