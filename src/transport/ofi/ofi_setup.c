@@ -285,11 +285,7 @@ static void drainSends(acclOfiState* st) {
 void acclOfiTeardown(acclOfiState* st, int abort) {
   if (!st->comm) return;
   struct acclComm* comm = st->comm;
-  if (st->proxyRunning && !abort) {
-    drainSends(st);
-    /* peers may still be receiving our last sends: leave together */
-    if (__atomic_load_n(&comm->asyncError, __ATOMIC_ACQUIRE) == acclSuccess) acclBootstrapBarrier(comm->bootstrap);
-  }
+  if (st->proxyRunning && !abort) drainSends(st); /* local; acclTransportsFinalize did the leaving together */
   acclOfiProxyStop(st);
   acclOfiMrCacheFini(st); /* before the domains close */
   for (int r = ACCL_OFI_MAX_RAILS - 1; r >= 0; r--) closeRail(st, r);
@@ -338,6 +334,13 @@ static int ofiFailedPeer(void* state) {
   return -1;
 }
 
+static acclResult_t ofiFinalize(struct acclComm* comm, void* state) {
+  (void)comm;
+  acclOfiState* st = state;
+  if (st->proxyRunning) drainSends(st);
+  return acclSuccess;
+}
+
 static void ofiTeardown(struct acclComm* comm, void* state, int abort) {
   (void)comm;
   acclOfiTeardown(state, abort);
@@ -350,6 +353,7 @@ const acclTransport acclOfiTransport = {
     .canConnect = ofiCanConnect,
     .setup = ofiSetup,
     .failedPeer = ofiFailedPeer,
+    .finalize = ofiFinalize,
     .teardown = ofiTeardown,
     .peerMem = NULL,
 };
