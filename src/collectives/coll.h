@@ -51,6 +51,16 @@ struct acclCollState {
 /* The collectives engine of a communicator: set up by init.c after the
  * topology (channels, transports), torn down by destroy / abort. */
 acclResult_t acclCollSetup(struct acclComm* comm);
+/* Wait (locally, at most 30 s) until every plan issued on comm has finished or failed. */
+void acclCollWaitIdle(struct acclComm* comm);
+/* acclCommFinalize's work: wait for every queued plan, then
+ * acclTransportsFinalize (collective where a network transport is used). */
+acclResult_t acclCollFinalize(struct acclComm* comm);
+/* Does acclCollFinalize wait for the peers (a network transport is used)? The
+ * same answer on every rank. */
+int acclCollFinalizeIsCollective(const struct acclComm* comm);
+/* Frees the engine and the transports, locally (abort: without waiting for
+ * this rank's queued work either). */
 void acclCollTeardown(struct acclComm* comm, int abort);
 
 /* A plan to fill (the cached one when free), and back when done (frees its scratch). */

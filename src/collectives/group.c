@@ -1,5 +1,6 @@
 /* group.c - acclGroupStart / acclGroupEnd: calls between them are collected
  * per thread and launched together, one plan per (communicator, stream). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "collectives/coll.h"
@@ -16,12 +17,101 @@ static __thread int groupDepth;
 static __thread groupedTask* groupTasks;
 static __thread int groupCount, groupCap;
 static __thread acclResult_t groupError;
+static __thread acclGroupJob* groupJobs;
+static __thread int groupJobCount, groupJobCap;
+
+/* Inside acclGroupStart/End on this thread: creation calls are deferred (init.c). */
+int acclGroupActive(void) { return groupDepth > 0; }
 
 static void groupReset(void) {
   free(groupTasks);
   groupTasks = NULL;
   groupCount = groupCap = 0;
   groupError = acclSuccess;
+  free(groupJobs);
+  groupJobs = NULL;
+  groupJobCount = groupJobCap = 0;
+}
+
+acclResult_t acclGroupDefer(const acclGroupJob* job) {
+  if (groupJobCount == groupJobCap) {
+    int cap = groupJobCap ? groupJobCap * 2 : 8;
+    acclGroupJob* nj = realloc(groupJobs, sizeof(*nj) * (size_t)cap);
+    if (!nj) ACCL_ERROR(acclSystemError, "acclGroupStart/End: out of memory for a deferred call");
+    groupJobs = nj;
+    groupJobCap = cap;
+  }
+  groupJobs[groupJobCount++] = *job;
+  return acclSuccess;
+}
+
+typedef struct {
+  acclGroupJob job;
+  acclResult_t res;
+} jobRun;
+
+static void* jobThread(void* arg) {
+  jobRun* r = arg;
+  r->res = r->job.run(r->job.arg);
+  if (!r->job.blocking) free(r);
+  return NULL;
+}
+
+/* Every deferred job at once, each on its own thread (they rendezvous with
+ * each other); returns the first error of the blocking ones, else
+ * acclInProgress if a non-blocking one was started. */
+static acclResult_t runJobs(acclResult_t groupRes) {
+  acclResult_t res = acclSuccess;
+  int n = groupJobCount, inProgress = 0;
+  if (n == 0) return acclSuccess;
+  jobRun** runs = calloc((size_t)n, sizeof(*runs));
+  pthread_t* threads = calloc((size_t)n, sizeof(*threads));
+  int* started = calloc((size_t)n, sizeof(*started));
+  if (!runs || !threads || !started) {
+    WARN("acclGroupEnd: out of memory for %d deferred calls", n);
+    if (groupRes == acclSuccess) groupRes = acclSystemError;
+  }
+  for (int i = 0; i < n && groupRes == acclSuccess; i++) {
+    runs[i] = malloc(sizeof(jobRun));
+    if (runs[i] == NULL) {
+      WARN("acclGroupEnd: out of memory for a deferred call");
+      groupRes = acclSystemError;
+      break;
+    }
+    runs[i]->job = groupJobs[i];
+    runs[i]->res = acclSuccess;
+    int e = pthread_create(&threads[i], NULL, jobThread, runs[i]);
+    if (e != 0) {
+      WARN("acclGroupEnd: cannot start a thread for a deferred call: %s", strerror(e));
+      free(runs[i]);
+      runs[i] = NULL;
+      groupRes = acclSystemError;
+      break;
+    }
+    started[i] = 1;
+    if (!groupJobs[i].blocking) {
+      pthread_detach(threads[i]);
+      inProgress = 1;
+    }
+  }
+  /* jobs that did not start fail (their peers in this process time out or see the abort) */
+  for (int i = 0; i < n; i++) {
+    acclResult_t r;
+    if (started && started[i]) {
+      if (!groupJobs[i].blocking) continue;
+      pthread_join(threads[i], NULL);
+      r = groupJobs[i].finish(groupJobs[i].arg, runs[i]->res);
+      free(runs[i]);
+    } else {
+      r = groupJobs[i].finish(groupJobs[i].arg, groupRes != acclSuccess ? groupRes : acclSystemError);
+    }
+    if (r != acclSuccess && res == acclSuccess) res = r;
+  }
+  free(runs);
+  free(threads);
+  free(started);
+  if (res == acclSuccess && inProgress) res = acclInProgress;
+  return res;
 }
 
 /* Pair each self receive with a self send of the same group (in order). */
@@ -84,6 +174,9 @@ ACCL_EXPORT acclResult_t acclGroupEnd(void) {
   if (groupDepth == 0) ACCL_ARG_ERROR(acclInvalidUsage, "acclGroupEnd without acclGroupStart");
   if (--groupDepth > 0) return acclSuccess;
   acclResult_t res = groupError;
+  /* creations, splits and finalizes first: the group's calls may use their communicators */
+  acclResult_t jobsRes = runJobs(res);
+  if (res == acclSuccess && jobsRes != acclSuccess && jobsRes != acclInProgress) res = jobsRes;
   if (res == acclSuccess) res = pairSelf(groupTasks, groupCount);
   /* one plan per (comm, stream), in order of first appearance */
   char* done = calloc((size_t)groupCount + 1, 1);
@@ -103,5 +196,5 @@ ACCL_EXPORT acclResult_t acclGroupEnd(void) {
   free(done);
   free(batch);
   groupReset();
-  return res;
+  return res == acclSuccess ? jobsRes : res;
 }

@@ -67,6 +67,19 @@ static void waitIdle(struct acclComm* comm) {
   }
 }
 
+void acclCollWaitIdle(struct acclComm* comm) {
+  if (comm->coll) waitIdle(comm);
+}
+
+acclResult_t acclCollFinalize(struct acclComm* comm) {
+  struct acclCollState* cs = comm->coll;
+  if (!cs) return acclSuccess;
+  waitIdle(comm);
+  return acclTransportsFinalize(&cs->net);
+}
+
+int acclCollFinalizeIsCollective(const struct acclComm* comm) { return comm->coll && comm->coll->net.anyNetwork; }
+
 void acclCollTeardown(struct acclComm* comm, int abort) {
   struct acclCollState* cs = comm->coll;
   if (!cs) return;

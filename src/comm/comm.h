@@ -49,14 +49,25 @@ struct acclComm {
   int creatorPid;            /* getpid() at registration: a forked child may not use the comm */
   int asyncErrorTextSet;     /* asyncErrorText is complete (release / acquire) */
   char asyncErrorText[512];  /* the text of the failure recorded as asyncError (acclGetLastError(comm)) */
+  int blocking;              /* acclConfig_t.blocking of the creating call (1 unless set to 0) */
+  /* acclSuccess: ready. acclInProgress: being created, or a non-blocking
+   * finalize or split runs on it. An error: its creation failed (only
+   * acclCommGetAsyncError, Abort and Destroy accept it then). */
+  volatile int state;
+  char stateError[256]; /* what failed, for acclGetLastError in the polling thread */
+  int finalized;        /* acclCommFinalize done: only Destroy (local) or Abort remain */
 };
 
-/* Validation used by every entry point: comm non-NULL, alive, not aborted. */
+/* Validation used by every entry point: comm non-NULL, alive, not aborted,
+ * ready (state acclSuccess) and not finalized. */
 acclResult_t acclCommCheck(const struct acclComm* comm, const char* fn);
 /* Like acclCommCheck, and keeps the comm alive (not freed by a concurrent
  * acclCommAbort / Destroy) until acclCommLeave. For entry points that wait. */
 acclResult_t acclCommEnter(struct acclComm* comm, const char* fn);
 void acclCommLeave(struct acclComm* comm);
+/* Like acclCommCheck, but accepts a comm that is not ready or is finalized
+ * (acclCommGetAsyncError). */
+acclResult_t acclCommCheckAlive(const struct acclComm* comm, const char* fn);
 /* Record an asynchronous failure (first one wins), with the calling thread's
  * last-error text (the WARN that named the failure), which
  * acclGetLastError(comm) returns from then on in every thread. */

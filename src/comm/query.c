@@ -10,8 +10,15 @@ ACCL_EXPORT acclResult_t acclGetUniqueId(acclUniqueId* uniqueId) {
 
 ACCL_EXPORT acclResult_t acclCommGetAsyncError(acclComm_t comm, acclResult_t* asyncError) {
   if (asyncError == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "acclCommGetAsyncError: argument asyncError is NULL");
-  acclResult_t res = acclCommCheck(comm, "acclCommGetAsyncError");
+  acclResult_t res = acclCommCheckAlive(comm, "acclCommGetAsyncError");
   if (res != acclSuccess) return res;
+  int state = __atomic_load_n(&comm->state, __ATOMIC_ACQUIRE);
+  if (state != acclSuccess) {
+    /* in progress, or the non-blocking creation / finalize failed: say what failed to this thread */
+    if (state != acclInProgress) acclSetLastError("%s", comm->stateError);
+    *asyncError = (acclResult_t)state;
+    return acclSuccess;
+  }
   *asyncError = (acclResult_t)__atomic_load_n(&comm->asyncError, __ATOMIC_ACQUIRE);
   return acclSuccess;
 }

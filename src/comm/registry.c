@@ -68,7 +68,31 @@ static acclResult_t checkLocked(const struct acclComm* comm, const char* fn) {
   return acclSuccess;
 }
 
+/* Caller holds registryLock and checkLocked passed. */
+static acclResult_t checkReadyLocked(const struct acclComm* comm, const char* fn) {
+  int state = __atomic_load_n(&comm->state, __ATOMIC_ACQUIRE);
+  if (state == acclInProgress)
+    ACCL_ARG_ERROR(acclInvalidUsage,
+                   "%s: comm is not ready: a non-blocking creation, split or finalize still runs on it "
+                   "(poll acclCommGetAsyncError until it returns acclSuccess)",
+                   fn);
+  if (state != acclSuccess)
+    ACCL_ARG_ERROR(acclInvalidUsage, "%s: comm failed to initialise (%s); only acclCommAbort or acclCommDestroy remain",
+                   fn, comm->stateError);
+  if (comm->finalized)
+    ACCL_ARG_ERROR(acclInvalidUsage, "%s: comm was finalized; only acclCommDestroy or acclCommAbort remain", fn);
+  return acclSuccess;
+}
+
 acclResult_t acclCommCheck(const struct acclComm* comm, const char* fn) {
+  pthread_mutex_lock(&registryLock);
+  acclResult_t res = checkLocked(comm, fn);
+  if (res == acclSuccess) res = checkReadyLocked(comm, fn);
+  pthread_mutex_unlock(&registryLock);
+  return res;
+}
+
+acclResult_t acclCommCheckAlive(const struct acclComm* comm, const char* fn) {
   pthread_mutex_lock(&registryLock);
   acclResult_t res = checkLocked(comm, fn);
   pthread_mutex_unlock(&registryLock);
@@ -92,12 +116,14 @@ acclResult_t acclCommEnter(struct acclComm* comm, const char* fn) {
   if (comm != NULL && comm == enteredComm) {
     __atomic_add_fetch(&comm->users, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&comm->incarnation, __ATOMIC_SEQ_CST) == enteredIncarnation &&
-        !__atomic_load_n(&comm->abortFlag, __ATOMIC_ACQUIRE))
+        !__atomic_load_n(&comm->abortFlag, __ATOMIC_ACQUIRE) &&
+        __atomic_load_n(&comm->state, __ATOMIC_ACQUIRE) == acclSuccess && !comm->finalized)
       return acclSuccess;
     __atomic_sub_fetch(&comm->users, 1, __ATOMIC_SEQ_CST);
   }
   pthread_mutex_lock(&registryLock);
   acclResult_t res = checkLocked(comm, fn);
+  if (res == acclSuccess) res = checkReadyLocked(comm, fn);
   if (res == acclSuccess) {
     __atomic_add_fetch(&comm->users, 1, __ATOMIC_SEQ_CST);
     enteredComm = comm;
@@ -153,6 +179,7 @@ struct acclComm* acclCommAlloc(int nranks, int rank, int device, const char* nam
   comm->nranks = nranks;
   comm->device = device;
   comm->configNChannels = nChannels;
+  comm->blocking = 1;
   if (name) snprintf(comm->name, sizeof(comm->name), "%s", name);
   return comm;
 }

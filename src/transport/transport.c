@@ -92,6 +92,7 @@ acclResult_t acclTransportsSetup(struct acclComm* comm, int nLanes, acclTranspor
       return res;
     }
     if (set->table[t]->network && mine[t]) set->network = 1;
+    if (set->table[t]->network) set->anyNetwork = 1;
   }
   /* direct and LL plans need every peer mapped, through one transport */
   int pm = -1;
@@ -106,6 +107,17 @@ acclResult_t acclTransportsSetup(struct acclComm* comm, int nLanes, acclTranspor
        set->n > 1 && set->state[1] ? set->table[1]->name : "", nLanes, set->args.nslots, set->args.slotBytes,
        set->peerMem.ops ? "mapped" : "none");
   return acclSuccess;
+}
+
+acclResult_t acclTransportsFinalize(acclTransportSet* set) {
+  struct acclComm* comm = set->comm;
+  acclResult_t res = acclSuccess;
+  for (int t = 0; t < set->n && res == acclSuccess; t++)
+    if (set->state[t] && set->table[t]->finalize) res = set->table[t]->finalize(comm, set->state[t]);
+  if (res != acclSuccess || !set->anyNetwork) return res;
+  /* peers may still be receiving our last sends or returning credits: leave together */
+  if (__atomic_load_n(&comm->asyncError, __ATOMIC_ACQUIRE) != acclSuccess) return acclSuccess;
+  return acclBootstrapBarrier(comm->bootstrap);
 }
 
 void acclTransportsTeardown(acclTransportSet* set, acclConnTable* conns, int abort) {

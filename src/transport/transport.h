@@ -151,7 +151,12 @@ typedef struct acclTransport {
   /* A peer this transport serves is gone: its rank, or -1. Cheap enough to
    * call every 100 ms from a blocked plan. */
   int (*failedPeer)(void* state);
-  /* Release everything (abort: do not wait for peers or in-flight sends). */
+  /* Optional: the communicator is finalized (acclCommFinalize): wait, with
+   * ACCL_TIMEOUT and asyncError watched, until every send this rank posted
+   * has completed. Local; acclTransportsFinalize adds the collective step. */
+  acclResult_t (*finalize)(struct acclComm* comm, void* state);
+  /* Release everything, locally: never waits for a peer (abort: not even for
+   * this rank's in-flight sends). */
   void (*teardown)(struct acclComm* comm, void* state, int abort);
   /* Optional: mapped peer memory (NULL: none). */
   const acclPeerMemOps* peerMem;
@@ -165,6 +170,7 @@ typedef struct acclTransportSet {
   const acclTransport* const* table;
   void* state[ACCL_TRANSPORT_MAX]; /* NULL: not set up */
   int network;                     /* some peer is reached through a network transport */
+  int anyNetwork;                  /* some pair of the communicator uses one (same on every rank) */
   acclPeerMem peerMem;             /* every peer mapped through one transport, else ops NULL */
 } acclTransportSet;
 
@@ -172,6 +178,11 @@ typedef struct acclTransportSet {
  * ACCL_TRANSPORT and the FIFO geometry (ACCL_SLOT_BYTES, ACCL_NSLOTS,
  * ACCL_LL_MAX_BYTES), allocates conns for nLanes lanes. Collective. */
 acclResult_t acclTransportsSetup(struct acclComm* comm, int nLanes, acclTransportSet* set, acclConnTable* conns);
+/* Collective: every transport's finalize, then (where any pair uses a
+ * network transport and no asynchronous error is known) a bootstrap barrier,
+ * so that no rank closes its endpoints while a peer still receives from it or
+ * returns it credits. After it, teardown frees without waiting for anyone. */
+acclResult_t acclTransportsFinalize(acclTransportSet* set);
 void acclTransportsTeardown(acclTransportSet* set, acclConnTable* conns, int abort);
 /* Index in the table of the transport that serves ranks a and b (-1: none, a == b). */
 int acclTransportOf(const acclTransportSet* set, int a, int b);

@@ -309,13 +309,10 @@ static void drainSends(acclOfiState* st, int abort) {
 void acclOfiTeardown(acclOfiState* st, int abort) {
   if (!st->comm) return;
   struct acclComm* comm = st->comm;
-  /* after an abort too: closing an endpoint with sends in flight crashed in
-   * libfabric (tcp;ofi_rxm 1.17, issue 22 A1) */
+  /* after an abort too, briefly: closing an endpoint with sends in flight
+   * crashed in libfabric (tcp;ofi_rxm 1.17, issue 22 A1). Local only:
+   * acclTransportsFinalize did the leaving together. */
   if (st->proxyRunning) drainSends(st, abort);
-  if (st->proxyRunning && !abort) {
-    /* peers may still be receiving our last sends: leave together */
-    if (__atomic_load_n(&comm->asyncError, __ATOMIC_ACQUIRE) == acclSuccess) acclBootstrapBarrier(comm->bootstrap);
-  }
   acclOfiProxyStop(st);
   /* The endpoints first: after an abort, sends still in flight may use the
    * cache's registrations of user buffers (closing those first crashed in
@@ -372,6 +369,13 @@ static int ofiFailedPeer(void* state) {
   return -1;
 }
 
+static acclResult_t ofiFinalize(struct acclComm* comm, void* state) {
+  (void)comm;
+  acclOfiState* st = state;
+  if (st->proxyRunning) drainSends(st, 0);
+  return acclSuccess;
+}
+
 static void ofiTeardown(struct acclComm* comm, void* state, int abort) {
   (void)comm;
   acclOfiTeardown(state, abort);
@@ -384,6 +388,7 @@ const acclTransport acclOfiTransport = {
     .canConnect = ofiCanConnect,
     .setup = ofiSetup,
     .failedPeer = ofiFailedPeer,
+    .finalize = ofiFinalize,
     .teardown = ofiTeardown,
     .peerMem = NULL,
 };
