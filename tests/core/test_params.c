@@ -237,7 +237,7 @@ static void test_every_bad_value_warns(void** state) {
       acclParamGetList((acclParamId)id);
     else
       acclParamGetInt((acclParamId)id);
-    const char* last = acclGetLastError(NULL);
+    const char* last = acclLastErrorText();
     char want[128];
     snprintf(want, sizeof(want), "ACCL_%s=%s", d->name, bad);
     if (strstr(last, want) == NULL || strstr(last, "using ") == NULL) fail_msg("%s: warning was '%s'", env, last);
