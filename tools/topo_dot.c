@@ -1,4 +1,4 @@
-/* topo_dot.c - Graphviz picture of a node topology and a plan: chips as
+/* topo_dot.c - Graphviz picture of a node topology and a graph: chips as
  * boxes (a torus as a grid, other graphs on a circle, one block per node),
  * links in grey, NICs as ellipses next to their devices, each ring in its own
  * colour with arrows in ring direction. Positions are pinned, so render with
@@ -38,9 +38,12 @@ static int wrapDir(const acclTopoNode* node, int a, int b, double* dx, double* d
   if (R <= 0 || C <= 0) return 0;
   int ra = a / C, ca = a % C, rb = b / C, cb = b % C;
   *dx = *dy = 0;
-  if (ra == rb && C > 2 && abs(ca - cb) == C - 1) *dx = ca > cb ? 1 : -1;
-  else if (ca == cb && R > 2 && abs(ra - rb) == R - 1) *dy = ra > rb ? -1 : 1;
-  else return 0;
+  if (ra == rb && C > 2 && abs(ca - cb) == C - 1)
+    *dx = ca > cb ? 1 : -1;
+  else if (ca == cb && R > 2 && abs(ra - rb) == R - 1)
+    *dy = ra > rb ? -1 : 1;
+  else
+    return 0;
   return 1;
 }
 
@@ -60,13 +63,13 @@ static void edge(FILE* f, const acclTopoNode* node, int k, int a, int b, const c
   double out = 0.45 * SPACING;
   fprintf(f, "  ghost%d [shape=plaintext, fontsize=9, label=\"to %d\", pos=\"%g,%g!\"];\n", g, b, xa + dx * out,
           ya + dy * out);
-  fprintf(f, "  ghost%d [shape=plaintext, fontsize=9, label=\"from %d\", pos=\"%g,%g!\"];\n", g + 1, a,
-          xb - dx * out, yb - dy * out);
+  fprintf(f, "  ghost%d [shape=plaintext, fontsize=9, label=\"from %d\", pos=\"%g,%g!\"];\n", g + 1, a, xb - dx * out,
+          yb - dy * out);
   fprintf(f, "  n%dd%d -> ghost%d [%s, arrowhead=none];\n", k, a, g, attrs);
   fprintf(f, "  ghost%d -> n%dd%d [%s];\n", g + 1, k, b, attrs);
 }
 
-static int onRing(const acclTopoPlan* p, const int* devOf, int k, int a, int b) {
+static int onRing(const acclTopoGraph* p, const int* devOf, int k, int a, int b) {
   int n = p->nranks;
   for (int c = 0; c < p->nRings; c++)
     for (int i = 0; i < n; i++) {
@@ -78,7 +81,7 @@ static int onRing(const acclTopoPlan* p, const int* devOf, int k, int a, int b) 
   return 0;
 }
 
-int acclTopoWriteDot(const acclTopoNode* node, const acclTopoPlan* p, const int* devOf, FILE* f) {
+int acclTopoWriteDot(const acclTopoNode* node, const acclTopoGraph* p, const int* devOf, FILE* f) {
   int n = p->nranks, N = p->nNodes;
   fprintf(f, "digraph topology {\n  graph [splines=false, overlap=true, fontname=\"Helvetica\", labelloc=t, label=\"");
   fprintf(f, "%s: %d devices, %d links, %d NICs; %d node%s, %d ranks; ", node->name, node->ndev, node->graph->nlinks,
@@ -97,13 +100,15 @@ int acclTopoWriteDot(const acclTopoNode* node, const acclTopoPlan* p, const int*
       char ranks[256] = "";
       size_t len = 0;
       for (int r = 0; r < n && len < sizeof(ranks) - 16; r++)
-        if (p->nodeOf[r] == k && devOf[r] == d) len += (size_t)snprintf(ranks + len, sizeof(ranks) - len, "%sr%d", len ? "," : "", r);
+        if (p->nodeOf[r] == k && devOf[r] == d)
+          len += (size_t)snprintf(ranks + len, sizeof(ranks) - len, "%sr%d", len ? "," : "", r);
       char name[32];
       if (N > 1)
         snprintf(name, sizeof(name), "n%d dev %d", k, d);
       else
         snprintf(name, sizeof(name), "dev %d", d);
-      fprintf(f, "  n%dd%d [shape=box, style=\"rounded,filled\", fillcolor=\"%s\", label=\"%s\\n%s\", pos=\"%g,%g!\"];\n",
+      fprintf(f,
+              "  n%dd%d [shape=box, style=\"rounded,filled\", fillcolor=\"%s\", label=\"%s\\n%s\", pos=\"%g,%g!\"];\n",
               k, d, len ? "#fff7d6" : "#eeeeee", name, ranks, x, y);
     }
     for (int i = 0; i < node->graph->nlinks; i++) {
@@ -124,8 +129,10 @@ int acclTopoWriteDot(const acclTopoNode* node, const acclTopoPlan* p, const int*
         devicePos(node, k, 0, &x, &y);
         y += SPACING;
       }
-      fprintf(f, "  n%dnic%d [shape=ellipse, style=filled, fillcolor=\"#dff0ff\", fontsize=9, width=0.3, height=0.2, "
-              "label=\"%s\\n%g GB/s\", pos=\"%g,%g!\"];\n", k, i, nic->name, nic->bwGBs, x, y);
+      fprintf(f,
+              "  n%dnic%d [shape=ellipse, style=filled, fillcolor=\"#dff0ff\", fontsize=9, width=0.3, height=0.2, "
+              "label=\"%s\\n%g GB/s\", pos=\"%g,%g!\"];\n",
+              k, i, nic->name, nic->bwGBs, x, y);
       for (int j = 0; j < nic->ndevs; j++)
         fprintf(f, "  n%dnic%d -> n%dd%d [dir=none, style=dotted, color=\"#6fa8dc\"];\n", k, i, k, nic->devs[j]);
     }
@@ -139,7 +146,8 @@ int acclTopoWriteDot(const acclTopoNode* node, const acclTopoPlan* p, const int*
       if (kr == ks) {
         int direct = acclLinkGraphFind(node->graph, devOf[r], devOf[s]) >= 0;
         char attrs[96];
-        snprintf(attrs, sizeof(attrs), "color=\"%s\", penwidth=3%s", col, direct ? "" : ", style=dashed, label=\"host\"");
+        snprintf(attrs, sizeof(attrs), "color=\"%s\", penwidth=3%s", col,
+                 direct ? "" : ", style=dashed, label=\"host\"");
         edge(f, node, kr, devOf[r], devOf[s], attrs);
       } else {
         int nic = p->ringNic ? p->ringNic[c * N + kr] : -1;

@@ -10,7 +10,7 @@
 #include "collectives/coll.h"
 #include "collectives/tuning.h"
 #include "core/param.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 #include "topology/topo.h"
 
 static const char* const protoNames[ACCL_NUM_PROTOS] = {"LL", "Simple"};

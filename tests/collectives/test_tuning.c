@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "collectives/tuning.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 
 #define ALL_ALGOS ((1u << ACCL_NUM_ALGOS) - 1)
 #define ALL_PROTOS ((1u << ACCL_NUM_PROTOS) - 1)

@@ -13,7 +13,7 @@
 #include "device/sim/reduce.h"
 #include "device/sim/tunables.h"
 #include "core/param.h"
-#include "topology/linkgraph.h"
+#include "device/linkgraph.h"
 
 simDevice simDevices[SIM_MAX_DEVICES];
 int simNumDevices;

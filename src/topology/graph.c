@@ -1,10 +1,10 @@
-/* plan.c - rings and trees for a set of ranks, and the cost-model figures. */
-#include "topology/plan.h"
+/* graph.c - rings and trees for a set of ranks, and the cost-model figures. */
+#include "topology/graph.h"
 #include <stdlib.h>
 #include <string.h>
 #include "topology/rings.h"
 
-void acclTopoPlanFree(acclTopoPlan* p) {
+void acclTopoGraphFree(acclTopoGraph* p) {
   if (!p) return;
   free(p->nodeOf);
   free(p->rings);
@@ -65,7 +65,7 @@ static void nodeSequence(const nodeRings* nr, const int* devOf, const int* local
   }
 }
 
-void acclTopoPlanCost(const acclTopoNode* node, const int* devOf, acclTopoPlan* p) {
+void acclTopoGraphCost(const acclTopoNode* node, const int* devOf, acclTopoGraph* p) {
   double bwIntra = 0, latIntra = 0;
   int n = p->nranks;
   p->intraHops = p->directHops = 0;
@@ -110,26 +110,26 @@ void acclTopoPlanCost(const acclTopoNode* node, const int* devOf, acclTopoPlan* 
 }
 
 static acclResult_t checkInput(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf, int* nNodes) {
-  if (nranks < 1) ACCL_ARG_ERROR(acclInvalidArgument, "topology plan: nranks %d must be >= 1", nranks);
+  if (nranks < 1) ACCL_ARG_ERROR(acclInvalidArgument, "topology graph: nranks %d must be >= 1", nranks);
   int nn = 0;
   for (int r = 0; r < nranks; r++) {
     if (devOf[r] < 0 || devOf[r] >= node->ndev)
       ACCL_ARG_ERROR(acclInvalidArgument, "topology: rank %d uses device %d but the node topology %s has %d devices", r,
                      devOf[r], node->name, node->ndev);
     if (nodeOf[r] < 0 || nodeOf[r] >= nranks)
-      ACCL_ARG_ERROR(acclInvalidArgument, "topology plan: rank %d has node index %d", r, nodeOf[r]);
+      ACCL_ARG_ERROR(acclInvalidArgument, "topology graph: rank %d has node index %d", r, nodeOf[r]);
     nn = ACCL_MAX(nn, nodeOf[r] + 1);
   }
   for (int k = 0; k < nn; k++) {
     int any = 0;
     for (int r = 0; r < nranks && !any; r++) any = nodeOf[r] == k;
-    if (!any) ACCL_ARG_ERROR(acclInvalidArgument, "topology plan: node %d has no rank", k);
+    if (!any) ACCL_ARG_ERROR(acclInvalidArgument, "topology graph: node %d has no rank", k);
   }
   *nNodes = nn;
   return acclSuccess;
 }
 
-static acclResult_t buildTrees(acclTopoPlan* p, int* const* localSeq, const int* nlocal) {
+static acclResult_t buildTrees(acclTopoGraph* p, int* const* localSeq, const int* nlocal) {
   int n = p->nranks, N = p->nNodes;
   p->nTrees = 2;
   p->trees = calloc((size_t)(2 * n), sizeof(acclTreeNode));
@@ -170,13 +170,13 @@ static acclResult_t buildTrees(acclTopoPlan* p, int* const* localSeq, const int*
   return res;
 }
 
-acclResult_t acclTopoPlanCompute(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf,
-                                 int nChannels, acclTopoPlan* p) {
+acclResult_t acclTopoGraphCompute(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf,
+                                  int nChannels, acclTopoGraph* p) {
   memset(p, 0, sizeof(*p));
   int N = 0;
   ACCLCHECK(checkInput(node, nranks, devOf, nodeOf, &N));
   if (nChannels < 0 || nChannels > ACCL_TOPO_MAX_RINGS)
-    ACCL_ARG_ERROR(acclInvalidArgument, "topology plan: %d channels requested, must be 0..%d", nChannels,
+    ACCL_ARG_ERROR(acclInvalidArgument, "topology graph: %d channels requested, must be 0..%d", nChannels,
                    ACCL_TOPO_MAX_RINGS);
   p->nranks = nranks;
   p->nNodes = N;
@@ -219,7 +219,7 @@ acclResult_t acclTopoPlanCompute(const acclTopoNode* node, int nranks, const int
   }
   free(tmp);
   ACCLCHECKGOTO(buildTrees(p, seq, nlocal), res, done);
-  acclTopoPlanCost(node, devOf, p);
+  acclTopoGraphCost(node, devOf, p);
   res = acclSuccess;
 done:
   for (int k = 0; k < N && nr && seq; k++) {
@@ -230,13 +230,13 @@ done:
   free(nr);
   free(seq);
   free(nlocal);
-  if (res != acclSuccess) acclTopoPlanFree(p);
+  if (res != acclSuccess) acclTopoGraphFree(p);
   return res;
 }
 
 /* ---------------------------------------------------------------- checks */
 
-int acclTopoPlanCheck(const acclTopoPlan* p, char* why, size_t len) {
+int acclTopoGraphCheck(const acclTopoGraph* p, char* why, size_t len) {
   int n = p->nranks;
   char* seen = calloc((size_t)n, 1);
   int* stack = malloc(sizeof(int) * (size_t)n);
