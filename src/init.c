@@ -692,7 +692,7 @@ ACCL_EXPORT acclResult_t acclCommInitAll(acclComm_t* comms, int ndev, const int*
     ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument ndev is %d, must be in [1, %d]", fn, ndev, ACCL_MAX_RANKS);
   int count = 0;
   accError_t err = accGetDeviceCount(&count);
-  if (err != accSuccess) { ACCL_ERROR(acclDeviceError, "%s: cannot count devices: %s", fn, accGetErrorString(err)); }
+  if (err != accSuccess) ACCL_ERROR(acclDeviceError, "%s: cannot count devices: %s", fn, accGetErrorString(err));
   for (int i = 0; i < ndev; i++) {
     int d = devlist ? devlist[i] : i;
     if (d < 0 || d >= count)
@@ -709,8 +709,7 @@ ACCL_EXPORT acclResult_t acclCommInitAll(acclComm_t* comms, int ndev, const int*
   if (!tasks || !threads) {
     free(tasks);
     free(threads);
-    WARN("%s: out of memory", fn);
-    return acclSystemError;
+    ACCL_ERROR(acclSystemError, "%s: out of memory", fn);
   }
   acclResult_t res = acclSuccess;
   int started = 0;

@@ -20,12 +20,11 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
   cs->nChannels = (int)nch;
   cs->nConnLanes = cs->nChannels + 3; /* ring channels, two trees, point-to-point */
   cs->p2pLane = cs->nChannels + 2;
-  /* Recursive doubling moves the whole message in each round without
-   * pipelining: across two namespaces it beats the ring below ~32 KiB and
-   * loses above (64 KiB: 57 vs 44 us). Never above half a FIFO. */
+  /* Recursive doubling moves the whole message each round, unpipelined: it
+   * wins only for small messages (perf/RESULTS.md), never above half a FIFO. */
   cs->rdMaxBytes = (size_t)acclParamRdMaxBytes();
   cs->inlineMaxBytes = (int)acclParamInlineMaxBytes();
-  /* a network round trip takes ~10 us here: yielding before it ends costs a context switch per call */
+  /* yielding inside a network round trip costs a context switch per call (perf/RESULTS.md) */
   cs->netSpinNs = (uint32_t)acclParamNetSpinNs();
   cs->netPollNs = (uint32_t)acclParamNetPollNs();
   cs->timeoutNs = (uint64_t)acclParamTimeout() * 1000000000ull;

@@ -90,12 +90,14 @@ acclResult_t acclCommBeginRelease(struct acclComm* comm, int abort, const char* 
 /* Peers (peers.c): exchange acclPeerInfo over the bootstrap and derive the
  * node layout (nodeOf, nNodes, localRank, coreSharers). */
 acclResult_t acclCommExchangePeers(struct acclComm* comm);
-/* Pure helpers, exposed for unit tests. Node of each rank from the host
- * hashes: nodes are numbered in order of their lowest rank. Returns the
- * number of nodes. */
 /* The first rank on this node (by host hash) whose process is gone or a
  * zombie, or -1: every transport's blocked waits use it (/proc, no traffic). */
 int acclCommDeadLocalPeer(const struct acclComm* comm);
+/* The process `pid` of this node is gone or a zombie (/proc). */
+int acclPidDead(int pid);
+/* Pure helpers, exposed for unit tests. Node of each rank from the host
+ * hashes: nodes are numbered in order of their lowest rank. Returns the
+ * number of nodes. */
 int acclCommComputeNodes(const uint64_t* hostHash, int nranks, int* nodeOf);
 uint64_t acclHashString(const char* s, uint64_t seed);
 

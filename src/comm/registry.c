@@ -37,8 +37,7 @@ static acclResult_t registryAdd(struct acclComm* comm) {
     struct acclComm** grown = realloc(registry, sizeof(*grown) * (size_t)cap);
     if (grown == NULL) {
       pthread_mutex_unlock(&registryLock);
-      WARN("out of memory registering a communicator");
-      return acclSystemError;
+      ACCL_ERROR(acclSystemError, "out of memory registering a communicator");
     }
     registry = grown;
     registryCap = cap;
