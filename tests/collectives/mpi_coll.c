@@ -161,14 +161,11 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
 static int hasOp(int coll) { return coll == AR || coll == RD || coll == RS; }
 
 int main(int argc, char** argv) {
-  mtInit(&argc, &argv, &rank, &nranks);
+  mtInitDevice(&argc, &argv, &rank, &nranks);
   int full = getenv("ACCL_TEST_FULL") && atoi(getenv("ACCL_TEST_FULL"));
   unsigned seed = getenv("ACCL_TEST_SEED") ? (unsigned)atoi(getenv("ACCL_TEST_SEED")) : (unsigned)time(NULL);
   MPI_Bcast(&seed, 1, MPI_UNSIGNED, 0, MPI_COMM_WORLD);
   int ncases = argc > 1 ? atoi(argv[1]) : 40;
-  int ndev = 1;
-  MT_ACC(accGetDeviceCount(&ndev));
-  MT_ACC(accSetDevice(rank % (ndev > 0 ? ndev : 1)));
   acclComm_t comm;
   MT_ACCL(mtCommInit(&comm, rank, nranks));
   accStream_t stream;
