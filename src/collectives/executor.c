@@ -100,7 +100,14 @@ static int noteZeroCopy(acclExec* x, acclConn* c) {
   return 0;
 }
 
-/* One slice of a FIFO step. Returns 1 if it moved, 0 if blocked, <0 error. */
+/* What a step function reports; a negative value is -acclResult_t (failed). */
+enum {
+  LANE_BLOCKED = 0,   /* nothing could move: inputs or credits missing */
+  LANE_MOVED = 1,     /* fifoSlice: a slice moved, the step goes on */
+  LANE_STEP_DONE = 2, /* the step finished: the lane goes to its next step */
+};
+
+/* One slice of a FIFO step: LANE_MOVED, LANE_BLOCKED or an error. */
 static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acclStep* s, int dev) {
   struct acclComm* comm = x->comm;
   acclConnTable* ct = &comm->coll->conns;
@@ -121,7 +128,7 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     acclConn* c = acclConnRecv(ct, lane->connLane, s->recvPeer[i]);
     size_t bytes;
     const void* b = acclConnRecvBuf(c, c->step, &bytes);
-    if (b == NULL) return 0;
+    if (b == NULL) return LANE_BLOCKED;
     if (bytes != elems * esize) {
       WARN("rank %d: step from rank %d has %zu bytes, expected %zu (mismatched calls across ranks?)", comm->rank,
            s->recvPeer[i], bytes, elems * esize);
@@ -137,7 +144,7 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     if (s->sendPeer[i] < 0) continue;
     acclConn* c = acclConnSend(ct, lane->connLane, s->sendPeer[i]);
     void* b = acclConnSendBuf(c, c->step);
-    if (b == NULL) return 0;
+    if (b == NULL) return LANE_BLOCKED;
     if (!acclConnCanSendFrom(c)) zeroCopy = 0;
     sc[nsc++] = c;
     out[nout++] = b;
@@ -168,7 +175,7 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     rc[i]->step++;
   }
   ls->slice++;
-  return 1;
+  return LANE_MOVED;
 }
 
 static void* peerBuf(acclExec* x, const acclTask* task, int q, int bufId) {
@@ -203,9 +210,9 @@ static int syncStep(acclExec* x, laneState* ls, const acclStep* s) {
     if (q == me || !(s->mask & (1ull << q))) continue;
     acclPeerSlot* slot = acclPeerMemSlot(pm, me, q);
     uint64_t v = __atomic_load_n(s->phase == ACCL_SYNC_ARRIVE ? &slot->arrive : &slot->done, __ATOMIC_ACQUIRE);
-    if (v < task->seq) return 0;
+    if (v < task->seq) return LANE_BLOCKED;
   }
-  return 1;
+  return LANE_STEP_DONE;
 }
 
 static int directStep(acclExec* x, const acclStep* s, int dev) {
@@ -228,7 +235,7 @@ static int directStep(acclExec* x, const acclStep* s, int dev) {
     WARN("rank %d: device engine failed in a direct step: %s", x->comm->rank, accGetErrorString(e));
     return -acclDeviceError;
   }
-  return 1;
+  return LANE_STEP_DONE;
 }
 
 /* LL lines: 4 data bytes in the low half, the collective's flag in the high half. */
@@ -255,7 +262,7 @@ static int llPushStep(acclExec* x, const acclStep* s, int dev) {
     if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
     accDevDoorbell((const void*)d.u.ll.lines);
   }
-  return 1;
+  return LANE_STEP_DONE;
 }
 
 static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) {
@@ -271,7 +278,7 @@ static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) 
     if (seen++ < (int)ls->slice) continue;
     const volatile uint64_t* lines = acclPeerMemLLInbox(&comm->coll->net.peerMem, comm->rank, q, (int)(task->seq & 1));
     for (size_t i = nlines; i-- > 0;)
-      if ((uint32_t)(lines[i] >> 32) != flag) return 0;
+      if ((uint32_t)(lines[i] >> 32) != flag) return LANE_BLOCKED;
     ls->slice++;
   }
   const void* in[ACCDEV_MAX_SRCS];
@@ -297,7 +304,7 @@ static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) 
   if (runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out, 1, s->count) !=
       accSuccess)
     return -acclDeviceError;
-  return 1;
+  return LANE_STEP_DONE;
 }
 
 /* Advance one lane as far as possible. Returns moved (>0), 0 blocked, <0 error. */
@@ -315,34 +322,25 @@ static int runLane(acclExec* x, int li, int dev) {
         size_t sliceElems = x->comm->coll->conns.send[0].slotBytes / esize;
         size_t nslices = s->count ? ACCL_DIV_UP(s->count, sliceElems) : 0;
         if (ls->slice >= nslices) {
-          r = 2;
+          r = LANE_STEP_DONE;
           break;
         }
         r = fifoSlice(x, lane, ls, s, dev);
-        if (r > 0 && ls->slice < nslices) {
+        if (r == LANE_MOVED && ls->slice < nslices) {
           moved = 1;
           continue;
         }
-        if (r > 0) r = 2;
+        if (r == LANE_MOVED) r = LANE_STEP_DONE; /* its last slice */
         break;
       }
-      case ACCL_STEP_SYNC: r = syncStep(x, ls, s) ? 2 : 0; break;
-      case ACCL_STEP_DIRECT:
-        r = directStep(x, s, dev);
-        if (r > 0) r = 2;
-        break;
-      case ACCL_STEP_LLPUSH:
-        r = llPushStep(x, s, dev);
-        if (r > 0) r = 2;
-        break;
-      case ACCL_STEP_LLREDUCE:
-        r = llReduceStep(x, ls, s, dev);
-        if (r > 0) r = 2;
-        break;
+      case ACCL_STEP_SYNC: r = syncStep(x, ls, s); break;
+      case ACCL_STEP_DIRECT: r = directStep(x, s, dev); break;
+      case ACCL_STEP_LLPUSH: r = llPushStep(x, s, dev); break;
+      case ACCL_STEP_LLREDUCE: r = llReduceStep(x, ls, s, dev); break;
       default: r = -acclInternalError;
     }
     if (r < 0) return r;
-    if (r == 0) return moved;
+    if (r == LANE_BLOCKED) return moved;
     /* step finished */
     ls->step++;
     ls->slice = 0;
