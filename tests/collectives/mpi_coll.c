@@ -11,19 +11,26 @@
 #include "../lib/mpi_test.h"
 #include "dtype_util.h"
 
-enum { AR, BC, RD, AG, RS, A2A, SR, NCOLL };
-static const char* collNames[NCOLL] = {"allreduce", "broadcast", "reduce", "allgather", "reducescatter", "alltoall", "sendrecv"};
-static const char* typeNames[] = {"int8", "uint8", "int32", "uint32", "int64", "uint64", "half", "float", "double", "bfloat16"};
+/* issue 14: BCI (acclBcast, always in place), GA (acclGather), SC (acclScatter) */
+enum { AR, BC, RD, AG, RS, A2A, SR, BCI, GA, SC, NCOLL };
+static const char* collNames[NCOLL] = {"allreduce", "broadcast", "reduce", "allgather", "reducescatter", "alltoall", "sendrecv",
+                                       "bcast", "gather", "scatter"};
+static const char* typeNames[] = {"int8", "uint8", "int32", "uint32", "int64", "uint64", "half", "float", "double", "bfloat16",
+                                  "f8e4m3", "f8e5m2"};
 static const char* opNames[] = {"sum", "prod", "max", "min", "avg", "premulsum"};
 #define NOPS 6
 static const size_t counts[] = {0, 1, 2, 7, 1023, 65537, 999983, 16u << 20};
 #define NCOUNTS (sizeof(counts) / sizeof(counts[0]))
 
 static int rank, nranks;
+static acclDataType_t inputType; /* the running case's */
 
-/* Inputs: small integers, so every reduction is exact in every type. */
+/* Inputs: small integers, so every reduction is exact in every type (fp8:
+ * 0 or 1, whose sums over up to 8 ranks, also x2, are exact in e5m2 and e4m3,
+ * whatever the order of the partial sums). */
 static double inputOf(int r, size_t i, int op) {
   if (op == 1) return ((i + (size_t)r) % 3 == 0) ? 2.0 : 1.0; /* prod: powers of two */
+  if (inputType == acclFloat8e4m3 || inputType == acclFloat8e5m2) return (double)(((size_t)r * 7 + i * 3) % 4 % 2);
   return (double)(((size_t)r * 7 + i * 3) % 4);
 }
 
@@ -81,7 +88,9 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
   acclDataType_t t = (acclDataType_t)c->dtype;
   size_t es = tdSize(t), n = c->count, N = (size_t)nranks;
   size_t sendCount = n, recvCount = n;
-  if (c->coll == AG) recvCount = n * N;
+  inputType = t;
+  if (c->coll == AG || c->coll == GA) recvCount = n * N;
+  if (c->coll == SC) sendCount = n * N;
   if (c->coll == RS) sendCount = n * N;
   if (c->coll == A2A) sendCount = recvCount = n * N;
   size_t bufCount = sendCount > recvCount ? sendCount : recvCount;
@@ -100,6 +109,8 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
   char* recvbuf = c->inPlace ? big : other;
   if (c->inPlace && c->coll == AG) sendbuf = (char*)big + (size_t)rank * n * es;
   if (c->inPlace && c->coll == RS) recvbuf = (char*)big + (size_t)rank * n * es;
+  if (c->inPlace && c->coll == GA && rank == c->root) sendbuf = (char*)big + (size_t)rank * n * es;
+  if (c->inPlace && c->coll == SC && rank == c->root) recvbuf = (char*)big + (size_t)rank * n * es;
   toBuf(sendbuf, hostIn, sendCount * es, c->host);
   /* poison the output so missing writes show */
   memset(hostOut, 0x5a, recvCount * es);
@@ -114,25 +125,31 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
     case RD: MT_ACCL(acclReduce(sendbuf, recvbuf, n, t, op, c->root, comm, stream)); break;
     case AG: MT_ACCL(acclAllGather(sendbuf, recvbuf, n, t, comm, stream)); break;
     case RS: MT_ACCL(acclReduceScatter(sendbuf, recvbuf, n, t, op, comm, stream)); break;
-    case A2A: MT_ACCL(acclAllToAll(sendbuf, recvbuf, n, t, comm, stream)); break;
+    case A2A: MT_ACCL(acclAlltoAll(sendbuf, recvbuf, n, t, comm, stream)); break;
     case SR:
       MT_ACCL(acclGroupStart());
       MT_ACCL(acclSend(sendbuf, n, t, (rank + 1) % nranks, comm, stream));
       MT_ACCL(acclRecv(recvbuf, n, t, (rank + nranks - 1) % nranks, comm, stream));
       MT_ACCL(acclGroupEnd());
       break;
+    case BCI: MT_ACCL(acclBcast(sendbuf, n, t, c->root, comm, stream)); break;
+    case GA: MT_ACCL(acclGather(sendbuf, recvbuf, n, t, c->root, comm, stream)); break;
+    case SC: MT_ACCL(acclScatter(sendbuf, recvbuf, n, t, c->root, comm, stream)); break;
   }
   MT_ACC(accStreamSynchronize(stream));
   if (c->op == 5) MT_ACCL(acclRedOpDestroy(op, comm));
   fromBuf(hostOut, recvbuf, recvCount * es, c->host);
   long wrong = 0;
-  int checkOut = !(c->coll == RD && rank != c->root);
+  int checkOut = !((c->coll == RD || c->coll == GA) && rank != c->root);
   for (size_t i = 0; checkOut && i < recvCount; i++) {
     double exp;
     switch (c->coll) {
       case AR: exp = expectedReduce(t, i, c->op, scalar); break;
       case RD: exp = expectedReduce(t, i, c->op, scalar); break;
-      case BC: exp = inputOf(c->root, i, c->op); break;
+      case BC:
+      case BCI: exp = inputOf(c->root, i, c->op); break;
+      case GA: exp = inputOf((int)(i / n), i % n, c->op); break;
+      case SC: exp = inputOf(c->root, (size_t)rank * n + i, c->op); break;
       case AG: exp = inputOf((int)(i / n), i % n, c->op); break;
       case RS: exp = expectedReduce(t, (size_t)rank * n + i, c->op, scalar); break;
       case A2A: exp = inputOf((int)(i / n), (size_t)rank * n + i % n, c->op); break;
@@ -190,9 +207,10 @@ int main(int argc, char** argv) {
               /* the same pseudo-random sample on every rank */
               int pick = full ? 1 : (rand() % 1000) < (ncases * 1000 / 3000 + 1);
               if (!pick) continue;
+              if (coll == BCI && !inPlace) continue; /* acclBcast is in place */
               if (counts[ci] == (16u << 20) && (!full && (bigDone || nranks > 4))) continue;
               if (counts[ci] == (16u << 20)) bigDone = 1;
-              c = (testCase){coll, dt, op, inPlace, host, (coll == BC || coll == RD) ? (int)(seed + ci) % nranks : 0,
+              c = (testCase){coll, dt, op, inPlace, host, (coll == BC || coll == RD || coll >= BCI) ? (int)(seed + ci) % nranks : 0,
                              counts[ci]};
               wrongTotal += runCase(comm, stream, &c);
               run++;
