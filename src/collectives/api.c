@@ -74,13 +74,16 @@ static acclResult_t validate(const callArgs* a, struct acclComm* comm, accStream
   if (a->count > 0) {
     int needSend = a->func != ACCL_FUNC_RECV && (a->func != ACCL_FUNC_BROADCAST || a->root == comm->rank);
     int needRecv = a->func != ACCL_FUNC_SEND && (a->func != ACCL_FUNC_REDUCE || a->root == comm->rank);
-    if (needSend && a->sendbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument sendbuff is NULL", a->fn);
-    if (needRecv && a->recvbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument recvbuff is NULL", a->fn);
+    /* acclBcast has one buffer argument, buff */
+    int bcast = strcmp(a->fn, "acclBcast") == 0;
+    const char *sname = bcast ? "buff" : "sendbuff", *rname = bcast ? "buff" : "recvbuff";
+    if (needSend && a->sendbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument %s is NULL", a->fn, sname);
+    if (needRecv && a->recvbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument %s is NULL", a->fn, rname);
     size_t n = (size_t)comm->nranks, bytes = a->count * esize;
     size_t sendBytes = bytes * (a->func == ACCL_FUNC_REDUCESCATTER || a->func == ACCL_FUNC_ALLTOALL ? n : 1);
     size_t recvBytes = bytes * (a->func == ACCL_FUNC_ALLGATHER || a->func == ACCL_FUNC_ALLTOALL ? n : 1);
-    if (needSend) ACCLCHECK(checkBuffer(a, "sendbuff", a->sendbuff, sendBytes));
-    if (needRecv) ACCLCHECK(checkBuffer(a, "recvbuff", a->recvbuff, recvBytes));
+    if (needSend) ACCLCHECK(checkBuffer(a, sname, a->sendbuff, sendBytes));
+    if (needRecv) ACCLCHECK(checkBuffer(a, rname, a->recvbuff, recvBytes));
   }
   return checkStream(a->fn, comm, stream);
 }
