@@ -1,5 +1,6 @@
 /* test_api_args_new.c - argument checks of the entry points issue 14 added
- * (acclBcast, acclGather, acclScatter, the fp8 datatypes): a bad argument
+ * (acclBcast, acclGather, acclScatter, the fp8 datatypes, buffer
+ * registration and acclMemAlloc): a bad argument
  * gives the documented code and a last-error text naming it, never a crash;
  * good calls on a single-rank communicator give the right values. Public
  * API of the shared library only. */
@@ -140,12 +141,50 @@ static void test_fp8_types(void** state) {
   accFree(d);
 }
 
+static void test_register_args(void** state) {
+  (void)state;
+  void *d = NULL, *h = NULL, *h2 = NULL;
+  assert_error_names(acclMemAlloc(NULL, 64), acclInvalidArgument, "ptr");
+  assert_error_names(acclMemAlloc(&d, 0), acclInvalidArgument, "size");
+  assert_int_equal(acclMemAlloc(&d, 4096), acclSuccess);
+  assert_non_null(d);
+  assert_error_names(acclCommRegister(comm, d, 4096, NULL), acclInvalidArgument, "handle");
+  assert_error_names(acclCommRegister(NULL, d, 4096, &h), acclInvalidArgument, "comm");
+  assert_error_names(acclCommRegister(comm, NULL, 4096, &h), acclInvalidArgument, "buff");
+  assert_error_names(acclCommRegister(comm, d, 0, &h), acclInvalidArgument, "size");
+  assert_error_names(acclCommRegister(comm, d, 4097, &h), acclInvalidArgument, "buff");
+  assert_null(h);
+  assert_int_equal(acclCommRegister(comm, d, 4096, &h), acclSuccess);
+  assert_int_equal(acclCommRegister(comm, (char*)d + 1024, 1024, &h2), acclSuccess);
+  assert_non_null(h);
+  /* a registered buffer works in collectives */
+  assert_int_equal(acclAllReduce(d, d, 1024, acclFloat32, acclSum, comm, stream), acclSuccess);
+  assert_int_equal(accStreamSynchronize(stream), accSuccess);
+  assert_error_names(acclCommDeregister(comm, NULL), acclInvalidArgument, "handle");
+  assert_error_names(acclCommDeregister(NULL, h), acclInvalidArgument, "comm");
+  int junk;
+  assert_error_names(acclCommDeregister(comm, &junk), acclInvalidArgument, "handle");
+  assert_int_equal(acclCommDeregister(comm, h), acclSuccess);
+  assert_error_names(acclCommDeregister(comm, h), acclInvalidArgument, "handle"); /* twice */
+  /* another communicator's handle is refused; the comm's end drops what is left */
+  acclUniqueId id;
+  acclComm_t other;
+  assert_int_equal(acclGetUniqueId(&id), acclSuccess);
+  assert_int_equal(acclCommInitRank(&other, 1, id, 0), acclSuccess);
+  assert_error_names(acclCommDeregister(other, h2), acclInvalidArgument, "another communicator");
+  void* h3 = NULL;
+  assert_int_equal(acclCommRegister(other, d, 16, &h3), acclSuccess);
+  assert_int_equal(acclCommDestroy(other), acclSuccess);
+  assert_int_equal(acclCommDeregister(comm, h2), acclSuccess);
+  assert_int_equal(acclMemFree(d), acclSuccess);
+  assert_int_equal(acclMemFree(NULL), acclSuccess);
+  assert_error_names(acclMemFree(d), acclInvalidArgument, "ptr"); /* twice */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_bcast_args),
-      cmocka_unit_test(test_gather_args),
-      cmocka_unit_test(test_scatter_args),
-      cmocka_unit_test(test_fp8_types),
+      cmocka_unit_test(test_bcast_args), cmocka_unit_test(test_gather_args),   cmocka_unit_test(test_scatter_args),
+      cmocka_unit_test(test_fp8_types),  cmocka_unit_test(test_register_args),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
