@@ -58,7 +58,7 @@ static acclResult_t commNew(int nranks, int rank, int device, const char* name, 
   if (comm == NULL) ACCL_ERROR(acclSystemError, "out of memory for a communicator");
   comm->blocking = blocking;
   comm->state = acclInProgress;
-  acclResult_t res = acclCommRegister(comm);
+  acclResult_t res = acclCommRegistryAdd(comm);
   if (res != acclSuccess) {
     acclCommFree(comm);
     return res;
@@ -69,6 +69,7 @@ static acclResult_t commNew(int nranks, int rank, int device, const char* name, 
 
 /* Undo commNew and whatever part of a creation ran (commSetup undid its own steps). */
 static void commDiscard(struct acclComm* comm) {
+  acclBufRegReleaseComm(comm);
   acclCommUnregister(comm);
   acclCommFree(comm);
 }
@@ -114,6 +115,7 @@ static void commReleaseTail(struct acclComm* comm, int abort) {
   acclCollTeardown(comm, abort);
   if (ACCL_LOG_ON(ACCL_LOG_INFO, ACCL_DEV)) accDevLogCounters(comm->device);
   acclTopoFini(comm);
+  acclBufRegReleaseComm(comm);
   acclCommUnregister(comm);
   acclCommFree(comm);
   INFO(ACCL_INIT, "comm %s rank %d - %s COMPLETE", name, rank, abort ? "Abort" : "Destroy");

@@ -61,6 +61,8 @@ struct acclComm {
 /* Validation used by every entry point: comm non-NULL, alive, not aborted,
  * ready (state acclSuccess) and not finalized. */
 acclResult_t acclCommCheck(const struct acclComm* comm, const char* fn);
+/* Drops the buffer registrations of a communicator being freed (bufreg.c). */
+void acclBufRegReleaseComm(const struct acclComm* comm);
 /* Like acclCommCheck, and keeps the comm alive (not freed by a concurrent
  * acclCommAbort / Destroy) until acclCommLeave. For entry points that wait. */
 acclResult_t acclCommEnter(struct acclComm* comm, const char* fn);
@@ -81,7 +83,7 @@ const char* acclCommAsyncErrorText(const struct acclComm* comm);
  * live communicators that entry points validate against. */
 struct acclComm* acclCommAlloc(int nranks, int rank, int device, const char* name, int nChannels);
 void acclCommFree(struct acclComm* comm);
-acclResult_t acclCommRegister(struct acclComm* comm);
+acclResult_t acclCommRegistryAdd(struct acclComm* comm);
 void acclCommUnregister(struct acclComm* comm);
 /* Destroy (abort = 0) or abort (abort = 1) starts: validates, sets the flag,
  * and waits until no entry point is inside the communicator. */

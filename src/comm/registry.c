@@ -200,7 +200,7 @@ void acclCommFree(struct acclComm* comm) {
   pthread_mutex_unlock(&registryLock);
 }
 
-acclResult_t acclCommRegister(struct acclComm* comm) {
+acclResult_t acclCommRegistryAdd(struct acclComm* comm) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, registerAtfork);
   comm->magic = ACCL_COMM_MAGIC;

@@ -132,6 +132,7 @@ const accDevOps accSimOps = {
     .getCounters = simGetCounters,
     .memAlloc = simMemAlloc,
     .memFree = simMemFree,
+    .memInfo = simMemInfo,
     .ptrQuery = simPtrQuery,
     .windowExport = simWindowExport,
     .windowOpen = simWindowOpen,
