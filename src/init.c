@@ -157,6 +157,10 @@ __attribute__((destructor)) static void waitLingering(void) {
 }
 
 static acclResult_t acclCommRelease(struct acclComm* comm, int abort, const char* fn) {
+  if (comm != NULL && acclGroupHolds(comm))
+    ACCL_ERROR(acclInvalidUsage,
+               "%s: argument comm %p has calls pending in this thread's open group; call acclGroupEnd first", fn,
+               (void*)comm);
   ACCLCHECK(acclCommBeginRelease(comm, abort, fn));
   acclLogDevice = comm->device;
   INFO(ACCL_INIT, "comm %s rank %d - %s START", comm->name, comm->rank, abort ? "Abort" : "Destroy");
@@ -343,7 +347,8 @@ static void* jobThread(void* arg) {
 /* Run now, on a thread, or at acclGroupEnd. Takes j in every case. */
 static acclResult_t submitJob(lifeJob* j) {
   if (acclGroupActive()) {
-    acclGroupJob g = {runJob, finishJob, j, j->blocking};
+    acclGroupJob g = {runJob, finishJob, j, j->blocking,
+                      j->kind == JOB_INIT || j->kind == JOB_FINALIZE ? j->comm : j->parent};
     acclResult_t res = acclGroupDefer(&g);
     if (res != acclSuccess) {
       acclGroupFail(res);

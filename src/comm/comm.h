@@ -56,6 +56,7 @@ struct acclComm {
   volatile int state;
   char stateError[256]; /* what failed, for acclGetLastError in the polling thread */
   int finalized;        /* acclCommFinalize done: only Destroy (local) or Abort remain */
+  int enqueueBusy;      /* a thread is turning calls into a plan (two at once is refused, as NCCL forbids it) */
 };
 
 /* Validation used by every entry point: comm non-NULL, alive, not aborted,
