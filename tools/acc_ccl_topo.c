@@ -17,18 +17,21 @@
 extern char** environ;
 
 static void usage(FILE* f) {
-  fputs("usage: acc-ccl-topo [options]\n"
-        "  --topo FILE|NAME|ring|torus2d|full  node description (default: detect this host; ACCL_TOPO_FILE\n"
-        "                  applies); NAME: an installed topology (" ACCL_TOPO_DATADIR "/NAME.xml)\n"
-        "  --devices N     devices of a generated node (default 8)\n"
-        "  --nodes N       number of identical nodes (default 1)\n"
-        "  --ranks N       ranks per node (default: one per device; more share devices)\n"
-        "  --channels N    rings to plan (default: as many disjoint rings as the graph gives, up to 4)\n"
-        "  --dump FILE     write the node description (XML, loadable with --topo / ACCL_TOPO_FILE)\n"
-        "  --graph FILE    write the plan (XML, loadable with ACCL_GRAPH_FILE)\n"
-        "  --dot FILE      write a Graphviz picture (render with dot -Kneato)\n"
-        "  --png FILE      render the picture to PNG (needs Graphviz)\n"
-        "  -h, --help\n", f);
+  fputs(
+      "usage: acc-ccl-topo [options]\n"
+      "  --topo FILE|NAME|ring|torus2d|full  node description (default: detect this host; ACCL_TOPO_FILE\n"
+      "                  applies); NAME: an installed topology (" ACCL_TOPO_DATADIR
+      "/NAME.xml)\n"
+      "  --devices N     devices of a generated node (default 8)\n"
+      "  --nodes N       number of identical nodes (default 1)\n"
+      "  --ranks N       ranks per node (default: one per device; more share devices)\n"
+      "  --channels N    rings to plan (default: as many disjoint rings as the graph gives, up to 4)\n"
+      "  --dump FILE     write the node description (XML, loadable with --topo / ACCL_TOPO_FILE)\n"
+      "  --graph FILE    write the plan (XML, loadable with ACCL_GRAPH_FILE)\n"
+      "  --dot FILE      write a Graphviz picture (render with dot -Kneato)\n"
+      "  --png FILE      render the picture to PNG (needs Graphviz)\n"
+      "  -h, --help\n",
+      f);
 }
 
 static int parsePositive(const char* opt, const char* s, int lo, int* v) {
@@ -52,16 +55,15 @@ static void printNode(const acclTopoNode* n, FILE* f) {
     fprintf(f, "  dev %d (pci %s, NUMA %d):", d, n->devs[d].pci[0] ? n->devs[d].pci : "-", n->devs[d].numa);
     for (int i = 0; i < n->graph->nlinks; i++) {
       const acclLink* l = &n->graph->links[i];
-      if (l->a == d || l->b == d)
-        fprintf(f, " %d(%gGB/s,%gus)", l->a == d ? l->b : l->a, l->bwGBs, l->latUs);
+      if (l->a == d || l->b == d) fprintf(f, " %d(%gGB/s,%gus)", l->a == d ? l->b : l->a, l->bwGBs, l->latUs);
     }
     int nic = acclTopoNodeNicOf(n, d, 0);
     fprintf(f, "  nic %s\n", nic >= 0 ? n->nics[nic].name : "-");
   }
   for (int i = 0; i < n->nnics; i++) {
     const acclTopoNic* c = &n->nics[i];
-    fprintf(f, "  nic %d %s (pci %s, NUMA %d): %g GB/s, %g us, devices", i, c->name, c->pci[0] ? c->pci : "-",
-            c->numa, c->bwGBs, c->latUs);
+    fprintf(f, "  nic %d %s (pci %s, NUMA %d): %g GB/s, %g us, devices", i, c->name, c->pci[0] ? c->pci : "-", c->numa,
+            c->bwGBs, c->latUs);
     for (int k = 0; k < c->ndevs; k++) fprintf(f, "%s%d", k ? "," : " ", c->devs[k]);
     fputc('\n', f);
   }
@@ -86,13 +88,17 @@ static int renderPng(const char* dotFile, const char* png) {
 int main(int argc, char** argv) {
   const char *topo = NULL, *dumpFile = NULL, *graphFile = NULL, *dotFile = NULL, *pngFile = NULL;
   int devices = 8, nodes = 1, ranksPerNode = 0, channels = 0;
-  static const struct option opts[] = {
-      {"topo", required_argument, NULL, 't'},  {"devices", required_argument, NULL, 'd'},
-      {"nodes", required_argument, NULL, 'n'}, {"ranks", required_argument, NULL, 'r'},
-      {"channels", required_argument, NULL, 'c'}, {"dump", required_argument, NULL, 'u'},
-      {"graph", required_argument, NULL, 'g'}, {"dot", required_argument, NULL, 'o'},
-      {"png", required_argument, NULL, 'p'},   {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"topo", required_argument, NULL, 't'},
+                                       {"devices", required_argument, NULL, 'd'},
+                                       {"nodes", required_argument, NULL, 'n'},
+                                       {"ranks", required_argument, NULL, 'r'},
+                                       {"channels", required_argument, NULL, 'c'},
+                                       {"dump", required_argument, NULL, 'u'},
+                                       {"graph", required_argument, NULL, 'g'},
+                                       {"dot", required_argument, NULL, 'o'},
+                                       {"png", required_argument, NULL, 'p'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     int bad = 0;
@@ -158,6 +164,11 @@ int main(int argc, char** argv) {
   }
   printf("plan for %d node%s x %d ranks:\n", nodes, nodes > 1 ? "s" : "", ranksPerNode);
   acclTopoPlanPrint(&plan, stdout);
+  for (int c = 0; c < plan.nRings && nodes > 1 && plan.ringNic; c++) { /* NIC names of node 0's channels */
+    int out = plan.ringNic[c * plan.nNodes], in = plan.ringNicIn ? plan.ringNicIn[c * plan.nNodes] : -1;
+    printf("channel %d: leaves through %s, enters through %s\n", c, out >= 0 ? node->nics[out].name : "-",
+           in >= 0 ? node->nics[in].name : "-");
+  }
   if (graphFile && acclTopoPlanDump(&plan, graphFile) != acclSuccess) goto out;
   char tmpDot[] = "/tmp/acc-ccl-topo-XXXXXX";
   if (pngFile && !dotFile) { /* --png alone: the .dot file is temporary */

@@ -38,9 +38,12 @@ static int wrapDir(const acclTopoNode* node, int a, int b, double* dx, double* d
   if (R <= 0 || C <= 0) return 0;
   int ra = a / C, ca = a % C, rb = b / C, cb = b % C;
   *dx = *dy = 0;
-  if (ra == rb && C > 2 && abs(ca - cb) == C - 1) *dx = ca > cb ? 1 : -1;
-  else if (ca == cb && R > 2 && abs(ra - rb) == R - 1) *dy = ra > rb ? -1 : 1;
-  else return 0;
+  if (ra == rb && C > 2 && abs(ca - cb) == C - 1)
+    *dx = ca > cb ? 1 : -1;
+  else if (ca == cb && R > 2 && abs(ra - rb) == R - 1)
+    *dy = ra > rb ? -1 : 1;
+  else
+    return 0;
   return 1;
 }
 
@@ -60,8 +63,8 @@ static void edge(FILE* f, const acclTopoNode* node, int k, int a, int b, const c
   double out = 0.45 * SPACING;
   fprintf(f, "  ghost%d [shape=plaintext, fontsize=9, label=\"to %d\", pos=\"%g,%g!\"];\n", g, b, xa + dx * out,
           ya + dy * out);
-  fprintf(f, "  ghost%d [shape=plaintext, fontsize=9, label=\"from %d\", pos=\"%g,%g!\"];\n", g + 1, a,
-          xb - dx * out, yb - dy * out);
+  fprintf(f, "  ghost%d [shape=plaintext, fontsize=9, label=\"from %d\", pos=\"%g,%g!\"];\n", g + 1, a, xb - dx * out,
+          yb - dy * out);
   fprintf(f, "  n%dd%d -> ghost%d [%s, arrowhead=none];\n", k, a, g, attrs);
   fprintf(f, "  ghost%d -> n%dd%d [%s];\n", g + 1, k, b, attrs);
 }
@@ -87,9 +90,16 @@ int acclTopoWriteDot(const acclTopoNode* node, const acclTopoPlan* p, const int*
   fprintf(f, "  node [fontname=\"Helvetica\", fontsize=11];\n");
   fprintf(f, "  edge [fontname=\"Helvetica\", fontsize=9];\n");
   /* legend: one coloured swatch per ring */
-  for (int c = 0; c < p->nRings; c++)
-    fprintf(f, "  legend%d [shape=plaintext, label=\"ring %d\", fontcolor=\"%s\", pos=\"%g,%g!\"];\n", c, c,
-            ringColours[c % NCOLOURS], -2.0, -0.5 * c);
+  for (int c = 0; c < p->nRings; c++) {
+    /* across nodes, the NICs channel c leaves and enters node 0 through */
+    int out = N > 1 && p->ringNic ? p->ringNic[c * N] : -1, in = N > 1 && p->ringNicIn ? p->ringNicIn[c * N] : -1;
+    char nics[160] = "";
+    if (out >= 0 && out < node->nnics)
+      snprintf(nics, sizeof(nics), ": out %s, in %s", node->nics[out].name,
+               in >= 0 && in < node->nnics ? node->nics[in].name : "-");
+    fprintf(f, "  legend%d [shape=plaintext, label=\"ring %d%s\", fontcolor=\"%s\", pos=\"%g,%g!\"];\n", c, c, nics,
+            ringColours[c % NCOLOURS], -2.5, -0.5 * c);
+  }
   for (int k = 0; k < N; k++) {
     for (int d = 0; d < node->ndev; d++) {
       double x, y;
@@ -97,13 +107,15 @@ int acclTopoWriteDot(const acclTopoNode* node, const acclTopoPlan* p, const int*
       char ranks[256] = "";
       size_t len = 0;
       for (int r = 0; r < n && len < sizeof(ranks) - 16; r++)
-        if (p->nodeOf[r] == k && devOf[r] == d) len += (size_t)snprintf(ranks + len, sizeof(ranks) - len, "%sr%d", len ? "," : "", r);
+        if (p->nodeOf[r] == k && devOf[r] == d)
+          len += (size_t)snprintf(ranks + len, sizeof(ranks) - len, "%sr%d", len ? "," : "", r);
       char name[32];
       if (N > 1)
         snprintf(name, sizeof(name), "n%d dev %d", k, d);
       else
         snprintf(name, sizeof(name), "dev %d", d);
-      fprintf(f, "  n%dd%d [shape=box, style=\"rounded,filled\", fillcolor=\"%s\", label=\"%s\\n%s\", pos=\"%g,%g!\"];\n",
+      fprintf(f,
+              "  n%dd%d [shape=box, style=\"rounded,filled\", fillcolor=\"%s\", label=\"%s\\n%s\", pos=\"%g,%g!\"];\n",
               k, d, len ? "#fff7d6" : "#eeeeee", name, ranks, x, y);
     }
     for (int i = 0; i < node->graph->nlinks; i++) {
@@ -124,8 +136,10 @@ int acclTopoWriteDot(const acclTopoNode* node, const acclTopoPlan* p, const int*
         devicePos(node, k, 0, &x, &y);
         y += SPACING;
       }
-      fprintf(f, "  n%dnic%d [shape=ellipse, style=filled, fillcolor=\"#dff0ff\", fontsize=9, width=0.3, height=0.2, "
-              "label=\"%s\\n%g GB/s\", pos=\"%g,%g!\"];\n", k, i, nic->name, nic->bwGBs, x, y);
+      fprintf(f,
+              "  n%dnic%d [shape=ellipse, style=filled, fillcolor=\"#dff0ff\", fontsize=9, width=0.3, height=0.2, "
+              "label=\"%s\\n%g GB/s\", pos=\"%g,%g!\"];\n",
+              k, i, nic->name, nic->bwGBs, x, y);
       for (int j = 0; j < nic->ndevs; j++)
         fprintf(f, "  n%dnic%d -> n%dd%d [dir=none, style=dotted, color=\"#6fa8dc\"];\n", k, i, k, nic->devs[j]);
     }
@@ -139,7 +153,8 @@ int acclTopoWriteDot(const acclTopoNode* node, const acclTopoPlan* p, const int*
       if (kr == ks) {
         int direct = acclLinkGraphFind(node->graph, devOf[r], devOf[s]) >= 0;
         char attrs[96];
-        snprintf(attrs, sizeof(attrs), "color=\"%s\", penwidth=3%s", col, direct ? "" : ", style=dashed, label=\"host\"");
+        snprintf(attrs, sizeof(attrs), "color=\"%s\", penwidth=3%s", col,
+                 direct ? "" : ", style=dashed, label=\"host\"");
         edge(f, node, kr, devOf[r], devOf[s], attrs);
       } else {
         int nic = p->ringNic ? p->ringNic[c * N + kr] : -1;
