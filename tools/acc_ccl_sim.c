@@ -318,6 +318,7 @@ int main(int argc, char** argv) {
   }
   const size_t slotBytes = (size_t)acclParamSlotBytes(), halfFifo = (size_t)(acclParamNslots() / 2) * slotBytes;
   int rc = 0;
+  size_t lastBytes = 0; /* the largest size printed */
   for (int ni = 0; ni < nNodeList && rc == 0; ni++) {
     int N = nodeList[ni], n = N * ppn;
     int* devOf = malloc(sizeof(int) * (size_t)n);
@@ -364,6 +365,8 @@ int main(int argc, char** argv) {
         count = ACCL_MAX((size_t)1, count / (size_t)n);
       acclTuneInput in = base;
       in.func = func;
+      lastBytes = ACCL_MAX(
+          lastBytes, count * 4 * ((func == ACCL_FUNC_ALLGATHER || func == ACCL_FUNC_REDUCESCATTER) ? (size_t)n : 1));
       in.bytes = count * 4 * ((func == ACCL_FUNC_ALLGATHER || func == ACCL_FUNC_REDUCESCATTER) ? (size_t)n : 1);
       acclAlgo tuned = ACCL_ALGO_RING;
       acclProto tp2;
@@ -430,18 +433,24 @@ int main(int argc, char** argv) {
   }
   if (dat) {
     fclose(dat);
-    char cmd[4096];
-    snprintf(cmd, sizeof(cmd),
-             "gnuplot -e \"set terminal png size 900,600; set output '%s-size.png'; set logscale x 2; set key left; "
-             "set xlabel 'bytes'; set ylabel 'busbw (GB/s)'; set title 'acc-ccl-sim: busbw vs size (%s)'; "
-             "plot for [a in 'ring tree hier rd'] '< grep \\\" '.a.' \\\" %s.dat' u 2:6 w lp t a\" 2>/dev/null && "
-             "gnuplot -e \"set terminal png size 900,600; set output '%s-nodes.png'; set logscale x 2; set key left; "
-             "set xlabel 'nodes'; set ylabel 'busbw (GB/s), largest size'; set title 'acc-ccl-sim: busbw vs nodes'; "
-             "plot for [a in 'ring tree hier rd'] '< awk \\\"\\\\$3==\\\\\\\"'.a.'\\\\\\\" && \\\\$2>=%.0f\\\" %s.dat' "
-             "u 1:6 "
-             "w lp t a\" 2>/dev/null",
-             plot, node->name, plot, plot, maxB / 4.0001, plot);
-    if (system(cmd) != 0) fprintf(stderr, "acc-ccl-sim: gnuplot did not run; %s.dat has the data\n", plot);
+    /* busbw against size (the last node count) and against nodes (the largest size), one line per algorithm */
+    char gp[1024], cmd[1100];
+    snprintf(gp, sizeof(gp), "%s.gp", plot);
+    FILE* g = fopen(gp, "w");
+    if (g) {
+      fprintf(g,
+              "set terminal png size 900,600\nset logscale x 2\nset key left top\nset grid\n"
+              "set ylabel 'busbw (GB/s)'\nalgos = 'ring tree hier rd'\n"
+              "set output '%s-size.png'\nset xlabel 'bytes'\nset title '%s, %d nodes: busbw vs size'\n"
+              "plot for [a in algos] sprintf(\"< awk '$1==%d && $3==\\\"%%s\\\"' %s.dat\", a) u 2:6 w lp t a\n"
+              "set output '%s-nodes.png'\nset xlabel 'nodes'\nset title '%s, %zu bytes: busbw vs nodes'\n"
+              "plot for [a in algos] sprintf(\"< awk '$2==%zu && $3==\\\"%%s\\\"' %s.dat\", a) u 1:6 w lp t a\n",
+              plot, node->name, nodeList[nNodeList - 1], nodeList[nNodeList - 1], plot, plot, node->name, lastBytes,
+              lastBytes, plot);
+      fclose(g);
+      snprintf(cmd, sizeof(cmd), "gnuplot '%s' 2>&1", gp);
+    }
+    if (!g || system(cmd) != 0) fprintf(stderr, "acc-ccl-sim: gnuplot did not run; %s.dat has the data\n", plot);
   }
   acclTopoNodeFree(node);
   return rc;
