@@ -117,6 +117,7 @@ static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t s
   t.dtype = a->dtype;
   t.root = a->root;
   t.peer = a->peer;
+  t.sigOp = !a->hasOp ? ACCL_SIG_OP_NONE : a->op < acclNumOps ? (uint8_t)(a->op + 1) : ACCL_SIG_OP_PREMUL;
   if (a->hasOp)
     res = acclRedOpResolve(comm, a->op, a->dtype, &t, a->fn);
   else

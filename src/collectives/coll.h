@@ -28,6 +28,7 @@ struct acclCollState {
   int plansLive;                /* launched plans whose fini has not finished (teardown waits) */
   volatile uint64_t execTicket; /* finished plans (device side) */
   uint64_t seq;                 /* sequence number of the last collective issued */
+  uint64_t llLast[2];           /* seq of the last one-shot LL push into each inbox parity (engine side) */
   acclPremulOp premul[ACCL_MAX_PREMUL_OPS];
   int inlineMaxBytes;
   uint32_t netSpinNs; /* ACCL_NET_SPIN_NS: polling before yielding when plans wait on the network */
@@ -36,6 +37,7 @@ struct acclCollState {
 #define ACCL_PLAN_CACHE 4
   acclPlan* planCache[ACCL_PLAN_CACHE]; /* finished plans kept for reuse (no allocation per call) */
   uint64_t timeoutNs;                   /* ACCL_TIMEOUT */
+  int checkMismatch;                    /* ACCL_CHECK_MISMATCH: compare the peers' call signatures */
   /* Staging area for host (or other devices') buffers: plans of a comm run one
    * at a time, so one area serves them all; grown by the running plan. */
   char* stageBuf;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "collectives/algorithm.h"
 #include "collectives/coll.h"
 #include "collectives/redop.h"
 #include "core/param.h"
@@ -40,6 +41,81 @@ enum { STAGE_TURN = 0, STAGE_RUN = 1 };
 
 static char* bufBase(const acclTask* t, int id) {
   return id == ACCL_BUF_SEND ? (char*)t->sendDev : id == ACCL_BUF_RECV ? (char*)t->recvDev : NULL;
+}
+
+/* ---- call signatures (plan.h's acclSig): what the peers called */
+
+/* Compare a peer's signature with ours. ACCL_CHECK_MISMATCH=0 leaves the
+ * sizes only (a peer's count never decides how much this rank reads or
+ * writes). Returns 0 when they agree, else -acclInvalidUsage with a WARN that
+ * names both calls (the communicator's error text). */
+static int sigCompare(acclExec* x, const acclTask* task, const acclSig* peer, int q) {
+  acclSig mine = acclSigOf(task);
+  if (x->comm->coll->checkMismatch) {
+    if (acclSigEqual(&mine, peer)) return 0;
+  } else {
+    size_t peerBytes = peer->count * acclTypeSize((acclDataType_t)((peer->meta >> 8) & 0xff));
+    if (peerBytes == mine.count * acclTypeSize(task->dtype)) return 0;
+  }
+  char a[160], b[160];
+  const int recv = task->func == ACCL_FUNC_RECV;
+  if (recv) mine.meta = (mine.meta & ~0xffull) | ACCL_FUNC_RECV; /* named as called */
+  WARN("rank %d: mismatched calls: this rank called %s, rank %d called %s (%s)", x->comm->rank,
+       acclSigText(&mine, a, sizeof(a)), q, acclSigText(peer, b, sizeof(b)),
+       recv ? "a receive must match its send in count and datatype"
+            : "every rank must make the same collective calls in the same order");
+  return -acclInvalidUsage;
+}
+
+/* Publish the signature of `task` in a peer's slot (seq last, so that a
+ * reader that sees the same seq before and after sees one signature). */
+static void sigPublish1(acclPeerSlot* slot, const acclTask* task) {
+  acclSig sg = acclSigOf(task);
+  __atomic_store_n(&slot->sigSeq, 0, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  slot->sigCount = sg.count;
+  slot->sigMeta = sg.meta;
+  __atomic_store_n(&slot->sigSeq, sg.seq, __ATOMIC_RELEASE);
+}
+
+/* ... in every mapped peer's slot: done when a plan starts, for its first
+ * collective, so that a peer blocked in the same collective can compare. */
+static void sigPublish(struct acclComm* comm, const acclTask* task) {
+  const acclPeerMem* pm = &comm->coll->net.peerMem;
+  for (int q = 0; q < comm->nranks; q++)
+    if (q != comm->rank) sigPublish1(acclPeerMemSlot(pm, q, comm->rank), task);
+}
+
+/* The signature peer q published last, in our memory (0: none, or being rewritten). */
+static int sigRead(const acclPeerSlot* slot, acclSig* sg) {
+  sg->seq = __atomic_load_n(&slot->sigSeq, __ATOMIC_ACQUIRE);
+  sg->count = slot->sigCount;
+  sg->meta = slot->sigMeta;
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  return sg->seq != 0 && __atomic_load_n(&slot->sigSeq, __ATOMIC_RELAXED) == sg->seq;
+}
+
+/* A blocked plan (every 100 ms): has a peer on this node started a
+ * collective with one of our tasks' sequence numbers but another signature?
+ * That catches mismatched calls that chose different algorithms (each rank
+ * then waits for what the other never sends), and tells the ranks that wait
+ * on a rank that found a mismatch. */
+static int sigScan(acclExec* x) {
+  struct acclComm* comm = x->comm;
+  const acclPeerMem* pm = &comm->coll->net.peerMem;
+  if (pm->ops == NULL || !comm->coll->checkMismatch) return 0;
+  for (int q = 0; q < comm->nranks; q++) {
+    if (q == comm->rank) continue;
+    acclSig peer;
+    if (!sigRead(acclPeerMemSlot(pm, comm->rank, q), &peer)) continue;
+    for (int t = 0; t < x->plan->nTasks; t++) {
+      const acclTask* task = &x->plan->tasks[t];
+      if (task->seq != peer.seq || acclFuncIsP2P(task->func)) continue;
+      int r = sigCompare(x, task, &peer, q);
+      if (r < 0) return r;
+    }
+  }
+  return 0;
 }
 
 /* One DMA copy on the device's engines. */
@@ -122,6 +198,12 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     size_t bytes;
     const void* b = acclConnRecvBuf(c, c->step, &bytes);
     if (b == NULL) return 0;
+    uint64_t w[3];
+    if (acclConnRecvSig(c, c->step, w)) {
+      acclSig peer = {w[0], w[1], w[2]};
+      int r = sigCompare(x, task, &peer, s->recvPeer[i]);
+      if (r < 0) return r;
+    }
     if (bytes != elems * esize) {
       WARN("rank %d: step from rank %d has %zu bytes, expected %zu (mismatched calls across ranks?)", comm->rank,
            s->recvPeer[i], bytes, elems * esize);
@@ -155,7 +237,10 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     return -acclDeviceError;
   }
   const void* zcSrc = zeroCopy ? (s->dstBuf != ACCL_BUF_NONE ? (const void*)out[nout - 1] : in[nin - 1]) : NULL;
+  acclSig sg = acclSigOf(task);
+  const uint64_t sw[3] = {sg.seq, sg.count, sg.meta};
   for (int i = 0; i < nsc; i++) {
+    acclConnSendSig(sc[i], sc[i]->step, sw);
     acclResult_t r = zeroCopy ? acclConnSendFrom(sc[i], sc[i]->step, zcSrc, elems * esize)
                               : acclConnSendPost(sc[i], sc[i]->step, elems * esize);
     if (r != acclSuccess) return -r;
@@ -190,6 +275,7 @@ static int syncStep(acclExec* x, laneState* ls, const acclStep* s) {
       if (q == me || !(s->mask & (1ull << q))) continue;
       acclPeerSlot* slot = acclPeerMemSlot(pm, q, me);
       if (s->phase == ACCL_SYNC_ARRIVE) {
+        if (slot->sigSeq != task->seq) sigPublish1(slot, task);
         slot->sendPtr = (uint64_t)(uintptr_t)task->sendDev;
         slot->recvPtr = (uint64_t)(uintptr_t)task->recvDev;
         accDevSignal(&slot->arrive, task->seq);
@@ -204,6 +290,21 @@ static int syncStep(acclExec* x, laneState* ls, const acclStep* s) {
     acclPeerSlot* slot = acclPeerMemSlot(pm, me, q);
     uint64_t v = __atomic_load_n(s->phase == ACCL_SYNC_ARRIVE ? &slot->arrive : &slot->done, __ATOMIC_ACQUIRE);
     if (v < task->seq) return 0;
+    if (s->phase == ACCL_SYNC_ARRIVE) {
+      /* its buffers are about to be read and written with our count: its
+       * call must be ours; a peer already past this collective (a later
+       * ARRIVE) made another call, whatever ACCL_CHECK_MISMATCH says */
+      acclSig peer = {slot->sigSeq, slot->sigCount, slot->sigMeta};
+      if (v != task->seq || peer.seq != task->seq) {
+        char a[160];
+        acclSig mine = acclSigOf(task);
+        WARN("rank %d: mismatched calls: this rank called %s, rank %d is already in collective #%llu", me,
+             acclSigText(&mine, a, sizeof(a)), q, (unsigned long long)v);
+        return -acclInvalidUsage;
+      }
+      int r = sigCompare(x, task, &peer, q);
+      if (r < 0) return r;
+    }
   }
   return 1;
 }
@@ -231,10 +332,28 @@ static int directStep(acclExec* x, const acclStep* s, int dev) {
   return 1;
 }
 
-/* LL lines: 4 data bytes in the low half, the collective's flag in the high half. */
+/* An LL inbox: LL_SIG_LINES header lines (the writer's acclSig), then data lines. */
+#define LL_SIG_LINES 6
+#define LL_DATA_LINE0 (ACCL_LL_HEADER_BYTES / 8)
+
+/* LL lines: 4 data bytes in the low half, the collective's flag in the high half.
+ * Inbox parity seq & 1 of each peer; before it is written again, the peer
+ * must have read what we wrote there last (its llAck in our slot), whatever
+ * collectives ran in between: a rank that runs ahead (a Broadcast root, a
+ * Send) never overwrites lines a peer has not read. Returns 0 while blocked. */
 static int llPushStep(acclExec* x, const acclStep* s, int dev) {
   struct acclComm* comm = x->comm;
+  struct acclCollState* cs = comm->coll;
   const acclTask* task = &x->plan->tasks[s->task];
+  const int parity = (int)(task->seq & 1);
+  const uint64_t prev = cs->llLast[parity];
+  if (prev != 0) {
+    const acclPeerMem* pm = &cs->net.peerMem;
+    for (int q = 0; q < comm->nranks; q++) {
+      if (!(s->mask & (1ull << q))) continue;
+      if (__atomic_load_n(&acclPeerMemSlot(pm, comm->rank, q)->llAck, __ATOMIC_ACQUIRE) < prev) return 0;
+    }
+  }
   size_t bytes = s->count * acclTypeSize(task->dtype);
   const char* src = bufBase(task, s->srcBuf);
   if (s->flags & ACCL_STEP_PREMUL) { /* scale once into the temp, then pack that */
@@ -249,12 +368,21 @@ static int llPushStep(acclExec* x, const acclStep* s, int dev) {
   d.u.ll.src = src;
   d.u.ll.bytes = bytes;
   d.u.ll.flag = (uint32_t)task->seq;
+  /* header lines: our call's signature, 4 bytes per line, same flag */
+  acclSig sg = acclSigOf(task);
+  const uint64_t sw[3] = {sg.seq, sg.count, sg.meta};
+  uint64_t head[LL_SIG_LINES];
+  for (int i = 0; i < LL_SIG_LINES; i++)
+    head[i] = ((uint64_t)d.u.ll.flag << 32) | (uint32_t)(sw[i / 2] >> (32 * (i & 1)));
   for (int q = 0; q < comm->nranks; q++) {
     if (!(s->mask & (1ull << q))) continue;
-    d.u.ll.lines = acclPeerMemLLInbox(&comm->coll->net.peerMem, q, comm->rank, (int)(task->seq & 1));
+    uint64_t* inbox = acclPeerMemLLInbox(&cs->net.peerMem, q, comm->rank, parity);
+    for (int i = 0; i < LL_SIG_LINES; i++) __atomic_store_n(&inbox[i], head[i], __ATOMIC_RELAXED);
+    d.u.ll.lines = inbox + LL_DATA_LINE0;
     if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
-    accDevDoorbell((const void*)d.u.ll.lines);
+    accDevDoorbell((const void*)inbox);
   }
+  cs->llLast[parity] = task->seq;
   return 1;
 }
 
@@ -269,7 +397,21 @@ static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) 
   for (int q = 0; q < comm->nranks; q++) {
     if (!(s->mask & (1ull << q))) continue;
     if (seen++ < (int)ls->slice) continue;
-    const volatile uint64_t* lines = acclPeerMemLLInbox(&comm->coll->net.peerMem, comm->rank, q, (int)(task->seq & 1));
+    const volatile uint64_t* inbox = acclPeerMemLLInbox(&comm->coll->net.peerMem, comm->rank, q, (int)(task->seq & 1));
+    /* the writer's signature first: a peer with a smaller count never
+     * writes the lines we would wait for */
+    uint64_t head[LL_SIG_LINES];
+    for (int i = LL_SIG_LINES; i-- > 0;) {
+      head[i] = __atomic_load_n(&inbox[i], __ATOMIC_ACQUIRE);
+      if ((uint32_t)(head[i] >> 32) != flag) return 0;
+    }
+    acclSig peer;
+    peer.seq = (head[0] & 0xffffffffu) | (head[1] << 32);
+    peer.count = (head[2] & 0xffffffffu) | (head[3] << 32);
+    peer.meta = (head[4] & 0xffffffffu) | (head[5] << 32);
+    int r = sigCompare(x, task, &peer, q);
+    if (r < 0) return r;
+    const volatile uint64_t* lines = inbox + LL_DATA_LINE0;
     for (size_t i = nlines; i-- > 0;)
       if ((uint32_t)(lines[i] >> 32) != flag) return 0;
     ls->slice++;
@@ -284,12 +426,16 @@ static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) 
   d.u.ll.flag = flag;
   for (int q = 0; q < comm->nranks; q++) {
     if (!(s->mask & (1ull << q))) continue;
-    d.u.ll.lines = acclPeerMemLLInbox(&comm->coll->net.peerMem, comm->rank, q, (int)(task->seq & 1));
+    d.u.ll.lines = acclPeerMemLLInbox(&comm->coll->net.peerMem, comm->rank, q, (int)(task->seq & 1)) + LL_DATA_LINE0;
     d.u.ll.dst = (char*)x->llTemp + stride * (size_t)(nin + 1);
     if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
     in[nin] = d.u.ll.dst;
     nin++;
   }
+  /* the inboxes are read: their writers may use them again */
+  for (int q = 0; q < comm->nranks; q++)
+    if (s->mask & (1ull << q))
+      accDevSignal(&acclPeerMemSlot(&comm->coll->net.peerMem, q, comm->rank)->llAck, task->seq);
   uint32_t premulMask = 0;
   if (s->flags & ACCL_STEP_PREMUL) premulMask = 1u << nin;
   in[nin++] = bufBase(task, s->srcBuf);
@@ -326,7 +472,10 @@ static int runLane(acclExec* x, int li, int dev) {
         if (r > 0) r = 2;
         break;
       }
-      case ACCL_STEP_SYNC: r = syncStep(x, ls, s) ? 2 : 0; break;
+      case ACCL_STEP_SYNC:
+        r = syncStep(x, ls, s);
+        if (r > 0) r = 2;
+        break;
       case ACCL_STEP_DIRECT:
         r = directStep(x, s, dev);
         if (r > 0) r = 2;
@@ -361,6 +510,8 @@ static int checkHealth(acclExec* x) {
   }
   if (now - x->lastCheckNs < 100000000ull) return 0;
   x->lastCheckNs = now;
+  int mm = sigScan(x);
+  if (mm < 0) return mm;
   int dead = acclTransportsFailedPeer(&comm->coll->net);
   if (dead < 0) dead = acclCommDeadLocalPeer(comm);            /* whatever transport serves the peer */
   if (dead < 0) dead = acclBootstrapLostPeer(comm->bootstrap); /* other nodes, and aborted ranks */
@@ -432,6 +583,12 @@ static int execStepBody(void* arg, int dev) {
           execCopy(dev, task->sendDev, task->sendbuff, task->sendBytes) != accSuccess)
         return -acclDeviceError;
     }
+    if (cs->checkMismatch && cs->net.peerMem.ops != NULL)
+      for (int t = 0; t < x->plan->nTasks; t++)
+        if (!acclFuncIsP2P(x->plan->tasks[t].func)) {
+          sigPublish(comm, &x->plan->tasks[t]);
+          break;
+        }
     x->stage = STAGE_RUN;
   }
   int done, anyMoved = 0; /* ACCDEV_MOVED keeps a polling engine awake */

@@ -1,7 +1,27 @@
 /* plan.c - growing plans: lanes and steps. */
 #include "collectives/plan.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "collectives/tuning.h"
+
+const char* acclSigText(const acclSig* s, char* buf, size_t len) {
+  static const char* const ops[] = {"sum", "prod", "max", "min", "avg"};
+  int func = (int)(s->meta & 0xff), dtype = (int)((s->meta >> 8) & 0xff), op = (int)((s->meta >> 16) & 0xff);
+  long root = (long)(s->meta >> 32) - 1;
+  char opText[24] = "", rootText[24] = "", seqText[24] = "";
+  if (op == ACCL_SIG_OP_PREMUL)
+    snprintf(opText, sizeof(opText), ", premulsum");
+  else if (op >= 1 && op <= 5)
+    snprintf(opText, sizeof(opText), ", %s", ops[op - 1]);
+  else if (op != ACCL_SIG_OP_NONE)
+    snprintf(opText, sizeof(opText), ", op %d", op - 1);
+  if (root >= 0) snprintf(rootText, sizeof(rootText), ", root %ld", root);
+  if (s->seq) snprintf(seqText, sizeof(seqText), " #%llu", (unsigned long long)s->seq);
+  snprintf(buf, len, "%s%s (count %llu, %s%s%s)", func < ACCL_NUM_FUNCS ? acclFuncName((acclFunc)func) : "?", seqText,
+           (unsigned long long)s->count, acclTypeName((acclDataType_t)dtype), opText, rootText);
+  return buf;
+}
 
 acclResult_t acclPlanLane(acclPlan* plan, int64_t key, int connLane, int* lane) {
   for (int i = 0; i < plan->nLanes; i++)

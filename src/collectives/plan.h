@@ -112,7 +112,40 @@ typedef struct {
   size_t stageRecvOff, stageSendOff; /* their places in the communicator's staging area */
   acclAlgo algo;
   acclProto proto;
+  uint8_t sigOp; /* the op as the caller named it, for the signature (acclSigOf) */
 } acclTask;
+
+/* The signature of a call: what every rank of a collective (both ends of a
+ * send / receive) must agree on. It travels with what the algorithms already
+ * exchange: the FIFO step headers (transports that carry it), the direct
+ * algorithms' ARRIVE slot, the LL inbox's header lines; see acclSigCheck.
+ *   seq   the collective's sequence number on the communicator (0: send / recv)
+ *   count elements, as in the call
+ *   meta  | root + 1 (32) | 0 (8) | op (8) | datatype (8) | function (8) |
+ * A receive's signature is that of the send it expects. */
+typedef struct {
+  uint64_t seq, count, meta;
+} acclSig;
+/* sigOp: 0 no op in the call (Broadcast, AllGather, ...), 1 + op for the
+ * built-in ops, ACCL_SIG_OP_PREMUL for any PreMulSum handle (handles are
+ * local to a rank: their scalars are not compared) */
+#define ACCL_SIG_OP_NONE 0
+#define ACCL_SIG_OP_PREMUL 99
+static inline acclSig acclSigOf(const acclTask* t) {
+  acclSig s;
+  int recv = t->func == ACCL_FUNC_RECV, p2p = recv || t->func == ACCL_FUNC_SEND;
+  uint64_t func = (uint64_t)(recv ? ACCL_FUNC_SEND : t->func);
+  uint64_t root = t->func == ACCL_FUNC_BROADCAST || t->func == ACCL_FUNC_REDUCE ? (uint64_t)(t->root + 1) : 0;
+  s.seq = p2p ? 0 : t->seq;
+  s.count = t->count;
+  s.meta = func | ((uint64_t)(uint8_t)t->dtype << 8) | ((uint64_t)t->sigOp << 16) | (root << 32);
+  return s;
+}
+static inline int acclSigEqual(const acclSig* a, const acclSig* b) {
+  return a->seq == b->seq && a->count == b->count && a->meta == b->meta;
+}
+/* "AllReduce #12 (count 1024, float32, sum)" into buf. */
+const char* acclSigText(const acclSig* s, char* buf, size_t len);
 
 typedef struct acclPlan {
   int nTasks, capTasks;

@@ -31,10 +31,11 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
   cs->netSpinNs = (uint32_t)acclParamNetSpinNs();
   cs->netPollNs = (uint32_t)acclParamNetPollNs();
   cs->timeoutNs = (uint64_t)acclParamTimeout() * 1000000000ull;
+  cs->checkMismatch = (int)acclParamCheckMismatch();
   cs->algoMask = acclTuneAlgoMask();
   cs->protoMask = acclTuneProtoMask();
   ACCLCHECK(acclTransportsSetup(comm, cs->nConnLanes, &cs->net, &cs->conns));
-  cs->llMaxBytes = cs->net.args.llBytes / 2;
+  cs->llMaxBytes = (cs->net.args.llBytes - ACCL_LL_HEADER_BYTES) / 2;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   int oversubscribed = cores > 0 && comm->coreSharers > cores;
   if (oversubscribed) accDevHintOversubscribed();

@@ -58,6 +58,8 @@ typedef enum {
     "seconds a new bootstrap connection has to introduce itself")                                                      \
   X(Timeout, TIMEOUT, INT, 300, 0, 86400, 1, NULL, NULL, "300",                                                        \
     "seconds without progress before a collective fails; also bounds init's later bootstrap steps; 0: never")          \
+  X(CheckMismatch, CHECK_MISMATCH, BOOL, 1, 0, 1, 1, NULL, NULL, "1",                                                  \
+    "1: every rank checks its peers called the same (function, count, datatype, op, root); 0: sizes only")             \
   X(Hostid, HOSTID, STR, 0, 0, 0, 0, NULL, NULL, "hostname + boot id", "node identity (tests make several \"nodes\")") \
   X(Algo, ALGO, LIST, 0, 0, 0, 0, NULL, "ring,tree,direct,p2p,hier,rd", "auto",                                        \
     "algorithms the tuner may choose (`p2p` serves send/recv whatever is set)")                                        \

@@ -49,7 +49,7 @@ static acclResult_t geometry(struct acclComm* comm, int nLanes, acclTransportArg
   args->nLanes = nLanes;
   args->nslots = (int)nslots;
   args->slotBytes = (size_t)slotBytes;
-  args->llBytes = (size_t)llMax * 2; /* lines carry 4 data bytes in 8 */
+  args->llBytes = (size_t)llMax * 2 + ACCL_LL_HEADER_BYTES; /* lines carry 4 data bytes in 8 */
   args->forceNetwork = forceNet;
   return acclSuccess;
 }

@@ -46,6 +46,12 @@ typedef struct acclConnOps {
   acclResult_t (*sendFrom)(struct acclConn* c, uint64_t step, const void* src, size_t bytes);
   /* Every send posted on the connection has completed (polls the transport). */
   int (*sendIdle)(struct acclConn* c);
+  /* Optional (NULL: not carried). The call signature of step `step` (three
+   * words, collectives/plan.h's acclSig): the sender sets it before posting
+   * the step; the receiver reads it once the step has arrived (returns 1) or
+   * learns that this connection does not carry it (0). */
+  void (*sendSig)(struct acclConn* c, uint64_t step, const uint64_t sig[3]);
+  int (*recvSig)(struct acclConn* c, uint64_t step, uint64_t sig[3]);
 } acclConnOps;
 
 /* One direction of a FIFO to or from one peer. */
@@ -71,6 +77,12 @@ static inline acclResult_t acclConnSendFrom(acclConn* c, uint64_t step, const vo
   return c->ops->sendFrom(c, step, src, bytes);
 }
 static inline int acclConnSendIdle(acclConn* c) { return c->ops->sendIdle ? c->ops->sendIdle(c) : 1; }
+static inline void acclConnSendSig(acclConn* c, uint64_t step, const uint64_t sig[3]) {
+  if (c->ops->sendSig) c->ops->sendSig(c, step, sig);
+}
+static inline int acclConnRecvSig(acclConn* c, uint64_t step, uint64_t sig[3]) {
+  return c->ops->recvSig ? c->ops->recvSig(c, step, sig) : 0;
+}
 
 /* All connections of a communicator: [lane][peer] for sends and receives.
  * Lanes 0..nChannels-1 carry collective channels, then the trees' and the
@@ -94,7 +106,13 @@ typedef struct {
   volatile uint64_t done;    /* sequence number of the collective the writer has finished its part of */
   volatile uint64_t sendPtr; /* the writer's buffers in the writer's address space */
   volatile uint64_t recvPtr;
-  uint64_t pad[4];
+  /* one-shot LL: sequence number of the last LL collective whose lines from
+   * the owner the writer has read (the owner may then reuse that inbox) */
+  volatile uint64_t llAck;
+  /* the signature of the collective the writer last started (seq, count,
+   * function / datatype / op / root; see acclSig in collectives/plan.h):
+   * seq is written last, and zeroed first while the others change */
+  volatile uint64_t sigSeq, sigCount, sigMeta;
 } acclPeerSlot;
 
 /* Peer memory mapped into our address space (shm offers it): the direct and
@@ -125,6 +143,10 @@ static inline void* acclPeerMemPtr(const acclPeerMem* pm, int peer, uint64_t rem
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* An LL inbox starts with this many bytes of header lines (the writer's call
+ * signature, 4 bytes per 8-byte line), then the data lines. */
+#define ACCL_LL_HEADER_BYTES 64
+
 #define ACCL_TRANSPORT_MAX 2
 #define ACCL_FIFO_MAX_SLOTS 16
 
@@ -132,7 +154,7 @@ static inline void* acclPeerMemPtr(const acclPeerMem* pm, int peer, uint64_t rem
 typedef struct acclTransportArgs {
   int nLanes, nslots;
   size_t slotBytes;
-  size_t llBytes;   /* LL inbox bytes per peer and parity (peer-memory transports) */
+  size_t llBytes;   /* LL inbox bytes per peer and parity, header lines included (peer-memory transports) */
   int forceNetwork; /* ACCL_TRANSPORT=ofi: every peer over the network transport */
   const struct acclTransportSet* set;
   int self; /* this transport's index: it serves the pairs acclTransportOf(set, a, b) == self */

@@ -806,7 +806,10 @@ for _cfg, _env, _bytes in MM_CONFIGS:
                      "ACCL_TIMEOUT, and nothing outside this rank's own output is written" % (
                          MM_KINDS[_kind], _cfg, " (%s)" % ", ".join("%s=%s" % kv for kv in _env.items()) if _env else ""),
                      (lambda k, e, b: lambda tmp: run_mismatch(tmp, k, e, b))(_kind, _env, _bytes),
-                     known_defect="issue 22 B6")
+                     quick=_cfg == "shm-ll",
+                     # over ofi the FIFO steps carry no call signature yet (sizes only)
+                     known_defect="issue 22 B6 (ofi)" if _cfg.startswith("ofi") and not (
+                         _cfg == "ofi-rd" and _kind in ("count", "coll", "skip")) else None)
 
 
 # ------------------------------------------------- issue 22 B7, B8: buffers checked against their allocation

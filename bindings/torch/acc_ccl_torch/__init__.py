@@ -21,17 +21,6 @@ import torch.distributed as dist
 # first communicator loads the provider; a value the user set is kept.
 os.environ.setdefault("IPATH_NO_BACKTRACE", "1")
 
-# acc-ccl 0.1's one-shot LL AllReduce (small messages, direct algorithm)
-# picks its inbox by the parity of the communicator's collective count. A
-# rank that finishes an LL all_reduce, then a collective that does not wait
-# for its peers (the root of a broadcast), then another LL all_reduce writes
-# into the inbox a peer has not read yet: that peer waits forever (np=2:
-# all_reduce(8 B); broadcast(root 0); all_reduce(8 B) hangs rank 1). Until
-# the library is fixed, the backend asks for the Simple protocol, which is
-# correct in any order (8 B all_reduce ~0.3 us slower in the library). A
-# value the user set is kept.
-os.environ.setdefault("ACCL_PROTO", "Simple")
-
 from . import _C
 
 BACKEND_NAME = "accl"

@@ -8,10 +8,11 @@
 #include "comm/comm.h"
 
 typedef struct acclShmConnPriv {
-  volatile uint64_t* head;  /* in the receiver's region */
-  volatile uint64_t* sizes; /* in the receiver's region */
-  volatile uint64_t* tail;  /* in the sender's region */
-  char* slots;              /* in the receiver's region */
+  volatile uint64_t* head;      /* in the receiver's region */
+  volatile uint64_t* sizes;     /* in the receiver's region */
+  volatile uint64_t (*sigs)[3]; /* in the receiver's region */
+  volatile uint64_t* tail;      /* in the sender's region */
+  char* slots;                  /* in the receiver's region */
 } acclShmConnPriv;
 
 void acclShmComputeLayout(acclShmLayout* l, int nranks, int nLanes, int nslots, size_t slotBytes, size_t llBytes) {
@@ -67,6 +68,23 @@ static const void* shmRecvBuf(acclConn* c, uint64_t step, size_t* bytes) {
   return p->slots + (step % (uint64_t)c->nslots) * c->slotBytes;
 }
 
+static void shmSendSig(acclConn* c, uint64_t step, const uint64_t sig[3]) {
+  acclShmConnPriv* p = c->priv;
+  volatile uint64_t* w = p->sigs[step % (uint64_t)c->nslots];
+  w[0] = sig[0];
+  w[1] = sig[1];
+  w[2] = sig[2];
+}
+
+static int shmRecvSig(acclConn* c, uint64_t step, uint64_t sig[3]) {
+  acclShmConnPriv* p = c->priv;
+  const volatile uint64_t* w = p->sigs[step % (uint64_t)c->nslots];
+  sig[0] = w[0];
+  sig[1] = w[1];
+  sig[2] = w[2];
+  return 1;
+}
+
 static acclResult_t shmRecvRelease(acclConn* c, uint64_t step) {
   acclShmConnPriv* p = c->priv;
   accDevSignal(p->tail, step + 1);
@@ -81,6 +99,8 @@ static const acclConnOps shmConnOps = {
     .recvRelease = shmRecvRelease,
     .sendFrom = NULL,
     .sendIdle = NULL,
+    .sendSig = shmSendSig,
+    .recvSig = shmRecvSig,
 };
 
 /* ---------------------------------------------------------- peer memory */
@@ -181,11 +201,13 @@ static acclResult_t shmSetup(struct acclComm* comm, const acclTransportArgs* arg
       acclShmHead* remoteHead = headOf(st, st->peerRegion[q], lane, me);
       sp->head = &remoteHead->head;
       sp->sizes = remoteHead->sizes;
+      sp->sigs = remoteHead->sigs;
       sp->slots = fifoOf(st, st->peerRegion[q], lane, me);
       sp->tail = &tailOf(st, st->region, lane, q)->tail;
       acclShmHead* myHead = headOf(st, st->region, lane, q);
       rp->head = &myHead->head;
       rp->sizes = myHead->sizes;
+      rp->sigs = myHead->sigs;
       rp->slots = fifoOf(st, st->region, lane, q);
       rp->tail = &tailOf(st, st->peerRegion[q], lane, me)->tail;
       *acclConnSend(conns, lane, q) = (acclConn){&shmConnOps, q, l->nslots, l->slotBytes, 0, sp};

@@ -14,7 +14,8 @@
  *   LL inboxes   [nranks][2 parity]  one-shot LL: peers write 8-byte lines
  *                                    (4 data bytes + 4 flag bytes)
  *   FIFO tails   [lanes][nranks]     credits of OUR sends, written by receivers
- *   FIFO heads   [lanes][nranks]     posted count + sizes of steps sent TO us
+ *   FIFO heads   [lanes][nranks]     posted count + sizes and call signatures
+ *                                    of steps sent TO us
  *   FIFO slots   [lanes][nranks][nslots][slotBytes]
  */
 #ifndef ACCL_SHM_H_
@@ -29,6 +30,7 @@ typedef struct {
   volatile uint64_t head; /* steps posted by the sender */
   uint64_t pad0[7];
   volatile uint64_t sizes[ACCL_FIFO_MAX_SLOTS];
+  volatile uint64_t sigs[ACCL_FIFO_MAX_SLOTS][3]; /* call signature of the step in each slot */
 } acclShmHead;
 
 typedef struct {
