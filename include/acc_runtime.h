@@ -132,6 +132,55 @@ typedef struct {
 } accDeviceCounters;
 accError_t accDeviceGetCounters(int device, accDeviceCounters* counters);
 
+/* ---------- CUDA runtime calls that users of a collective library make
+ * around it (cudaX -> accX, CUDA's semantics unless stated). */
+
+/** Version of this runtime API: 1000 * major + 10 * minor (as CUDART_VERSION). */
+#define ACC_RUNTIME_VERSION 1000
+accError_t accRuntimeGetVersion(int* runtimeVersion);
+/** "accErrorInvalidValue" etc.: the code's name (accGetErrorString: its text). */
+const char* accGetErrorName(accError_t error);
+/** This thread's last error, without resetting it (accGetLastError resets). */
+accError_t accPeekAtLastError(void);
+/** Unallocated and total bytes of the current device's memory. */
+accError_t accMemGetInfo(size_t* freeBytes, size_t* totalBytes);
+/** 1 when device can read and write peerDevice's memory directly: every pair
+ *  of distinct devices of the simulated chip (they share the host's memory);
+ *  0 for a device and itself, as CUDA. */
+accError_t accDeviceCanAccessPeer(int* canAccessPeer, int device, int peerDevice);
+/** "0000:BB:00.0" for the device's PCI identity (accDeviceProp.pciBusId
+ *  as the bus number); len includes the terminating NUL (13 bytes suffice). */
+accError_t accDeviceGetPCIBusId(char* pciBusId, int len, int device);
+
+#define accStreamDefault 0x0
+#define accStreamNonBlocking 0x1 /* accepted; streams never synchronise with the default stream here */
+/** Stream priorities, as CUDA: lower numbers are higher priority. The
+ *  simulated engines serve every stream alike, so the range is [0, 0]
+ *  (CUDA's answer for a device without priorities), and
+ *  accStreamCreateWithPriority clamps the priority into it. */
+accError_t accDeviceGetStreamPriorityRange(int* leastPriority, int* greatestPriority);
+accError_t accStreamCreateWithPriority(accStream_t* stream, unsigned int flags, int priority);
+
+/** fn(userData) runs on a runtime thread once the work queued before it on
+ *  stream is done; the work queued after it waits for it to return. It must
+ *  not call the runtime or acc-ccl. */
+typedef void (*accHostFn_t)(void* userData);
+accError_t accLaunchHostFunc(accStream_t stream, accHostFn_t fn, void* userData);
+
+/** Page-locked host memory (accMallocHost / accFreeHost) and host ranges
+ *  registered as such (accHostRegister / accHostUnregister): engines and the
+ *  transports read and write them directly, like any host memory of this
+ *  simulated chip; accPointerGetAttributes reports them as
+ *  accMemoryTypeHost with their base and size. A range may be registered
+ *  once (overlap: accErrorInvalidValue). */
+#define accHostRegisterDefault 0x0
+#define accHostRegisterPortable 0x1
+#define accHostRegisterMapped 0x2
+accError_t accMallocHost(void** ptr, size_t size);
+accError_t accFreeHost(void* ptr);
+accError_t accHostRegister(void* ptr, size_t size, unsigned int flags);
+accError_t accHostUnregister(void* ptr);
+
 #ifdef __cplusplus
 }
 #endif

@@ -40,7 +40,7 @@ static long parseLong(const char* s) { return strtol(s, NULL, 0); }
 /* Exact names, as nccl-tests compares them; an unknown name falls back to the
  * default with a message (nccl-tests' behaviour). */
 static int typeFromName(const char* s) {
-  for (int t = 0; t < acclNumTypes; t++)
+  for (int t = 0; t < PERF_NUM_TYPES; t++)
     if (strcmp(s, perfTypeName(t)) == 0) return t;
   if (strcmp(s, "all") == 0) return -1;
   printf("datatype '%s' is not known; using %s\n", s, perfTypeName(acclFloat32));

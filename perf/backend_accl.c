@@ -1,9 +1,8 @@
 /* backend_accl.c - the perf driver's acc-ccl backend: one communicator and
  * one stream (or, with -y, the device's default stream) per local rank,
  * buffers in device memory (accMalloc) or, with -H, in malloc'd host memory.
- * Gather and Scatter are groups of sends and receives, as nccl-tests runs
- * them on NCCL before 2.28; when acc-ccl gains acclGather/acclScatter, their
- * entries in the table at the end are the one place to change. */
+ * Gather and Scatter call acclGather / acclScatter, as nccl-tests does on
+ * NCCL 2.28 and later. */
 #include "config.h"
 #include <pthread.h>
 #include <stdio.h>
@@ -306,7 +305,7 @@ static perfResult_t reduce(perfEnv* env, int l, const void* s, void* r, size_t c
 }
 
 static perfResult_t allToAll(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype) {
-  LAUNCH(acclAllToAll(s, r, count, dtype, state.comm[l], state.stream[l]));
+  LAUNCH(acclAlltoAll(s, r, count, dtype, state.comm[l], state.stream[l]));
 }
 
 static perfResult_t sendRecv(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int sendPeer,
@@ -320,34 +319,12 @@ static perfResult_t sendRecv(perfEnv* env, int l, const void* s, void* r, size_t
   return perfSuccess;
 }
 
-/* Every rank sends its block to the root, which receives block p from rank p. */
-static perfResult_t gatherP2p(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
-  if (count == 0) return perfSuccess;
-  acclComm_t comm = state.comm[l];
-  size_t block = count * perfTypeSize(dtype);
-  PERFCHECK(useDevice(env, l));
-  ACCL_OK(acclGroupStart(), comm);
-  ACCL_OK(acclSend(s, count, dtype, root, comm, state.stream[l]), comm);
-  if (env->rank[l] == root)
-    for (int p = 0; p < env->nRanks; p++)
-      ACCL_OK(acclRecv((char*)r + (size_t)p * block, count, dtype, p, comm, state.stream[l]), comm);
-  ACCL_OK(acclGroupEnd(), comm);
-  return perfSuccess;
+static perfResult_t gather(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
+  LAUNCH(acclGather(s, r, count, dtype, root, state.comm[l], state.stream[l]));
 }
 
-/* The root sends block p to rank p; every rank receives its block. */
-static perfResult_t scatterP2p(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
-  if (count == 0) return perfSuccess;
-  acclComm_t comm = state.comm[l];
-  size_t block = count * perfTypeSize(dtype);
-  PERFCHECK(useDevice(env, l));
-  ACCL_OK(acclGroupStart(), comm);
-  if (env->rank[l] == root)
-    for (int p = 0; p < env->nRanks; p++)
-      ACCL_OK(acclSend((const char*)s + (size_t)p * block, count, dtype, p, comm, state.stream[l]), comm);
-  ACCL_OK(acclRecv(r, count, dtype, root, comm, state.stream[l]), comm);
-  ACCL_OK(acclGroupEnd(), comm);
-  return perfSuccess;
+static perfResult_t scatter(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
+  LAUNCH(acclScatter(s, r, count, dtype, root, state.comm[l], state.stream[l]));
 }
 
 static perfResult_t copy(perfEnv* env, int l, void* dst, const void* src, size_t bytes) {
@@ -389,7 +366,7 @@ const perfBackend perfBackendAccl = {
     .reduce = reduce,
     .allToAll = allToAll,
     .sendRecv = sendRecv,
-    .gather = gatherP2p,   /* acclGather once the library has it */
-    .scatter = scatterP2p, /* acclScatter once the library has it */
+    .gather = gather,
+    .scatter = scatter,
     .copy = copy,
 };

@@ -1,8 +1,7 @@
 /* coll_gather.c - Gather: block p of the root's output is rank p's input;
  * other ranks' outputs are not checked. algbw counts the whole gathered
  * array, busbw factor (n-1)/n (nccl-tests' rules). The backend's gather runs
- * it (acc-ccl: a group of sends and receives, as nccl-tests does before
- * NCCL 2.28 brought ncclGather). */
+ * it (acc-ccl: acclGather). */
 #include "common.h"
 
 static perfResult_t run(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c,

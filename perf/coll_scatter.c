@@ -1,7 +1,6 @@
 /* coll_scatter.c - Scatter: rank r gets block r of the root's input. algbw
  * counts the whole scattered array, busbw factor (n-1)/n (nccl-tests' rules).
- * The backend's scatter runs it (acc-ccl: a group of sends and receives, as
- * nccl-tests does before NCCL 2.28 brought ncclScatter). */
+ * The backend's scatter runs it (acc-ccl: acclScatter). */
 #include "common.h"
 
 static perfResult_t run(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c,

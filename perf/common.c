@@ -463,7 +463,7 @@ static perfResult_t runTests(perfThread* th) {
     printf("nRanks %d is not a power of 2, skipping\n", n);
     return perfSuccess;
   }
-  int t0 = a->dtype < 0 ? 0 : a->dtype, t1 = a->dtype < 0 ? acclNumTypes - 1 : a->dtype;
+  int t0 = a->dtype < 0 ? 0 : a->dtype, t1 = a->dtype < 0 ? PERF_NUM_TYPES - 1 : a->dtype;
   int o0 = PERF_OP_NONE, o1 = PERF_OP_NONE;
   if (coll->ops != PERF_OPS_NONE) {
     o0 = a->op < 0 ? 0 : a->op;

@@ -88,6 +88,9 @@ void perfUsage(const char* prog, int allowCollFlag);
 #define PERF_OP_MULSUM acclNumOps /* PreMulSum: scalar (1 on even ranks, 2 on odd) times input, summed */
 #define PERF_NUM_OPS (acclNumOps + 1)
 
+/* The types the tools run (-d): every type but fp8, whose 3 / 2 mantissa bits
+ * do not hold the checks' inputs exactly. */
+#define PERF_NUM_TYPES (acclBfloat16 + 1)
 size_t perfTypeSize(int dtype);
 const char* perfTypeName(int dtype);
 const char* perfOpName(int op);      /* "none" for PERF_OP_NONE */

@@ -58,7 +58,7 @@ static acclResult_t commNew(int nranks, int rank, int device, const char* name, 
   if (comm == NULL) ACCL_ERROR(acclSystemError, "out of memory for a communicator");
   comm->blocking = blocking;
   comm->state = acclInProgress;
-  acclResult_t res = acclCommRegister(comm);
+  acclResult_t res = acclCommRegistryAdd(comm);
   if (res != acclSuccess) {
     acclCommFree(comm);
     return res;
@@ -69,6 +69,7 @@ static acclResult_t commNew(int nranks, int rank, int device, const char* name, 
 
 /* Undo commNew and whatever part of a creation ran (commSetup undid its own steps). */
 static void commDiscard(struct acclComm* comm) {
+  acclBufRegReleaseComm(comm);
   acclCommUnregister(comm);
   acclCommFree(comm);
 }
@@ -114,6 +115,7 @@ static void commReleaseTail(struct acclComm* comm, int abort) {
   acclCollTeardown(comm, abort);
   if (ACCL_LOG_ON(ACCL_LOG_INFO, ACCL_DEV)) accDevLogCounters(comm->device);
   acclTopoFini(comm);
+  acclBufRegReleaseComm(comm);
   acclCommUnregister(comm);
   acclCommFree(comm);
   INFO(ACCL_INIT, "comm %s rank %d - %s COMPLETE", name, rank, abort ? "Abort" : "Destroy");
@@ -155,6 +157,10 @@ __attribute__((destructor)) static void waitLingering(void) {
 }
 
 static acclResult_t acclCommRelease(struct acclComm* comm, int abort, const char* fn) {
+  if (comm != NULL && acclGroupHolds(comm))
+    ACCL_ERROR(acclInvalidUsage,
+               "%s: argument comm %p has calls pending in this thread's open group; call acclGroupEnd first", fn,
+               (void*)comm);
   ACCLCHECK(acclCommBeginRelease(comm, abort, fn));
   acclLogDevice = comm->device;
   INFO(ACCL_INIT, "comm %s rank %d - %s START", comm->name, comm->rank, abort ? "Abort" : "Destroy");
@@ -341,7 +347,8 @@ static void* jobThread(void* arg) {
 /* Run now, on a thread, or at acclGroupEnd. Takes j in every case. */
 static acclResult_t submitJob(lifeJob* j) {
   if (acclGroupActive()) {
-    acclGroupJob g = {runJob, finishJob, j, j->blocking};
+    acclGroupJob g = {runJob, finishJob, j, j->blocking,
+                      j->kind == JOB_INIT || j->kind == JOB_FINALIZE ? j->comm : j->parent};
     acclResult_t res = acclGroupDefer(&g);
     if (res != acclSuccess) {
       acclGroupFail(res);
@@ -692,7 +699,7 @@ ACCL_EXPORT acclResult_t acclCommInitAll(acclComm_t* comms, int ndev, const int*
     ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument ndev is %d, must be in [1, %d]", fn, ndev, ACCL_MAX_RANKS);
   int count = 0;
   accError_t err = accGetDeviceCount(&count);
-  if (err != accSuccess) { ACCL_ERROR(acclDeviceError, "%s: cannot count devices: %s", fn, accGetErrorString(err)); }
+  if (err != accSuccess) ACCL_ERROR(acclDeviceError, "%s: cannot count devices: %s", fn, accGetErrorString(err));
   for (int i = 0; i < ndev; i++) {
     int d = devlist ? devlist[i] : i;
     if (d < 0 || d >= count)
@@ -709,8 +716,7 @@ ACCL_EXPORT acclResult_t acclCommInitAll(acclComm_t* comms, int ndev, const int*
   if (!tasks || !threads) {
     free(tasks);
     free(threads);
-    WARN("%s: out of memory", fn);
-    return acclSystemError;
+    ACCL_ERROR(acclSystemError, "%s: out of memory", fn);
   }
   acclResult_t res = acclSuccess;
   int started = 0;

@@ -15,7 +15,7 @@
 #include "collectives/tuning.h"
 #include "core/param.h"
 #include "topology/node.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 
 typedef struct {
   int conn;             /* connection lane */
@@ -323,7 +323,7 @@ int main(int argc, char** argv) {
     int N = nodeList[ni], n = N * ppn;
     int* devOf = malloc(sizeof(int) * (size_t)n);
     int* nodeOf = malloc(sizeof(int) * (size_t)n);
-    acclTopoPlan tp;
+    acclTopoGraph tp;
     memset(&tp, 0, sizeof(tp));
     if (!devOf || !nodeOf) {
       rc = 1;
@@ -335,7 +335,7 @@ int main(int argc, char** argv) {
       nodeOf[r] = r / ppn;
       devOf[r] = (r % ppn) % node->ndev;
     }
-    if (acclTopoPlanCompute(node, n, devOf, nodeOf, 0, &tp) != acclSuccess) {
+    if (acclTopoGraphCompute(node, n, devOf, nodeOf, 0, &tp) != acclSuccess) {
       fprintf(stderr, "acc-ccl-sim: planning %d nodes failed: %s\n", N, acclLastErrorText());
       rc = 1;
     }
@@ -427,7 +427,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < nl; i++)
         printf("%s%s\n", lines[i], lineAlgo[i] == bestA && bestA != (int)tuned ? " best(tuner differs)" : "");
     }
-    acclTopoPlanFree(&tp);
+    acclTopoGraphFree(&tp);
     free(devOf);
     free(nodeOf);
   }

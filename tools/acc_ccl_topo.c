@@ -12,7 +12,7 @@
 #include "config.h"
 #include "topo_dot.h"
 #include "topology/node.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 
 extern char** environ;
 
@@ -25,9 +25,9 @@ static void usage(FILE* f) {
       "  --devices N     devices of a generated node (default 8)\n"
       "  --nodes N       number of identical nodes (default 1)\n"
       "  --ranks N       ranks per node (default: one per device; more share devices)\n"
-      "  --channels N    rings to plan (default: as many disjoint rings as the graph gives, up to 4)\n"
+      "  --channels N    rings to graph (default: as many disjoint rings as the graph gives, up to 4)\n"
       "  --dump FILE     write the node description (XML, loadable with --topo / ACCL_TOPO_FILE)\n"
-      "  --graph FILE    write the plan (XML, loadable with ACCL_GRAPH_FILE)\n"
+      "  --graph FILE    write the graph (XML, loadable with ACCL_GRAPH_FILE)\n"
       "  --dot FILE      write a Graphviz picture (render with dot -Kneato)\n"
       "  --png FILE      render the picture to PNG (needs Graphviz)\n"
       "  -h, --help\n",
@@ -148,8 +148,8 @@ int main(int argc, char** argv) {
   int* devOf = malloc(sizeof(int) * (size_t)nranks);
   int* nodeOf = malloc(sizeof(int) * (size_t)nranks);
   int rc = 1;
-  acclTopoPlan plan;
-  memset(&plan, 0, sizeof(plan));
+  acclTopoGraph graph;
+  memset(&graph, 0, sizeof(graph));
   if (!devOf || !nodeOf) goto out;
   for (int r = 0; r < nranks; r++) {
     nodeOf[r] = r / ranksPerNode;
@@ -157,19 +157,19 @@ int main(int argc, char** argv) {
   }
   printNode(node, stdout);
   if (dumpFile && acclTopoNodeDump(node, dumpFile) != acclSuccess) goto out;
-  res = acclTopoPlanCompute(node, nranks, devOf, nodeOf, channels, &plan);
+  res = acclTopoGraphCompute(node, nranks, devOf, nodeOf, channels, &graph);
   if (res != acclSuccess) {
     fprintf(stderr, "acc-ccl-topo: planning failed: %s\n", acclLastErrorText());
     goto out;
   }
-  printf("plan for %d node%s x %d ranks:\n", nodes, nodes > 1 ? "s" : "", ranksPerNode);
-  acclTopoPlanPrint(&plan, stdout);
-  for (int c = 0; c < plan.nRings && nodes > 1 && plan.ringNic; c++) { /* NIC names of node 0's channels */
-    int out = plan.ringNic[c * plan.nNodes], in = plan.ringNicIn ? plan.ringNicIn[c * plan.nNodes] : -1;
+  printf("graph for %d node%s x %d ranks:\n", nodes, nodes > 1 ? "s" : "", ranksPerNode);
+  acclTopoGraphPrint(&graph, stdout);
+  for (int c = 0; c < graph.nRings && nodes > 1 && graph.ringNic; c++) { /* NIC names of node 0's channels */
+    int out = graph.ringNic[c * graph.nNodes], in = graph.ringNicIn ? graph.ringNicIn[c * graph.nNodes] : -1;
     printf("channel %d: leaves through %s, enters through %s\n", c, out >= 0 ? node->nics[out].name : "-",
            in >= 0 ? node->nics[in].name : "-");
   }
-  if (graphFile && acclTopoPlanDump(&plan, graphFile) != acclSuccess) goto out;
+  if (graphFile && acclTopoGraphDump(&graph, graphFile) != acclSuccess) goto out;
   char tmpDot[] = "/tmp/acc-ccl-topo-XXXXXX";
   if (pngFile && !dotFile) { /* --png alone: the .dot file is temporary */
     int fd = mkstemp(tmpDot);
@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
   }
   if (dotFile) {
     FILE* f = fopen(dotFile, "w");
-    if (!f || acclTopoWriteDot(node, &plan, devOf, f) != 0) {
+    if (!f || acclTopoWriteDot(node, &graph, devOf, f) != 0) {
       fprintf(stderr, "acc-ccl-topo: cannot write %s\n", dotFile);
       if (f) fclose(f);
       goto out;
@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
   }
   rc = 0;
 out:
-  acclTopoPlanFree(&plan);
+  acclTopoGraphFree(&graph);
   acclTopoNodeFree(node);
   free(devOf);
   free(nodeOf);

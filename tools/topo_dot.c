@@ -1,4 +1,4 @@
-/* topo_dot.c - Graphviz picture of a node topology and a plan: chips as
+/* topo_dot.c - Graphviz picture of a node topology and a graph: chips as
  * boxes (a torus as a grid, other graphs on a circle, one block per node),
  * links in grey, NICs as ellipses next to their devices, each ring in its own
  * colour with arrows in ring direction. Positions are pinned, so render with
@@ -69,7 +69,7 @@ static void edge(FILE* f, const acclTopoNode* node, int k, int a, int b, const c
   fprintf(f, "  ghost%d -> n%dd%d [%s];\n", g + 1, k, b, attrs);
 }
 
-static int onRing(const acclTopoPlan* p, const int* devOf, int k, int a, int b) {
+static int onRing(const acclTopoGraph* p, const int* devOf, int k, int a, int b) {
   int n = p->nranks;
   for (int c = 0; c < p->nRings; c++)
     for (int i = 0; i < n; i++) {
@@ -81,7 +81,7 @@ static int onRing(const acclTopoPlan* p, const int* devOf, int k, int a, int b) 
   return 0;
 }
 
-int acclTopoWriteDot(const acclTopoNode* node, const acclTopoPlan* p, const int* devOf, FILE* f) {
+int acclTopoWriteDot(const acclTopoNode* node, const acclTopoGraph* p, const int* devOf, FILE* f) {
   int n = p->nranks, N = p->nNodes;
   fprintf(f, "digraph topology {\n  graph [splines=false, overlap=true, fontname=\"Helvetica\", labelloc=t, label=\"");
   fprintf(f, "%s: %d devices, %d links, %d NICs; %d node%s, %d ranks; ", node->name, node->ndev, node->graph->nlinks,

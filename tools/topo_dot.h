@@ -4,9 +4,9 @@
 
 #include <stdio.h>
 #include "topology/node.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 
-/* devOf: device of each rank of the plan. Returns 0, or -1 on a write error. */
-int acclTopoWriteDot(const acclTopoNode* node, const acclTopoPlan* plan, const int* devOf, FILE* f);
+/* devOf: device of each rank of the graph. Returns 0, or -1 on a write error. */
+int acclTopoWriteDot(const acclTopoNode* node, const acclTopoGraph* graph, const int* devOf, FILE* f);
 
 #endif

@@ -170,11 +170,9 @@ static acclResult_t waitConn(acclBootstrap* bs, int kind, int peer, uint64_t dea
     if (kind == ACCL_HELLO_RING && bs->ringRecvFd >= 0) return acclSuccess;
     if (kind == ACCL_HELLO_P2P && bs->p2pRecvFd[peer] >= 0) return acclSuccess;
     if (isAborted(bs)) return acclInvalidUsage;
-    if (acclClockNs() >= deadline) {
-      WARN("bootstrap %s: rank %d did not connect in time (%s)", bs->who, peer,
-           kind == ACCL_HELLO_RING ? "ACCL_BOOTSTRAP_TIMEOUT" : "ACCL_TIMEOUT");
-      return acclTimeout;
-    }
+    if (acclClockNs() >= deadline)
+      ACCL_ERROR(acclTimeout, "bootstrap %s: rank %d did not connect in time (%s)", bs->who, peer,
+                 kind == ACCL_HELLO_RING ? "ACCL_BOOTSTRAP_TIMEOUT" : "ACCL_TIMEOUT");
     int fd;
     acclHello h;
     acclSocketAddr from;
@@ -321,10 +319,7 @@ static acclResult_t bootstrapCreate(const acclSocketAddr* rootAddr, const uint8_
                                     volatile int* abortFlag, acclBootstrap** out) {
   acclResult_t res = acclSuccess;
   acclBootstrap* bs = calloc(1, sizeof(*bs));
-  if (bs == NULL) {
-    WARN("bootstrap: out of memory");
-    return acclSystemError;
-  }
+  if (bs == NULL) ACCL_ERROR(acclSystemError, "bootstrap: out of memory");
   bs->rank = rank;
   bs->nranks = nranks;
   memcpy(bs->secret, secret, ACCL_SECRET_BYTES);
@@ -373,10 +368,8 @@ acclResult_t acclBootstrapInit(const acclUniqueId* id, int rank, int nranks, vol
       acclSocketAddr listening;
       ACCLCHECK(acclBootstrapRootStart(&rootAddr, secret, &listening));
     }
-  } else if (acclIdDecode(id, &rootAddr.sa, secret) != acclSuccess) {
-    WARN("bootstrap: %s", acclLastErrorText());
-    return acclInvalidArgument;
-  }
+  } else if (acclIdDecode(id, &rootAddr.sa, secret) != acclSuccess)
+    ACCL_ERROR(acclInvalidArgument, "bootstrap: %s", acclLastErrorText());
   acclResult_t res = bootstrapCreate(&rootAddr, secret, rank, nranks, abortFlag, out);
   /* Release the root thread if this process hosts it (stop it on failure). */
   acclBootstrapRootReap(secret, res != acclSuccess);
@@ -406,10 +399,9 @@ acclResult_t acclBootstrapSplit(acclBootstrap* parent, const int* ranks, int nne
   }
   acclSocketAddr rootAddr;
   uint8_t secret[ACCL_SECRET_BYTES];
-  if (acclIdDecode(&id, &rootAddr.sa, secret) != acclSuccess) {
-    WARN("bootstrap split: the id received from rank %d is bad: %s", ranks[0], acclLastErrorText());
-    return acclInternalError;
-  }
+  if (acclIdDecode(&id, &rootAddr.sa, secret) != acclSuccess)
+    ACCL_ERROR(acclInternalError, "bootstrap split: the id received from rank %d is bad: %s", ranks[0],
+               acclLastErrorText());
   acclResult_t res = bootstrapCreate(&rootAddr, secret, myNewRank, nnew, abortFlag, out);
   acclBootstrapRootReap(secret, res != acclSuccess);
   return res;
@@ -447,10 +439,7 @@ acclResult_t acclBootstrapBarrier(acclBootstrap* bs) {
 static acclResult_t stashPush(acclBootstrap* bs, int peer, int tag, const void* data, size_t size, int fd,
                               uint64_t deadline) {
   acclStashedMsg* m = malloc(sizeof(*m) + size);
-  if (m == NULL) {
-    WARN("bootstrap: out of memory stashing %zu bytes", size);
-    return acclSystemError;
-  }
+  if (m == NULL) ACCL_ERROR(acclSystemError, "bootstrap: out of memory stashing %zu bytes", size);
   m->peer = peer;
   m->tag = tag;
   m->size = size;
@@ -471,10 +460,8 @@ static acclResult_t stashPush(acclBootstrap* bs, int peer, int tag, const void* 
 }
 
 static acclResult_t checkPeer(const acclBootstrap* bs, int peer, const char* fn) {
-  if (peer < 0 || peer >= bs->nranks) {
-    WARN("%s: peer %d out of range [0,%d)", fn, peer, bs->nranks);
-    return acclInternalError;
-  }
+  if (peer < 0 || peer >= bs->nranks)
+    ACCL_ERROR(acclInternalError, "%s: peer %d out of range [0,%d)", fn, peer, bs->nranks);
   return acclSuccess;
 }
 

@@ -127,8 +127,7 @@ acclResult_t acclSecretNew(uint8_t secret[ACCL_SECRET_BYTES]) {
     ssize_t r = getrandom(secret + got, ACCL_SECRET_BYTES - got, 0);
     if (r < 0) {
       if (errno == EINTR) continue;
-      WARN("bootstrap: getrandom failed: %s", strerror(errno));
-      return acclSystemError;
+      ACCL_ERROR(acclSystemError, "bootstrap: getrandom failed: %s", strerror(errno));
     }
     got += (size_t)r;
   }

@@ -190,8 +190,7 @@ acclResult_t acclBootstrapRootStart(const acclSocketAddr* addr, const uint8_t* s
   acclRoot* root = calloc(1, sizeof(*root));
   if (root == NULL) {
     close(fd);
-    WARN("bootstrap: out of memory for the root");
-    return acclSystemError;
+    ACCL_ERROR(acclSystemError, "bootstrap: out of memory for the root");
   }
   memcpy(root->secret, secret, ACCL_SECRET_BYTES);
   acclAcceptorInit(&root->acc, fd, secret, "root");
@@ -205,8 +204,7 @@ acclResult_t acclBootstrapRootStart(const acclSocketAddr* addr, const uint8_t* s
   if (err != 0) {
     close(fd);
     free(root);
-    WARN("bootstrap: cannot start the root thread: %s", strerror(err));
-    return acclSystemError;
+    ACCL_ERROR(acclSystemError, "bootstrap: cannot start the root thread: %s", strerror(err));
   }
   char buf[80];
   INFO(ACCL_BOOTSTRAP, "bootstrap root listening on %s", acclSocketAddrStr(listening, buf, sizeof(buf)));

@@ -141,10 +141,7 @@ static int usableAddr(const struct ifaddrs* ifa) {
 static acclResult_t chooseInterface(void) {
   const char* spec = acclParamSocketIfname();
   struct ifaddrs* list = NULL;
-  if (getifaddrs(&list) != 0) {
-    WARN("bootstrap: getifaddrs failed: %s", strerror(errno));
-    return acclSystemError;
-  }
+  if (getifaddrs(&list) != 0) ACCL_ERROR(acclSystemError, "bootstrap: getifaddrs failed: %s", strerror(errno));
   const struct ifaddrs* best = NULL;
   int bestRank = 1 << 30;
   for (const struct ifaddrs* ifa = list; ifa; ifa = ifa->ifa_next) {
@@ -213,10 +210,7 @@ static int newSocket(int family) {
 acclResult_t acclSocketListen(const acclSocketAddr* addr, int* fd, acclSocketAddr* bound) {
   char buf[80];
   int s = newSocket(addr->sa.sa_family);
-  if (s < 0) {
-    WARN("bootstrap: socket() failed: %s", strerror(errno));
-    return acclSystemError;
-  }
+  if (s < 0) ACCL_ERROR(acclSystemError, "bootstrap: socket() failed: %s", strerror(errno));
   int one = 1;
   setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (bind(s, &addr->sa, acclSocketAddrLen(addr)) != 0 || listen(s, 256) != 0) {
@@ -252,10 +246,7 @@ acclResult_t acclSocketConnect(const acclSocketAddr* addr, uint64_t deadlineNs, 
   for (;;) {
     if (aborted(abortFlag)) return acclInvalidUsage;
     int s = newSocket(addr->sa.sa_family);
-    if (s < 0) {
-      WARN("bootstrap: socket() failed: %s", strerror(errno));
-      return acclSystemError;
-    }
+    if (s < 0) ACCL_ERROR(acclSystemError, "bootstrap: socket() failed: %s", strerror(errno));
     int rc = connect(s, &addr->sa, acclSocketAddrLen(addr));
     if (rc != 0 && errno == EINPROGRESS) {
       for (;;) {
@@ -285,17 +276,16 @@ acclResult_t acclSocketConnect(const acclSocketAddr* addr, uint64_t deadlineNs, 
     if (aborted(abortFlag)) return acclInvalidUsage;
     if (acclClockNs() >= deadlineNs) break;
     if (lastErr != ECONNREFUSED && lastErr != ETIMEDOUT && lastErr != EHOSTUNREACH && lastErr != ENETUNREACH &&
-        lastErr != ECONNRESET && lastErr != EAGAIN) {
-      WARN("bootstrap: connect to %s failed: %s", acclSocketAddrStr(addr, buf, sizeof(buf)), strerror(lastErr));
-      return acclSystemError;
-    }
+        lastErr != ECONNRESET && lastErr != EAGAIN)
+      ACCL_ERROR(acclSystemError, "bootstrap: connect to %s failed: %s", acclSocketAddrStr(addr, buf, sizeof(buf)),
+                 strerror(lastErr));
     /* The peer may not listen yet: back off (sleeping) and retry. */
     retries++;
     int slice = pollSlice(deadlineNs);
     if (slice > 0) poll(NULL, 0, retries < 10 ? (slice < 10 ? slice : 10) : slice);
   }
-  WARN("bootstrap: connect to %s timed out (%s)", acclSocketAddrStr(addr, buf, sizeof(buf)), strerror(lastErr));
-  return acclTimeout;
+  ACCL_ERROR(acclTimeout, "bootstrap: connect to %s timed out (%s)", acclSocketAddrStr(addr, buf, sizeof(buf)),
+             strerror(lastErr));
 }
 
 acclResult_t acclSocketAccept(int listenFd, int* fd, acclSocketAddr* peer) {
@@ -304,8 +294,7 @@ acclResult_t acclSocketAccept(int listenFd, int* fd, acclSocketAddr* peer) {
   if (s < 0) {
     *fd = -1;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) return acclSuccess;
-    WARN("bootstrap: accept failed: %s", strerror(errno));
-    return acclSystemError;
+    ACCL_ERROR(acclSystemError, "bootstrap: accept failed: %s", strerror(errno));
   }
   int one = 1;
   setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -349,20 +338,18 @@ acclResult_t acclSocketSendRecv(int sendFd, const void* sbuf, size_t sn, int rec
   for (;;) {
     int sst = sendFd >= 0 ? sendSome(sendFd, sbuf, sn, &sdone) : 1;
     int rst = recvFd >= 0 ? acclSocketRecvSome(recvFd, rbuf, rn, &rdone) : 1;
-    if (sst < 0 || rst < 0) {
-      WARN("bootstrap: %s: connection to the peer was lost (%s)", what, sst < 0 ? "send" : "receive");
-      return acclRemoteError;
-    }
+    if (sst < 0 || rst < 0)
+      ACCL_ERROR(acclRemoteError, "bootstrap: %s: connection to the peer was lost (%s)", what,
+                 sst < 0 ? "send" : "receive");
     if (sst == 1 && rst == 1) return acclSuccess;
     if (aborted(abortFlag)) {
       INFO(ACCL_BOOTSTRAP, "bootstrap: %s interrupted by abort", what);
       return acclInvalidUsage;
     }
     int slice = pollSlice(deadlineNs);
-    if (slice < 0) {
-      WARN("bootstrap: %s timed out (%zu/%zu bytes sent, %zu/%zu received)", what, sdone, sn, rdone, rn);
-      return acclTimeout;
-    }
+    if (slice < 0)
+      ACCL_ERROR(acclTimeout, "bootstrap: %s timed out (%zu/%zu bytes sent, %zu/%zu received)", what, sdone, sn, rdone,
+                 rn);
     struct pollfd p[2];
     int np = 0;
     if (sst == 0) p[np++] = (struct pollfd){sendFd, POLLOUT, 0};

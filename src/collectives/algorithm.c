@@ -1,6 +1,6 @@
 /* algorithm.c - the algorithm table and what its entries share. */
 #include "collectives/algorithm.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 
 /* Indexed by acclAlgo: the order is the enum's, which plans and logs record. */
 static const acclAlgoInfo* const algoTable[ACCL_NUM_ALGOS] = {

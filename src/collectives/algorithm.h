@@ -20,7 +20,7 @@ typedef struct {
   int hierLocal; /* ranks per node when the hierarchical plan can run (equal nodes), else 0 */
   size_t llMaxBytes;
   size_t rdMaxBytes; /* largest recursive-doubling message (half a FIFO at most) */
-  /* The cost model's figures (topology/plan.h): GB/s and us. bwIntra, bwInter:
+  /* The cost model's figures (topology/graph.h): GB/s and us. bwIntra, bwInter:
    * one channel's share of its slowest link inside a node / of its NIC;
    * bwNet: a node's NICs together; bwCopy: device memory (0: host memory). */
   double bwIntra, latIntra, bwInter, latInter;

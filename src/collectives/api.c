@@ -43,6 +43,16 @@ static acclResult_t checkBuffer(const callArgs* a, const char* arg, const void* 
                  p);
 }
 
+static acclResult_t checkStream(const char* fn, const struct acclComm* comm, accStream_t stream) {
+  int dev;
+  accError_t e = accDevStreamDevice(stream, &dev);
+  if (e != accSuccess) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument stream is not a valid stream", fn);
+  if (dev != comm->device)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument stream belongs to device %d, the communicator to device %d", fn,
+                   dev, comm->device);
+  return acclSuccess;
+}
+
 /* comm has been entered (acclCommEnter) by the caller. */
 static acclResult_t validate(const callArgs* a, struct acclComm* comm, accStream_t stream) {
   size_t esize = acclTypeSize(a->dtype);
@@ -64,21 +74,18 @@ static acclResult_t validate(const callArgs* a, struct acclComm* comm, accStream
   if (a->count > 0) {
     int needSend = a->func != ACCL_FUNC_RECV && (a->func != ACCL_FUNC_BROADCAST || a->root == comm->rank);
     int needRecv = a->func != ACCL_FUNC_SEND && (a->func != ACCL_FUNC_REDUCE || a->root == comm->rank);
-    if (needSend && a->sendbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument sendbuff is NULL", a->fn);
-    if (needRecv && a->recvbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument recvbuff is NULL", a->fn);
+    /* acclBcast has one buffer argument, buff */
+    int bcast = strcmp(a->fn, "acclBcast") == 0;
+    const char *sname = bcast ? "buff" : "sendbuff", *rname = bcast ? "buff" : "recvbuff";
+    if (needSend && a->sendbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument %s is NULL", a->fn, sname);
+    if (needRecv && a->recvbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument %s is NULL", a->fn, rname);
     size_t n = (size_t)comm->nranks, bytes = a->count * esize;
     size_t sendBytes = bytes * (a->func == ACCL_FUNC_REDUCESCATTER || a->func == ACCL_FUNC_ALLTOALL ? n : 1);
     size_t recvBytes = bytes * (a->func == ACCL_FUNC_ALLGATHER || a->func == ACCL_FUNC_ALLTOALL ? n : 1);
-    if (needSend) ACCLCHECK(checkBuffer(a, "sendbuff", a->sendbuff, sendBytes));
-    if (needRecv) ACCLCHECK(checkBuffer(a, "recvbuff", a->recvbuff, recvBytes));
+    if (needSend) ACCLCHECK(checkBuffer(a, sname, a->sendbuff, sendBytes));
+    if (needRecv) ACCLCHECK(checkBuffer(a, rname, a->recvbuff, recvBytes));
   }
-  int dev;
-  accError_t e = accDevStreamDevice(stream, &dev);
-  if (e != accSuccess) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument stream is not a valid stream", a->fn);
-  if (dev != comm->device)
-    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument stream belongs to device %d, the communicator to device %d",
-                   a->fn, dev, comm->device);
-  return acclSuccess;
+  return checkStream(a->fn, comm, stream);
 }
 
 static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t stream) {
@@ -129,6 +136,87 @@ static acclResult_t call(const callArgs* a, struct acclComm* comm, accStream_t s
   return res;
 }
 
+/* Gather / Scatter (NCCL 2.28): the root's side moves nranks blocks of count
+ * elements, every other rank's one block; built as the sends and receives of
+ * one group, as NCCL does, so they run on the p2p lanes and nest in a user's
+ * group like any send or receive. comm has been entered by the caller. */
+static acclResult_t validateRooted(const callArgs* a, struct acclComm* comm, accStream_t stream, int gather) {
+  size_t esize = acclTypeSize(a->dtype);
+  if (esize == 0) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument datatype (%d) is unknown", a->fn, (int)a->dtype);
+  if (a->count > SIZE_MAX / esize / (size_t)comm->nranks)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument count (%zu) overflows the buffer size for %s", a->fn, a->count,
+                   acclTypeName(a->dtype));
+  if (a->root < 0 || a->root >= comm->nranks)
+    ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument root (%d) is not a rank of the communicator (0..%d)", a->fn,
+                   a->root, comm->nranks - 1);
+  if (a->count > 0) {
+    int isRoot = a->root == comm->rank;
+    size_t block = a->count * esize, all = block * (size_t)comm->nranks;
+    /* gather: every rank sends a block, the root receives all; scatter: the converse */
+    int needSend = gather || isRoot, needRecv = !gather || isRoot;
+    if (needSend && a->sendbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument sendbuff is NULL", a->fn);
+    if (needRecv && a->recvbuff == NULL) ACCL_ARG_ERROR(acclInvalidArgument, "%s: argument recvbuff is NULL", a->fn);
+    if (needSend) ACCLCHECK(checkBuffer(a, "sendbuff", a->sendbuff, gather ? block : all));
+    if (needRecv) ACCLCHECK(checkBuffer(a, "recvbuff", a->recvbuff, gather ? all : block));
+  }
+  return checkStream(a->fn, comm, stream);
+}
+
+static acclResult_t submitP2p(struct acclComm* comm, accStream_t stream, acclFunc func, const void* sbuf, void* rbuf,
+                              const callArgs* a, int peer) {
+  acclTask t;
+  memset(&t, 0, sizeof(t));
+  t.func = func;
+  t.sendbuff = sbuf;
+  t.recvbuff = rbuf;
+  t.count = a->count;
+  t.dtype = a->dtype;
+  t.peer = peer;
+  t.op = ACCDEV_OP_SUM;
+  return acclGroupSubmit(comm, stream, &t);
+}
+
+static acclResult_t rootedCall(const callArgs* a, struct acclComm* comm, accStream_t stream, int gather) {
+  acclResult_t res = acclCommEnter(comm, a->fn);
+  if (res != acclSuccess) {
+    acclGroupFail(res);
+    return res;
+  }
+  res = validateRooted(a, comm, stream, gather);
+  if (res != acclSuccess) {
+    acclCommLeave(comm);
+    acclGroupFail(res);
+    return res;
+  }
+  int saved = acclLogDevice;
+  acclLogDevice = comm->device;
+  unsigned long opCount = (unsigned long)__atomic_fetch_add(&comm->opCount, 1, __ATOMIC_RELAXED);
+  INFO(ACCL_COLL,
+       "%s: opCount %lx sendbuff %p recvbuff %p count %zu datatype %d op %d root %d comm %p [nranks=%d] stream %p",
+       a->fn + 4, opCount, a->sendbuff, a->recvbuff, a->count, (int)a->dtype, (int)a->op, a->root, (void*)comm,
+       comm->nranks, (void*)stream);
+  if (a->count > 0) {
+    size_t block = a->count * acclTypeSize(a->dtype);
+    int isRoot = a->root == comm->rank;
+    acclGroupStart();
+    if (gather) {
+      res = submitP2p(comm, stream, ACCL_FUNC_SEND, a->sendbuff, NULL, a, a->root);
+      for (int p = 0; isRoot && p < comm->nranks && res == acclSuccess; p++)
+        res = submitP2p(comm, stream, ACCL_FUNC_RECV, NULL, (char*)a->recvbuff + (size_t)p * block, a, p);
+    } else {
+      for (int p = 0; isRoot && p < comm->nranks && res == acclSuccess; p++)
+        res = submitP2p(comm, stream, ACCL_FUNC_SEND, (const char*)a->sendbuff + (size_t)p * block, NULL, a, p);
+      if (res == acclSuccess) res = submitP2p(comm, stream, ACCL_FUNC_RECV, NULL, a->recvbuff, a, a->root);
+    }
+    if (res != acclSuccess) acclGroupFail(res);
+    acclResult_t endRes = acclGroupEnd(); /* nested in a user's group: launched at the user's acclGroupEnd */
+    if (res == acclSuccess) res = endRes;
+  }
+  acclCommLeave(comm);
+  acclLogDevice = saved;
+  return res;
+}
+
 ACCL_EXPORT acclResult_t acclAllReduce(const void* sendbuff, void* recvbuff, size_t count, acclDataType_t datatype,
                                        acclRedOp_t op, acclComm_t comm, accStream_t stream) {
   callArgs a = {"acclAllReduce", ACCL_FUNC_ALLREDUCE, sendbuff, recvbuff, count, datatype, op, 1, 0, -1};
@@ -138,6 +226,13 @@ ACCL_EXPORT acclResult_t acclAllReduce(const void* sendbuff, void* recvbuff, siz
 ACCL_EXPORT acclResult_t acclBroadcast(const void* sendbuff, void* recvbuff, size_t count, acclDataType_t datatype,
                                        int root, acclComm_t comm, accStream_t stream) {
   callArgs a = {"acclBroadcast", ACCL_FUNC_BROADCAST, sendbuff, recvbuff, count, datatype, acclSum, 0, root, -1};
+  return call(&a, comm, stream);
+}
+
+/* NCCL's in-place broadcast: acclBroadcast with sendbuff == recvbuff == buff. */
+ACCL_EXPORT acclResult_t acclBcast(void* buff, size_t count, acclDataType_t datatype, int root, acclComm_t comm,
+                                   accStream_t stream) {
+  callArgs a = {"acclBcast", ACCL_FUNC_BROADCAST, buff, buff, count, datatype, acclSum, 0, root, -1};
   return call(&a, comm, stream);
 }
 
@@ -160,10 +255,22 @@ ACCL_EXPORT acclResult_t acclReduceScatter(const void* sendbuff, void* recvbuff,
   return call(&a, comm, stream);
 }
 
-ACCL_EXPORT acclResult_t acclAllToAll(const void* sendbuff, void* recvbuff, size_t count, acclDataType_t datatype,
+ACCL_EXPORT acclResult_t acclAlltoAll(const void* sendbuff, void* recvbuff, size_t count, acclDataType_t datatype,
                                       acclComm_t comm, accStream_t stream) {
-  callArgs a = {"acclAllToAll", ACCL_FUNC_ALLTOALL, sendbuff, recvbuff, count, datatype, acclSum, 0, 0, -1};
+  callArgs a = {"acclAlltoAll", ACCL_FUNC_ALLTOALL, sendbuff, recvbuff, count, datatype, acclSum, 0, 0, -1};
   return call(&a, comm, stream);
+}
+
+ACCL_EXPORT acclResult_t acclGather(const void* sendbuff, void* recvbuff, size_t count, acclDataType_t datatype,
+                                    int root, acclComm_t comm, accStream_t stream) {
+  callArgs a = {"acclGather", ACCL_FUNC_SEND, sendbuff, recvbuff, count, datatype, acclSum, 0, root, -1};
+  return rootedCall(&a, comm, stream, 1);
+}
+
+ACCL_EXPORT acclResult_t acclScatter(const void* sendbuff, void* recvbuff, size_t count, acclDataType_t datatype,
+                                     int root, acclComm_t comm, accStream_t stream) {
+  callArgs a = {"acclScatter", ACCL_FUNC_RECV, sendbuff, recvbuff, count, datatype, acclSum, 0, root, -1};
+  return rootedCall(&a, comm, stream, 0);
 }
 
 ACCL_EXPORT acclResult_t acclSend(const void* sendbuff, size_t count, acclDataType_t datatype, int peer,

@@ -170,7 +170,7 @@ static int sameSignature(const acclTask* a, const acclTask* b) {
          a->postDiv == b->postDiv && a->root == b->root && a->peer == b->peer;
 }
 
-acclResult_t acclEnqueueTasks(struct acclComm* comm, accStream_t stream, const acclTask* tasks, int ntasks) {
+static acclResult_t enqueueTasks(struct acclComm* comm, accStream_t stream, const acclTask* tasks, int ntasks) {
   acclPlan* plan = acclPlanGet(comm);
   if (!plan) ACCL_ERROR(acclSystemError, "rank %d: no memory for a plan", comm->rank);
   acclResult_t res = acclPlanReserveTasks(plan, ntasks);
@@ -203,4 +203,19 @@ acclResult_t acclEnqueueTasks(struct acclComm* comm, accStream_t stream, const a
   }
   stageOverlaps(plan);
   return acclPlanLaunch(comm, plan, stream);
+}
+
+/* One communicator is driven by one thread at a time (NCCL forbids concurrent
+ * calls on a communicator). Two threads here at once would share the plan
+ * cache and the sequence numbers and pair calls differently on each rank:
+ * the second one is refused instead of giving silently wrong results. */
+acclResult_t acclEnqueueTasks(struct acclComm* comm, accStream_t stream, const acclTask* tasks, int ntasks) {
+  if (__atomic_exchange_n(&comm->enqueueBusy, 1, __ATOMIC_ACQUIRE))
+    ACCL_ERROR(acclInvalidUsage,
+               "rank %d: communicator %p (%s) called from two threads at once; calls on one communicator must not "
+               "be concurrent",
+               comm->rank, (void*)comm, comm->name);
+  acclResult_t res = enqueueTasks(comm, stream, tasks, ntasks);
+  __atomic_store_n(&comm->enqueueBusy, 0, __ATOMIC_RELEASE);
+  return res;
 }

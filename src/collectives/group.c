@@ -23,7 +23,17 @@ static __thread int groupJobCount, groupJobCap;
 /* Inside acclGroupStart/End on this thread: creation calls are deferred (init.c). */
 int acclGroupActive(void) { return groupDepth > 0; }
 
+int acclGroupHolds(const struct acclComm* comm) {
+  for (int i = 0; i < groupCount; i++)
+    if (groupTasks[i].comm == comm) return 1;
+  for (int i = 0; i < groupJobCount; i++)
+    if (groupJobs[i].holds == comm) return 1;
+  return 0;
+}
+
 static void groupReset(void) {
+  /* each collected call kept its communicator entered until now */
+  for (int i = 0; i < groupCount; i++) acclCommLeave(groupTasks[i].comm);
   free(groupTasks);
   groupTasks = NULL;
   groupCount = groupCap = 0;
@@ -157,6 +167,8 @@ acclResult_t acclGroupSubmit(struct acclComm* comm, accStream_t stream, const ac
     groupTasks = nt;
     groupCap = cap;
   }
+  /* entered until acclGroupEnd: a Destroy or Abort from another thread waits for the group */
+  __atomic_add_fetch(&comm->users, 1, __ATOMIC_SEQ_CST);
   groupTasks[groupCount++] = (groupedTask){comm, stream, *task};
   return acclSuccess;
 }

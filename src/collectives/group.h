@@ -12,6 +12,9 @@ acclResult_t acclGroupSubmit(struct acclComm* comm, accStream_t stream, const ac
 void acclGroupFail(acclResult_t err);
 /* This thread is inside acclGroupStart / End. */
 int acclGroupActive(void);
+/* This thread's open group holds calls or deferred jobs on comm: destroying
+ * it now would wait for a group that cannot end. */
+int acclGroupHolds(const struct acclComm* comm);
 /* Work that acclGroupEnd runs before launching the group's calls: creation,
  * split and finalize of communicators (init.c), deferred so that several of
  * them called from one thread rendezvous concurrently. run() executes on a
@@ -24,6 +27,7 @@ typedef struct {
   acclResult_t (*finish)(void* arg, acclResult_t res);
   void* arg;
   int blocking;
+  const struct acclComm* holds; /* the communicator the job keeps entered (Destroy / Abort wait for it) */
 } acclGroupJob;
 acclResult_t acclGroupDefer(const acclGroupJob* job);
 

@@ -7,7 +7,8 @@
 #include "core/halfconv.h"
 
 static int isFloat(acclDataType_t t) {
-  return t == acclFloat16 || t == acclBfloat16 || t == acclFloat32 || t == acclFloat64;
+  return t == acclFloat16 || t == acclBfloat16 || t == acclFloat32 || t == acclFloat64 || t == acclFloat8e4m3 ||
+         t == acclFloat8e5m2;
 }
 static int isSigned(acclDataType_t t) { return t == acclInt8 || t == acclInt32 || t == acclInt64; }
 
@@ -23,6 +24,8 @@ accDevScalar acclScalarFromBytes(acclDataType_t t, const void* p) {
     case acclUint64: s.u = *(const uint64_t*)p; break;
     case acclFloat16: s.f = acclHalfToFloat(*(const uint16_t*)p); break;
     case acclBfloat16: s.f = acclBf16ToFloat(*(const uint16_t*)p); break;
+    case acclFloat8e4m3: s.f = acclFp8e4m3ToFloat(*(const uint8_t*)p); break;
+    case acclFloat8e5m2: s.f = acclFp8e5m2ToFloat(*(const uint8_t*)p); break;
     case acclFloat32: s.f = *(const float*)p; break;
     case acclFloat64: s.f = *(const double*)p; break;
     default: break;

@@ -27,7 +27,7 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
    * loses above (64 KiB: 57 vs 44 us). Never above half a FIFO. */
   cs->rdMaxBytes = (size_t)acclParamRdMaxBytes();
   cs->inlineMaxBytes = (int)acclParamInlineMaxBytes();
-  /* a network round trip takes ~10 us here: yielding before it ends costs a context switch per call */
+  /* yielding inside a network round trip costs a context switch per call (perf/RESULTS.md) */
   cs->netSpinNs = (uint32_t)acclParamNetSpinNs();
   cs->netPollNs = (uint32_t)acclParamNetPollNs();
   cs->timeoutNs = (uint64_t)acclParamTimeout() * 1000000000ull;

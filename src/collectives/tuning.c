@@ -10,7 +10,7 @@
 #include "collectives/coll.h"
 #include "collectives/tuning.h"
 #include "core/param.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 #include "topology/topo.h"
 
 static const char* const protoNames[ACCL_NUM_PROTOS] = {"LL", "Simple"};
@@ -51,7 +51,7 @@ void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in) {
   in->sliceBytes = comm->coll ? comm->coll->net.args.slotBytes : 0;
 }
 
-void acclTunePlanInput(const acclTopoPlan* p, acclTuneInput* in) {
+void acclTunePlanInput(const acclTopoGraph* p, acclTuneInput* in) {
   memset(in, 0, sizeof(*in));
   in->nranks = p->nranks;
   in->nNodes = p->nNodes;

@@ -56,11 +56,14 @@ struct acclComm {
   volatile int state;
   char stateError[256]; /* what failed, for acclGetLastError in the polling thread */
   int finalized;        /* acclCommFinalize done: only Destroy (local) or Abort remain */
+  int enqueueBusy;      /* a thread is turning calls into a plan (two at once is refused, as NCCL forbids it) */
 };
 
 /* Validation used by every entry point: comm non-NULL, alive, not aborted,
  * ready (state acclSuccess) and not finalized. */
 acclResult_t acclCommCheck(const struct acclComm* comm, const char* fn);
+/* Drops the buffer registrations of a communicator being freed (bufreg.c). */
+void acclBufRegReleaseComm(const struct acclComm* comm);
 /* Like acclCommCheck, and keeps the comm alive (not freed by a concurrent
  * acclCommAbort / Destroy) until acclCommLeave. For entry points that wait. */
 acclResult_t acclCommEnter(struct acclComm* comm, const char* fn);
@@ -81,7 +84,7 @@ const char* acclCommAsyncErrorText(const struct acclComm* comm);
  * live communicators that entry points validate against. */
 struct acclComm* acclCommAlloc(int nranks, int rank, int device, const char* name, int nChannels);
 void acclCommFree(struct acclComm* comm);
-acclResult_t acclCommRegister(struct acclComm* comm);
+acclResult_t acclCommRegistryAdd(struct acclComm* comm);
 void acclCommUnregister(struct acclComm* comm);
 /* Destroy (abort = 0) or abort (abort = 1) starts: validates, sets the flag,
  * and waits until no entry point is inside the communicator. */
@@ -90,12 +93,14 @@ acclResult_t acclCommBeginRelease(struct acclComm* comm, int abort, const char* 
 /* Peers (peers.c): exchange acclPeerInfo over the bootstrap and derive the
  * node layout (nodeOf, nNodes, localRank, coreSharers). */
 acclResult_t acclCommExchangePeers(struct acclComm* comm);
-/* Pure helpers, exposed for unit tests. Node of each rank from the host
- * hashes: nodes are numbered in order of their lowest rank. Returns the
- * number of nodes. */
 /* The first rank on this node (by host hash) whose process is gone or a
  * zombie, or -1: every transport's blocked waits use it (/proc, no traffic). */
 int acclCommDeadLocalPeer(const struct acclComm* comm);
+/* The process `pid` of this node is gone or a zombie (/proc). */
+int acclPidDead(int pid);
+/* Pure helpers, exposed for unit tests. Node of each rank from the host
+ * hashes: nodes are numbered in order of their lowest rank. Returns the
+ * number of nodes. */
 int acclCommComputeNodes(const uint64_t* hostHash, int nranks, int* nodeOf);
 uint64_t acclHashString(const char* s, uint64_t seed);
 

@@ -104,7 +104,7 @@ out:
 }
 
 /* A process that is gone, or a zombie (killed, not yet reaped). */
-static int pidDead(int pid) {
+int acclPidDead(int pid) {
   char path[64], buf[256];
   snprintf(path, sizeof(path), "/proc/%d/stat", pid);
   FILE* f = fopen(path, "re");
@@ -120,7 +120,7 @@ int acclCommDeadLocalPeer(const struct acclComm* comm) {
   int me = comm->peerInfo[comm->rank].pid;
   for (int q = 0; q < comm->nranks; q++) {
     if (q == comm->rank || comm->nodeOf[q] != comm->node || comm->peerInfo[q].pid == me) continue;
-    if (pidDead(comm->peerInfo[q].pid)) return q;
+    if (acclPidDead(comm->peerInfo[q].pid)) return q;
   }
   return -1;
 }

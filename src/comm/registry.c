@@ -37,8 +37,7 @@ static acclResult_t registryAdd(struct acclComm* comm) {
     struct acclComm** grown = realloc(registry, sizeof(*grown) * (size_t)cap);
     if (grown == NULL) {
       pthread_mutex_unlock(&registryLock);
-      WARN("out of memory registering a communicator");
-      return acclSystemError;
+      ACCL_ERROR(acclSystemError, "out of memory registering a communicator");
     }
     registry = grown;
     registryCap = cap;
@@ -201,7 +200,7 @@ void acclCommFree(struct acclComm* comm) {
   pthread_mutex_unlock(&registryLock);
 }
 
-acclResult_t acclCommRegister(struct acclComm* comm) {
+acclResult_t acclCommRegistryAdd(struct acclComm* comm) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, registerAtfork);
   comm->magic = ACCL_COMM_MAGIC;

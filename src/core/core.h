@@ -67,7 +67,7 @@ const char* acclLastErrorText(void);
 
 /* Size in bytes of one element of a datatype; 0 for an unknown type. */
 static inline size_t acclTypeSize(acclDataType_t type) {
-  static const unsigned char sizes[acclNumTypes] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2};
+  static const unsigned char sizes[acclNumTypes] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2, 1, 1};
   return (unsigned)type < acclNumTypes ? sizes[type] : 0;
 }
 const char* acclTypeName(acclDataType_t type);

@@ -37,8 +37,8 @@ ACCL_EXPORT acclResult_t acclGetVersion(int* version) {
 }
 
 const char* acclTypeName(acclDataType_t t) {
-  static const char* names[] = {"int8",   "uint8", "int32", "uint32", "int64",
-                                "uint64", "half",  "float", "double", "bfloat16"};
+  static const char* names[] = {"int8", "uint8", "int32",  "uint32",   "int64",  "uint64",
+                                "half", "float", "double", "bfloat16", "f8e4m3", "f8e5m2"};
   return ((unsigned)t < acclNumTypes) ? names[t] : "unknown";
 }
 

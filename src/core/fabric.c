@@ -91,6 +91,5 @@ acclResult_t acclFabricLoad(void) {
   int state = loadState;
   pthread_mutex_unlock(&loadLock);
   if (state > 0) return acclSuccess;
-  WARN("NET/OFI: %s", loadError);
-  return acclSystemError;
+  ACCL_ERROR(acclSystemError, "NET/OFI: %s", loadError);
 }

@@ -65,6 +65,51 @@ static inline uint16_t acclFloatToBf16(float f) {
   return (uint16_t)(u >> 16);
 }
 
+/* fp8 (acc_ccl.h: acclFloat8e4m3 / acclFloat8e5m2) <-> binary32. Widening is
+ * exact. Narrowing rounds to nearest, ties to even, and saturates: a
+ * magnitude beyond the largest finite value (infinity included) gives that
+ * value (e4m3 0x7e = 448, e5m2 0x7b = 57344) with the sign, NaN gives 0x7f,
+ * as CUDA's __nv_cvt_float_to_fp8(x, __NV_SATFINITE, ...). */
+static inline float acclFp8e4m3ToFloat(uint8_t x) {
+  if ((x & 0x7fu) == 0x7fu) {
+    uint32_t u = ((uint32_t)(x & 0x80u) << 24) | 0x7fc00000u;
+    float f;
+    memcpy(&f, &u, sizeof(f));
+    return f;
+  }
+  /* e4m3 in binary16's layout (exponent bias 15 instead of 7): x 2^8 */
+  return acclHalfToFloat((uint16_t)(((x & 0x80u) << 8) | ((x & 0x7fu) << 7))) * 256.0f;
+}
+
+static inline float acclFp8e5m2ToFloat(uint8_t x) { return acclHalfToFloat((uint16_t)(x << 8)); }
+
+/* mbits mantissa bits, exponent bias, largest finite code. */
+static inline uint8_t acclFloatToFp8(float f, unsigned mbits, int bias, uint8_t maxCode) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof(u));
+  uint8_t sign = (uint8_t)((u >> 24) & 0x80u);
+  uint32_t a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return 0x7f;
+  int e = (int)(a >> 23) - 127;  /* unbiased exponent (a normal binary32) */
+  if (a >> 23 == 0) return sign; /* binary32 zero or subnormal: far below fp8's range */
+  uint32_t q, shift;
+  if (e >= 1 - bias) { /* normal in fp8: keep mbits bits of the mantissa, rebias */
+    shift = 23u - mbits;
+    q = (a + (1u << (shift - 1)) - 1u + ((a >> shift) & 1u)) >> shift;
+    q -= (uint32_t)(127 - bias) << mbits;
+  } else { /* subnormal in fp8: units of the smallest subnormal */
+    shift = 23u - mbits + (uint32_t)(1 - bias - e);
+    if (shift > 24) return sign; /* below half the smallest subnormal */
+    uint32_t m = (a & 0x7fffffu) | 0x800000u, rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1);
+    q = m >> shift;
+    if (rem > half || (rem == half && (q & 1u))) q++;
+  }
+  if (q > maxCode) q = maxCode;
+  return (uint8_t)(sign | q);
+}
+static inline uint8_t acclFloatToFp8e4m3(float f) { return acclFloatToFp8(f, 3, 7, 0x7e); }
+static inline uint8_t acclFloatToFp8e5m2(float f) { return acclFloatToFp8(f, 2, 15, 0x7b); }
+
 /* Element i of a buffer of any acc-ccl datatype, as a double, and back
  * (fp16 / bf16 round to nearest even). For tests and benchmarks, which build
  * inputs and expected values on the host. */
@@ -80,6 +125,8 @@ static inline double acclValueLoad(int t, const void* buf, size_t i) {
     case acclUint64: return (double)((const uint64_t*)buf)[i];
     case acclFloat16: return acclHalfToFloat(((const uint16_t*)buf)[i]);
     case acclBfloat16: return acclBf16ToFloat(((const uint16_t*)buf)[i]);
+    case acclFloat8e4m3: return acclFp8e4m3ToFloat(((const uint8_t*)buf)[i]);
+    case acclFloat8e5m2: return acclFp8e5m2ToFloat(((const uint8_t*)buf)[i]);
     case acclFloat32: return ((const float*)buf)[i];
     default: return ((const double*)buf)[i];
   }
@@ -95,6 +142,8 @@ static inline void acclValueStore(int t, void* buf, size_t i, double v) {
     case acclUint64: ((uint64_t*)buf)[i] = (uint64_t)v; break;
     case acclFloat16: ((uint16_t*)buf)[i] = acclFloatToHalf((float)v); break;
     case acclBfloat16: ((uint16_t*)buf)[i] = acclFloatToBf16((float)v); break;
+    case acclFloat8e4m3: ((uint8_t*)buf)[i] = acclFloatToFp8e4m3((float)v); break;
+    case acclFloat8e5m2: ((uint8_t*)buf)[i] = acclFloatToFp8e5m2((float)v); break;
     case acclFloat32: ((float*)buf)[i] = (float)v; break;
     default: ((double*)buf)[i] = v; break;
   }

@@ -165,9 +165,10 @@ void acclLog(acclLogLevel level, uint32_t subsys, const char* file, int line, co
   char stamp[256] = "";
   if (level >= ACCL_LOG_VERSION && (stampLevels & (1u << (level - 1))))
     acclLogFormatStamp(stampFormat, time(NULL), stamp, sizeof(stamp));
-  /* file:line without the directories above src/ */
-  const char* src = strstr(file, "src/");
-  const char* where = src ? src + 4 : file;
+  /* file:line without the directories above src/ (the last src/: a checkout
+   * may itself live in a directory called src, as in /src/src/core/log.c) */
+  const char* where = file;
+  for (const char* p = strstr(file, "src/"); p; p = strstr(p + 1, "src/")) where = p + 4;
   char head[512];
   int o = snprintf(head, sizeof(head), "%s%s:%d:%ld [%d] ", stamp, logHost, logPid, tid, acclLogDevice);
   if (level == ACCL_LOG_TRACE) {

@@ -41,6 +41,8 @@ ACCL_EXPORT accError_t accGetLastError(void) {
   return e;
 }
 
+ACCL_EXPORT accError_t accPeekAtLastError(void) { return lastError; }
+
 int accDevCurrent(void) { return currentDevice; }
 void accDevSetCurrent(int dev) {
   currentDevice = dev;

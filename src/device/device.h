@@ -196,6 +196,7 @@ typedef struct accDevOps {
   /* memory */
   accError_t (*memAlloc)(int dev, size_t size, void** ptr);
   accError_t (*memFree)(void* ptr);
+  accError_t (*memInfo)(int dev, size_t* freeBytes, size_t* totalBytes); /* unallocated / all device memory */
   /* Classify [ptr, ptr+len): host memory (attr->type Host), or a range inside
    * one live device allocation (own or mapped from a peer). A range that runs
    * past its allocation, or device memory not allocated (freed), is an error. */

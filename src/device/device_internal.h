@@ -22,6 +22,9 @@ accError_t accDevResolveStream(accStream_t stream, accStream_t* out, int* dev);
 /* accFree is about to release [base, base+size) (free_listeners.c). */
 void accDevNotifyFree(void* base, size_t size);
 
+/* p lies in memory of accMallocHost / accHostRegister: its range (host_api.c). */
+int accDevHostRange(const void* p, void** base, size_t* size);
+
 /* A stream is being destroyed: cached stream checks are stale (device.c). */
 void accDevStreamDestroyed(void);
 

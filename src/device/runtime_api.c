@@ -123,7 +123,10 @@ ACCL_EXPORT accError_t accPointerGetAttributes(accPointerAttributes* attributes,
   OPS_OR_RETURN(ops);
   *attributes = (accPointerAttributes){.type = accMemoryTypeUnregistered, .device = -1};
   if (ptr == NULL) ACC_ARG_ERROR(accErrorInvalidValue, "accPointerGetAttributes: argument ptr is NULL");
-  return accDevSetError(ops->ptrQuery(ptr, 1, attributes));
+  accError_t err = ops->ptrQuery(ptr, 1, attributes);
+  if (err == accSuccess && attributes->type == accMemoryTypeHost)
+    accDevHostRange(ptr, &attributes->basePointer, &attributes->allocationSize); /* pinned / registered */
+  return accDevSetError(err);
 }
 
 /* Check one side of a copy: its memory type must be what the kind says and a

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "topology/plan.h"
+#include "topology/graph.h"
 #include "topology/xml.h"
 
 static void writeList(FILE* f, const char* name, const int* v, int n) {
@@ -19,7 +19,7 @@ static void writeTreeField(FILE* f, const char* name, const acclTreeNode* tr, in
   fputc('"', f);
 }
 
-acclResult_t acclTopoPlanWrite(const acclTopoPlan* p, FILE* f) {
+acclResult_t acclTopoGraphWrite(const acclTopoGraph* p, FILE* f) {
   int n = p->nranks, N = p->nNodes;
   fprintf(f, "<?xml version=\"1.0\"?>\n<graph nranks=\"%d\" nnodes=\"%d\"", n, N);
   writeList(f, "nodes", p->nodeOf, n);
@@ -48,13 +48,10 @@ acclResult_t acclTopoPlanWrite(const acclTopoPlan* p, FILE* f) {
   return ferror(f) ? acclSystemError : acclSuccess;
 }
 
-acclResult_t acclTopoPlanDump(const acclTopoPlan* p, const char* path) {
+acclResult_t acclTopoGraphDump(const acclTopoGraph* p, const char* path) {
   FILE* f = fopen(path, "w");
-  if (!f) {
-    WARN("cannot write graph dump %s: %s", path, strerror(errno));
-    return acclSystemError;
-  }
-  acclResult_t res = acclTopoPlanWrite(p, f);
+  if (!f) ACCL_ERROR(acclSystemError, "cannot write graph dump %s: %s", path, strerror(errno));
+  acclResult_t res = acclTopoGraphWrite(p, f);
   if (fclose(f) != 0) res = acclSystemError;
   return res;
 }
@@ -79,7 +76,7 @@ static const char* const graphAttrs[] = {"nranks", "nnodes", "nodes", NULL};
 static const char* const ringAttrs[] = {"channel", "ranks", "nics", "nicsin", NULL};
 static const char* const treeAttrs[] = {"id", "root", "up", "down0", "down1", "nodeup", NULL};
 
-static acclResult_t loadGraph(const acclXmlDoc* doc, acclTopoPlan* p, int** rings, int* nRings, acclTreeNode* trees,
+static acclResult_t loadGraph(const acclXmlDoc* doc, acclTopoGraph* p, int** rings, int* nRings, acclTreeNode* trees,
                               int* roots, unsigned* ntreesOut) {
   const acclXmlElem* root = &doc->elems[0];
   int n = p->nranks, nr = -1, nn = -1;
@@ -134,7 +131,7 @@ static acclResult_t loadGraph(const acclXmlDoc* doc, acclTopoPlan* p, int** ring
   return acclSuccess;
 }
 
-acclResult_t acclTopoPlanLoad(const char* path, acclTopoPlan* p) {
+acclResult_t acclTopoGraphLoad(const char* path, acclTopoGraph* p) {
   acclXmlDoc* doc = NULL;
   ACCLCHECK(acclXmlParseFile(path, &doc));
   int n = p->nranks, nRings = 0, roots[ACCL_TOPO_MAX_TREES];
@@ -147,14 +144,14 @@ acclResult_t acclTopoPlanLoad(const char* path, acclTopoPlan* p) {
   acclXmlFree(doc);
   int nTrees = __builtin_popcount(treeMask);
   if (res == acclSuccess) {
-    acclTopoPlan q = *p;
+    acclTopoGraph q = *p;
     q.nRings = nRings;
     q.rings = rings;
     q.trees = trees;
     q.nTrees = nTrees;
     memcpy(q.treeRoot, roots, sizeof(roots));
     char why[256];
-    if (acclTopoPlanCheck(&q, why, sizeof(why)) != 0) {
+    if (acclTopoGraphCheck(&q, why, sizeof(why)) != 0) {
       WARN("%s: invalid graph: %s", path, why);
       res = acclInvalidArgument;
     }
@@ -181,7 +178,7 @@ acclResult_t acclTopoPlanLoad(const char* path, acclTopoPlan* p) {
   return acclSuccess;
 }
 
-void acclTopoPlanPrint(const acclTopoPlan* p, FILE* f) {
+void acclTopoGraphPrint(const acclTopoGraph* p, FILE* f) {
   int n = p->nranks;
   for (int c = 0; c < p->nRings; c++) {
     fprintf(f, "ring %d:", c);

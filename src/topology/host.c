@@ -8,7 +8,7 @@
 #include "config.h"
 #include "core/fabric.h"
 #include "core/param.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 #ifdef HAVE_IBVERBS
 #include <infiniband/verbs.h>
 #endif

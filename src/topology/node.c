@@ -327,10 +327,7 @@ acclResult_t acclTopoNodeWrite(const acclTopoNode* n, FILE* f) {
 
 acclResult_t acclTopoNodeDump(const acclTopoNode* n, const char* path) {
   FILE* f = fopen(path, "w");
-  if (!f) {
-    WARN("cannot write topology dump %s: %s", path, strerror(errno));
-    return acclSystemError;
-  }
+  if (!f) ACCL_ERROR(acclSystemError, "cannot write topology dump %s: %s", path, strerror(errno));
   acclResult_t res = acclTopoNodeWrite(n, f);
   if (fclose(f) != 0) res = acclSystemError;
   if (res != acclSuccess) WARN("writing topology dump %s failed", path);

@@ -17,7 +17,7 @@
 
 #include <stdio.h>
 #include "core/core.h"
-#include "topology/linkgraph.h"
+#include "device/linkgraph.h"
 
 #define ACCL_TOPO_NAME_LEN 64
 

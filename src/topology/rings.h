@@ -3,7 +3,7 @@
 #define ACCL_TOPO_RINGS_H_
 
 #include "core/core.h"
-#include "topology/linkgraph.h"
+#include "device/linkgraph.h"
 
 /* Search step budget of one ring search: bounds the time on large or
  * awkward graphs; the best result found within it is used. */

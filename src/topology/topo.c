@@ -1,6 +1,6 @@
-/* topo.c - per-communicator topology: describe the node, plan the rings and
- * trees for the communicator's ranks, fill the cost-model figures, honour the
- * dump / force files, log the plan and the NUMA placement. */
+/* topo.c - per-communicator topology: describe the node, compute the graph
+ * (rings and trees) for the communicator's ranks, fill the cost-model figures, honour the
+ * dump / force files, log the graph and the NUMA placement. */
 #include "topology/topo.h"
 #include <pthread.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "core/param.h"
 #include "topology/host.h"
 #include "topology/node.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 
 /* Node description of this process: ACCL_TOPO_FILE, or detected (devices and
  * links from the device layer, CPUs and NICs from the host). */
@@ -44,14 +44,14 @@ fail:
 
 static void logFabricOnce(void) { acclTopoHostLogFabric(); }
 
-/* INFO each line of the printed plan. */
-static void logPlan(const struct acclComm* comm, const acclTopoPlan* plan) {
+/* INFO each line of the printed graph. */
+static void logGraph(const struct acclComm* comm, const acclTopoGraph* graph) {
   if (!ACCL_LOG_ON(ACCL_LOG_INFO, ACCL_TOPO)) return;
   char* buf = NULL;
   size_t len = 0;
   FILE* f = open_memstream(&buf, &len);
   if (!f) return;
-  acclTopoPlanPrint(plan, f);
+  acclTopoGraphPrint(graph, f);
   fclose(f);
   for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
     nl = strchr(line, '\n');
@@ -66,7 +66,7 @@ static int channelsWanted(const struct acclComm* comm) {
   return (int)acclParamNchannels();
 }
 
-static acclResult_t planForComm(struct acclComm* comm, const acclTopoNode* node, acclTopoPlan* plan) {
+static acclResult_t graphForComm(struct acclComm* comm, const acclTopoNode* node, acclTopoGraph* graph) {
   int n = comm->nranks;
   int* devOf = malloc(sizeof(int) * (size_t)n);
   if (!devOf) return acclSystemError;
@@ -78,11 +78,11 @@ static acclResult_t planForComm(struct acclComm* comm, const acclTopoNode* node,
     res = acclInvalidArgument;
     goto out;
   }
-  ACCLCHECKGOTO(acclTopoPlanCompute(node, n, devOf, comm->nodeOf, nch, plan), res, out);
+  ACCLCHECKGOTO(acclTopoGraphCompute(node, n, devOf, comm->nodeOf, nch, graph), res, out);
   const char* force = acclParamGraphFile();
   if (force && force[0]) {
-    ACCLCHECKGOTO(acclTopoPlanLoad(force, plan), res, out);
-    acclTopoPlanCost(node, devOf, plan);
+    ACCLCHECKGOTO(acclTopoGraphLoad(force, graph), res, out);
+    acclTopoGraphCost(node, devOf, graph);
   }
 out:
   free(devOf);
@@ -97,32 +97,32 @@ acclResult_t acclTopoInit(struct acclComm* comm) {
   struct acclTopoState* ts = calloc(1, sizeof(*ts));
   if (!ts) return acclSystemError;
   acclTopoNode* node = NULL;
-  acclTopoPlan plan;
-  memset(&plan, 0, sizeof(plan));
+  acclTopoGraph graph;
+  memset(&graph, 0, sizeof(graph));
   acclResult_t res;
   ACCLCHECKGOTO(acclTopoNodeDetect(&node), res, fail);
   const char* dump = acclParamTopoDumpFile();
   if (dump && dump[0] && comm->rank == 0) ACCLCHECKGOTO(acclTopoNodeDump(node, dump), res, fail);
-  ACCLCHECKGOTO(planForComm(comm, node, &plan), res, fail);
+  ACCLCHECKGOTO(graphForComm(comm, node, &graph), res, fail);
   const char* gdump = acclParamGraphDumpFile();
-  if (gdump && gdump[0] && comm->rank == 0) ACCLCHECKGOTO(acclTopoPlanDump(&plan, gdump), res, fail);
-  logPlan(comm, &plan);
+  if (gdump && gdump[0] && comm->rank == 0) ACCLCHECKGOTO(acclTopoGraphDump(&graph, gdump), res, fail);
+  logGraph(comm, &graph);
 
-  ts->nRings = plan.nRings;
-  ts->rings = plan.rings;
-  ts->nTrees = plan.nTrees;
-  ts->trees = plan.trees;
-  for (int t = 0; t < plan.nTrees && t < (int)(sizeof(ts->treeRoot) / sizeof(ts->treeRoot[0])); t++)
-    ts->treeRoot[t] = plan.treeRoot[t];
-  plan.rings = NULL;
-  plan.trees = NULL;
-  ts->bwIntra = plan.bwIntra;
-  ts->latIntra = plan.latIntra;
-  ts->bwInter = plan.bwInter;
-  ts->latInter = plan.latInter;
-  ts->bwNet = plan.bwNet;
-  ts->bwCopy = plan.bwCopy;
-  ts->nNodes = plan.nNodes;
+  ts->nRings = graph.nRings;
+  ts->rings = graph.rings;
+  ts->nTrees = graph.nTrees;
+  ts->trees = graph.trees;
+  for (int t = 0; t < graph.nTrees && t < (int)(sizeof(ts->treeRoot) / sizeof(ts->treeRoot[0])); t++)
+    ts->treeRoot[t] = graph.treeRoot[t];
+  graph.rings = NULL;
+  graph.trees = NULL;
+  ts->bwIntra = graph.bwIntra;
+  ts->latIntra = graph.latIntra;
+  ts->bwInter = graph.bwInter;
+  ts->latInter = graph.latInter;
+  ts->bwNet = graph.bwNet;
+  ts->bwCopy = graph.bwCopy;
+  ts->nNodes = graph.nNodes;
   ts->nic = acclTopoNodeNicOf(node, comm->device < node->ndev ? comm->device : 0, 0);
   if (ts->nic >= 0) snprintf(ts->nicName, sizeof(ts->nicName), "%s", node->nics[ts->nic].name);
   ts->numaNode = comm->device < node->ndev ? node->devs[comm->device].numa : -1;
@@ -133,12 +133,12 @@ acclResult_t acclTopoInit(struct acclComm* comm) {
        "intra %g GB/s %g us, inter %g GB/s %g us",
        comm->name, comm->rank, comm->device, ts->numaNode, ts->nic >= 0 ? ts->nicName : "none", ts->nRings, ts->bwIntra,
        ts->latIntra, ts->bwInter, ts->latInter);
-  acclTopoPlanFree(&plan);
+  acclTopoGraphFree(&graph);
   acclTopoNodeFree(node);
   comm->topo = ts;
   return acclSuccess;
 fail:
-  acclTopoPlanFree(&plan);
+  acclTopoGraphFree(&graph);
   acclTopoNodeFree(node);
   free(ts);
   return res;
@@ -150,13 +150,4 @@ void acclTopoFini(struct acclComm* comm) {
   free(comm->topo->trees);
   free(comm->topo);
   comm->topo = NULL;
-}
-
-acclResult_t acclTopoBindThread(int device) {
-  accDeviceProp prop;
-  int numa = -1;
-  if (accGetDeviceProperties(&prop, device) == accSuccess) numa = prop.numaNode;
-  char what[48];
-  snprintf(what, sizeof(what), "thread of device %d", device);
-  return acclTopoBindThreadNuma(numa, what);
 }

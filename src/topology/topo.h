@@ -4,12 +4,8 @@
 #define ACCL_TOPO_H_
 
 #include "core/core.h"
+#include "topology/graph.h" /* acclTreeNode */
 struct acclComm;
-
-typedef struct {
-  int up;      /* parent rank, -1 at the root */
-  int down[2]; /* children, -1 when absent */
-} acclTreeNode;
 
 struct acclTopoState {
   int nRings;          /* channels over rings */
@@ -33,11 +29,5 @@ struct acclTopoState {
 /* Called by comm init after the peer information has been exchanged. */
 acclResult_t acclTopoInit(struct acclComm* comm);
 void acclTopoFini(struct acclComm* comm);
-
-/* Bind the calling thread (engine, proxy) to the CPUs of the NUMA node local
- * to `device` via hwloc, within its current binding and never to a single
- * core; logged under TOPO. ACCL_TOPO_BIND=0 disables it. Never fails on an
- * unknown NUMA node (the thread stays as it is). */
-acclResult_t acclTopoBindThread(int device);
 
 #endif

@@ -6,7 +6,7 @@
  * floor(log2 n). Tree 1 mirrors the positions (n even) or shifts them by one
  * (n odd): either way a member inner in tree 0 (even position) is a leaf in
  * tree 1, so every member forwards data in at most one tree. */
-#include "topology/plan.h"
+#include "topology/graph.h"
 
 static int lowbit(int p) { return p & -p; }
 

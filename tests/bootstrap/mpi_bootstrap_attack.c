@@ -93,11 +93,8 @@ static void* attacker(void* arg) {
 
 int main(int argc, char** argv) {
   int rank, size;
-  mtInit(&argc, &argv, &rank, &size);
+  mtInitDevice(&argc, &argv, &rank, &size);
   srand((unsigned)rank + 1);
-  int ndev = 0;
-  MT_ACC(accGetDeviceCount(&ndev));
-  if (ndev > 0) MT_ACC(accSetDevice(rank % ndev));
   /* MPI's own listeners are not ours to attack */
   procListener ls[64];
   int n = procListeners(ls, 64);

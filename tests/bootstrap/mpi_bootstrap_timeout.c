@@ -12,10 +12,7 @@
 int main(int argc, char** argv) {
   setenv("ACCL_BOOTSTRAP_TIMEOUT", "3", 1); /* before the library reads it */
   int rank, size;
-  mtInit(&argc, &argv, &rank, &size);
-  int ndev = 0;
-  MT_ACC(accGetDeviceCount(&ndev));
-  if (ndev > 0) MT_ACC(accSetDevice(rank % ndev));
+  mtInitDevice(&argc, &argv, &rank, &size);
   /* settle lazily created resources (device runtime, interface choice) first;
    * the ranks come to it together: the 3 s rendezvous must not count how
    * much longer one rank took to set up its device than another */

@@ -29,10 +29,7 @@ static void* abortLater(void* arg) {
 
 int main(int argc, char** argv) {
   int rank, nranks;
-  mtInit(&argc, &argv, &rank, &nranks);
-  int ndev = 1;
-  accGetDeviceCount(&ndev);
-  MT_ACC(accSetDevice(rank % ndev));
+  mtInitDevice(&argc, &argv, &rank, &nranks);
   size_t n = 4096;
   float* buf;
   MT_ACC(accMalloc((void**)&buf, n * sizeof(float)));

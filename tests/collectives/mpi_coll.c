@@ -1,23 +1,45 @@
-/* mpi_coll.c - every collective x dtype x op x count x in/out of place x
- * device/host buffers, checked exactly against values computed on the host.
- * The matrix is sampled (seed printed; ACCL_TEST_SEED replays it) unless
- * ACCL_TEST_FULL=1. Algorithm / protocol come from ACCL_ALGO / ACCL_PROTO. */
+/* mpi_coll.c - collective x dtype x op x algorithm/protocol x in/out of
+ * place x count class x root x device/host buffers, checked exactly against
+ * values computed on the host. By default the cases are pairwise covering
+ * arrays (covering.h) over those factors, SEEDS fixed seeds per rank count
+ * (ACCL_TEST_SEED runs one other): every pair of levels of any two factors
+ * is run at least SEEDS times per rank count. ACCL_TEST_FULL=1 runs the
+ * whole product and a 16M-element count class. The algorithm / protocol variant is the
+ * process's ACCL_ALGO / ACCL_PROTO (params are read once per process), so
+ * coll_matrix.sh runs one process per variant and each runs its rows.
+ * Outputs are poisoned (in place too: every part of the buffer that is not
+ * this rank's input), followed by guard bytes that must stay untouched, and
+ * an out-of-place input must be unchanged after the call. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "../lib/mpi_test.h"
+#include "covering.h"
 #include "dtype_util.h"
 
 enum { AR, BC, RD, AG, RS, A2A, SR, NCOLL };
-static const char* collNames[NCOLL] = {"allreduce", "broadcast", "reduce", "allgather", "reducescatter", "alltoall", "sendrecv"};
-static const char* typeNames[] = {"int8", "uint8", "int32", "uint32", "int64", "uint64", "half", "float", "double", "bfloat16"};
+static const char* collNames[NCOLL] = {"allreduce",     "broadcast", "reduce",  "allgather",
+                                       "reducescatter", "alltoall",  "sendrecv"};
+static const char* typeNames[] = {"int8",   "uint8", "int32", "uint32", "int64",
+                                  "uint64", "half",  "float", "double", "bfloat16"};
+/* The matrix's types: fp8 (whose sums of the matrix's inputs are not exact)
+ * is checked bit for bit by tests/device/test_reduce and test_api_args_new. */
+#define NTYPES (int)(sizeof(typeNames) / sizeof(typeNames[0]))
 static const char* opNames[] = {"sum", "prod", "max", "min", "avg", "premulsum"};
 #define NOPS 6
 static const size_t counts[] = {0, 1, 2, 7, 1023, 65537, 999983, 16u << 20};
 #define NCOUNTS (sizeof(counts) / sizeof(counts[0]))
+#define NCOUNTS_PAIRWISE (NCOUNTS - 1) /* the 16M class: ACCL_TEST_FULL only (one fixed big case otherwise) */
+/* The algorithm / protocol variants (ACCL_ALGO:ACCL_PROTO) with distinct
+ * behaviour on one node; rd and hier need several nodes (one node falls back
+ * to the default choice), LL only exists for direct AllReduce. */
+static const char* const variants[] = {":", "ring:Simple", "tree:Simple", "direct:Simple", "direct:LL"};
+#define NVARIANTS (int)(sizeof(variants) / sizeof(variants[0]))
+#define NROOTS 3 /* root 0, the middle rank, the last rank */
+#define GUARD 64 /* guard bytes after every buffer */
+#define SEEDS 2  /* pairwise arrays per rank count (make check) */
 
 static int rank, nranks;
 
@@ -59,21 +81,44 @@ typedef struct {
 
 static void* allocBuf(size_t bytes, int host) {
   void* p = NULL;
-  if (host) p = malloc(bytes ? bytes : 1);
-  else if (accMalloc(&p, bytes ? bytes : 1) != accSuccess) p = NULL;
+  if (host)
+    p = malloc(bytes + GUARD);
+  else if (accMalloc(&p, bytes + GUARD) != accSuccess)
+    p = NULL;
   return p;
 }
 static void freeBuf(void* p, int host) {
-  if (host) free(p);
-  else accFree(p);
+  if (host)
+    free(p);
+  else
+    accFree(p);
 }
 static void toBuf(void* dst, const void* src, size_t bytes, int host) {
-  if (host) memcpy(dst, src, bytes);
-  else if (bytes) MT_ACC(accMemcpy(dst, src, bytes, accMemcpyHostToDevice));
+  if (host)
+    memcpy(dst, src, bytes);
+  else if (bytes)
+    MT_ACC(accMemcpy(dst, src, bytes, accMemcpyHostToDevice));
 }
 static void fromBuf(void* dst, const void* src, size_t bytes, int host) {
-  if (host) memcpy(dst, src, bytes);
-  else if (bytes) MT_ACC(accMemcpy(dst, src, bytes, accMemcpyDeviceToHost));
+  if (host)
+    memcpy(dst, src, bytes);
+  else if (bytes)
+    MT_ACC(accMemcpy(dst, src, bytes, accMemcpyDeviceToHost));
+}
+
+static unsigned char guardByte(size_t i) { return (unsigned char)(0xa5 ^ (i * 29)); }
+static void setGuard(char* end, int host) {
+  unsigned char g[GUARD];
+  for (size_t i = 0; i < GUARD; i++) g[i] = guardByte(i);
+  toBuf(end, g, GUARD, host);
+}
+/* 1 when the guard after a buffer was written */
+static int guardBroken(const char* end, int host) {
+  unsigned char g[GUARD];
+  fromBuf(g, end, GUARD, host);
+  for (size_t i = 0; i < GUARD; i++)
+    if (g[i] != guardByte(i)) return 1;
+  return 0;
 }
 
 /* Returns the number of wrong elements on this rank. */
@@ -100,10 +145,26 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
   char* recvbuf = c->inPlace ? big : other;
   if (c->inPlace && c->coll == AG) sendbuf = (char*)big + (size_t)rank * n * es;
   if (c->inPlace && c->coll == RS) recvbuf = (char*)big + (size_t)rank * n * es;
-  toBuf(sendbuf, hostIn, sendCount * es, c->host);
-  /* poison the output so missing writes show */
-  memset(hostOut, 0x5a, recvCount * es);
-  if (!c->inPlace) toBuf(recvbuf, hostOut, recvCount * es, c->host);
+  /* poison the output so missing writes show: out of place the whole
+   * output buffer; in place every part of the buffer that is not this
+   * rank's input (AllGather's other blocks, a broadcast's non-root buffer) */
+  char* poison = malloc(bufCount * es + 1);
+  if (!poison) {
+    fprintf(stderr, "[rank %d] allocation failed for %zu elements\n", rank, bufCount);
+    return 1;
+  }
+  memset(poison, 0x5a, bufCount * es);
+  int inputUnused = c->coll == BC && rank != c->root; /* a non-root's broadcast input is never read */
+  if (c->inPlace) {
+    if (!inputUnused) memcpy(poison + (sendbuf - (char*)big), hostIn, sendCount * es);
+    toBuf(big, poison, bufCount * es, c->host);
+  } else {
+    toBuf(sendbuf, hostIn, sendCount * es, c->host);
+    toBuf(recvbuf, poison, recvCount * es, c->host);
+    setGuard((char*)other + recvCount * es, c->host);
+  }
+  setGuard((char*)big + bufCount * es, c->host);
+  free(poison);
   acclRedOp_t op = c->op < 5 ? (acclRedOp_t)c->op : acclSum;
   char scalarBytes[8];
   tdStore(t, scalarBytes, 0, scalar);
@@ -114,7 +175,7 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
     case RD: MT_ACCL(acclReduce(sendbuf, recvbuf, n, t, op, c->root, comm, stream)); break;
     case AG: MT_ACCL(acclAllGather(sendbuf, recvbuf, n, t, comm, stream)); break;
     case RS: MT_ACCL(acclReduceScatter(sendbuf, recvbuf, n, t, op, comm, stream)); break;
-    case A2A: MT_ACCL(acclAllToAll(sendbuf, recvbuf, n, t, comm, stream)); break;
+    case A2A: MT_ACCL(acclAlltoAll(sendbuf, recvbuf, n, t, comm, stream)); break;
     case SR:
       MT_ACCL(acclGroupStart());
       MT_ACCL(acclSend(sendbuf, n, t, (rank + 1) % nranks, comm, stream));
@@ -126,7 +187,37 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
   if (c->op == 5) MT_ACCL(acclRedOpDestroy(op, comm));
   fromBuf(hostOut, recvbuf, recvCount * es, c->host);
   long wrong = 0;
+  const char* what = collNames[c->coll];
+  if (guardBroken((char*)big + bufCount * es, c->host) ||
+      (!c->inPlace && guardBroken((char*)other + recvCount * es, c->host))) {
+    fprintf(stderr, "[rank %d] %s %s %s count %zu %s %s root %d: wrote past the end of its buffer\n", rank, what,
+            typeNames[t], opNames[c->op], n, c->inPlace ? "in-place" : "out-of-place", c->host ? "host" : "device",
+            c->root);
+    wrong++;
+  }
+  if (!c->inPlace && sendCount > 0) {
+    /* the input is const: unchanged after the call */
+    char* after = malloc(sendCount * es);
+    if (!after) return wrong + 1;
+    fromBuf(after, sendbuf, sendCount * es, c->host);
+    if (memcmp(after, hostIn, sendCount * es) != 0) {
+      fprintf(stderr, "[rank %d] %s %s count %zu %s: the send buffer changed\n", rank, what, typeNames[t], n,
+              c->host ? "host" : "device");
+      wrong++;
+    }
+    free(after);
+  }
   int checkOut = !(c->coll == RD && rank != c->root);
+  if (!checkOut && !c->inPlace) {
+    /* a Reduce's recvbuff is the root's only: elsewhere it stays as it was */
+    for (size_t i = 0; i < recvCount * es; i++)
+      if ((unsigned char)hostOut[i] != 0x5a) {
+        fprintf(stderr, "[rank %d] reduce %s count %zu root %d: a non-root's recvbuff was written (byte %zu)\n", rank,
+                typeNames[t], n, c->root, i);
+        wrong++;
+        break;
+      }
+  }
   for (size_t i = 0; checkOut && i < recvCount; i++) {
     double exp;
     switch (c->coll) {
@@ -159,44 +250,112 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
 }
 
 static int hasOp(int coll) { return coll == AR || coll == RD || coll == RS; }
+static int hasRoot(int coll) { return coll == BC || coll == RD; }
+
+/* The factors of the matrix, in covering-array order. */
+enum { F_COLL, F_DTYPE, F_OP, F_VARIANT, F_INPLACE, F_COUNT, F_ROOT, F_HOST, NFACTORS };
+
+/* Levels a row's collective makes meaningless go to 0. */
+static void collRule(int* row, const void* ctx) {
+  (void)ctx;
+  if (!hasOp(row[F_COLL])) row[F_OP] = 0;
+  if (!hasRoot(row[F_COLL])) row[F_ROOT] = 0;
+  if (row[F_COLL] == SR) row[F_INPLACE] = 0;
+}
+
+/* This process's variant, from ACCL_ALGO / ACCL_PROTO; -1 if not one of
+ * the matrix's (ofi_matrix.sh's rd, hier, ...). */
+static int myVariant(char* v, size_t len) {
+  snprintf(v, len, "%s:%s", getenv("ACCL_ALGO") ? getenv("ACCL_ALGO") : "",
+           getenv("ACCL_PROTO") ? getenv("ACCL_PROTO") : "");
+  for (int k = 0; k < NVARIANTS; k++)
+    if (strcmp(v, variants[k]) == 0) return k;
+  return -1;
+}
+
+static int rootOf(int level) { return level == 0 ? 0 : level == 1 ? nranks / 2 : nranks - 1; }
+
+static long runRow(acclComm_t comm, accStream_t stream, const int* row, size_t count) {
+  testCase c = {row[F_COLL], row[F_DTYPE], row[F_OP], row[F_INPLACE], row[F_HOST], rootOf(row[F_ROOT]), count};
+  return runCase(comm, stream, &c);
+}
 
 int main(int argc, char** argv) {
-  mtInit(&argc, &argv, &rank, &nranks);
+  mtInitDevice(&argc, &argv, &rank, &nranks);
+  (void)argc;
+  (void)argv;
   int full = getenv("ACCL_TEST_FULL") && atoi(getenv("ACCL_TEST_FULL"));
-  unsigned seed = getenv("ACCL_TEST_SEED") ? (unsigned)atoi(getenv("ACCL_TEST_SEED")) : (unsigned)time(NULL);
-  MPI_Bcast(&seed, 1, MPI_UNSIGNED, 0, MPI_COMM_WORLD);
-  int ncases = argc > 1 ? atoi(argv[1]) : 40;
-  int ndev = 1;
-  MT_ACC(accGetDeviceCount(&ndev));
-  MT_ACC(accSetDevice(rank % (ndev > 0 ? ndev : 1)));
+  /* A fixed seed list: SEEDS arrays per rank count, seeds k * 1000 + nranks
+   * (each rank count runs its own rows); ACCL_TEST_SEED=s runs the one array
+   * of seed s instead (replay, or exploring other seeds). */
+  unsigned seeds[SEEDS];
+  int nseeds = SEEDS;
+  for (int k = 0; k < SEEDS; k++) seeds[k] = 1000u * (unsigned)(k + 1) + (unsigned)nranks;
+  if (getenv("ACCL_TEST_SEED")) {
+    seeds[0] = (unsigned)strtoul(getenv("ACCL_TEST_SEED"), NULL, 0);
+    nseeds = 1;
+  }
+  char envVariant[160];
+  int variant = myVariant(envVariant, sizeof(envVariant));
+  if (variant < 0) {
+    /* another setting (other algorithms, transports, nodes): the rows of
+     * the default variant of arrays seeded by the setting too */
+    for (int k = 0; k < nseeds; k++)
+      for (const char* p = envVariant; *p; p++) seeds[k] = seeds[k] * 31u + (unsigned char)*p;
+    variant = 0;
+  }
   acclComm_t comm;
   MT_ACCL(mtCommInit(&comm, rank, nranks));
   accStream_t stream;
   MT_ACC(accStreamCreate(&stream));
-  if (rank == 0)
-    printf("mpi_coll np=%d seed=%u (replay: ACCL_TEST_SEED=%u) ALGO=%s PROTO=%s %s\n", nranks, seed, seed,
-           getenv("ACCL_ALGO") ? getenv("ACCL_ALGO") : "-", getenv("ACCL_PROTO") ? getenv("ACCL_PROTO") : "-",
-           full ? "full matrix" : "sampled");
-  srand(seed);
   long wrongTotal = 0;
-  int run = 0, bigDone = 0;
-  testCase c;
-  for (int coll = 0; coll < NCOLL; coll++)
-    for (int dt = 0; dt < acclNumTypes; dt++)
-      for (int op = 0; op < (hasOp(coll) ? NOPS : 1); op++)
-        for (size_t ci = 0; ci < NCOUNTS; ci++)
-          for (int inPlace = 0; inPlace < (coll == SR ? 1 : 2); inPlace++)
-            for (int host = 0; host < 2; host++) {
-              /* the same pseudo-random sample on every rank */
-              int pick = full ? 1 : (rand() % 1000) < (ncases * 1000 / 3000 + 1);
-              if (!pick) continue;
-              if (counts[ci] == (16u << 20) && (!full && (bigDone || nranks > 4))) continue;
-              if (counts[ci] == (16u << 20)) bigDone = 1;
-              c = (testCase){coll, dt, op, inPlace, host, (coll == BC || coll == RD) ? (int)(seed + ci) % nranks : 0,
-                             counts[ci]};
-              wrongTotal += runCase(comm, stream, &c);
-              run++;
-            }
+  int run = 0;
+  if (full) {
+    int row[NFACTORS];
+    row[F_VARIANT] = variant;
+    for (row[F_COLL] = 0; row[F_COLL] < NCOLL; row[F_COLL]++)
+      for (row[F_DTYPE] = 0; row[F_DTYPE] < NTYPES; row[F_DTYPE]++)
+        for (row[F_OP] = 0; row[F_OP] < (hasOp(row[F_COLL]) ? NOPS : 1); row[F_OP]++)
+          for (size_t ci = 0; ci < NCOUNTS; ci++)
+            for (row[F_INPLACE] = 0; row[F_INPLACE] < (row[F_COLL] == SR ? 1 : 2); row[F_INPLACE]++)
+              for (row[F_ROOT] = 0; row[F_ROOT] < (hasRoot(row[F_COLL]) ? NROOTS : 1); row[F_ROOT]++)
+                for (row[F_HOST] = 0; row[F_HOST] < 2; row[F_HOST]++) {
+                  wrongTotal += runRow(comm, stream, row, counts[ci]);
+                  run++;
+                }
+  } else {
+    covSpec sp = {.nFactors = NFACTORS,
+                  .levels = {NCOLL, NTYPES, NOPS, NVARIANTS, 2, (int)NCOUNTS_PAIRWISE, NROOTS, 2},
+                  .normalize = collRule};
+    for (int k = 0; k < nseeds; k++) {
+      covArray cov;
+      if (covBuild(&sp, seeds[k], &cov) != 0) {
+        fprintf(stderr, "[rank %d] covering array for seed %u failed\n", rank, seeds[k]);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+      }
+      int mine = 0;
+      for (int r = 0; r < cov.nRows; r++) {
+        const int* row = cov.rows + (size_t)r * NFACTORS;
+        if (row[F_VARIANT] != variant) continue;
+        wrongTotal += runRow(comm, stream, row, counts[row[F_COUNT]]);
+        run++;
+        mine++;
+      }
+      if (rank == 0)
+        printf("mpi_coll np=%d ALGO:PROTO=%s seed=%u (ACCL_TEST_SEED=%u replays it): %d of %d pairwise rows\n", nranks,
+               envVariant, seeds[k], seeds[k], mine, cov.nRows);
+      covFree(&cov);
+    }
+    /* one big case per variant (the 16M class runs whole in check-full) */
+    const char* bigEnv = getenv("ACCL_TEST_BIG"); /* 0: skip it (make mutate) */
+    if (nranks <= 4 && !(bigEnv && strcmp(bigEnv, "0") == 0)) {
+      /* narrow types: 16M elements is many pipeline chunks, in 16-32 MiB */
+      static const int bigType[NVARIANTS] = {acclInt8, acclUint8, acclFloat16, acclBfloat16, acclInt8};
+      testCase big = {AR, bigType[variant], 0, variant % 2, 0, 0, counts[NCOUNTS - 1]};
+      wrongTotal += runCase(comm, stream, &big);
+      run++;
+    }
+  }
   /* back-to-back queued collectives with no synchronisation in between */
   {
     size_t n = 4099;
@@ -210,7 +369,10 @@ int main(int argc, char** argv) {
     MT_ACC(accMemcpy(h, d[3], n * sizeof(float), accMemcpyDeviceToHost));
     double s = (double)nranks * (nranks + 1) / 2 * nranks * nranks;
     for (size_t i = 0; i < n; i++)
-      if (h[i] != (float)s) { wrongTotal++; if (wrongTotal < 3) fprintf(stderr, "[rank %d] chained allreduce [%zu]=%g expected %g\n", rank, i, h[i], s); }
+      if (h[i] != (float)s) {
+        wrongTotal++;
+        if (wrongTotal < 3) fprintf(stderr, "[rank %d] chained allreduce [%zu]=%g expected %g\n", rank, i, h[i], s);
+      }
     for (int k = 0; k < 4; k++) accFree(d[k]);
     free(h);
     run++;

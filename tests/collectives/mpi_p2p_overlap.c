@@ -146,11 +146,8 @@ static long runPattern(const char* name, size_t n, int host, acclComm_t comm, ac
 }
 
 int main(int argc, char** argv) {
-  mtInit(&argc, &argv, &rank, &nranks);
+  mtInitDevice(&argc, &argv, &rank, &nranks);
   size_t maxBytes = argc > 1 ? strtoull(argv[1], NULL, 0) : (64u << 20);
-  int ndev = 1;
-  MT_ACC(accGetDeviceCount(&ndev));
-  MT_ACC(accSetDevice(rank % (ndev > 0 ? ndev : 1)));
   acclComm_t comm;
   MT_ACCL(mtCommInit(&comm, rank, nranks));
   accStream_t stream;

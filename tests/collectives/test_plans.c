@@ -1,8 +1,14 @@
 /* test_plans.c - build the plans of every rank and run them on a model of
  * the machine (no device, no transport): FIFO steps through bounded queues,
- * direct steps through the other ranks' buffers. Checks that every output
- * element gets exactly every rank's contribution, and that no plan set can
- * deadlock with small FIFOs. */
+ * direct steps through the other ranks' buffers, LL steps through per-pair
+ * inboxes. The model applies the step flags as the executor does: PREMUL
+ * multiplies the local input (DIRECT: every input) by the op's scalar,
+ * POSTDIV divides the result by nranks, and a ZCOPY send puts a reference to
+ * the sender's memory in the queue (read when the receiver takes it), so a
+ * builder that marks a send zero-copy and then rewrites its memory is caught.
+ * Checks that every output element gets exactly every rank's contribution,
+ * and that no plan set can deadlock with small FIFOs. Trees come from
+ * src/topology/trees.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,14 +17,24 @@
 #include <string.h>
 #include <cmocka.h>
 #include "collectives/algorithm.h"
+#include "topology/graph.h"
 
 #define MAXR 9
-#define SLICE 5   /* elements per FIFO step buffer */
-#define DEPTH 4   /* step buffers per connection */
+#define SLICE 5 /* elements per FIFO step buffer */
+#define DEPTH 4 /* step buffers per connection */
 #define MAXQ 64
 
-typedef struct { int64_t data[SLICE]; size_t n; } slot;
-typedef struct { slot q[DEPTH]; int head, tail; } fifo; /* head: posted, tail: consumed */
+/* A queued slice: its values, or (zero copy) where the sender's memory holds them. */
+typedef struct {
+  int64_t data[SLICE];
+  size_t n;
+  int zc, zcRank, zcBuf;
+  size_t zcOff;
+} slot;
+typedef struct {
+  slot q[DEPTH];
+  int head, tail;
+} fifo; /* head: posted, tail: consumed */
 
 static fifo fifos[8][MAXR][MAXR]; /* [connLane][from][to] */
 static int64_t* sendb[MAXR];
@@ -26,21 +42,47 @@ static int64_t* recvb[MAXR];
 static acclPlan* plans[MAXR];
 static int n;
 
-static int64_t base(void) { int64_t b = 1; for (int i = 0; i < n; i++) b *= (n + 1); return b; }
-static int64_t pw(int r) { int64_t b = 1; for (int i = 0; i < r; i++) b *= (n + 1); return b; }
+static int64_t base(void) {
+  int64_t b = 1;
+  for (int i = 0; i < n; i++) b *= (n + 1);
+  return b;
+}
+static int64_t pw(int r) {
+  int64_t b = 1;
+  for (int i = 0; i < r; i++) b *= (n + 1);
+  return b;
+}
 static int64_t input(int r, size_t i) { return pw(r) + (int64_t)i * base(); }
-static int64_t sumAll(size_t i) { int64_t s = 0; for (int r = 0; r < n; r++) s += input(r, i); return s; }
+static int64_t sumAll(size_t i) {
+  int64_t s = 0;
+  for (int r = 0; r < n; r++) s += input(r, i);
+  return s;
+}
 
 static int64_t* buf(int r, int id) { return id == ACCL_BUF_SEND ? sendb[r] : recvb[r]; }
 
-typedef struct { int step; size_t slice; } laneSt;
+/* The op of the task under test: PreMulSum's scalar, integer Avg's divide. */
+#define SCALAR 3
+static int taskPremul, taskPostDiv;
+static int64_t inputScaled(int64_t v, const acclStep* s) { return (s->flags & ACCL_STEP_PREMUL) ? v * SCALAR : v; }
+static int64_t resultOf(int64_t v, const acclStep* s) { return (s->flags & ACCL_STEP_POSTDIV) ? v / n : v; }
+/* What a reduction's output element must hold. */
+static int64_t reduced(int64_t sum) { return taskPostDiv ? sum / n : taskPremul ? SCALAR * sum : sum; }
+static int stepsWithFlag[8]; /* flag bit -> steps seen carrying it */
+
+typedef struct {
+  int step;
+  size_t slice;
+} laneSt;
 static laneSt lanes[MAXR][64];
 
 /* One slice of a FIFO step on rank r; 1 moved, 0 blocked. */
 static int fifoSlice(int r, const acclLane* ln, laneSt* ls, const acclStep* s) {
   size_t first = ls->slice * SLICE, cnt = s->count - first < SLICE ? s->count - first : SLICE;
   for (int k = 0; k < 2; k++) {
-    if (s->recvPeer[k] >= 0 && fifos[ln->connLane][s->recvPeer[k]][r].head == fifos[ln->connLane][s->recvPeer[k]][r].tail) return 0;
+    if (s->recvPeer[k] >= 0 &&
+        fifos[ln->connLane][s->recvPeer[k]][r].head == fifos[ln->connLane][s->recvPeer[k]][r].tail)
+      return 0;
     if (s->sendPeer[k] >= 0) {
       fifo* f = &fifos[ln->connLane][r][s->sendPeer[k]];
       if (f->head - f->tail >= DEPTH) return 0;
@@ -53,23 +95,32 @@ static int fifoSlice(int r, const acclLane* ln, laneSt* ls, const acclStep* s) {
     fifo* f = &fifos[ln->connLane][s->recvPeer[k]][r];
     slot* sl = &f->q[f->tail % DEPTH];
     assert_int_equal(sl->n, cnt);
-    for (size_t i = 0; i < cnt; i++) v[i] += sl->data[i];
+    for (size_t i = 0; i < cnt; i++) v[i] += sl->zc ? buf(sl->zcRank, sl->zcBuf)[sl->zcOff + i] : sl->data[i];
     f->tail++;
     nin++;
   }
+  int nrecv = nin;
   if (s->srcBuf) {
-    for (size_t i = 0; i < cnt; i++) v[i] += buf(r, s->srcBuf)[s->srcOff + first + i];
+    for (size_t i = 0; i < cnt; i++) v[i] += inputScaled(buf(r, s->srcBuf)[s->srcOff + first + i], s);
     nin++;
   }
   assert_true(nin >= 1);
+  for (size_t i = 0; i < cnt; i++) v[i] = resultOf(v[i], s);
   if (s->dstBuf)
     for (size_t i = 0; i < cnt; i++) buf(r, s->dstBuf)[s->dstOff + first + i] = v[i];
+  /* zero copy, when the executor takes it: from dst, or from the only input */
+  int zc = (s->flags & ACCL_STEP_ZCOPY) && s->sendPeer[0] >= 0 &&
+           (s->dstBuf != ACCL_BUF_NONE || (nrecv == 0 && !(s->flags & ACCL_STEP_PREMUL)));
   for (int k = 0; k < 2; k++) {
     if (s->sendPeer[k] < 0) continue;
     fifo* f = &fifos[ln->connLane][r][s->sendPeer[k]];
     slot* sl = &f->q[f->head % DEPTH];
     memcpy(sl->data, v, sizeof(v));
     sl->n = cnt;
+    sl->zc = zc;
+    sl->zcRank = r;
+    sl->zcBuf = s->dstBuf != ACCL_BUF_NONE ? s->dstBuf : s->srcBuf;
+    sl->zcOff = (s->dstBuf != ACCL_BUF_NONE ? s->dstOff : s->srcOff) + first;
     f->head++;
   }
   ls->slice++;
@@ -77,6 +128,10 @@ static int fifoSlice(int r, const acclLane* ln, laneSt* ls, const acclStep* s) {
 }
 
 static int arrived[MAXR], doneSeq[MAXR];
+/* LL inboxes: [to][from] the lines of one collective */
+static int64_t* llInbox[MAXR][MAXR];
+static size_t llCount[MAXR][MAXR];
+static int llFull[MAXR][MAXR];
 
 /* Advance every lane of every rank until all finish; fail on a deadlock. */
 static void runAll(void) {
@@ -84,6 +139,11 @@ static void runAll(void) {
   memset(lanes, 0, sizeof(lanes));
   memset(arrived, 0, sizeof(arrived));
   memset(doneSeq, 0, sizeof(doneSeq));
+  memset(llFull, 0, sizeof(llFull));
+  for (int r = 0; r < n; r++)
+    for (int l = 0; l < plans[r]->nLanes; l++)
+      for (int k = 0; k < plans[r]->lanes[l].nSteps; k++)
+        for (int b = 0; b < 8; b++) stepsWithFlag[b] += plans[r]->lanes[l].steps[k].flags >> b & 1;
   for (;;) {
     int moved = 0, pending = 0;
     for (int r = 0; r < n; r++) {
@@ -101,16 +161,53 @@ static void runAll(void) {
             moved = 1;
           } else if (s->kind == ACCL_STEP_SYNC) {
             int* flag = s->phase == ACCL_SYNC_ARRIVE ? arrived : doneSeq;
-            if (!ls->slice) { flag[r]++; ls->slice = 1; moved = 1; }
+            if (!ls->slice) {
+              flag[r]++;
+              ls->slice = 1;
+              moved = 1;
+            }
             fin = 1;
-            for (int q = 0; q < n; q++) if ((s->mask >> q & 1) && flag[q] < flag[r]) fin = 0;
+            for (int q = 0; q < n; q++)
+              if ((s->mask >> q & 1) && flag[q] < flag[r]) fin = 0;
             if (!fin) break;
           } else if (s->kind == ACCL_STEP_DIRECT) {
             for (size_t i = 0; i < s->count; i++) {
               int64_t v = 0;
-              for (int q = 0; q < n; q++) if (s->mask >> q & 1) v += buf(q, s->srcBuf)[s->srcOff + i];
-              for (int q = 0; q < n; q++) if (s->dstMask >> q & 1) buf(q, s->dstBuf)[s->dstOff + i] = v;
+              for (int q = 0; q < n; q++)
+                if (s->mask >> q & 1) v += inputScaled(buf(q, s->srcBuf)[s->srcOff + i], s);
+              v = resultOf(v, s);
+              for (int q = 0; q < n; q++)
+                if (s->dstMask >> q & 1) buf(q, s->dstBuf)[s->dstOff + i] = v;
             }
+            fin = 1;
+          } else if (s->kind == ACCL_STEP_LLPUSH) {
+            /* our (scaled) input into the inbox of every rank of mask */
+            for (int q = 0; q < n; q++) {
+              if (!(s->mask >> q & 1)) continue;
+              assert_int_equal(llFull[q][r], 0); /* one collective in flight per pair */
+              llInbox[q][r] = realloc(llInbox[q][r], (s->count + 1) * sizeof(int64_t));
+              for (size_t i = 0; i < s->count; i++) llInbox[q][r][i] = inputScaled(buf(r, s->srcBuf)[s->srcOff + i], s);
+              llCount[q][r] = s->count;
+              llFull[q][r] = 1;
+            }
+            fin = 1;
+            moved = 1;
+          } else if (s->kind == ACCL_STEP_LLREDUCE) {
+            int all = 1;
+            for (int q = 0; q < n; q++)
+              if ((s->mask >> q & 1) && !llFull[r][q]) all = 0;
+            if (!all) break;
+            for (size_t i = 0; i < s->count; i++) {
+              int64_t v = inputScaled(buf(r, s->srcBuf)[s->srcOff + i], s);
+              for (int q = 0; q < n; q++)
+                if (s->mask >> q & 1) {
+                  assert_int_equal(llCount[r][q], s->count);
+                  v += llInbox[r][q][i];
+                }
+              buf(r, s->dstBuf)[s->dstOff + i] = resultOf(v, s);
+            }
+            for (int q = 0; q < n; q++)
+              if (s->mask >> q & 1) llFull[r][q] = 0;
             fin = 1;
           } else {
             fail_msg("unexpected step kind %d", s->kind);
@@ -138,15 +235,28 @@ static void setup(acclFunc func, size_t count, int root, size_t sendCount, size_
     plans[r]->tasks = calloc(1, sizeof(acclTask));
     plans[r]->nTasks = 1;
     acclTask* t = &plans[r]->tasks[0];
-    t->func = func; t->count = count; t->dtype = acclInt64; t->root = root;
+    t->func = func;
+    t->count = count;
+    t->dtype = acclInt64;
+    t->root = root;
+    int reduces = func == ACCL_FUNC_ALLREDUCE || func == ACCL_FUNC_REDUCE || func == ACCL_FUNC_REDUCESCATTER;
+    t->premul = reduces && taskPremul;
+    t->postDiv = reduces && taskPostDiv;
+    t->scalar.i = SCALAR;
   }
 }
 
 static void teardown(void) {
-  for (int r = 0; r < n; r++) { free(sendb[r]); free(recvb[r]); acclPlanFree(plans[r]); }
+  for (int r = 0; r < n; r++) {
+    free(sendb[r]);
+    free(recvb[r]);
+    acclPlanFree(plans[r]);
+  }
 }
 
-static void ringOrder(int* ring, int rot) { for (int i = 0; i < n; i++) ring[i] = (i * (rot ? n - 1 : 1)) % n; }
+static void ringOrder(int* ring, int rot) {
+  for (int i = 0; i < n; i++) ring[i] = (i * (rot ? n - 1 : 1)) % n;
+}
 
 static void test_ring_allreduce(void** state) {
   (void)state;
@@ -176,27 +286,31 @@ static void test_ring_gather_scatter_bcast_reduce(void** state) {
     size_t count = 11;
     /* allgather */
     setup(ACCL_FUNC_ALLGATHER, count, 0, count, count * n);
-    for (int r = 0; r < n; r++) assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
+    for (int r = 0; r < n; r++)
+      assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
     runAll();
     for (int r = 0; r < n; r++)
       for (size_t i = 0; i < count * n; i++) assert_int_equal(recvb[r][i], input((int)(i / count), i % count));
     teardown();
     /* reduce-scatter */
     setup(ACCL_FUNC_REDUCESCATTER, count, 0, count * n, count);
-    for (int r = 0; r < n; r++) assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
+    for (int r = 0; r < n; r++)
+      assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
     runAll();
     for (int r = 0; r < n; r++)
       for (size_t i = 0; i < count; i++) assert_int_equal(recvb[r][i], sumAll((size_t)r * count + i));
     teardown();
     for (int root = 0; root < n; root++) {
       setup(ACCL_FUNC_BROADCAST, count, root, count, count);
-      for (int r = 0; r < n; r++) assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
+      for (int r = 0; r < n; r++)
+        assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
       runAll();
       for (int r = 0; r < n; r++)
         for (size_t i = 0; i < count; i++) assert_int_equal(recvb[r][i], input(root, i));
       teardown();
       setup(ACCL_FUNC_REDUCE, count, root, count, count);
-      for (int r = 0; r < n; r++) assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
+      for (int r = 0; r < n; r++)
+        assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, 0, 0, count, SLICE * DEPTH / 2), acclSuccess);
       runAll();
       for (size_t i = 0; i < count; i++) assert_int_equal(recvb[root][i], sumAll(i));
       teardown();
@@ -204,28 +318,69 @@ static void test_ring_gather_scatter_bcast_reduce(void** state) {
   }
 }
 
-/* Binary trees: heap order and its mirror (the two trees of a double binary tree). */
-static void heapTree(int r, int mirror, int* up, int down[2]) {
-  int p = mirror ? n - 1 - r : r;
-  *up = p == 0 ? -1 : (mirror ? n - 1 - (p - 1) / 2 : (p - 1) / 2);
-  for (int k = 0; k < 2; k++) {
-    int c = 2 * p + 1 + k;
-    down[k] = c < n ? (mirror ? n - 1 - c : c) : -1;
+/* trees.c's double binary tree: every member in both trees, up and down
+ * agree, one root each, every member reachable from it, depth at most
+ * floor(log2 n) + 1 levels, and no member inner (with children) in both. */
+static void checkTrees(int nn, const acclTreeNode* t0, const acclTreeNode* t1, const int root[2]) {
+  const acclTreeNode* tt[2] = {t0, t1};
+  int inner[MAXR * 8] = {0};
+  int maxDepth = 1;
+  while ((1 << maxDepth) <= nn) maxDepth++;
+  for (int t = 0; t < 2; t++) {
+    const acclTreeNode* T = tt[t];
+    assert_true(root[t] >= 0 && root[t] < nn);
+    assert_int_equal(T[root[t]].up, -1);
+    for (int m = 0; m < nn; m++) {
+      if (m != root[t]) {
+        assert_true(T[m].up >= 0 && T[m].up < nn);
+        const acclTreeNode* p = &T[T[m].up];
+        assert_true(p->down[0] == m || p->down[1] == m);
+        /* walking up reaches the root within maxDepth steps */
+        int x = m, steps = 0;
+        while (x != root[t] && steps <= maxDepth) x = T[x].up, steps++;
+        if (x != root[t]) fail_msg("n=%d tree %d: member %d does not reach the root in %d steps", nn, t, m, maxDepth);
+      }
+      for (int k = 0; k < 2; k++) {
+        int c = T[m].down[k];
+        if (c < 0) continue;
+        assert_true(c < nn && c != m);
+        assert_int_equal(T[c].up, m);
+        inner[m]++;
+      }
+      if (T[m].down[0] < 0) assert_int_equal(T[m].down[1], -1);
+    }
   }
+  for (int m = 0; m < nn; m++) {
+    int innerIn = (t0[m].down[0] >= 0) + (t1[m].down[0] >= 0);
+    if (innerIn > 1) fail_msg("n=%d: member %d is inner in both trees", nn, m);
+  }
+}
+
+static void test_trees_c(void** state) {
+  (void)state;
+  acclTreeNode t0[64], t1[64];
+  int root[2];
+  for (int nn = 1; nn <= 64; nn++) {
+    assert_int_equal(acclTopoDoubleBinaryTree(nn, t0, t1, root), acclSuccess);
+    checkTrees(nn, t0, t1, root);
+  }
+  assert_int_not_equal(acclTopoDoubleBinaryTree(0, t0, t1, root), acclSuccess);
 }
 
 static void test_tree_allreduce(void** state) {
   (void)state;
   for (n = 1; n <= MAXR; n++) {
+    acclTreeNode dbt[2][MAXR];
+    int roots[2];
+    assert_int_equal(acclTopoDoubleBinaryTree(n, dbt[0], dbt[1], roots), acclSuccess);
     size_t count = 23;
     setup(ACCL_FUNC_ALLREDUCE, count, 0, count, count);
     for (int r = 0; r < n; r++)
       for (int t = 0; t < 2; t++) {
-        int up, down[2];
         size_t off, cnt;
-        heapTree(r, t, &up, down);
+        const acclTreeNode* tn = &dbt[t][r];
         acclPartition(count, 2, t, &off, &cnt);
-        assert_int_equal(acclBuildTree(plans[r], 0, t, r, up, down, 2 + t, off, cnt), acclSuccess);
+        assert_int_equal(acclBuildTree(plans[r], 0, t, r, tn->up, tn->down, 2 + t, off, cnt), acclSuccess);
       }
     runAll();
     for (int r = 0; r < n; r++)
@@ -262,7 +417,8 @@ static void test_direct_and_alltoall(void** state) {
       for (int viaP2P = 0; viaP2P < (funcs[f] == ACCL_FUNC_ALLTOALL ? 2 : 1); viaP2P++) {
         setup(funcs[f], count, 0, sc, rc);
         for (int r = 0; r < n; r++)
-          assert_int_equal(viaP2P ? acclBuildP2P(plans[r], 0, r, n, 4) : acclBuildDirect(plans[r], 0, r, n), acclSuccess);
+          assert_int_equal(viaP2P ? acclBuildP2P(plans[r], 0, r, n, 4) : acclBuildDirect(plans[r], 0, r, n),
+                           acclSuccess);
         runAll();
         for (int r = 0; r < n; r++)
           for (size_t i = 0; i < rc; i++) {
@@ -299,10 +455,10 @@ static void checkResult(acclFunc f, size_t count, int root) {
       int64_t exp;
       switch (f) {
         case ACCL_FUNC_ALLREDUCE:
-        case ACCL_FUNC_REDUCE: exp = sumAll(i); break;
+        case ACCL_FUNC_REDUCE: exp = reduced(sumAll(i)); break;
         case ACCL_FUNC_BROADCAST: exp = input(root, i); break;
         case ACCL_FUNC_ALLGATHER: exp = input((int)(i / count), i % count); break;
-        case ACCL_FUNC_REDUCESCATTER: exp = sumAll((size_t)r * count + i); break;
+        case ACCL_FUNC_REDUCESCATTER: exp = reduced(sumAll((size_t)r * count + i)); break;
         default: exp = input((int)(i / count), (size_t)r * count + i % count);
       }
       if (recvb[r][i] != exp)
@@ -323,61 +479,95 @@ static void test_table_builds_what_it_accepts(void** state) {
   acclTreeNode trees[2 * MAXR];
   int nodeOf[MAXR];
   int rings[2 * MAXR];
-  int built[ACCL_NUM_ALGOS] = {0};
+  int built[ACCL_NUM_ALGOS] = {0}, builtLL = 0;
   for (n = 1; n <= MAXR; n++) {
-    for (int t = 0; t < 2; t++)
-      for (int r = 0; r < n; r++) heapTree(r, t, &trees[t * n + r].up, trees[t * n + r].down);
+    int roots[2];
+    assert_int_equal(acclTopoDoubleBinaryTree(n, trees, trees + n, roots), acclSuccess);
     ringOrder(rings, 0);
     ringOrder(rings + n, 1);
     for (int nodes = 1; nodes <= 2; nodes++) {
       if (nodes == 2 && (n < 2 || n % 2)) continue;
       for (int r = 0; r < n; r++) nodeOf[r] = nodes == 1 ? 0 : r / (n / 2);
       const size_t halfFifo = SLICE * DEPTH / 2 * sizeof(int64_t);
-      acclAlgoCtx ctx = {.nranks = n, .nChannels = 2, .p2pLane = 4, .halfFifo = halfFifo, .rings = rings,
-                         .nRings = 2, .trees = trees, .nodeOf = nodeOf, .nNodes = nodes};
+      acclAlgoCtx ctx = {.nranks = n,
+                         .nChannels = 2,
+                         .p2pLane = 4,
+                         .halfFifo = halfFifo,
+                         .rings = rings,
+                         .nRings = 2,
+                         .trees = trees,
+                         .nodeOf = nodeOf,
+                         .nNodes = nodes};
       for (size_t fi = 0; fi < sizeof(funcs) / sizeof(funcs[0]); fi++)
         for (size_t count = 1; count <= 31; count += 15) {
-          acclTuneInput in = {.func = funcs[fi], .bytes = count * sizeof(int64_t), .nranks = n, .nNodes = nodes,
-                              .directOk = nodes == 1, .haveTrees = 1, .hierLocal = nodes == 2 ? n / 2 : 0,
-                              .llMaxBytes = 64, .rdMaxBytes = halfFifo, .bwIntra = 10, .latIntra = 1,
-                              .bwInter = 1, .latInter = 10};
+          acclTuneInput in = {.func = funcs[fi],
+                              .bytes = count * sizeof(int64_t),
+                              .nranks = n,
+                              .nNodes = nodes,
+                              .directOk = nodes == 1,
+                              .haveTrees = 1,
+                              .hierLocal = nodes == 2 ? n / 2 : 0,
+                              .llMaxBytes = 64,
+                              .rdMaxBytes = halfFifo,
+                              .bwIntra = 10,
+                              .latIntra = 1,
+                              .bwInter = 1,
+                              .latInter = 10};
           if (funcs[fi] != ACCL_FUNC_ALLREDUCE && funcs[fi] != ACCL_FUNC_BROADCAST && funcs[fi] != ACCL_FUNC_REDUCE)
             in.bytes *= (size_t)n;
-          for (int a = 0; a < ACCL_NUM_ALGOS; a++) {
-            const acclAlgoInfo* info = acclAlgoGet(a);
-            if (!info->feasible(&in, ACCL_PROTO_SIMPLE)) continue;
-            const int root = n > 2 ? 2 : 0;
-            size_t sc, rc;
-            sizesOf(funcs[fi], count, &sc, &rc);
-            setup(funcs[fi], count, root, sc, rc);
-            for (int r = 0; r < n; r++) {
-              plans[r]->tasks[0].algo = (acclAlgo)a;
-              plans[r]->tasks[0].proto = ACCL_PROTO_SIMPLE;
-              ctx.rank = r;
-              acclResult_t res = info->build(plans[r], 0, &ctx);
-              if (res != acclSuccess) fail_msg("%s: build failed for func %d n=%d nodes=%d", info->name, funcs[fi], n, nodes);
+          for (int a = 0; a < ACCL_NUM_ALGOS; a++)
+            for (int proto = 0; proto < ACCL_NUM_PROTOS; proto++) {
+              const acclAlgoInfo* info = acclAlgoGet(a);
+              if (!info->feasible(&in, (acclProto)proto)) continue;
+              const int root = n > 2 ? 2 : 0;
+              size_t sc, rc;
+              sizesOf(funcs[fi], count, &sc, &rc);
+              setup(funcs[fi], count, root, sc, rc);
+              for (int r = 0; r < n; r++) {
+                plans[r]->tasks[0].algo = (acclAlgo)a;
+                plans[r]->tasks[0].proto = (acclProto)proto;
+                ctx.rank = r;
+                acclResult_t res = info->build(plans[r], 0, &ctx);
+                if (res != acclSuccess)
+                  fail_msg("%s: build failed for func %d n=%d nodes=%d", info->name, funcs[fi], n, nodes);
+              }
+              runAll();
+              checkResult(funcs[fi], count, root);
+              teardown();
+              built[a]++;
+              if (proto == ACCL_PROTO_LL) builtLL++;
             }
-            runAll();
-            checkResult(funcs[fi], count, root);
-            teardown();
-            built[a]++;
-          }
         }
     }
   }
-  /* the test reached every algorithm */
+  /* the test reached every algorithm, and LL */
   for (int a = 0; a < ACCL_NUM_ALGOS; a++)
     if (built[a] == 0) fail_msg("algorithm %s never built", acclAlgoGet(a)->name);
+  if (builtLL == 0) fail_msg("no LL plan built");
+}
+
+/* The same through the table with PreMulSum (PREMUL: each input scaled once)
+ * and integer Avg (POSTDIV: the sum divided once): the flags must sit on the
+ * right steps of every builder, LL's included. */
+static void test_table_step_flags(void** state) {
+  memset(stepsWithFlag, 0, sizeof(stepsWithFlag));
+  taskPremul = 1;
+  test_table_builds_what_it_accepts(state);
+  taskPremul = 0;
+  assert_true(stepsWithFlag[0] > 0); /* ACCL_STEP_PREMUL */
+  taskPostDiv = 1;
+  test_table_builds_what_it_accepts(state);
+  taskPostDiv = 0;
+  assert_true(stepsWithFlag[1] > 0); /* ACCL_STEP_POSTDIV */
+  assert_true(stepsWithFlag[2] > 0); /* ACCL_STEP_ZCOPY */
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ring_allreduce),
-      cmocka_unit_test(test_ring_gather_scatter_bcast_reduce),
-      cmocka_unit_test(test_tree_allreduce),
-      cmocka_unit_test(test_rd_allreduce),
-      cmocka_unit_test(test_direct_and_alltoall),
-      cmocka_unit_test(test_table_builds_what_it_accepts),
+      cmocka_unit_test(test_ring_allreduce),      cmocka_unit_test(test_ring_gather_scatter_bcast_reduce),
+      cmocka_unit_test(test_tree_allreduce),      cmocka_unit_test(test_rd_allreduce),
+      cmocka_unit_test(test_direct_and_alltoall), cmocka_unit_test(test_table_builds_what_it_accepts),
+      cmocka_unit_test(test_table_step_flags),    cmocka_unit_test(test_trees_c),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,10 +5,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include "collectives/tuning.h"
-#include "topology/plan.h"
+#include "core/param.h"
+#include "topology/graph.h"
 
 #define ALL_ALGOS ((1u << ACCL_NUM_ALGOS) - 1)
 #define ALL_PROTOS ((1u << ACCL_NUM_PROTOS) - 1)
@@ -227,6 +229,128 @@ static void test_crossover_at_scale(void** state) {
   acclProto p;
   pick(&in, ALL_ALGOS, ALL_PROTOS, &a, &p);
   assert_int_not_equal(a, ACCL_ALGO_RING);
+/* The choices the issue names (issue 23 item 4), each at the shape it
+ * names: small AllReduce on one node by direct/LL, across two nodes (one
+ * rank each) by recursive doubling, large across 2-4 nodes by the ring (8
+ * nodes: the trees); AllToAll
+ * by p2p at every shape and size (on one node direct can run it too, but
+ * costs one more hop, its SYNC, for the same bytes). */
+static void test_issue_examples(void** state) {
+  (void)state;
+  static const size_t small[] = {8, 32, 64};
+  for (size_t k = 0; k < sizeof(small) / sizeof(small[0]); k++)
+    for (int n = 2; n <= 8; n++) {
+      acclTuneInput in = oneNode(n, ACCL_FUNC_ALLREDUCE, small[k]);
+      expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_DIRECT, ACCL_PROTO_LL);
+    }
+  for (int nodes = 2; nodes <= 4; nodes *= 2) {
+    acclTuneInput in = multiNode(nodes, 1, ACCL_FUNC_ALLREDUCE, 8);
+    expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_RD, ACCL_PROTO_SIMPLE);
+    in.bytes = 32768; /* rd's limit (half a FIFO here) */
+    expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_RD, ACCL_PROTO_SIMPLE);
+    in.bytes = 32769; /* past it: ring (2 nodes) or the trees (more nodes, fewer hops) */
+    acclAlgo a;
+    acclProto p;
+    pick(&in, ALL_ALGOS, ALL_PROTOS, &a, &p);
+    assert_true(nodes == 2 ? a == ACCL_ALGO_RING : (a == ACCL_ALGO_RING || a == ACCL_ALGO_TREE));
+    in.bytes = 64 << 20;
+    expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+  }
+  /* 8 nodes: rd for tiny messages, the trees (3 hops deep) for large ones */
+  acclTuneInput in8 = multiNode(8, 1, ACCL_FUNC_ALLREDUCE, 8);
+  expectPick(&in8, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_RD, ACCL_PROTO_SIMPLE);
+  in8.bytes = 64 << 20;
+  expectPick(&in8, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_TREE, ACCL_PROTO_SIMPLE);
+  /* nodes of unequal size (no hierarchy): rd while small, then the trees */
+  acclTuneInput in = multiNode(2, 4, ACCL_FUNC_ALLREDUCE, 8);
+  in.hierLocal = 0;
+  expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_RD, ACCL_PROTO_SIMPLE);
+  in.bytes = 64 << 20;
+  expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_TREE, ACCL_PROTO_SIMPLE);
+  for (size_t b = 8; b <= (64u << 20); b *= 16) {
+    in = oneNode(4, ACCL_FUNC_ALLTOALL, b);
+    expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_P2P, ACCL_PROTO_SIMPLE);
+    in = multiNode(2, 2, ACCL_FUNC_ALLTOALL, b);
+    expectPick(&in, ALL_ALGOS, ALL_PROTOS, ACCL_ALGO_P2P, ACCL_PROTO_SIMPLE);
+    /* Send / Recv: p2p only, whatever ACCL_ALGO says */
+    in = oneNode(4, ACCL_FUNC_SEND, b);
+    expectPick(&in, BIT(ACCL_ALGO_RING), ALL_PROTOS, ACCL_ALGO_P2P, ACCL_PROTO_SIMPLE);
+  }
+}
+
+/* The cost order behind those choices: on one node direct/LL below direct
+ * Simple below ring for small AllReduce; across nodes rd below ring below
+ * tree for small messages, ring below rd never (rd moves the whole message
+ * log2(n) times). */
+static void test_cost_order_between_algorithms(void** state) {
+  (void)state;
+  acclTuneInput in = oneNode(8, ACCL_FUNC_ALLREDUCE, 8);
+  double ll = acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_LL);
+  double simple = acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_SIMPLE);
+  double ring = acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+  assert_true(ll > 0 && ll < simple && simple < ring);
+  in = multiNode(4, 1, ACCL_FUNC_ALLREDUCE, 8);
+  double rd = acclTuneCost(&in, ACCL_ALGO_RD, ACCL_PROTO_SIMPLE);
+  ring = acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+  assert_true(rd > 0 && rd < ring);
+  in.bytes = 32768;
+  in.rdMaxBytes = SIZE_MAX;
+  for (; in.bytes <= (64u << 20); in.bytes *= 4) {
+    rd = acclTuneCost(&in, ACCL_ALGO_RD, ACCL_PROTO_SIMPLE);
+    ring = acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+    if (in.bytes >= (1u << 20) && !(ring < rd))
+      fail_msg("%zu B on 4 nodes: ring %.1f us not below rd %.1f us", in.bytes, ring, rd);
+  }
+  /* one node: LL's cost grows faster than direct Simple's (lines are twice the data, n copies) */
+  in = oneNode(8, ACCL_FUNC_ALLREDUCE, 16384);
+  assert_true(acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_LL) /
+                  acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_SIMPLE) >
+              ll / simple);
+}
+
+/* ACCL_ALGO / ACCL_PROTO through the parameter table to the masks the
+ * communicator keeps: names, '^' exclusions, p2p always allowed, bad names
+ * ignored (all allowed). */
+static void test_env_masks(void** state) {
+  (void)state;
+  static const struct {
+    const char *algo, *proto;
+    unsigned am, pm;
+  } cases[] = {
+      {NULL, NULL, ALL_ALGOS, ALL_PROTOS},
+      {"ring", "Simple", BIT(ACCL_ALGO_RING) | BIT(ACCL_ALGO_P2P), BIT(ACCL_PROTO_SIMPLE)},
+      {"tree,direct", "LL", BIT(ACCL_ALGO_TREE) | BIT(ACCL_ALGO_DIRECT) | BIT(ACCL_ALGO_P2P), BIT(ACCL_PROTO_LL)},
+      {"^direct", "^LL", ALL_ALGOS & ~BIT(ACCL_ALGO_DIRECT), BIT(ACCL_PROTO_SIMPLE)},
+      {"RD", "simple", BIT(ACCL_ALGO_RD) | BIT(ACCL_ALGO_P2P), BIT(ACCL_PROTO_SIMPLE)},
+      {"nosuch", "nosuch", ALL_ALGOS, ALL_PROTOS},
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    if (cases[k].algo)
+      setenv("ACCL_ALGO", cases[k].algo, 1);
+    else
+      unsetenv("ACCL_ALGO");
+    if (cases[k].proto)
+      setenv("ACCL_PROTO", cases[k].proto, 1);
+    else
+      unsetenv("ACCL_PROTO");
+    acclParamReset();
+    if (acclTuneAlgoMask() != cases[k].am || acclTuneProtoMask() != cases[k].pm)
+      fail_msg("ACCL_ALGO=%s ACCL_PROTO=%s: masks 0x%x 0x%x, expected 0x%x 0x%x", cases[k].algo, cases[k].proto,
+               acclTuneAlgoMask(), acclTuneProtoMask(), cases[k].am, cases[k].pm);
+  }
+  unsetenv("ACCL_ALGO");
+  unsetenv("ACCL_PROTO");
+  acclParamReset();
+  /* a mask of ring alone still runs AllToAll (p2p) and a small AllReduce by ring */
+  acclTuneInput in = oneNode(4, ACCL_FUNC_ALLTOALL, 1024);
+  expectPick(&in, BIT(ACCL_ALGO_RING) | BIT(ACCL_ALGO_P2P), ALL_PROTOS, ACCL_ALGO_P2P, ACCL_PROTO_SIMPLE);
+  in = oneNode(4, ACCL_FUNC_ALLREDUCE, 8);
+  expectPick(&in, BIT(ACCL_ALGO_RING) | BIT(ACCL_ALGO_P2P), ALL_PROTOS, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+  /* hier asked for on one node: it cannot run, the unrestricted choice */
+  expectPick(&in, BIT(ACCL_ALGO_HIER) | BIT(ACCL_ALGO_P2P), ALL_PROTOS, ACCL_ALGO_DIRECT, ACCL_PROTO_LL);
+  /* rd asked for above its limit across nodes: the unrestricted choice (ring) */
+  in = multiNode(4, 1, ACCL_FUNC_ALLREDUCE, 1 << 20);
+  expectPick(&in, BIT(ACCL_ALGO_RD) | BIT(ACCL_ALGO_P2P), ALL_PROTOS, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
 }
 
 int main(void) {
@@ -237,6 +361,9 @@ int main(void) {
       cmocka_unit_test(test_cost_order),
       cmocka_unit_test(test_restrictions_and_fallback),
       cmocka_unit_test(test_crossover_at_scale),
+      cmocka_unit_test(test_issue_examples),
+      cmocka_unit_test(test_cost_order_between_algorithms),
+      cmocka_unit_test(test_env_masks),
 
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,10 +21,7 @@ static void* splitThread(void* arg) {
 
 int main(int argc, char** argv) {
   int rank, size;
-  mtInit(&argc, &argv, &rank, &size);
-  int ndev = 0;
-  MT_ACC(accGetDeviceCount(&ndev));
-  if (ndev > 0) MT_ACC(accSetDevice(rank % ndev));
+  mtInitDevice(&argc, &argv, &rank, &size);
 
   /* abort of an idle comm, then every use is refused */
   acclComm_t idle = NULL;

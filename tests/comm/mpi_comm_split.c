@@ -16,10 +16,7 @@ static void expectComm(acclComm_t c, int wantSize, int wantRank) {
 
 int main(int argc, char** argv) {
   int rank, size;
-  mtInit(&argc, &argv, &rank, &size);
-  int ndev = 0;
-  MT_ACC(accGetDeviceCount(&ndev));
-  if (ndev > 0) MT_ACC(accSetDevice(rank % ndev));
+  mtInitDevice(&argc, &argv, &rank, &size);
   acclComm_t world = NULL;
   MT_ACCL(mtCommInit(&world, rank, size));
   if (world == NULL) return mtFinish("mpi_comm_split");

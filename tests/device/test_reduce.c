@@ -1,6 +1,8 @@
 /* test_reduce.c - the reduction kernels of every ISA path against a scalar
  * reference written independently (fp16 through the compiler's _Float16, bf16
- * by choosing the nearest candidate in double precision). */
+ * by choosing the nearest candidate in double precision, fp8 by decoding its
+ * fields and searching all 256 codes for the nearest, ties to the even code,
+ * beyond the largest finite value saturating, as acc_ccl.h defines). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,9 +45,49 @@ static uint16_t refF2B(float f) {
   return (lo & 1) ? hi : lo;
 }
 
+static int isF8(int dt) { return dt == acclFloat8e4m3 || dt == acclFloat8e5m2; }
+static int isFloatType(int dt) {
+  return dt == acclFloat16 || dt == acclBfloat16 || dt == acclFloat32 || dt == acclFloat64 || isF8(dt);
+}
+
+/* fp8 from its fields: e4m3 bias 7, 3 mantissa bits, S.1111.111 NaN, no inf;
+ * e5m2 bias 15, 2 mantissa bits, exponent 31 inf / NaN. */
+static double refF8ToD(int dt, uint8_t x) {
+  int e4 = dt == acclFloat8e4m3, mb = e4 ? 3 : 2, bias = e4 ? 7 : 15, emax = e4 ? 15 : 31;
+  int sign = x >> 7, e = (x & 0x7f) >> mb, m = x & ((1 << mb) - 1);
+  double v;
+  if (e4 && (x & 0x7f) == 0x7f) return NAN;
+  if (!e4 && e == emax) v = m ? NAN : INFINITY;
+  else if (e == 0) v = ldexp(m, 1 - bias - mb);
+  else v = ldexp((1 << mb) + m, e - bias - mb);
+  return sign ? -v : v;
+}
+/* The nearest finite code, ties to the even code; NaN 0x7f. */
+static uint8_t refDToF8(int dt, double v) {
+  if (isnan(v)) return 0x7f;
+  uint8_t maxCode = dt == acclFloat8e4m3 ? 0x7e : 0x7b, sign = signbit(v) ? 0x80 : 0;
+  static double val[2][128];
+  static int filled[2];
+  int k = dt == acclFloat8e5m2;
+  if (!filled[k]) {
+    for (unsigned c = 0; c < 128; c++) val[k][c] = refF8ToD(dt, (uint8_t)c);
+    filled[k] = 1;
+  }
+  double a = fabs(v);
+  if (a >= val[k][maxCode]) return sign | maxCode;
+  uint8_t best = 0;
+  for (unsigned c = 1; c <= maxCode; c++) {
+    double dc = fabs(val[k][c] - a), db = fabs(val[k][best] - a);
+    if (dc < db || (dc == db && !(c & 1))) best = (uint8_t)c;
+  }
+  return sign | best;
+}
+
 static double fget(int dt, const char* p) {
   uint16_t h;
   switch (dt) {
+    case acclFloat8e4m3:
+    case acclFloat8e5m2: return refF8ToD(dt, *(const uint8_t*)p);
     case acclFloat16: memcpy(&h, p, 2); return refH2F(h);
     case acclBfloat16: memcpy(&h, p, 2); return refB2F(h);
     case acclFloat32: { float f; memcpy(&f, p, 4); return f; }
@@ -104,7 +146,7 @@ static void refReduce(const struct accDevReduce* r, char* out) {
   int dt = r->dtype;
   for (size_t i = 0; i < r->count; i++) {
     const size_t off = i * es;
-    if (dt == acclFloat16 || dt == acclBfloat16 || dt == acclFloat32) {
+    if (dt == acclFloat16 || dt == acclBfloat16 || dt == acclFloat32 || isF8(dt)) {
       float acc = 0, sv = (float)r->scalar.f;
       for (int s = 0; s < r->nsrc; s++) {
         float x = (float)fget(dt, (const char*)r->src[s] + off);
@@ -113,6 +155,7 @@ static void refReduce(const struct accDevReduce* r, char* out) {
       }
       if (r->postDiv > 1) acc = acc / (float)r->postDiv;
       if (dt == acclFloat32) memcpy(out + off, &acc, 4);
+      else if (isF8(dt)) out[off] = (char)refDToF8(dt, acc);
       else { uint16_t h = dt == acclFloat16 ? refF2H(acc) : refF2B(acc); memcpy(out + off, &h, 2); }
     } else if (dt == acclFloat64) {
       double acc = 0;
@@ -146,7 +189,7 @@ static size_t firstMismatch(int dt, const char* a, const char* b, size_t count) 
   size_t es = acclTypeSize((acclDataType_t)dt);
   for (size_t i = 0; i < count; i++) {
     if (memcmp(a + i * es, b + i * es, es) == 0) continue;
-    if (dt == acclFloat16 || dt == acclBfloat16 || dt == acclFloat32 || dt == acclFloat64) {
+    if (dt == acclFloat16 || dt == acclBfloat16 || dt == acclFloat32 || dt == acclFloat64) { /* fp8: 0x7f only */
       double x = fget(dt, a + i * es), y = fget(dt, b + i * es);
       if (isnan(x) && isnan(y)) continue;
     }
@@ -171,14 +214,15 @@ static void fillFloat(int dt, char* p, size_t count, int specials) {
   for (size_t i = 0; i < count; i++) {
     double v = ((double)(rnd() % 2000001) - 1000000.0) / 250000.0; /* [-4, 4] */
     if (specials && rnd() % 13 == 0) v = special[rnd() % (sizeof(special) / sizeof(special[0]))];
-    if (dt == acclFloat64) memcpy(p + i * es, &v, 8);
+    if (isF8(dt)) p[i] = (char)(rnd() % 2 ? (uint8_t)rnd() : refDToF8(dt, v)); /* half: any of the 256 codes */
+    else if (dt == acclFloat64) memcpy(p + i * es, &v, 8);
     else if (dt == acclFloat32) { float f = (float)v; memcpy(p + i * es, &f, 4); }
     else { uint16_t h = dt == acclFloat16 ? refF2H((float)v) : refF2B((float)v); memcpy(p + i * es, &h, 2); }
   }
 }
 
 static void fillInputs(int dt, char* p, size_t count, int specials) {
-  if (dt == acclFloat16 || dt == acclBfloat16 || dt == acclFloat32 || dt == acclFloat64) {
+  if (isFloatType(dt)) {
     fillFloat(dt, p, count, specials);
   } else {
     size_t bytes = count * acclTypeSize((acclDataType_t)dt);
@@ -214,7 +258,7 @@ static void runCase(simIsa isa, int dt, int op, size_t count, int nsrc, int ndst
   r.dtype = dt;
   r.op = (accDevRedOp)op;
   r.premulMask = premul;
-  if (dt == acclFloat16 || dt == acclBfloat16 || dt == acclFloat32 || dt == acclFloat64) r.scalar.f = 0.375;
+  if (isFloatType(dt)) r.scalar.f = 0.375;
   else r.scalar.i = -3;
   r.postDiv = postDiv;
   simReduceWithIsa(isa, &r);
@@ -343,6 +387,79 @@ static void roundingIsa(simIsa isa) {
 }
 static void test_rounding_cases(void** state) { forEachIsa(roundingIsa); }
 
+/* fp8 by hand: ties to even, saturation (no inf from a finite overflow, inf
+ * itself saturates), subnormals, NaN -> 0x7f, for each op. */
+static void fp8RoundingIsa(simIsa isa) {
+  struct { int dt, op; uint8_t a, b, want; } cases[] = {
+      {acclFloat8e4m3, ACCDEV_OP_SUM, 0x38, 0x18, 0x38},  /* 1 + 1/16: tie -> even (1) */
+      {acclFloat8e4m3, ACCDEV_OP_SUM, 0x39, 0x18, 0x3a},  /* 1.125 + 1/16: tie -> even (1.25) */
+      {acclFloat8e4m3, ACCDEV_OP_SUM, 0x7e, 0x58, 0x7e},  /* 448 + 16: tie, 448 (0x7f is NaN) */
+      {acclFloat8e4m3, ACCDEV_OP_SUM, 0x7e, 0x7e, 0x7e},  /* 896 saturates to 448 */
+      {acclFloat8e4m3, ACCDEV_OP_SUM, 0xfe, 0xfe, 0xfe},  /* -896 saturates to -448 */
+      {acclFloat8e4m3, ACCDEV_OP_PROD, 0x7e, 0x40, 0x7e}, /* 448 * 2 */
+      {acclFloat8e4m3, ACCDEV_OP_SUM, 0x01, 0x01, 0x02},  /* subnormals add exactly */
+      {acclFloat8e4m3, ACCDEV_OP_SUM, 0x08, 0x81, 0x07},  /* smallest normal - smallest subnormal */
+      {acclFloat8e4m3, ACCDEV_OP_PROD, 0x01, 0x30, 0x00}, /* 2^-9 * 0.5: tie -> 0 */
+      {acclFloat8e4m3, ACCDEV_OP_PROD, 0x03, 0x30, 0x02}, /* 3*2^-9 * 0.5: tie -> even (2) */
+      {acclFloat8e4m3, ACCDEV_OP_SUM, 0x7f, 0x38, 0x7f},  /* NaN */
+      {acclFloat8e4m3, ACCDEV_OP_MAX, 0x38, 0xff, 0x7f},  /* max with NaN: NaN */
+      {acclFloat8e4m3, ACCDEV_OP_MIN, 0x38, 0xc0, 0xc0},  /* min(1, -2) */
+      {acclFloat8e5m2, ACCDEV_OP_SUM, 0x3c, 0x30, 0x3c},  /* 1 + 1/8: tie -> even (1) */
+      {acclFloat8e5m2, ACCDEV_OP_SUM, 0x3d, 0x30, 0x3e},  /* 1.25 + 1/8: tie -> even (1.5) */
+      {acclFloat8e5m2, ACCDEV_OP_SUM, 0x7b, 0x7b, 0x7b},  /* 114688 saturates to 57344 */
+      {acclFloat8e5m2, ACCDEV_OP_SUM, 0x7c, 0x3c, 0x7b},  /* inf + 1 saturates */
+      {acclFloat8e5m2, ACCDEV_OP_SUM, 0xfc, 0x3c, 0xfb},  /* -inf + 1 saturates */
+      {acclFloat8e5m2, ACCDEV_OP_SUM, 0x7c, 0xfc, 0x7f},  /* inf - inf = NaN */
+      {acclFloat8e5m2, ACCDEV_OP_MAX, 0x7c, 0x3c, 0x7b},  /* max(inf, 1) saturates */
+      {acclFloat8e5m2, ACCDEV_OP_SUM, 0x01, 0x01, 0x02},  /* subnormals */
+      {acclFloat8e5m2, ACCDEV_OP_SUM, 0x7e, 0x3c, 0x7f},  /* NaN */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    uint8_t a[37], b[37], out[37];
+    for (int k = 0; k < 37; k++) { a[k] = cases[i].a; b[k] = cases[i].b; } /* vector body and tail */
+    struct accDevReduce r;
+    memset(&r, 0, sizeof(r));
+    r.src[0] = a;
+    r.src[1] = b;
+    r.nsrc = 2;
+    r.dst[0] = out;
+    r.ndst = 1;
+    r.count = 37;
+    r.dtype = cases[i].dt;
+    r.op = (accDevRedOp)cases[i].op;
+    simReduceWithIsa(isa, &r);
+    for (int k = 0; k < 37; k++)
+      if (out[k] != cases[i].want)
+        fail_msg("isa %d fp8 case %zu lane %d: got 0x%02x want 0x%02x", (int)isa, i, k, out[k], cases[i].want);
+  }
+}
+static void test_fp8_rounding_cases(void** state) { forEachIsa(fp8RoundingIsa); }
+
+/* halfconv.h's fp8 conversions (the engine's and the tests' helpers) against
+ * the field-by-field reference: every code exactly, and floats near and across
+ * the whole fp8 range. */
+static void test_fp8_conversions(void** state) {
+  for (int dt = acclFloat8e4m3; dt <= acclFloat8e5m2; dt++) {
+    for (unsigned c = 0; c < 256; c++) {
+      double want = refF8ToD(dt, (uint8_t)c);
+      float got = dt == acclFloat8e4m3 ? acclFp8e4m3ToFloat((uint8_t)c) : acclFp8e5m2ToFloat((uint8_t)c);
+      if (isnan(want)) assert_true(isnan(got));
+      else if ((double)got != want || !signbit(got) != !signbit(want))
+        fail_msg("%s 0x%02x: got %g want %g", acclTypeName((acclDataType_t)dt), c, got, want);
+    }
+    for (int i = 0; i < 400000; i++) {
+      uint32_t u = (uint32_t)rnd();
+      if (i < 300000) u = (u & 0x807fffffu) | ((uint32_t)(100 + (u >> 23) % 50) << 23); /* 2^-27 .. 2^22 */
+      float f;
+      memcpy(&f, &u, 4);
+      uint8_t got = dt == acclFloat8e4m3 ? acclFloatToFp8e4m3(f) : acclFloatToFp8e5m2(f);
+      uint8_t want = refDToF8(dt, f);
+      if (got != want) fail_msg("%s of 0x%08x (%g): got 0x%02x want 0x%02x", acclTypeName((acclDataType_t)dt), u, f,
+                                got, want);
+    }
+  }
+}
+
 /* The scalar fp16 conversions of the portable path against the compiler's. */
 static void test_half_conversions(void** state) {
   for (uint32_t h = 0; h < 65536; h++) {
@@ -364,6 +481,7 @@ static void test_half_conversions(void** state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_half_conversions), cmocka_unit_test(test_rounding_cases),
+      cmocka_unit_test(test_fp8_conversions),  cmocka_unit_test(test_fp8_rounding_cases),
       cmocka_unit_test(test_all_dtypes_ops),   cmocka_unit_test(test_source_counts),
       cmocka_unit_test(test_misaligned),       cmocka_unit_test(test_premul_postdiv),
       cmocka_unit_test(test_large_count),      cmocka_unit_test(test_streamed_outputs),

@@ -1,6 +1,7 @@
 /* test_runtime.c - the simulated chip's runtime: memory and its errors,
  * streams, programs (inline and queued), flags, events, counters, IPC within
  * one process, fork, and no leftovers after SIGKILL. */
+#include <ctype.h>
 #include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -128,7 +129,7 @@ static void test_out_of_memory(void** state) {
 /* ------------------------------------------------------------ programs */
 
 typedef struct {
-  int* counter;     /* per stream: ids must arrive in order */
+  int* counter; /* per stream: ids must arrive in order */
   int id;
   int againLeft;    /* ACCDEV_AGAIN / ACCDEV_MOVED (alternating) this many times first */
   int fail;         /* return an error */
@@ -178,10 +179,12 @@ static void test_stream_order(void** state) {
     for (int i = 0; i < NS; i++) {
       vals[i * NOPS + k] = k;
       if (k % 3 == 0) {
-        assert_int_equal(accMemcpyAsync(dev + i * NOPS + k, &vals[i * NOPS + k], sizeof(int), accMemcpyHostToDevice, s[i]), accSuccess);
+        assert_int_equal(
+            accMemcpyAsync(dev + i * NOPS + k, &vals[i * NOPS + k], sizeof(int), accMemcpyHostToDevice, s[i]),
+            accSuccess);
       }
       accDevDesc d = program(&counters[i], k, (k % 7 == 0) ? 3 : 0, NULL); /* some wait a little */
-      if (k % 5 == 0) d.u.program.pollNs = 200000; /* and ask to be polled on */
+      if (k % 5 == 0) d.u.program.pollNs = 200000;                         /* and ask to be polled on */
       assert_int_equal(accDevSubmit(s[i], &d, (k % 2) ? ACCDEV_SUBMIT_INLINE : 0), accSuccess);
     }
   for (int i = 0; i < NS; i++) {
@@ -260,9 +263,9 @@ static void test_flags(void** state) {
   accDevDesc w = {.type = ACCDEV_DESC_WAIT_FLAG, .u.flag = {&flags[0], 5}};
   accDevDesc w2 = {.type = ACCDEV_DESC_WAIT_FLAG, .u.flag = {&flags[1], 1}};
   accDevDesc set = {.type = ACCDEV_DESC_SET_FLAG, .u.flag = {&flags[1], 1}};
-  assert_int_equal(accDevSubmit(a, &w, 0), accSuccess);     /* a: wait host's signal */
-  assert_int_equal(accDevSubmit(a, &set, 0), accSuccess);   /*    then release b */
-  assert_int_equal(accDevSubmit(b, &w2, 0), accSuccess);    /* b: wait for a */
+  assert_int_equal(accDevSubmit(a, &w, 0), accSuccess);   /* a: wait host's signal */
+  assert_int_equal(accDevSubmit(a, &set, 0), accSuccess); /*    then release b */
+  assert_int_equal(accDevSubmit(b, &w2, 0), accSuccess);  /* b: wait for a */
   accDevDesc p = program(&counter, 0, 0, NULL);
   assert_int_equal(accDevSubmit(b, &p, 0), accSuccess);
   usleep(2000);
@@ -416,17 +419,41 @@ static void test_ipc_same_process(void** state) {
 
 /* -------------------------------------------------------------- fork */
 
-static int countShm(void) {
+/* /dev/shm entries of process pid: names that carry its pid as a whole
+ * number (libfabric's "PID:..", OpenMPI's segments, ...). Other jobs' entries
+ * come and go while the test runs; only the child's own are counted. */
+static int countShmOf(pid_t pid) {
+  char want[24];
+  snprintf(want, sizeof(want), "%d", (int)pid);
+  size_t len = strlen(want);
   DIR* d = opendir("/dev/shm");
   int n = 0;
   if (!d) return 0;
-  for (struct dirent* e; (e = readdir(d));) n += e->d_name[0] != '.';
+  for (struct dirent* e; (e = readdir(d));)
+    for (const char* p = strstr(e->d_name, want); p; p = strstr(p + 1, want)) {
+      int before = p > e->d_name && isdigit((unsigned char)p[-1]);
+      if (!before && !isdigit((unsigned char)p[len])) {
+        n++;
+        break;
+      }
+    }
   closedir(d);
   return n;
 }
 
+/* Lines of /proc/pid/maps that map something under /dev/shm. */
+static int shmMappingsOf(pid_t pid) {
+  char path[64], line[512];
+  snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+  FILE* f = fopen(path, "r");
+  assert_non_null(f);
+  int n = 0;
+  while (fgets(line, sizeof(line), f)) n += strstr(line, "/dev/shm/") != NULL;
+  fclose(f);
+  return n;
+}
+
 static void test_sigkill_leaves_nothing(void** state) {
-  int shmBefore = countShm();
   int pipefd[2];
   assert_int_equal(pipe(pipefd), 0);
   pid_t pid = fork();
@@ -454,13 +481,14 @@ static void test_sigkill_leaves_nothing(void** state) {
     assert_null(strstr(link, "/dev/shm/"));
   }
   assert_true(sawMemfd);
+  assert_int_equal(shmMappingsOf(pid), 0);
   kill(pid, SIGKILL);
   int status;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFSIGNALED(status));
   snprintf(path, sizeof(path), "/proc/%d", (int)pid);
   assert_int_not_equal(access(path, F_OK), 0);
-  assert_int_equal(countShm(), shmBefore);
+  assert_int_equal(countShmOf(pid), 0);
   close(pipefd[0]);
   close(pipefd[1]);
   /* and the parent still works */

@@ -239,7 +239,7 @@ static acclResult_t oneColl(Comm* c, long s, int noverify) {
     case 2: r = acclReduce(in, out, count, t, op, root, c->comm, c->stream); break;
     case 3: r = acclAllGather(in, out, count, t, c->comm, c->stream); break;
     case 4: r = acclReduceScatter(in, out, count, t, op, c->comm, c->stream); break;
-    case 5: r = acclAllToAll(in, out, count, t, c->comm, c->stream); break;
+    case 5: r = acclAlltoAll(in, out, count, t, c->comm, c->stream); break;
     default:
       acclGroupStart();
       acclSend(in, count, t, (me + 1) % n, c->comm, c->stream);

@@ -915,7 +915,7 @@ def judge_group_destroy(r, ph):
 
 add_scenario("group-destroy", "acclCommDestroy inside an open group then acclGroupEnd: acclInvalidUsage from the "
                               "destroy (or the destruction deferred), never a crash",
-             lambda tmp: run_simple(tmp, "group-destroy", 2, judge_group_destroy), known_defect="issue 22 B10")
+             lambda tmp: run_simple(tmp, "group-destroy", 2, judge_group_destroy))
 
 
 def judge_threads(r, ph):

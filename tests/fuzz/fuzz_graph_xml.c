@@ -1,14 +1,14 @@
 /* fuzz_graph_xml.c - libFuzzer harness: the graph file reader
- * (ACCL_GRAPH_FILE: acclTopoPlanLoad, which must refuse every ring or tree
+ * (ACCL_GRAPH_FILE: acclTopoGraphLoad, which must refuse every ring or tree
  * that does not fit the communicator). The first byte picks the
  * communicator: nranks 1..16 and 1..4 nodes (consecutive ranks per node);
  * the rest is the file. Oracles: no crash or sanitizer report; a refusal
- * leaves an error text; an accepted graph passes acclTopoPlanCheck, and its
+ * leaves an error text; an accepted graph passes acclTopoGraphCheck, and its
  * dump loads again to the same rings and trees. */
 #include "fuzz_common.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 
-static void initPlan(acclTopoPlan* p, int n, int nodes) {
+static void initPlan(acclTopoGraph* p, int n, int nodes) {
   memset(p, 0, sizeof(*p));
   p->nranks = n;
   p->nNodes = nodes;
@@ -25,21 +25,21 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   char path[64];
   int fd = fuzzMemFile(data + 1, size - 1, path, sizeof(path));
   if (fd < 0) return 0;
-  acclTopoPlan p;
+  acclTopoGraph p;
   initPlan(&p, n, nodes);
   acclSetLastError("%s", "");
-  acclResult_t r = acclTopoPlanLoad(path, &p);
+  acclResult_t r = acclTopoGraphLoad(path, &p);
   close(fd);
   if (r != acclSuccess) {
     if (acclLastErrorText()[0] == '\0') {
       fprintf(stderr, "refused without an error text\n");
       abort();
     }
-    acclTopoPlanFree(&p);
+    acclTopoGraphFree(&p);
     return 0;
   }
   char why[256];
-  if (acclTopoPlanCheck(&p, why, sizeof(why)) != 0) {
+  if (acclTopoGraphCheck(&p, why, sizeof(why)) != 0) {
     fprintf(stderr, "accepted an invalid graph: %s\n", why);
     abort();
   }
@@ -47,11 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fd = fuzzMemFile("", 0, path, sizeof(path));
   FILE* f = fd >= 0 ? fopen(path, "w") : NULL;
   if (f) {
-    acclTopoPlanWrite(&p, f);
+    acclTopoGraphWrite(&p, f);
     fclose(f);
-    acclTopoPlan q;
+    acclTopoGraph q;
     initPlan(&q, n, nodes);
-    if (acclTopoPlanLoad(path, &q) != acclSuccess) {
+    if (acclTopoGraphLoad(path, &q) != acclSuccess) {
       fprintf(stderr, "the dump of an accepted graph does not load\n");
       abort();
     }
@@ -61,9 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fprintf(stderr, "the dump of an accepted graph loads to other rings or trees\n");
       abort();
     }
-    acclTopoPlanFree(&q);
+    acclTopoGraphFree(&q);
   }
   if (fd >= 0) close(fd);
-  acclTopoPlanFree(&p);
+  acclTopoGraphFree(&p);
   return 0;
 }

@@ -5,7 +5,7 @@
  * dumps to a file that loads again and dumps to the same bytes. */
 #include "fuzz_common.h"
 #include "topology/node.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 
 static char* dumpNode(const acclTopoNode* n) {
   char path[64];
@@ -59,15 +59,15 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (n->ndev >= 1 && n->ndev <= 8) {
     int devOf[8], nodeOf[8];
     for (int i = 0; i < n->ndev; i++) devOf[i] = i, nodeOf[i] = 0;
-    acclTopoPlan plan;
-    memset(&plan, 0, sizeof(plan));
-    if (acclTopoPlanCompute(n, n->ndev, devOf, nodeOf, 0, &plan) == acclSuccess) {
+    acclTopoGraph graph;
+    memset(&graph, 0, sizeof(graph));
+    if (acclTopoGraphCompute(n, n->ndev, devOf, nodeOf, 0, &graph) == acclSuccess) {
       char why[256];
-      if (acclTopoPlanCheck(&plan, why, sizeof(why)) != 0) {
-        fprintf(stderr, "the planner made an invalid plan from an accepted file: %s\n", why);
+      if (acclTopoGraphCheck(&graph, why, sizeof(why)) != 0) {
+        fprintf(stderr, "the planner made an invalid graph from an accepted file: %s\n", why);
         abort();
       }
-      acclTopoPlanFree(&plan);
+      acclTopoGraphFree(&graph);
     }
   }
   acclTopoNodeFree(n);

@@ -48,6 +48,16 @@ static inline void mtInit(int* argc, char*** argv, int* rank, int* size) {
   mpiTestRank = *rank;
 }
 
+/* The prologue of most tests: mtInit, then this rank's device (rank modulo
+ * the devices there are). */
+static inline void mtInitDevice(int* argc, char*** argv, int* rank, int* size) {
+  mtInit(argc, argv, rank, size);
+  int ndev = 0;
+  MT_ACC(accGetDeviceCount(&ndev));
+  MT_CHECK(ndev > 0);
+  if (ndev > 0) MT_ACC(accSetDevice(*rank % ndev));
+}
+
 /* Everyone agrees on pass/fail; rank 0 prints one line. Returns the exit code. */
 static inline int mtFinish(const char* name) {
   int total = 0;

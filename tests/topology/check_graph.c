@@ -1,12 +1,12 @@
 /* check_graph.c - validate a graph dump (ACCL_GRAPH_DUMP_FILE) of NRANKS ranks
- * placed PPN per node: it must load as a valid plan for those nodes and be
+ * placed PPN per node: it must load as a valid graph for those nodes and be
  * hierarchical: each ring enters every node once, and with several nodes the
  * trees cross nodes only between node heads/tails (one parent per node).
  * usage: check_graph FILE NRANKS PPN */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "topology/plan.h"
+#include "topology/graph.h"
 
 int main(int argc, char** argv) {
   if (argc != 4) {
@@ -15,13 +15,13 @@ int main(int argc, char** argv) {
   }
   int n = atoi(argv[2]), ppn = atoi(argv[3]);
   if (n < 1 || ppn < 1) return 2;
-  acclTopoPlan p;
+  acclTopoGraph p;
   memset(&p, 0, sizeof(p));
   p.nranks = n;
   p.nNodes = (n + ppn - 1) / ppn;
   p.nodeOf = malloc(sizeof(int) * (size_t)n);
   for (int r = 0; r < n; r++) p.nodeOf[r] = r / ppn;
-  if (acclTopoPlanLoad(argv[1], &p) != acclSuccess) {
+  if (acclTopoGraphLoad(argv[1], &p) != acclSuccess) {
     fprintf(stderr, "check_graph: %s\n", acclLastErrorText());
     return 1;
   }
@@ -47,6 +47,6 @@ int main(int argc, char** argv) {
   }
   printf("check_graph %s: %d ranks, %d nodes, %d rings, 2 trees: %s\n", argv[1], n, p.nNodes, p.nRings,
          bad ? "FAIL" : "hierarchical, valid");
-  acclTopoPlanFree(&p);
+  acclTopoGraphFree(&p);
   return bad;
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "topology/linkgraph.h"
+#include "device/linkgraph.h"
 #include "topology/node.h"
 
 static const char* const shipped[] = {"trn1-like", "trn2-like", "full8", "ring4"};

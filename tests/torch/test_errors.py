@@ -25,7 +25,11 @@ def bad_arguments(c, r, n):
                    "PREMUL_SUM needs a floating-point tensor")
     c.expect_error("BAND all_reduce on float", lambda: dist.all_reduce(torch.ones(4), op=dist.ReduceOp.BAND),
                    "Cannot use ReduceOp.BAND with non-integral dtype")
-    c.expect_error("broadcast root out of range", lambda: dist.broadcast(torch.ones(4), n + 3), "rootRank")
+    # root n: in range for the binding's types, refused by the library's own
+    # check (acclBroadcast's validate), which names the argument
+    c.expect_error("broadcast root out of range", lambda: dist.broadcast(torch.ones(4), n), "acclBroadcast", "root")
+    c.expect_error("broadcast root negative", lambda: dist.broadcast(torch.ones(4), -1), "root")
+    c.expect_error("reduce root out of range", lambda: dist.reduce(torch.ones(4), n), "root")
     c.expect_error("all_gather wrong output count",
                    lambda: dist.all_gather([torch.ones(4)] * (n + 1), torch.ones(4)), "group size")
     c.expect_error("_all_gather_base wrong size",
@@ -68,8 +72,14 @@ def wait_timeout(c, r, n):
     g = group(60)
     if r == 0:  # the others never join: wait() must give up after one second
         work = dist.all_reduce(torch.ones(4), group=g, async_op=True)
+        start = time.monotonic()
         c.expect_error("wait(timeout=1s) without peers", lambda: work.wait(timeout=datetime.timedelta(seconds=1)),
-                       " Timed out ")
+                       "allreduce")
+        # it gave up because the second passed, not for another reason first
+        took = time.monotonic() - start
+        c.checks += 1
+        if took < 0.9:
+            c.failures.append("wait(timeout=1s) raised after %.2f s" % took)
         c.expect_error("using the aborted group", lambda: dist.all_reduce(torch.ones(4), group=g), "acc-ccl")
 
 
@@ -81,7 +91,7 @@ def issue_deadline(c, r, n):
         start = time.monotonic()
         work = dist.all_reduce(torch.ones(4), group=g, async_op=True)
         time.sleep(1.2)
-        msg = c.expect_error("wait() 1.2 s after the issue", work.wait, " Timed out ", "allreduce", "sequence number")
+        msg = c.expect_error("wait() 1.2 s after the issue", work.wait, "allreduce", "sequence number")
         took = time.monotonic() - start
         c.checks += 1
         if not 1.9 <= took <= 3.0:
@@ -99,11 +109,10 @@ def issue_deadline(c, r, n):
         c.checks += 1
         if not work.is_completed() or not 1.9 <= took <= 3.5:
             c.failures.append("unwaited all_reduce: completed %s after %.2f s (deadline 2 s)" % (work.is_completed(), took))
-        msg = c.expect_error("the unwaited all_reduce failed", work.wait, " Timed out ", "allreduce",
-                             "sequence number %d" % seq, "watchdog")
+        msg = c.expect_error("the unwaited all_reduce failed", work.wait, "allreduce", "sequence number %d" % seq)
         if msg:
             print("watchdog message: " + msg.splitlines()[0][:300])
-        c.expect_error("the group after the watchdog", lambda: dist.all_reduce(torch.ones(2), group=g2), "Timed out")
+        c.expect_error("the group after the watchdog", lambda: dist.all_reduce(torch.ones(2), group=g2), "acc-ccl")
 
 
 def p2p_size_mismatch(c, r, n):

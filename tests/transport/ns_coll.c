@@ -70,7 +70,7 @@ static long runCase(acclComm_t comm, accStream_t stream, int coll, acclDataType_
     case RD: r = acclReduce(sendDev, recvDev, n, t, ops[op], root, comm, stream); break;
     case AG: r = acclAllGather(sendDev, recvDev, n, t, comm, stream); break;
     case RS: r = acclReduceScatter(sendDev, recvDev, n, t, ops[op], comm, stream); break;
-    case A2A: r = acclAllToAll(sendDev, recvDev, n, t, comm, stream); break;
+    case A2A: r = acclAlltoAll(sendDev, recvDev, n, t, comm, stream); break;
     default:
       acclGroupStart();
       acclSend(sendDev, n, t, (rank + 1) % nranks, comm, stream);

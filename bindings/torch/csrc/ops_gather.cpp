@@ -4,6 +4,7 @@
 // allgather_coalesced gathers all inputs as one byte buffer.
 // gather and scatter are grouped point-to-point calls; a rank's own block is
 // copied locally when the work completes (stream order keeps it safe).
+#include <climits>
 #include "process_group.hpp"
 #include "types.hpp"
 
@@ -22,7 +23,11 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::broadcast(std::vector<at::Tenso
                                                            const c10d::BroadcastOptions& opts) {
   const char* what = "broadcast";
   checkSingle(tensors, what, "tensors");
-  checkRank(opts.rootRank, what, "rootRank");
+  // The root's range is acclBroadcast's to check (one check, the library's:
+  // its refusal names the argument and leaves the communicator usable); only
+  // what does not fit the int it takes is refused here.
+  TORCH_CHECK(opts.rootRank >= INT_MIN && opts.rootRank <= INT_MAX, "acc-ccl ", what, ": argument rootRank=",
+              opts.rootRank, " is not a rank of this group (size ", getSize(), ")");
   at::Tensor user = tensors[0];
   at::Tensor buf = contiguousBuffer(user);
   const FlatType ft = flatOf(buf);

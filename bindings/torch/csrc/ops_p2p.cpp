@@ -66,7 +66,7 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall_base(at::Tensor& outpu
     return submit(
         c10d::OpType::ALLTOALL_BASE, "accl:all_to_all", what, {inputBuffer}, {outputBuffer}, {in, out},
         [&](acclComm_t comm, accStream_t stream) {
-          return acclAllToAll(bytesOf(in), bytesOf(out), count, type, comm, stream);
+          return acclAlltoAll(bytesOf(in), bytesOf(out), count, type, comm, stream);
         },
         copyOut, opts.timeout);
   }

@@ -273,7 +273,7 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::_reduce_scatter_base(at::Tensor
         c10d::OpType::_REDUCE_SCATTER_BASE, "accl:_reduce_scatter_base", what, {inputBuffer}, {outputBuffer},
         {in, rows},
         [&](acclComm_t comm, accStream_t stream) {
-          return acclAllToAll(bytesOf(in), bytesOf(rows), ft.count, ft.type, comm, stream);
+          return acclAlltoAll(bytesOf(in), bytesOf(rows), ft.count, ft.type, comm, stream);
         },
         [op, rows, user]() mutable { bitwiseReduceRows(op, rows, user); }, opts.timeout);
   }

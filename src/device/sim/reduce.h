@@ -5,7 +5,8 @@
  * Semantics shared by every ISA path (the tests hold them to a scalar
  * reference, bit for bit):
  *  - integers wrap (two's complement), Avg divides the sum (truncating);
- *  - fp16 / bf16 are computed in fp32 and rounded once to nearest even;
+ *  - fp16 / bf16 / fp8 are computed in fp32 and rounded once to nearest even
+ *    (fp8 saturating to its largest finite value, NaN -> 0x7f: acc_ccl.h);
  *  - floats combine inputs in order in their own precision (no FMA);
  *  - min / max: NaN if either input is NaN; otherwise ties keep the later input. */
 #ifndef ACCL_SIM_REDUCE_H_
@@ -34,9 +35,9 @@ void simReduce(const struct accDevReduce* r);
 void simReduceWithIsa(simIsa isa, const struct accDevReduce* r);
 
 /* Kernel tables of each path, [acclDataType_t][accDevRedOp]. */
-extern const simReduceFn simReduceTable_portable[10][ACCDEV_NUM_OPS];
-extern const simReduceFn simReduceTable_avx2[10][ACCDEV_NUM_OPS];
-extern const simReduceFn simReduceTable_avx512[10][ACCDEV_NUM_OPS];
+extern const simReduceFn simReduceTable_portable[acclNumTypes][ACCDEV_NUM_OPS];
+extern const simReduceFn simReduceTable_avx2[acclNumTypes][ACCDEV_NUM_OPS];
+extern const simReduceFn simReduceTable_avx512[acclNumTypes][ACCDEV_NUM_OPS];
 
 /* Scalar fp16 conversions, round to nearest even (portable path). */
 

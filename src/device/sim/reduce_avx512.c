@@ -25,5 +25,5 @@ static inline void streamFence(void) { _mm_sfence(); }
 
 #include "device/sim/reduce_kernels.inc"
 #else
-const simReduceFn simReduceTable_avx512[10][ACCDEV_NUM_OPS]; /* never selected off x86-64 */
+const simReduceFn simReduceTable_avx512[acclNumTypes][ACCDEV_NUM_OPS]; /* never selected off x86-64 */
 #endif

@@ -127,6 +127,7 @@ extern uint64_t simGeneration;
 accError_t simMemMap(simDevice* d);
 void simMemUnmapAfterFork(simDevice* d);
 accError_t simMemAlloc(int dev, size_t size, void** ptr);
+accError_t simMemInfo(int dev, size_t* freeBytes, size_t* totalBytes);
 accError_t simMemFree(void* ptr);
 accError_t simPtrQuery(const void* ptr, size_t len, accPointerAttributes* attr);
 

@@ -13,7 +13,7 @@
 #include "device/sim/reduce.h"
 #include "device/sim/tunables.h"
 #include "core/param.h"
-#include "topology/linkgraph.h"
+#include "device/linkgraph.h"
 
 simDevice simDevices[SIM_MAX_DEVICES];
 int simNumDevices;
@@ -132,6 +132,7 @@ const accDevOps accSimOps = {
     .getCounters = simGetCounters,
     .memAlloc = simMemAlloc,
     .memFree = simMemFree,
+    .memInfo = simMemInfo,
     .ptrQuery = simPtrQuery,
     .windowExport = simWindowExport,
     .windowOpen = simWindowOpen,

@@ -220,3 +220,16 @@ accError_t simPtrQuery(const void* ptr, size_t len, accPointerAttributes* attr) 
   pthread_mutex_unlock(&d->lock);
   return err;
 }
+
+/* accMemGetInfo: the free extents' sum and the memory behind the allocator. */
+accError_t simMemInfo(int dev, size_t* freeBytes, size_t* totalBytes) {
+  simDevice* d = simDeviceGet(dev);
+  if (d == NULL) return accErrorInitializationError;
+  size_t sum = 0;
+  pthread_mutex_lock(&d->lock);
+  for (int i = 0; i < d->nfree; i++) sum += d->freeList[i].size;
+  pthread_mutex_unlock(&d->lock);
+  *freeBytes = sum;
+  *totalBytes = d->size - SIM_HEADER_BYTES;
+  return accSuccess;
+}

@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "comm/comm.h"
-#include "transport/ofi/ofi.h"
+#include "transport/ofi/ofi_fabric.h"
+#include "transport/ofi/ofi_mr.h"
 
 typedef struct acclOfiMrEntry {
   char* base;
@@ -77,10 +78,9 @@ static acclResult_t registerEntry(acclOfiState* st, acclOfiMrEntry* e) {
     }
     if (rc != 0) {
       char err[96];
-      WARN("NET/OFI rank %d: registering %zu bytes of device memory at %p on rail %d failed: %s", st->comm->rank,
-           e->size, (void*)e->base, r, acclOfiErrText(rc, err, sizeof(err)));
       closeEntry(st, e);
-      return acclSystemError;
+      ACCL_ERROR(acclSystemError, "NET/OFI rank %d: registering %zu bytes of device memory at %p on rail %d failed: %s",
+                 st->comm->rank, e->size, (void*)e->base, r, acclOfiErrText(rc, err, sizeof(err)));
     }
   }
   return acclSuccess;
@@ -130,41 +130,4 @@ acclResult_t acclOfiMrLookup(acclOfiState* st, const void* ptr, size_t len, void
 out:
   pthread_mutex_unlock(&st->mrLock);
   return res;
-}
-
-int acclOfiBeginStep(acclOfiConnPriv* c, uint64_t step, int npieces) {
-  acclOfiState* st = c->st;
-  int slot = (int)(step % (uint64_t)st->nslots);
-  c->stepsPosted++;
-  c->stepOf[slot] = step;
-  __atomic_store_n(&c->pending[slot], npieces, __ATOMIC_RELEASE);
-  __atomic_add_fetch(&st->postedSends, (uint64_t)npieces, __ATOMIC_ACQ_REL);
-  return slot;
-}
-
-acclOfiReq* acclOfiPieceReq(acclOfiConnPriv* c, int slot, int r) {
-  acclOfiReq* req = &c->reqs[slot * c->st->nrails + r];
-  req->conn = c;
-  req->slot = slot;
-  req->rail = r;
-  return req;
-}
-
-acclResult_t acclOfiSendSlot(acclOfiConnPriv* c, uint64_t step, size_t bytes, acclOfiPostStepFn post) {
-  void* descs[ACCL_OFI_MAX_RAILS];
-  for (int r = 0; r < c->st->nrails; r++) descs[r] = c->st->rails[r].desc;
-  return post(c, step, acclOfiSlot(c, (int)(step % (uint64_t)c->st->nslots)), descs, bytes);
-}
-
-acclResult_t acclOfiSendFrom(acclOfiConnPriv* c, uint64_t step, const void* src, size_t bytes, acclOfiPostStepFn post) {
-  void* descs[ACCL_OFI_MAX_RAILS];
-  ACCLCHECK(acclOfiMrLookup(c->st, src, bytes, descs));
-  return post(c, step, (char*)src, descs, bytes);
-}
-
-int acclOfiSendIdle(acclConn* conn) {
-  acclOfiConnPriv* c = conn->priv;
-  if (__atomic_load_n(&c->stepsDone, __ATOMIC_ACQUIRE) == c->stepsPosted) return 1;
-  acclOfiProgress(c->st);
-  return __atomic_load_n(&c->stepsDone, __ATOMIC_ACQUIRE) == c->stepsPosted;
 }

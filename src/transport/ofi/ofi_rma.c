@@ -2,20 +2,21 @@
  * receiver's slots are the target buffers, the sender writes each piece into
  * the peer's slot with fi_writedata, the remote CQ data tells the receiver
  * which slot filled and with how many bytes; the receiver gives slots back by
- * writing its release count into the sender's credit word. Called by the
- * device engine; completions arrive through acclOfiProgress (ofi_proxy.c). */
+ * writing its release count (in the CQ data of a write). Called by the device
+ * engine; completions reach the requests' handlers, and remote writes
+ * acclOfiRmaArrived (the state's remoteWrite), through ofi_cq.c. */
 #include <sched.h>
-#include <stdlib.h>
 #include <string.h>
 #include "comm/comm.h"
-#include "core/param.h"
-#include "transport/ofi/ofi.h"
+#include "transport/ofi/ofi_cq.h"
+#include "transport/ofi/ofi_ep.h"
+#include "transport/ofi/ofi_rma.h"
 
 static ssize_t postWrite(const acclOfiPost* p) {
   acclOfiConnPriv* c = p->c;
   acclOfiRail* r = &c->st->rails[p->rail];
   return fi_writedata(r->ep, p->buf, p->len, p->desc, p->tagOrData, r->peerAddr[c->peer], p->raddr,
-                      c->st->addrs[c->peer].key[p->rail], p->ctx);
+                      c->st->addrs[c->peer].key[p->rail], &p->req->ctx);
 }
 
 /* A step may use its slot when the receiver has released the step that
@@ -41,7 +42,7 @@ static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void*
   /* A step sent from its slot with room behind the data carries the credit
    * we owe the peer, if any: exchanges (recursive doubling, 2-rank rings)
    * then need no credit writes at all. */
-  uint64_t trailer = 0;
+  int trailer = 0;
   acclOfiConnPriv* rev = *acclOfiConnSlot(st, c->lane, c->peer, 1); /* our connection from that peer */
   if (rev && rev->released > rev->announced && buf == acclOfiSlot(c, slot) &&
       bytes + sizeof(uint64_t) <= st->pieceBytes) {
@@ -49,22 +50,22 @@ static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void*
     memcpy(buf + bytes, &count, sizeof(count));
     rev->announced = count;
     bytes += sizeof(count);
-    trailer = ACCL_OFI_RMA_TRAILER;
+    trailer = 1;
   }
   /* only the pieces that carry bytes travel (at least one: it announces the step) */
-  int npieces = bytes ? (int)ACCL_MIN((size_t)st->nrails, ACCL_DIV_UP(bytes, st->pieceBytes)) : 1;
+  int npieces = acclOfiRmaPieces(st->pieceBytes, st->nrails, bytes);
   acclOfiBeginStep(c, step, npieces);
   for (int r = 0; r < npieces; r++) {
     size_t off, len;
-    acclOfiPiece(st, r, bytes, &off, &len);
+    acclOfiPiece(st->pieceBytes, r, bytes, &off, &len);
     acclOfiPost p = {c,
                      r,
                      buf + off,
                      descs[r],
                      len,
-                     acclOfiRmaData(c->lane, st->comm->rank, slot, npieces, len) | trailer,
+                     acclOfiRmaData(c->lane, st->comm->rank, slot, npieces, len, trailer),
                      c->remoteSlots + (uint64_t)slot * st->slotBytes + off,
-                     &acclOfiPieceReq(c, slot, r)->ctx};
+                     acclOfiSendPieceReq(c, slot, r)};
     ACCLCHECK(acclOfiPostRetry(postWrite, &p, "write"));
   }
   return acclSuccess;
@@ -85,6 +86,13 @@ static acclResult_t rmaSendFrom(acclConn* conn, uint64_t step, const void* src, 
  * exchange. Either way the sender sees at least nslots/2 + 1 free slots
  * whatever the receiver has not yet announced, which is all a plan may need
  * before it receives (plans send at most half a FIFO ahead: ring rounds, rd). */
+static void creditDone(acclOfiReq* req, size_t len, int failed) {
+  (void)len;
+  (void)failed; /* either way the context is free again */
+  __atomic_add_fetch(&req->conn->st->doneSends, 1, __ATOMIC_ACQ_REL);
+  __atomic_store_n(&req->busy, 0, __ATOMIC_RELEASE);
+}
+
 static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
   acclOfiConnPriv* c = conn->priv;
   const uint64_t ns = (uint64_t)conn->nslots, batch = ns / 2 > 1 ? ns / 2 : 1;
@@ -110,8 +118,9 @@ static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
     if (spins > 64) sched_yield();
   }
   c->creditsPosted++;
+  req->complete = creditDone;
   req->conn = c;
-  req->credit = 1;
+  req->rail = 0;
   __atomic_store_n(&req->busy, 1, __ATOMIC_RELEASE);
   __atomic_add_fetch(&c->st->postedSends, 1, __ATOMIC_ACQ_REL);
   acclOfiPost p = {c,
@@ -121,7 +130,7 @@ static acclResult_t rmaRecvRelease(acclConn* conn, uint64_t step) {
                    sizeof(uint64_t),
                    acclOfiRmaCreditData(c->lane, c->st->comm->rank, c->released),
                    c->remoteCredit,
-                   &req->ctx};
+                   req};
   return acclOfiPostRetry(postWrite, &p, "credit write");
 }
 
@@ -135,42 +144,40 @@ static void raiseCredit(acclOfiConnPriv* c, uint64_t count) {
   accDevDoorbell((const void*)c->done); /* device memory of ours: wakes a sender engine waiting for credit */
 }
 
-void acclOfiRmaArrived(acclOfiState* st, uint64_t data) {
-  int lane = (int)(data >> 56), sender = (int)((data >> 36) & 0xfffff), slot = (int)((data >> 24) & 0xff);
-  int npieces = (int)((data >> 22) & 3) + 1;
-  size_t len = (size_t)(data & ACCL_OFI_RMA_MAX_PIECE);
-  int n = st->comm->nranks, credit = slot == ACCL_OFI_RMA_CREDIT;
+/* A remote write with CQ data arrived (any thread that reads a queue). */
+static void rmaArrived(acclOfiState* st, uint64_t data) {
+  acclOfiRmaFields f = acclOfiRmaDecode(data);
+  int credit = f.slot == ACCL_OFI_RMA_CREDIT;
   acclOfiConnPriv* c = NULL;
-  if (lane < st->nLanes && sender < n) c = *acclOfiConnSlot(st, lane, sender, credit ? 0 : 1);
-  if (c == NULL || (!credit && slot >= st->nslots)) {
+  if (f.lane < st->nLanes && f.sender < st->nranks) c = *acclOfiConnSlot(st, f.lane, f.sender, credit ? 0 : 1);
+  if (c == NULL || (!credit && f.slot >= st->nslots)) {
     WARN("NET/OFI rank %d: remote write with unexpected CQ data 0x%llx (lane %d, rank %d, slot %d)", st->comm->rank,
-         (unsigned long long)data, lane, sender, slot);
+         (unsigned long long)data, f.lane, f.sender, f.slot);
     return;
   }
   if (credit) {
-    /* the full count from its low 24 bits: credits move by less than 2^23
-     * between two messages */
-    uint64_t cur = __atomic_load_n(&c->credit, __ATOMIC_ACQUIRE);
-    int32_t delta = (int32_t)((uint32_t)((data & 0xffffff) - (cur & 0xffffff)) << 8) >> 8;
-    if (delta > 0) raiseCredit(c, cur + (uint64_t)delta);
+    raiseCredit(c, acclOfiRmaWidenCredit(__atomic_load_n(&c->credit, __ATOMIC_ACQUIRE), f.released));
     return;
   }
-  if (data & ACCL_OFI_RMA_TRAILER) { /* only on single-piece steps: the last 8 bytes are a credit for our sends */
-    if (len < sizeof(uint64_t) || npieces != 1) {
+  size_t len = f.len;
+  if (f.trailer) { /* only on single-piece steps: the last 8 bytes are a credit for our sends */
+    if (len < sizeof(uint64_t) || f.npieces != 1) {
       WARN("NET/OFI rank %d: remote write from rank %d with a credit trailer but %zu bytes in %d pieces",
-           st->comm->rank, sender, len, npieces);
+           st->comm->rank, f.sender, len, f.npieces);
       return;
     }
     uint64_t count;
-    memcpy(&count, acclOfiSlot(c, slot) + len - sizeof(count), sizeof(count));
+    memcpy(&count, acclOfiSlot(c, f.slot) + len - sizeof(count), sizeof(count));
     len -= sizeof(count);
-    acclOfiConnPriv* s = *acclOfiConnSlot(st, lane, sender, 0);
+    acclOfiConnPriv* s = *acclOfiConnSlot(st, f.lane, f.sender, 0);
     if (s) raiseCredit(s, count);
   }
-  __atomic_add_fetch(&c->sizes[slot], len, __ATOMIC_RELAXED); /* rails may complete on two threads */
-  if (__atomic_add_fetch(&c->arrived[slot], 1, __ATOMIC_ACQ_REL) == (uint64_t)npieces)
-    accDevSignal(&c->done[slot], c->stepOf[slot] + 1);
+  __atomic_add_fetch(&c->sizes[f.slot], len, __ATOMIC_RELAXED); /* rails may complete on two threads */
+  if (__atomic_add_fetch(&c->arrived[f.slot], 1, __ATOMIC_ACQ_REL) == (uint64_t)f.npieces)
+    accDevSignal(&c->done[f.slot], c->stepOf[f.slot] + 1);
 }
+
+void acclOfiRmaInit(acclOfiState* st) { st->remoteWrite = rmaArrived; }
 
 const acclConnOps acclOfiRmaOps = {
     .sendBuf = rmaSendBuf,

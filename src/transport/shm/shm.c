@@ -226,25 +226,12 @@ out:
   return res;
 }
 
-/* A peer process on our node that died: its pid is gone or a zombie. */
-static int pidDead(int pid) {
-  char path[64], buf[256];
-  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-  FILE* f = fopen(path, "r");
-  if (!f) return 1;
-  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  char* rp = strrchr(buf, ')');
-  return rp && (rp[2] == 'Z' || rp[2] == 'X');
-}
-
 static int shmFailedPeer(void* state) {
   acclShmState* st = state;
   const struct acclComm* comm = st->comm;
   for (int q = 0; q < comm->nranks; q++) {
     if (st->peerRegion[q] == NULL || comm->peerInfo[q].pid == comm->peerInfo[st->me].pid) continue;
-    if (pidDead(comm->peerInfo[q].pid)) return q;
+    if (acclPidDead(comm->peerInfo[q].pid)) return q; /* a peer process that died */
   }
   return -1;
 }

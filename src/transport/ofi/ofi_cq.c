@@ -1,19 +1,21 @@
-/* ofi_proxy.c - the progress thread of a communicator's network transport:
- * reads the completion queues (which also drives providers with manual
- * progress), turns completions into FIFO steps, wakes the device engine, and
- * decodes errors. Idle, it sleeps inside fi_cq_sread. The engine also calls
- * acclOfiProgress while it polls a step (the domain is FI_THREAD_SAFE and
- * each completion is handled by whichever thread read it), so a busy engine
- * needs no thread hand-off. */
+/* ofi_cq.c - the completion queues of the ofi transport: read them (which
+ * also drives providers with manual progress), hand every completion to the
+ * handler of the request it belongs to (remote writes, which carry no request
+ * of ours, to the state's remoteWrite handler), and decode errors. The proxy
+ * thread of a communicator reads them while nobody else does and sleeps
+ * inside fi_cq_sread when idle; the engine also calls acclOfiProgress while
+ * it polls a step (the domain is FI_THREAD_SAFE and each completion is
+ * handled by whichever thread read it), so a busy engine needs no thread
+ * hand-off. */
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "comm/comm.h"
-#include "core/param.h"
 #include "topology/host.h"
 #include "topology/topo.h"
-#include "transport/ofi/ofi.h"
+#include "transport/ofi/ofi_cq.h"
+#include "transport/ofi/ofi_fabric.h"
 
 #define CQ_BATCH 16
 
@@ -21,25 +23,15 @@ static void complete(acclOfiState* st, const struct fi_cq_tagged_entry* e) {
   /* rma: a peer wrote into our region. Both flags: the sockets provider also
    * sets FI_REMOTE_CQ_DATA on the local completion of our own writes. */
   if ((e->flags & (FI_REMOTE_WRITE | FI_REMOTE_CQ_DATA)) == (FI_REMOTE_WRITE | FI_REMOTE_CQ_DATA)) {
-    acclOfiRmaArrived(st, e->data);
+    if (st->remoteWrite)
+      st->remoteWrite(st, e->data);
+    else
+      WARN("NET/OFI rank %d: unexpected remote write (CQ data 0x%llx) without the rma protocol", st->comm->rank,
+           (unsigned long long)e->data);
     return;
   }
   acclOfiReq* req = e->op_context;
-  if (req->credit) { /* rma: a credit write went out */
-    __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
-    __atomic_store_n(&req->busy, 0, __ATOMIC_RELEASE);
-    return;
-  }
-  acclOfiConnPriv* c = req->conn;
-  int slot = req->slot;
-  if (c->isSend)
-    __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
-  else
-    __atomic_add_fetch(&c->sizes[slot], e->len, __ATOMIC_RELAXED); /* rails may complete on two threads */
-  if (__atomic_sub_fetch(&c->pending[slot], 1, __ATOMIC_ACQ_REL) == 0) {
-    if (c->isSend) __atomic_add_fetch(&c->stepsDone, 1, __ATOMIC_RELEASE);
-    accDevSignal(&c->done[slot], c->stepOf[slot] + 1); /* rings the engine's doorbell */
-  }
+  req->complete(req, e->len, 0);
 }
 
 static int isPeerError(int err) {
@@ -67,8 +59,9 @@ static void completeError(acclOfiState* st, acclOfiRail* rail, int railIdx) {
   if (fi_cq_readerr(rail->cq, &e, 0) <= 0) return;
   if (e.err == FI_ECANCELED) return; /* our own teardown */
   acclOfiReq* req = e.op_context;
-  int peer = req && req->conn ? req->conn->peer : -1;
-  if (req && !req->credit && req->rail >= 0 && req->rail < st->nrails) { /* the queue may be shared by rails */
+  acclOfiConnPriv* c = req ? req->conn : NULL;
+  int peer = c ? c->peer : -1;
+  if (req && req->rail >= 0 && req->rail < st->nrails) { /* the queue may be shared by rails */
     railIdx = req->rail;
     rail = &st->rails[railIdx];
   }
@@ -80,13 +73,12 @@ static void completeError(acclOfiState* st, acclOfiRail* rail, int railIdx) {
   }
   acclResult_t res = isPeerError(e.err) ? acclRemoteError : acclSystemError;
   WARN("NET/OFI rank %d: %s %s rank %d at %s (rail %d, %zu bytes) failed: %s; provider %s says: %s", st->comm->rank,
-       req && req->conn && req->conn->isSend ? "send to" : "receive from", peer >= 0 ? "" : "unknown", peer, addr,
-       railIdx, e.len, acclOfiErrText(e.err, err, sizeof(err)), st->provName, ps ? ps : "-");
+       c && c->isSend ? "send to" : "receive from", peer >= 0 ? "" : "unknown", peer, addr, railIdx, e.len,
+       acclOfiErrText(e.err, err, sizeof(err)), st->provName, ps ? ps : "-");
   if (peer >= 0) __atomic_store_n(&st->peerFailed[peer], 1, __ATOMIC_RELEASE); /* several threads may see the failure */
   acclCommSetAsyncError(st->comm, res);
-  if (req && req->conn) accDevDoorbell((const void*)req->conn->done);
-  if (req && (req->credit || (req->conn && req->conn->isSend))) __atomic_add_fetch(&st->doneSends, 1, __ATOMIC_ACQ_REL);
-  if (req && req->credit) __atomic_store_n(&req->busy, 0, __ATOMIC_RELEASE);
+  if (c) accDevDoorbell((const void*)c->done);
+  if (req) req->complete(req, e.len, 1);
 }
 
 int acclOfiProgress(acclOfiState* st) {
@@ -174,10 +166,8 @@ static void* proxyMain(void* arg) {
 
 acclResult_t acclOfiProxyStart(acclOfiState* st) {
   __atomic_store_n(&st->stop, 0, __ATOMIC_RELAXED);
-  if (pthread_create(&st->proxy, NULL, proxyMain, st) != 0) {
-    WARN("NET/OFI rank %d: cannot start the proxy thread", st->comm->rank);
-    return acclSystemError;
-  }
+  if (pthread_create(&st->proxy, NULL, proxyMain, st) != 0)
+    ACCL_ERROR(acclSystemError, "NET/OFI rank %d: cannot start the proxy thread", st->comm->rank);
   st->proxyRunning = 1;
   return acclSuccess;
 }

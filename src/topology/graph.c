@@ -1,11 +1,11 @@
-/* plan.c - rings and trees for a set of ranks, and the cost-model figures. */
-#include "topology/plan.h"
+/* graph.c - rings and trees for a set of ranks, and the cost-model figures. */
+#include "topology/graph.h"
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "topology/rings.h"
 
-void acclTopoPlanFree(acclTopoPlan* p) {
+void acclTopoGraphFree(acclTopoGraph* p) {
   if (!p) return;
   free(p->nodeOf);
   free(p->rings);
@@ -124,7 +124,7 @@ static void chooseCut(const acclTopoNode* node, const nodeRings* nr, int nic, in
  * slowest hop inside a node is its link's bandwidth over the channels on
  * that link in that direction; between nodes, its NIC's bandwidth over the
  * channels leaving (or entering) the node through that NIC. */
-void acclTopoPlanCost(const acclTopoNode* node, const int* devOf, acclTopoPlan* p) {
+void acclTopoGraphCost(const acclTopoNode* node, const int* devOf, acclTopoGraph* p) {
   int n = p->nranks, N = p->nNodes, L = node->graph->nlinks, C = p->nRings;
   double bwIntra = 0, latIntra = 0;
   /* per node: links by direction; NICs out, in */
@@ -207,20 +207,20 @@ void acclTopoPlanCost(const acclTopoNode* node, const int* devOf, acclTopoPlan* 
 }
 
 static acclResult_t checkInput(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf, int* nNodes) {
-  if (nranks < 1) ACCL_ARG_ERROR(acclInvalidArgument, "topology plan: nranks %d must be >= 1", nranks);
+  if (nranks < 1) ACCL_ARG_ERROR(acclInvalidArgument, "topology graph: nranks %d must be >= 1", nranks);
   int nn = 0;
   for (int r = 0; r < nranks; r++) {
     if (devOf[r] < 0 || devOf[r] >= node->ndev)
       ACCL_ARG_ERROR(acclInvalidArgument, "topology: rank %d uses device %d but the node topology %s has %d devices", r,
                      devOf[r], node->name, node->ndev);
     if (nodeOf[r] < 0 || nodeOf[r] >= nranks)
-      ACCL_ARG_ERROR(acclInvalidArgument, "topology plan: rank %d has node index %d", r, nodeOf[r]);
+      ACCL_ARG_ERROR(acclInvalidArgument, "topology graph: rank %d has node index %d", r, nodeOf[r]);
     nn = ACCL_MAX(nn, nodeOf[r] + 1);
   }
   for (int k = 0; k < nn; k++) {
     int any = 0;
     for (int r = 0; r < nranks && !any; r++) any = nodeOf[r] == k;
-    if (!any) ACCL_ARG_ERROR(acclInvalidArgument, "topology plan: node %d has no rank", k);
+    if (!any) ACCL_ARG_ERROR(acclInvalidArgument, "topology graph: node %d has no rank", k);
   }
   *nNodes = nn;
   return acclSuccess;
@@ -228,7 +228,7 @@ static acclResult_t checkInput(const acclTopoNode* node, int nranks, const int* 
 
 /* One double binary tree over the nodes per pair; pair q chains each node's
  * ranks in chainSeq[q][k] order. */
-static acclResult_t buildTrees(acclTopoPlan* p, int pairs, int** const* chainSeq, const int* nlocal) {
+static acclResult_t buildTrees(acclTopoGraph* p, int pairs, int** const* chainSeq, const int* nlocal) {
   int n = p->nranks, N = p->nNodes;
   p->nTrees = N == 1 ? 2 : 2 * pairs;
   p->trees = calloc((size_t)(p->nTrees * n), sizeof(acclTreeNode));
@@ -273,13 +273,13 @@ static acclResult_t buildTrees(acclTopoPlan* p, int pairs, int** const* chainSeq
   return res;
 }
 
-acclResult_t acclTopoPlanCompute(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf,
-                                 int nChannels, acclTopoPlan* p) {
+acclResult_t acclTopoGraphCompute(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf,
+                                  int nChannels, acclTopoGraph* p) {
   memset(p, 0, sizeof(*p));
   int N = 0;
   ACCLCHECK(checkInput(node, nranks, devOf, nodeOf, &N));
   if (nChannels < 0 || nChannels > ACCL_TOPO_MAX_RINGS)
-    ACCL_ARG_ERROR(acclInvalidArgument, "topology plan: %d channels requested, must be 0..%d", nChannels,
+    ACCL_ARG_ERROR(acclInvalidArgument, "topology graph: %d channels requested, must be 0..%d", nChannels,
                    ACCL_TOPO_MAX_RINGS);
   p->nranks = nranks;
   p->nNodes = N;
@@ -356,7 +356,7 @@ acclResult_t acclTopoPlanCompute(const acclTopoNode* node, int nranks, const int
     }
   }
   ACCLCHECKGOTO(buildTrees(p, pairs, chain, nlocal), res, done);
-  acclTopoPlanCost(node, devOf, p);
+  acclTopoGraphCost(node, devOf, p);
   res = acclSuccess;
 done:
   for (int k = 0; k < N && nr && seq; k++) {
@@ -369,13 +369,13 @@ done:
   free(nr);
   free(seq);
   free(nlocal);
-  if (res != acclSuccess) acclTopoPlanFree(p);
+  if (res != acclSuccess) acclTopoGraphFree(p);
   return res;
 }
 
 /* ---------------------------------------------------------------- checks */
 
-int acclTopoPlanCheck(const acclTopoPlan* p, char* why, size_t len) {
+int acclTopoGraphCheck(const acclTopoGraph* p, char* why, size_t len) {
   int n = p->nranks;
   char* seen = calloc((size_t)n, 1);
   int* stack = malloc(sizeof(int) * (size_t)n);

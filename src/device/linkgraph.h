@@ -1,6 +1,6 @@
 /* linkgraph.h - the chip-to-chip link graph of the accelerators of one node.
  * Both the device layer (link ports per device) and the topology planner read
- * it. ACCL_SIM_TOPO selects it: "ring", "torus2d", "full" or an XML file. */
+ * it, so it lives in the lower of the two. ACCL_SIM_TOPO selects it: "ring", "torus2d", "full" or an XML file. */
 #ifndef ACCL_LINKGRAPH_H_
 #define ACCL_LINKGRAPH_H_
 

@@ -1,7 +1,7 @@
-/* test_topo_plan.c - rings and trees over the shipped and generated
+/* test_topo_graph.c - rings and trees over the shipped and generated
  * topologies: every ring visits every rank once over direct links, a torus
  * gives link-disjoint rings, trees are double binary trees, several nodes
- * give hierarchical plans, graph files round-trip. */
+ * give hierarchical graphs, graph files round-trip. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include "topology/node.h"
 #include "collectives/tuning.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 
 static acclTopoNode* loadShipped(const char* name) {
   char path[512];
@@ -23,8 +23,8 @@ static acclTopoNode* loadShipped(const char* name) {
   return n;
 }
 
-/* Plan `nodes` nodes x `ppn` ranks (rank i of a node on device i % ndev). */
-static void plan(const acclTopoNode* n, int nodes, int ppn, int channels, acclTopoPlan* p, int** devOut) {
+/* Graph `nodes` nodes x `ppn` ranks (rank i of a node on device i % ndev). */
+static void graph(const acclTopoNode* n, int nodes, int ppn, int channels, acclTopoGraph* p, int** devOut) {
   int nr = nodes * ppn;
   int* dev = malloc(sizeof(int) * (size_t)nr);
   int* node = malloc(sizeof(int) * (size_t)nr);
@@ -32,9 +32,9 @@ static void plan(const acclTopoNode* n, int nodes, int ppn, int channels, acclTo
     node[r] = r / ppn;
     dev[r] = (r % ppn) % n->ndev;
   }
-  assert_int_equal(acclTopoPlanCompute(n, nr, dev, node, channels, p), acclSuccess);
+  assert_int_equal(acclTopoGraphCompute(n, nr, dev, node, channels, p), acclSuccess);
   char why[256];
-  if (acclTopoPlanCheck(p, why, sizeof(why)) != 0) fail_msg("invalid plan: %s", why);
+  if (acclTopoGraphCheck(p, why, sizeof(why)) != 0) fail_msg("invalid graph: %s", why);
   free(node);
   if (devOut)
     *devOut = dev;
@@ -42,7 +42,7 @@ static void plan(const acclTopoNode* n, int nodes, int ppn, int channels, acclTo
     free(dev);
 }
 
-static void assertAllHopsDirect(const acclTopoNode* n, const acclTopoPlan* p, const int* dev) {
+static void assertAllHopsDirect(const acclTopoNode* n, const acclTopoGraph* p, const int* dev) {
   int nr = p->nranks, shared = 0;
   for (int c = 0; c < p->nRings; c++)
     for (int i = 0; i < nr; i++) {
@@ -60,14 +60,14 @@ static void test_rings_direct(void** state) {
   const char* files[] = {"trn1-like", "trn2-like", "full8", "ring4"};
   for (int i = 0; i < 4; i++) {
     acclTopoNode* n = loadShipped(files[i]);
-    acclTopoPlan p;
+    acclTopoGraph p;
     int* dev;
-    plan(n, 1, n->ndev, 0, &p, &dev);
+    graph(n, 1, n->ndev, 0, &p, &dev);
     assertAllHopsDirect(n, &p, dev);
     assert_true(p.bwIntra > 0 && p.latIntra > 0 && p.bwInter > 0 && p.latInter > 0);
     assert_true(p.bwIntra == n->graph->links[0].bwGBs);
     free(dev);
-    acclTopoPlanFree(&p);
+    acclTopoGraphFree(&p);
     acclTopoNodeFree(n);
   }
   const char* specs[] = {"ring", "torus2d", "full"};
@@ -76,18 +76,18 @@ static void test_rings_direct(void** state) {
     for (int k = 0; k < 7; k++) {
       acclTopoNode* n = NULL;
       assert_int_equal(acclTopoNodeFromSpec(specs[s], sizes[k], &n), acclSuccess);
-      acclTopoPlan p;
+      acclTopoGraph p;
       int* dev;
-      plan(n, 1, n->ndev, 0, &p, &dev);
+      graph(n, 1, n->ndev, 0, &p, &dev);
       assertAllHopsDirect(n, &p, dev);
       free(dev);
-      acclTopoPlanFree(&p);
+      acclTopoGraphFree(&p);
       acclTopoNodeFree(n);
     }
 }
 
-/* Rings of a plan use pairwise disjoint links (either direction). */
-static void assertDisjoint(const acclTopoNode* n, const acclTopoPlan* p, const int* dev) {
+/* Rings of a graph use pairwise disjoint links (either direction). */
+static void assertDisjoint(const acclTopoNode* n, const acclTopoGraph* p, const int* dev) {
   int nl = n->graph->nlinks, nr = p->nranks;
   int* owner = malloc(sizeof(int) * (size_t)nl);
   for (int i = 0; i < nl; i++) owner[i] = -1;
@@ -107,13 +107,13 @@ static void test_torus_disjoint(void** state) {
   acclTopoNode* nodes[4] = {loadShipped("trn1-like"), loadShipped("trn2-like"), NULL, loadShipped("full8")};
   assert_int_equal(acclTopoNodeFromSpec("torus2d", 16, &nodes[2]), acclSuccess);
   for (int i = 0; i < 4; i++) {
-    acclTopoPlan p;
+    acclTopoGraph p;
     int* dev;
-    plan(nodes[i], 1, nodes[i]->ndev, 0, &p, &dev);
+    graph(nodes[i], 1, nodes[i]->ndev, 0, &p, &dev);
     assert_true(p.nRings >= (i == 3 ? 3 : 2)); /* 4-regular torus: 2; K8 (7-regular): 3 */
     assertDisjoint(nodes[i], &p, dev);
     free(dev);
-    acclTopoPlanFree(&p);
+    acclTopoGraphFree(&p);
     acclTopoNodeFree(nodes[i]);
   }
 }
@@ -147,14 +147,14 @@ static void test_double_binary_tree(void** state) {
     acclTreeNode* t = calloc((size_t)(2 * n), sizeof(acclTreeNode));
     int root[2];
     assert_int_equal(acclTopoDoubleBinaryTree(n, t, t + n, root), acclSuccess);
-    acclTopoPlan p = {.nranks = n, .nRings = 1, .nTrees = 2, .trees = t};
+    acclTopoGraph p = {.nranks = n, .nRings = 1, .nTrees = 2, .trees = t};
     int* ring = malloc(sizeof(int) * (size_t)n);
     for (int i = 0; i < n; i++) ring[i] = i;
     p.rings = ring;
     p.treeRoot[0] = root[0];
     p.treeRoot[1] = root[1];
     char why[256];
-    if (acclTopoPlanCheck(&p, why, sizeof(why)) != 0) fail_msg("n=%d: %s", n, why);
+    if (acclTopoGraphCheck(&p, why, sizeof(why)) != 0) fail_msg("n=%d: %s", n, why);
     checkDoubleBinaryTree(n, t, t + n, root);
     free(ring);
     free(t);
@@ -171,9 +171,9 @@ static void test_hierarchical(void** state) {
   for (int a = 0; a < 4; a++)
     for (int b = 0; b < 4; b++) {
       int N = nodeCounts[a], ppn = ppns[b], nr = N * ppn;
-      acclTopoPlan p;
+      acclTopoGraph p;
       int* dev;
-      plan(n, N, ppn, 0, &p, &dev);
+      graph(n, N, ppn, 0, &p, &dev);
       assert_int_equal(p.nNodes, N);
       for (int c = 0; c < p.nRings; c++) {
         int changes = 0;
@@ -206,7 +206,7 @@ static void test_hierarchical(void** state) {
       assert_true(p.bwInter == 12.5 && p.latInter == 15);
       free(nt);
       free(dev);
-      acclTopoPlanFree(&p);
+      acclTopoGraphFree(&p);
     }
   acclTopoNodeFree(n);
 }
@@ -215,89 +215,89 @@ static void test_hierarchical(void** state) {
 static void test_shared_and_sparse(void** state) {
   (void)state;
   acclTopoNode* n = loadShipped("ring4");
-  acclTopoPlan p;
+  acclTopoGraph p;
   int* dev;
-  plan(n, 1, 8, 0, &p, &dev);   /* 8 ranks on 4 devices */
+  graph(n, 1, 8, 0, &p, &dev);   /* 8 ranks on 4 devices */
   for (int i = 0; i < 8; i++) { /* ranks of one device are neighbours */
     int a = p.rings[i], b = p.rings[(i + 1) % 8];
     assert_true(dev[a] == dev[b] || acclLinkGraphFind(n->graph, dev[a], dev[b]) >= 0);
   }
   assert_true(p.bwIntra == 10.0); /* the shared-memory hop is the slowest */
   free(dev);
-  acclTopoPlanFree(&p);
+  acclTopoGraphFree(&p);
   acclTopoNodeFree(n);
 
   assert_int_equal(acclTopoNodeFromSpec("ring", 8, &n), acclSuccess);
   int devs[3] = {0, 1, 2}, nodes[3] = {0, 0, 0};
-  assert_int_equal(acclTopoPlanCompute(n, 3, devs, nodes, 0, &p), acclSuccess);
+  assert_int_equal(acclTopoGraphCompute(n, 3, devs, nodes, 0, &p), acclSuccess);
   char why[128];
-  assert_int_equal(acclTopoPlanCheck(&p, why, sizeof(why)), 0);
+  assert_int_equal(acclTopoGraphCheck(&p, why, sizeof(why)), 0);
   assert_int_equal(p.directHops, 2); /* 0-1-2 direct, 2->0 through the host */
-  acclTopoPlanFree(&p);
+  acclTopoGraphFree(&p);
   /* one rank: figures still filled */
-  assert_int_equal(acclTopoPlanCompute(n, 1, devs, nodes, 0, &p), acclSuccess);
+  assert_int_equal(acclTopoGraphCompute(n, 1, devs, nodes, 0, &p), acclSuccess);
   assert_true(p.bwIntra > 0 && p.bwInter > 0 && p.latIntra > 0 && p.latInter > 0);
   assert_int_equal(p.nRings, 1);
-  acclTopoPlanFree(&p);
+  acclTopoGraphFree(&p);
   /* bad input */
   int bad[2] = {0, 9};
-  assert_int_equal(acclTopoPlanCompute(n, 2, bad, nodes, 0, &p), acclInvalidArgument);
-  assert_int_equal(acclTopoPlanCompute(n, 2, devs, nodes, 99, &p), acclInvalidArgument);
+  assert_int_equal(acclTopoGraphCompute(n, 2, bad, nodes, 0, &p), acclInvalidArgument);
+  assert_int_equal(acclTopoGraphCompute(n, 2, devs, nodes, 99, &p), acclInvalidArgument);
   acclTopoNodeFree(n);
 }
 
 static void test_channels(void** state) {
   (void)state;
   acclTopoNode* n = loadShipped("ring4");
-  acclTopoPlan p;
-  plan(n, 1, 4, 6, &p, NULL);
+  acclTopoGraph p;
+  graph(n, 1, 4, 6, &p, NULL);
   assert_int_equal(p.nRings, 6); /* one ring on a 4-ring: the others replicate it */
   for (int i = 0; i < 4; i++) {  /* odd replicas run the other way round */
     assert_int_equal(p.rings[4 + i], p.rings[(4 - i) % 4]);
     assert_int_equal(p.rings[8 + i], p.rings[i]);
   }
-  acclTopoPlanFree(&p);
-  plan(n, 2, 4, 3, &p, NULL);
+  acclTopoGraphFree(&p);
+  graph(n, 2, 4, 3, &p, NULL);
   assert_int_equal(p.nRings, 3);
-  acclTopoPlanFree(&p);
+  acclTopoGraphFree(&p);
   acclTopoNodeFree(n);
 }
 
 static void test_graph_file_roundtrip(void** state) {
   (void)state;
   acclTopoNode* n = loadShipped("trn1-like");
-  acclTopoPlan p, q;
-  plan(n, 2, 16, 0, &p, NULL);
+  acclTopoGraph p, q;
+  graph(n, 2, 16, 0, &p, NULL);
   char path[256];
   snprintf(path, sizeof(path), "/tmp/accl_graph_test_%d.xml", (int)getpid());
-  assert_int_equal(acclTopoPlanDump(&p, path), acclSuccess);
+  assert_int_equal(acclTopoGraphDump(&p, path), acclSuccess);
   int dev[32], node[32];
   for (int r = 0; r < 32; r++) {
     dev[r] = (31 - r) % 16;
     node[r] = r / 16;
   }
-  assert_int_equal(acclTopoPlanCompute(n, 32, dev, node, 1, &q), acclSuccess);
-  assert_int_equal(acclTopoPlanLoad(path, &q), acclSuccess);
+  assert_int_equal(acclTopoGraphCompute(n, 32, dev, node, 1, &q), acclSuccess);
+  assert_int_equal(acclTopoGraphLoad(path, &q), acclSuccess);
   assert_int_equal(q.nRings, p.nRings);
   assert_memory_equal(q.rings, p.rings, sizeof(int) * (size_t)(p.nRings * 32));
   assert_int_equal(q.nTrees, p.nTrees);
   assert_memory_equal(q.trees, p.trees, sizeof(acclTreeNode) * 32 * (size_t)p.nTrees);
   assert_memory_equal(q.treeRoot, p.treeRoot, sizeof(int) * (size_t)p.nTrees);
-  acclTopoPlanFree(&q);
+  acclTopoGraphFree(&q);
   /* a graph for another rank count is refused, naming the file */
-  assert_int_equal(acclTopoPlanCompute(n, 16, dev, node, 0, &q), acclSuccess);
-  assert_int_equal(acclTopoPlanLoad(path, &q), acclInvalidArgument);
+  assert_int_equal(acclTopoGraphCompute(n, 16, dev, node, 0, &q), acclSuccess);
+  assert_int_equal(acclTopoGraphLoad(path, &q), acclInvalidArgument);
   assert_non_null(strstr(acclLastErrorText(), path));
-  acclTopoPlanFree(&q);
+  acclTopoGraphFree(&q);
   unlink(path);
-  acclTopoPlanFree(&p);
+  acclTopoGraphFree(&p);
   acclTopoNodeFree(n);
 }
 
 /* Several nodes of trn1-like / trn2-like: every NIC carries its share. Each
  * NIC near the node's ranks is the exit and the entry of exactly one channel
  * (and only through devices near it), each tree pair crosses nodes through
- * its own NIC, and the hierarchical plan's local ranks cover every NIC. */
+ * its own NIC, and the hierarchical graph's local ranks cover every NIC. */
 static void test_nic_coverage(void** state) {
   (void)state;
   const char* files[] = {"trn1-like", "trn2-like"};
@@ -306,9 +306,9 @@ static void test_nic_coverage(void** state) {
     acclTopoNode* n = loadShipped(files[f]);
     for (int a = 0; a < 3; a++) {
       int N = nodeCounts[a], ppn = n->ndev, nr = N * ppn;
-      acclTopoPlan p;
+      acclTopoGraph p;
       int* dev;
-      plan(n, N, ppn, 0, &p, &dev);
+      graph(n, N, ppn, 0, &p, &dev);
       assert_int_equal(p.nNics, n->nnics);
       assert_int_equal(p.nRings, n->nnics);
       for (int k = 0; k < N; k++) {
@@ -369,7 +369,7 @@ static void test_nic_coverage(void** state) {
       assert_true(fabs(p.bwNet - total) < 1e-9);
       assert_true(fabs(p.bwInter * p.nRings - total) < 1e-9);
       free(dev);
-      acclTopoPlanFree(&p);
+      acclTopoGraphFree(&p);
     }
     acclTopoNodeFree(n);
   }
@@ -379,8 +379,8 @@ static void test_nic_coverage(void** state) {
 static void test_predicted_busbw(void** state) {
   (void)state;
   acclTopoNode* n = loadShipped("trn1-like");
-  acclTopoPlan p;
-  plan(n, 2, 16, 0, &p, NULL);
+  acclTopoGraph p;
+  graph(n, 2, 16, 0, &p, NULL);
   acclTuneInput in;
   acclTunePlanInput(&p, &in);
   in.func = ACCL_FUNC_ALLREDUCE;
@@ -390,15 +390,15 @@ static void test_predicted_busbw(void** state) {
   double busbw = (double)in.bytes / (us * 1e3) * 2.0 * (p.nranks - 1) / p.nranks;
   if (busbw < 0.9 * 8 * 12.5) fail_msg("predicted ring busbw %.1f GB/s < 90 GB/s", busbw);
   /* one channel on one NIC could not: the figure comes from the striping */
-  acclTopoPlan q;
-  plan(n, 2, 16, 1, &q, NULL);
+  acclTopoGraph q;
+  graph(n, 2, 16, 1, &q, NULL);
   acclTunePlanInput(&q, &in);
   in.func = ACCL_FUNC_ALLREDUCE;
   in.bytes = (size_t)1 << 30;
   double us1 = acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
   assert_true(us1 > 6 * us);
-  acclTopoPlanFree(&q);
-  acclTopoPlanFree(&p);
+  acclTopoGraphFree(&q);
+  acclTopoGraphFree(&p);
   acclTopoNodeFree(n);
 }
 

@@ -1,7 +1,8 @@
-/* ofi_provider.c - which libfabric provider and which NICs (domains) the
- * transport uses: ACCL_OFI_PROVIDER (or FI_PROVIDER) names one, otherwise the
- * best the machine offers; a named provider that is missing is an error,
- * never a silent fallback. Capabilities are asked for, then checked. */
+/* ofi_fabric.c - the libfabric objects: which provider and which NICs
+ * (domains) the transport uses (ACCL_OFI_PROVIDER or FI_PROVIDER names one,
+ * otherwise the best the machine offers; a named provider that is missing is
+ * an error, never a silent fallback; capabilities are asked for, then
+ * checked), and the rails opened on them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "core/param.h"
 #include "bootstrap/socket.h"
 #include "topology/topo.h"
-#include "transport/ofi/ofi.h"
+#include "transport/ofi/ofi_fabric.h"
 
 /* Best first. shm only joins ranks of one node. */
 static const char* const preferred[] = {"efa", "verbs;ofi_rxm", "psm3", "shm", "tcp;ofi_rxm", "sockets", "udp;ofi_rxd"};
@@ -131,9 +132,9 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
     }
   }
   if (!prov) {
-    WARN("NET/OFI rank %d: no libfabric provider here can reach other nodes (only shm)", comm->rank);
     fi_freeinfo(list);
-    return acclSystemError;
+    ACCL_ERROR(acclSystemError, "NET/OFI rank %d: no libfabric provider here can reach other nodes (only shm)",
+               comm->rank);
   }
   snprintf(st->provName, sizeof(st->provName), "%s", prov);
   /* candidate NICs of that provider, best first, one info per domain */
@@ -185,14 +186,87 @@ acclResult_t acclOfiChooseProvider(acclOfiState* st, int nNodes) {
   fi_freeinfo(list);
   const struct fi_info* i0 = st->rails[0].info;
   if (st->rma && i0->domain_attr->cq_data_size < 8) st->rma = 0; /* the rma CQ data needs 8 bytes */
-  if (wantRma && !st->rma) {
-    WARN("NET/OFI rank %d: ACCL_OFI_PROTOCOL=rma: provider %s offers no FI_RMA with 8 bytes of remote CQ data here",
-         comm->rank, st->provName);
-    return acclInvalidArgument;
-  }
+  if (wantRma && !st->rma)
+    ACCL_ERROR(
+        acclInvalidArgument,
+        "NET/OFI rank %d: ACCL_OFI_PROTOCOL=rma: provider %s offers no FI_RMA with 8 bytes of remote CQ data here",
+        comm->rank, st->provName);
   INFO(ACCL_NET, "NET/OFI rank %d: provider %s%s, %d rail(s) on %s%s, mr_mode 0x%x, caps%s%s, protocol %s", comm->rank,
        st->provName, named ? " (named)" : " (best offered)", st->nrails, i0->domain_attr->name,
        st->nrails > ncand ? " (several endpoints per NIC)" : "", (unsigned)i0->domain_attr->mr_mode,
        (i0->caps & FI_RMA) ? " FI_RMA" : "", (i0->caps & FI_HMEM) ? " FI_HMEM" : "", st->rma ? "rma" : "tagged");
   return acclSuccess;
+}
+
+/* ------------------------------------------------------------------ rails */
+
+/* Rails on the same NIC share one fabric, domain and completion queue: one
+ * read of the queue progresses all their endpoints, and the proxy sleeps on
+ * one queue instead of taking turns. */
+acclResult_t acclOfiOpenRail(acclOfiState* st, int idx) {
+  acclOfiRail* r = &st->rails[idx];
+  struct fi_info* info = r->info;
+  r->owner = idx;
+  for (int k = 0; k < idx; k++)
+    if (st->rails[k].owner == k && strcmp(st->rails[k].info->domain_attr->name, info->domain_attr->name) == 0 &&
+        strcmp(st->rails[k].info->fabric_attr->name, info->fabric_attr->name) == 0)
+      r->owner = k;
+  if (r->owner == idx) {
+    OFICHECK(fi_fabric(info->fabric_attr, &r->fabric, NULL), "fi_fabric");
+    OFICHECK(fi_domain(r->fabric, info, &r->domain, NULL), "fi_domain");
+    struct fi_cq_attr cq;
+    memset(&cq, 0, sizeof(cq));
+    cq.format = FI_CQ_FORMAT_TAGGED;
+    cq.wait_obj = FI_WAIT_UNSPEC; /* the proxy sleeps in fi_cq_sread when idle */
+    cq.size = 4096;
+    OFICHECK(fi_cq_open(r->domain, &cq, &r->cq, NULL), "fi_cq_open");
+  } else {
+    const acclOfiRail* o = &st->rails[r->owner];
+    r->fabric = o->fabric;
+    r->domain = o->domain;
+    r->cq = o->cq;
+  }
+  struct fi_av_attr av;
+  memset(&av, 0, sizeof(av));
+  av.type = FI_AV_TABLE;
+  OFICHECK(fi_av_open(r->domain, &av, &r->av, NULL), "fi_av_open");
+  OFICHECK(fi_endpoint(r->domain, info, &r->ep, NULL), "fi_endpoint");
+  OFICHECK(fi_ep_bind(r->ep, &r->av->fid, 0), "fi_ep_bind(av)");
+  OFICHECK(fi_ep_bind(r->ep, &r->cq->fid, FI_TRANSMIT | FI_RECV), "fi_ep_bind(cq)");
+  OFICHECK(fi_enable(r->ep), "fi_enable");
+  return acclSuccess;
+}
+
+/* One registration of the whole region per rail. FI_MR_ENDPOINT: bind to the
+ * endpoint and enable; FI_MR_PROV_KEY: the provider picks the key, otherwise
+ * we give a distinct one per rail; FI_MR_LOCAL: pass the descriptor on every
+ * operation (we always do). The simulated device memory is host-addressable,
+ * so it registers as system memory (a real chip would pass FI_HMEM here). */
+acclResult_t acclOfiRegisterRegion(acclOfiState* st, int railIdx) {
+  acclOfiRail* r = &st->rails[railIdx];
+  uint64_t mode = r->info->domain_attr->mr_mode;
+  uint64_t key = (mode & FI_MR_PROV_KEY) ? 0 : (uint64_t)railIdx + 1;
+  uint64_t access = FI_SEND | FI_RECV | (st->rma ? FI_WRITE | FI_REMOTE_WRITE : 0);
+  OFICHECK(fi_mr_reg(r->domain, st->region, st->regionBytes, access, 0, key, 0, &r->mr, NULL), "fi_mr_reg");
+  if (mode & FI_MR_ENDPOINT) {
+    OFICHECK(fi_mr_bind(r->mr, &r->ep->fid, 0), "fi_mr_bind");
+    OFICHECK(fi_mr_enable(r->mr), "fi_mr_enable");
+  }
+  r->desc = fi_mr_desc(r->mr);
+  return acclSuccess;
+}
+
+/* Rails close from the last: those sharing an earlier rail's domain first. */
+void acclOfiCloseRail(acclOfiState* st, int idx) {
+  acclOfiRail* r = &st->rails[idx];
+  int own = r->owner == idx;
+  if (r->ep) fi_close(&r->ep->fid);
+  if (r->mr) fi_close(&r->mr->fid);
+  if (r->av) fi_close(&r->av->fid);
+  if (own && r->cq) fi_close(&r->cq->fid);
+  if (own && r->domain) fi_close(&r->domain->fid);
+  if (own && r->fabric) fi_close(&r->fabric->fid);
+  if (r->info) fi_freeinfo(r->info);
+  free(r->peerAddr);
+  memset(r, 0, sizeof(*r));
 }

@@ -1,18 +1,17 @@
-/* plan.h - pure planning: which rings and trees a set of ranks runs, and the
+/* graph.h - pure planning: which rings and trees a set of ranks runs, and the
  * bandwidth / latency figures of the cost model. No communicator needed, so
  * unit tests and acc-ccl-topo call it directly. */
-#ifndef ACCL_TOPO_PLAN_H_
-#define ACCL_TOPO_PLAN_H_
+#ifndef ACCL_TOPO_GRAPH_H_
+#define ACCL_TOPO_GRAPH_H_
 
 #include <stdio.h>
 #include "core/core.h"
 #include "topology/node.h"
-#include "topology/topo.h"
 
 /* The figures used where a hop is not a chip-to-chip link (ranks sharing a
  * device, or devices without a direct link: host shared memory) and between
- * nodes when the node has no NIC description (libfabric tcp). Measured here:
- * single-thread memcpy ~12.6 GB/s; tcp over loopback ~1.3-1.8 GB/s, ~10 us. */
+ * nodes when the node has no NIC description (libfabric tcp): this machine's
+ * memcpy and loopback tcp, rounded down (perf/RESULTS.md). */
 #define ACCL_TOPO_SHM_BW_GBS 10.0
 #define ACCL_TOPO_SHM_LAT_US 0.3
 #define ACCL_TOPO_NET_BW_GBS 1.5
@@ -21,6 +20,11 @@
 #define ACCL_TOPO_DEFAULT_MAX_RINGS 4 /* default cap on channels (disjoint rings found) */
 #define ACCL_TOPO_MAX_RINGS 32        /* most channels ACCL_NCHANNELS may ask for */
 #define ACCL_TOPO_MAX_TREES 32        /* trees: one double binary tree (2 trees) per NIC, at most */
+
+typedef struct {
+  int up;      /* parent rank, -1 at the root */
+  int down[2]; /* children, -1 when absent */
+} acclTreeNode;
 
 typedef struct {
   int nranks, nNodes;
@@ -43,9 +47,9 @@ typedef struct {
    * the node does not say). */
   double bwIntra, latIntra, bwInter, latInter;
   double bwNet, bwCopy;
-} acclTopoPlan;
+} acclTopoGraph;
 
-/* Plan for nranks ranks: devOf[r] the device of rank r on its node (index
+/* Graph for nranks ranks: devOf[r] the device of rank r on its node (index
  * into node->devs), nodeOf[r] its node, 0..nNodes-1 (all nodes are described
  * by `node`). nChannels 0: as many link-disjoint rings as the graph gives, at
  * most ACCL_TOPO_DEFAULT_MAX_RINGS; > 0: exactly that many (extra channels reuse
@@ -60,16 +64,16 @@ typedef struct {
  * in channel p's chain order through each node's ranks, so its edges between
  * nodes use channel p's NIC; the node's first child hangs off the chain's
  * head, the second off its tail). */
-acclResult_t acclTopoPlanCompute(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf,
-                                 int nChannels, acclTopoPlan* plan);
-/* Fill bwIntra..latInter and the hop counts from the plan's rings. */
-void acclTopoPlanCost(const acclTopoNode* node, const int* devOf, acclTopoPlan* plan);
-void acclTopoPlanFree(acclTopoPlan* plan);
+acclResult_t acclTopoGraphCompute(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf,
+                                 int nChannels, acclTopoGraph* graph);
+/* Fill bwIntra..latInter and the hop counts from the graph's rings. */
+void acclTopoGraphCost(const acclTopoNode* node, const int* devOf, acclTopoGraph* graph);
+void acclTopoGraphFree(acclTopoGraph* graph);
 
 /* Structural checks shared by ACCL_GRAPH_FILE and the tests: every ring visits
  * every rank once; each tree spans all ranks from its root without cycles,
  * parents and children agree. Returns 0, or -1 with the reason in why. */
-int acclTopoPlanCheck(const acclTopoPlan* plan, char* why, size_t whylen);
+int acclTopoGraphCheck(const acclTopoGraph* graph, char* why, size_t whylen);
 
 /* Double binary tree over n members (see trees.c). */
 acclResult_t acclTopoDoubleBinaryTree(int n, acclTreeNode* t0, acclTreeNode* t1, int root[2]);
@@ -79,12 +83,12 @@ acclResult_t acclTopoDoubleBinaryTree(int n, acclTreeNode* t0, acclTreeNode* t1,
  *     <ring channel="0" ranks="..." nics="..."/>
  *     <tree id="0" root="3" up="..." down0="..." down1="..." nodeup="..."/>
  *   </graph>                                                              */
-acclResult_t acclTopoPlanWrite(const acclTopoPlan* plan, FILE* f);
-acclResult_t acclTopoPlanDump(const acclTopoPlan* plan, const char* path);
-/* Replace plan's rings and trees by the file's; nranks and nodes must match. */
-acclResult_t acclTopoPlanLoad(const char* path, acclTopoPlan* plan);
+acclResult_t acclTopoGraphWrite(const acclTopoGraph* graph, FILE* f);
+acclResult_t acclTopoGraphDump(const acclTopoGraph* graph, const char* path);
+/* Replace graph's rings and trees by the file's; nranks and nodes must match. */
+acclResult_t acclTopoGraphLoad(const char* path, acclTopoGraph* graph);
 
 /* One line per ring / tree for logs and the tool. */
-void acclTopoPlanPrint(const acclTopoPlan* plan, FILE* f);
+void acclTopoGraphPrint(const acclTopoGraph* graph, FILE* f);
 
 #endif

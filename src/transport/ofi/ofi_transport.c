@@ -1,6 +1,6 @@
-/* ofi_setup.c - open the rails, register the FIFO region, exchange endpoint
- * names, region bases and keys through the bootstrap, wire the connections;
- * and the teardown. */
+/* ofi_transport.c - the ofi transport's table and life: open the rails,
+ * register the FIFO region, exchange endpoint names, region bases and keys
+ * through the bootstrap, wire the connections; finalize and teardown. */
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,83 +8,25 @@
 #include "comm/comm.h"
 #include "core/param.h"
 #include "transport/ofi/ofi.h"
+#include "transport/ofi/ofi_cq.h"
+#include "transport/ofi/ofi_fabric.h"
+#include "transport/ofi/ofi_mr.h"
+#include "transport/ofi/ofi_rma.h"
+#include "transport/ofi/ofi_tagged.h"
 
-#define OFICHECK(call, what)                                                                                           \
-  do {                                                                                                                 \
-    int ofi_rc_ = (call);                                                                                              \
-    if (ofi_rc_ != 0) {                                                                                                \
-      char ofi_b_[96];                                                                                                 \
-      WARN("NET/OFI rank %d: %s failed: %s", st->comm->rank, (what), acclOfiErrText(ofi_rc_, ofi_b_, sizeof(ofi_b_))); \
-      return acclSystemError;                                                                                          \
-    }                                                                                                                  \
-  } while (0)
-
-/* Rails on the same NIC share one fabric, domain and completion queue: one
- * read of the queue progresses all their endpoints, and the proxy sleeps on
- * one queue instead of taking turns. */
-static acclResult_t openRail(acclOfiState* st, int idx) {
-  acclOfiRail* r = &st->rails[idx];
-  struct fi_info* info = r->info;
-  r->owner = idx;
-  for (int k = 0; k < idx; k++)
-    if (st->rails[k].owner == k && strcmp(st->rails[k].info->domain_attr->name, info->domain_attr->name) == 0 &&
-        strcmp(st->rails[k].info->fabric_attr->name, info->fabric_attr->name) == 0)
-      r->owner = k;
-  if (r->owner == idx) {
-    OFICHECK(fi_fabric(info->fabric_attr, &r->fabric, NULL), "fi_fabric");
-    OFICHECK(fi_domain(r->fabric, info, &r->domain, NULL), "fi_domain");
-    struct fi_cq_attr cq;
-    memset(&cq, 0, sizeof(cq));
-    cq.format = FI_CQ_FORMAT_TAGGED;
-    cq.wait_obj = FI_WAIT_UNSPEC; /* the proxy sleeps in fi_cq_sread when idle */
-    cq.size = 4096;
-    OFICHECK(fi_cq_open(r->domain, &cq, &r->cq, NULL), "fi_cq_open");
-  } else {
-    const acclOfiRail* o = &st->rails[r->owner];
-    r->fabric = o->fabric;
-    r->domain = o->domain;
-    r->cq = o->cq;
-  }
-  struct fi_av_attr av;
-  memset(&av, 0, sizeof(av));
-  av.type = FI_AV_TABLE;
-  OFICHECK(fi_av_open(r->domain, &av, &r->av, NULL), "fi_av_open");
-  OFICHECK(fi_endpoint(r->domain, info, &r->ep, NULL), "fi_endpoint");
-  OFICHECK(fi_ep_bind(r->ep, &r->av->fid, 0), "fi_ep_bind(av)");
-  OFICHECK(fi_ep_bind(r->ep, &r->cq->fid, FI_TRANSMIT | FI_RECV), "fi_ep_bind(cq)");
-  OFICHECK(fi_enable(r->ep), "fi_enable");
-  return acclSuccess;
-}
-
-/* One registration of the whole region per rail. FI_MR_ENDPOINT: bind to the
- * endpoint and enable; FI_MR_PROV_KEY: the provider picks the key, otherwise
- * we give a distinct one per rail; FI_MR_LOCAL: pass the descriptor on every
- * operation (we always do). The simulated device memory is host-addressable,
- * so it registers as system memory (a real chip would pass FI_HMEM here). */
-static acclResult_t registerRegion(acclOfiState* st, acclOfiRail* r, int railIdx) {
-  uint64_t mode = r->info->domain_attr->mr_mode;
-  uint64_t key = (mode & FI_MR_PROV_KEY) ? 0 : (uint64_t)railIdx + 1;
-  uint64_t access = FI_SEND | FI_RECV | (st->rma ? FI_WRITE | FI_REMOTE_WRITE : 0);
-  OFICHECK(fi_mr_reg(r->domain, st->region, st->regionBytes, access, 0, key, 0, &r->mr, NULL), "fi_mr_reg");
-  if (mode & FI_MR_ENDPOINT) {
-    OFICHECK(fi_mr_bind(r->mr, &r->ep->fid, 0), "fi_mr_bind");
-    OFICHECK(fi_mr_enable(r->mr), "fi_mr_enable");
-  }
-  r->desc = fi_mr_desc(r->mr);
-  return acclSuccess;
-}
-
-int acclOfiUses(const acclOfiState* st, int a, int b) { return acclTransportOf(st->set, a, b) == st->self; }
+/* Does rank a reach rank b over ofi? */
+static int uses(const acclOfiState* st, int a, int b) { return acclTransportOf(st->set, a, b) == st->self; }
 
 static int peersOf(const acclOfiState* st, int r) {
   int n = 0;
-  for (int q = 0; q < st->comm->nranks; q++) n += acclOfiUses(st, r, q);
+  for (int q = 0; q < st->comm->nranks; q++) n += uses(st, r, q);
   return n;
 }
 
-int acclOfiConnIndex(const acclOfiState* st, int r, int lane, int peer, int dir) {
+/* Index of rank r's connection (lane, peer, dir: 0 send, 1 receive) in r's region. */
+static int connIndex(const acclOfiState* st, int r, int lane, int peer, int dir) {
   int idx = 0;
-  for (int q = 0; q < peer; q++) idx += acclOfiUses(st, r, q);
+  for (int q = 0; q < peer; q++) idx += uses(st, r, q);
   return (lane * peersOf(st, r) + idx) * 2 + dir;
 }
 
@@ -92,21 +34,6 @@ int acclOfiConnIndex(const acclOfiState* st, int r, int lane, int peer, int dir)
  * word per slot; then the credit word), then every connection's slots. */
 static size_t flagsTotalOf(const acclOfiState* st, int r) {
   return ACCL_ALIGN_UP(st->flagBytes * (size_t)(st->nLanes * peersOf(st, r) * 2), 4096);
-}
-
-/* Rails close from the last: those sharing an earlier rail's domain first. */
-static void closeRail(acclOfiState* st, int idx) {
-  acclOfiRail* r = &st->rails[idx];
-  int own = r->owner == idx;
-  if (r->ep) fi_close(&r->ep->fid);
-  if (r->mr) fi_close(&r->mr->fid);
-  if (r->av) fi_close(&r->av->fid);
-  if (own && r->cq) fi_close(&r->cq->fid);
-  if (own && r->domain) fi_close(&r->domain->fid);
-  if (own && r->fabric) fi_close(&r->fabric->fid);
-  if (r->info) fi_freeinfo(r->info);
-  free(r->peerAddr);
-  memset(r, 0, sizeof(*r));
 }
 
 static acclResult_t insertPeers(acclOfiState* st);
@@ -132,7 +59,7 @@ static acclResult_t exchangeAddresses(acclOfiState* st) {
   /* every rank must stripe the same way: use the smallest rail count */
   int nrails = st->nrails;
   for (int q = 0; q < n; q++) nrails = ACCL_MIN(nrails, st->addrs[q].nrails);
-  for (int r = st->nrails - 1; r >= nrails; r--) closeRail(st, r);
+  for (int r = st->nrails - 1; r >= nrails; r--) acclOfiCloseRail(st, r);
   st->nrails = nrails;
   acclFabricGuardEnter(); /* inserting peers may map their shared memory (shm provider) */
   acclResult_t res = insertPeers(st);
@@ -148,15 +75,15 @@ static acclResult_t insertPeers(acclOfiState* st) {
     if (!rail->peerAddr) return acclSystemError;
     for (int q = 0; q < n; q++) {
       rail->peerAddr[q] = FI_ADDR_UNSPEC;
-      if (!acclOfiUses(st, me, q)) continue;
+      if (!uses(st, me, q)) continue;
       int got = fi_av_insert(rail->av, st->addrs[q].name[r], 1, &rail->peerAddr[q], 0, NULL);
       if (got != 1) {
         char addr[128] = "?";
         size_t len = sizeof(addr);
         fi_av_straddr(rail->av, st->addrs[q].name[r], addr, &len);
-        WARN("NET/OFI rank %d: cannot insert the address %s of rank %d (rail %d) into the address vector", me, addr, q,
-             r);
-        return acclSystemError;
+        ACCL_ERROR(acclSystemError,
+                   "NET/OFI rank %d: cannot insert the address %s of rank %d (rail %d) into the address vector", me,
+                   addr, q, r);
       }
     }
   }
@@ -173,7 +100,7 @@ static acclResult_t allocRegion(acclOfiState* st) {
   ACCCHECK(accSetDevice(comm->device));
   ACCCHECK(accMalloc((void**)&st->region, st->regionBytes ? st->regionBytes : 1));
   ACCCHECK(accMemset(st->region, 0, st->flagsTotal ? st->flagsTotal : 1));
-  for (int r = 0; r < st->nrails; r++) ACCLCHECK(registerRegion(st, &st->rails[r], r));
+  for (int r = 0; r < st->nrails; r++) ACCLCHECK(acclOfiRegisterRegion(st, r));
   return acclSuccess;
 }
 
@@ -193,9 +120,9 @@ static acclResult_t buildConns(acclOfiState* st, acclConnTable* conns) {
   const size_t creditOff = sizeof(uint64_t) * 3 * (size_t)st->nslots;
   for (int lane = 0; lane < st->nLanes; lane++) {
     for (int q = 0; q < n; q++) {
-      if (!acclOfiUses(st, me, q)) continue;
+      if (!uses(st, me, q)) continue;
       for (int dir = 0; dir < 2; dir++) {
-        int k = acclOfiConnIndex(st, me, lane, q, dir);
+        int k = connIndex(st, me, lane, q, dir);
         acclOfiConnPriv* c = &st->conns[k];
         char* flags = st->region + (size_t)k * st->flagBytes;
         c->st = st;
@@ -213,19 +140,19 @@ static acclResult_t buildConns(acclOfiState* st, acclConnTable* conns) {
         c->creditSrc = (uint64_t*)(flags + creditOff); /* our own copy of the word: registered, unused */
         if (!c->pending || !c->stepOf || !c->reqs || !c->creditReqs) return acclSystemError;
         if (c->isSend) { /* the peer's slots for us, and where it hands them back */
-          size_t off = flagsTotalOf(st, q) + (size_t)acclOfiConnIndex(st, q, lane, me, 1) * connSlotBytes;
+          size_t off = flagsTotalOf(st, q) + (size_t)connIndex(st, q, lane, me, 1) * connSlotBytes;
           c->remoteSlots = remoteAddr(st, q, off);
         } else {
-          size_t off = (size_t)acclOfiConnIndex(st, q, lane, me, 0) * st->flagBytes + creditOff;
+          size_t off = (size_t)connIndex(st, q, lane, me, 0) * st->flagBytes + creditOff;
           c->remoteCredit = remoteAddr(st, q, off);
         }
         *acclOfiConnSlot(st, lane, q, dir) = c;
         acclConn* conn = c->isSend ? acclConnSend(conns, lane, q) : acclConnRecv(conns, lane, q);
-        *conn = (acclConn){st->rma ? &acclOfiRmaOps : &acclOfiOps, q, st->nslots, st->slotBytes, 0, c};
+        *conn = (acclConn){st->rma ? &acclOfiRmaOps : &acclOfiTaggedOps, q, st->nslots, st->slotBytes, 0, c};
         if (c->isSend) continue;
         for (int s = 0; s < st->nslots; s++) {
           c->stepOf[s] = (uint64_t)s;
-          if (!st->rma) ACCLCHECK(acclOfiPostRecv(c, (uint64_t)s));
+          if (!st->rma) ACCLCHECK(acclOfiTaggedPostRecv(c, (uint64_t)s));
         }
       }
     }
@@ -243,8 +170,8 @@ static acclResult_t openLocal(acclOfiState* st) {
          comm->nranks);
     st->rma = 0;
   }
-  for (int r = 0; r < st->nrails; r++) ACCLCHECK(openRail(st, r));
-  st->pieceBytes = ACCL_ALIGN_UP(ACCL_DIV_UP(st->slotBytes, (size_t)st->nrails), ACCL_OFI_STRIPE_ALIGN);
+  for (int r = 0; r < st->nrails; r++) ACCLCHECK(acclOfiOpenRail(st, r));
+  st->pieceBytes = acclOfiPieceBytes(st->slotBytes, st->nrails);
   if (st->rma && st->pieceBytes > ACCL_OFI_RMA_MAX_PIECE) {
     INFO(ACCL_NET, "NET/OFI rank %d: pieces of %zu bytes exceed the rma CQ data's length field: tagged protocol",
          comm->rank, st->pieceBytes);
@@ -254,10 +181,11 @@ static acclResult_t openLocal(acclOfiState* st) {
   return acclOfiMrCacheInit(st);
 }
 
-acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, const acclTransportArgs* args,
-                          acclConnTable* conns) {
+static acclResult_t setupState(struct acclComm* comm, acclOfiState* st, const acclTransportArgs* args,
+                               acclConnTable* conns) {
   memset(st, 0, sizeof(*st));
   st->comm = comm;
+  st->nranks = comm->nranks;
   st->set = args->set;
   st->self = args->self;
   st->nLanes = args->nLanes;
@@ -275,6 +203,7 @@ acclResult_t acclOfiSetup(struct acclComm* comm, acclOfiState* st, const acclTra
   acclFabricGuardLeave();
   ACCLCHECK(res);
   ACCLCHECK(exchangeAddresses(st));
+  if (st->rma) acclOfiRmaInit(st);
   ACCLCHECK(buildConns(st, conns));
   ACCLCHECK(acclOfiProxyStart(st));
   INFO(ACCL_NET,
@@ -306,7 +235,7 @@ static void drainSends(acclOfiState* st, int abort) {
   }
 }
 
-void acclOfiTeardown(acclOfiState* st, int abort) {
+static void teardownState(acclOfiState* st, int abort) {
   if (!st->comm) return;
   struct acclComm* comm = st->comm;
   /* after an abort too, briefly: closing an endpoint with sends in flight
@@ -322,7 +251,7 @@ void acclOfiTeardown(acclOfiState* st, int abort) {
     st->rails[r].ep = NULL;
   }
   acclOfiMrCacheFini(st);
-  for (int r = ACCL_OFI_MAX_RAILS - 1; r >= 0; r--) closeRail(st, r);
+  for (int r = ACCL_OFI_MAX_RAILS - 1; r >= 0; r--) acclOfiCloseRail(st, r);
   /* a setup that failed before buildConns has nConns but no conns */
   for (int k = 0; st->conns && k < st->nConns; k++) {
     free(st->conns[k].pending);
@@ -352,9 +281,9 @@ static int ofiCanConnect(const struct acclComm* comm, const acclTransportArgs* a
 static acclResult_t ofiSetup(struct acclComm* comm, const acclTransportArgs* args, acclConnTable* conns, void** state) {
   acclOfiState* st = calloc(1, sizeof(*st));
   if (st == NULL) ACCL_ERROR(acclSystemError, "NET/OFI rank %d: out of memory", comm->rank);
-  acclResult_t res = acclOfiSetup(comm, st, args, conns);
+  acclResult_t res = setupState(comm, st, args, conns);
   if (res != acclSuccess) {
-    acclOfiTeardown(st, 1);
+    teardownState(st, 1);
     free(st);
     return res;
   }
@@ -378,7 +307,7 @@ static acclResult_t ofiFinalize(struct acclComm* comm, void* state) {
 
 static void ofiTeardown(struct acclComm* comm, void* state, int abort) {
   (void)comm;
-  acclOfiTeardown(state, abort);
+  teardownState(state, abort);
   free(state);
 }
 

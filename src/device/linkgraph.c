@@ -1,5 +1,5 @@
 /* linkgraph.c - generated link graphs (ring, 2D torus, fully connected). */
-#include "topology/linkgraph.h"
+#include "device/linkgraph.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +28,7 @@ void acclLinkGraphTorusShape(int n, int* rows, int* cols) {
 }
 
 acclResult_t acclLinkGraphLoad(const char* spec, int ndev, acclLinkGraph** out) {
-  if (ndev < 1) {
-    WARN("link graph: number of devices %d must be >= 1", ndev);
-    return acclInvalidArgument;
-  }
+  if (ndev < 1) ACCL_ERROR(acclInvalidArgument, "link graph: number of devices %d must be >= 1", ndev);
   if (spec == NULL) spec = acclParamSimTopo();
   acclLinkGraph* g = calloc(1, sizeof(*g));
   if (!g) return acclSystemError;

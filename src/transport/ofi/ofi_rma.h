@@ -1,0 +1,12 @@
+/* ofi_rma.h - the rma protocol of the ofi transport (fi_writedata into the
+ * receiver's slots, credits back). */
+#ifndef ACCL_OFI_RMA_H_
+#define ACCL_OFI_RMA_H_
+
+#include "transport/ofi/ofi_state.h"
+
+extern const acclConnOps acclOfiRmaOps;
+/* The communicator runs the rma protocol: remote writes go to its handler. */
+void acclOfiRmaInit(acclOfiState* st);
+
+#endif

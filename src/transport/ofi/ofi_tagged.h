@@ -1,0 +1,12 @@
+/* ofi_tagged.h - the tagged protocol of the ofi transport (fi_tsend /
+ * fi_trecv into posted receives). */
+#ifndef ACCL_OFI_TAGGED_H_
+#define ACCL_OFI_TAGGED_H_
+
+#include "transport/ofi/ofi_state.h"
+
+extern const acclConnOps acclOfiTaggedOps;
+/* Receiver: post the receives of `step` into its slot (all rails). */
+acclResult_t acclOfiTaggedPostRecv(acclOfiConnPriv* c, uint64_t step);
+
+#endif
