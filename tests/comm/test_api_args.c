@@ -176,7 +176,7 @@ static acclResult_t callColl(int c, const void* s, void* r, size_t count, acclDa
     case C_REDUCE: return acclReduce(s, r, count, t, op, root, comm, stream);
     case C_ALLGATHER: return acclAllGather(s, r, count, t, comm, stream);
     case C_REDUCESCATTER: return acclReduceScatter(s, r, count, t, op, comm, stream);
-    case C_ALLTOALL: return acclAllToAll(s, r, count, t, comm, stream);
+    case C_ALLTOALL: return acclAlltoAll(s, r, count, t, comm, stream);
     case C_SEND: return acclSend(s, count, t, root, comm, stream);
     default: return acclRecv(r, count, t, root, comm, stream);
   }
