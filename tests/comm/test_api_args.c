@@ -166,7 +166,7 @@ static int collTeardown(void** state) {
 /* Every collective and p2p call, one argument set: which one by index. */
 enum { C_ALLREDUCE, C_BROADCAST, C_REDUCE, C_ALLGATHER, C_REDUCESCATTER, C_ALLTOALL, C_SEND, C_RECV, C_NUM };
 static const char* const collName[C_NUM] = {"acclAllReduce",     "acclBroadcast", "acclReduce", "acclAllGather",
-                                            "acclReduceScatter", "acclAllToAll",  "acclSend",   "acclRecv"};
+                                            "acclReduceScatter", "acclAlltoAll",  "acclSend",   "acclRecv"};
 
 static acclResult_t callColl(int c, const void* s, void* r, size_t count, acclDataType_t t, acclRedOp_t op, int root,
                              acclComm_t comm, accStream_t stream) {
