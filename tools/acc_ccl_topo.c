@@ -164,6 +164,11 @@ int main(int argc, char** argv) {
   }
   printf("graph for %d node%s x %d ranks:\n", nodes, nodes > 1 ? "s" : "", ranksPerNode);
   acclTopoGraphPrint(&graph, stdout);
+  for (int c = 0; c < graph.nRings && nodes > 1 && graph.ringNic; c++) { /* NIC names of node 0's channels */
+    int out = graph.ringNic[c * graph.nNodes], in = graph.ringNicIn ? graph.ringNicIn[c * graph.nNodes] : -1;
+    printf("channel %d: leaves through %s, enters through %s\n", c, out >= 0 ? node->nics[out].name : "-",
+           in >= 0 ? node->nics[in].name : "-");
+  }
   if (graphFile && acclTopoGraphDump(&graph, graphFile) != acclSuccess) goto out;
   char tmpDot[] = "/tmp/acc-ccl-topo-XXXXXX";
   if (pngFile && !dotFile) { /* --png alone: the .dot file is temporary */

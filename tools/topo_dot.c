@@ -90,9 +90,16 @@ int acclTopoWriteDot(const acclTopoNode* node, const acclTopoGraph* p, const int
   fprintf(f, "  node [fontname=\"Helvetica\", fontsize=11];\n");
   fprintf(f, "  edge [fontname=\"Helvetica\", fontsize=9];\n");
   /* legend: one coloured swatch per ring */
-  for (int c = 0; c < p->nRings; c++)
-    fprintf(f, "  legend%d [shape=plaintext, label=\"ring %d\", fontcolor=\"%s\", pos=\"%g,%g!\"];\n", c, c,
-            ringColours[c % NCOLOURS], -2.0, -0.5 * c);
+  for (int c = 0; c < p->nRings; c++) {
+    /* across nodes, the NICs channel c leaves and enters node 0 through */
+    int out = N > 1 && p->ringNic ? p->ringNic[c * N] : -1, in = N > 1 && p->ringNicIn ? p->ringNicIn[c * N] : -1;
+    char nics[160] = "";
+    if (out >= 0 && out < node->nnics)
+      snprintf(nics, sizeof(nics), ": out %s, in %s", node->nics[out].name,
+               in >= 0 && in < node->nnics ? node->nics[in].name : "-");
+    fprintf(f, "  legend%d [shape=plaintext, label=\"ring %d%s\", fontcolor=\"%s\", pos=\"%g,%g!\"];\n", c, c, nics,
+            ringColours[c % NCOLOURS], -2.5, -0.5 * c);
+  }
   for (int k = 0; k < N; k++) {
     for (int d = 0; d < node->ndev; d++) {
       double x, y;

@@ -1,5 +1,6 @@
 /* algorithm.c - the algorithm table and what its entries share. */
 #include "collectives/algorithm.h"
+#include "topology/graph.h"
 
 /* Indexed by acclAlgo: the order is the enum's, which plans and logs record. */
 static const acclAlgoInfo* const algoTable[ACCL_NUM_ALGOS] = {
@@ -11,10 +12,23 @@ const acclAlgoInfo* acclAlgoGet(int algo) { return algo >= 0 && algo < ACCL_NUM_
 
 /* A channel below 32 KiB spends more time on its per-step latency than on
  * bytes, so small calls use fewer, fuller channels. */
-int acclAlgoChannels(const acclAlgoCtx* ctx, size_t bytes) {
-  int nch = ctx->nChannels > 0 ? ctx->nChannels : 1;
+int acclAlgoCallChannels(int nChannels, size_t bytes) {
+  int nch = nChannels > 0 ? nChannels : 1;
   while (nch > 1 && bytes / (size_t)nch < 32768) nch--;
   return nch;
+}
+
+int acclAlgoChannels(const acclAlgoCtx* ctx, size_t bytes) { return acclAlgoCallChannels(ctx->nChannels, bytes); }
+
+double acclAlgoSliceBytes(const acclTuneInput* in) {
+  return in->sliceBytes > 0 ? (double)in->sliceBytes : (double)(512 << 10);
+}
+
+double acclAlgoCopyGBs(const acclTuneInput* in) { return in->bwCopy > 0 ? in->bwCopy : ACCL_TOPO_SHM_BW_GBS; }
+
+double acclAlgoByteCost(const acclTuneInput* in, double linkGBs, double streams) {
+  const double link = 1.0 / (linkGBs * 1e3), mem = 3.0 * (streams > 1 ? streams : 1) / (acclAlgoCopyGBs(in) * 1e3);
+  return link > mem ? link : mem;
 }
 
 double acclAlgoTime(const acclTuneInput* in, double hops, double bytes) {

@@ -135,6 +135,7 @@ static acclAlgoCtx algoCtx(struct acclComm* comm) {
                      .rings = tp && tp->nRings > 0 ? tp->rings : NULL,
                      .nRings = tp && tp->rings ? tp->nRings : 0,
                      .trees = tp && tp->nTrees >= 2 ? tp->trees : NULL,
+                     .nTrees = tp && tp->nTrees >= 2 ? tp->nTrees : 2,
                      .nodeOf = comm->nodeOf,
                      .nNodes = comm->nNodes};
   return ctx;

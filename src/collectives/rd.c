@@ -77,19 +77,34 @@ static int rdFeasible(const acclTuneInput* in, acclProto proto) {
          in->bytes <= in->rdMaxBytes;
 }
 
+/* Every rank of a node exchanges at once: between nodes they share the node's NICs. */
+static double rdByteCost(const acclTuneInput* in, int inter) {
+  const double perNode = in->nNodes > 0 ? (double)in->nranks / in->nNodes : 1;
+  const double net = (in->bwNet > 0 ? in->bwNet : in->bwInter) / perNode;
+  return acclAlgoByteCost(in, inter ? net : in->bwIntra, 1);
+}
+
 /* log2(n) exchanges of the whole message (two more when n is not a power of
  * two), each through a FIFO. */
 static double rdCost(const acclTuneInput* in, acclProto proto) {
   (void)proto;
   const int p = largestPow2(in->nranks);
-  int rounds = 0;
-  for (int d = 1; d < p; d *= 2) rounds++;
-  const double hops = rounds + (p < in->nranks ? 2 : 0);
-  return acclAlgoTime(in, hops, 3.0 * (double)in->bytes * hops);
+  /* rounds at distances below the ranks of a node stay inside it (ranks of a node are consecutive) */
+  const double perNode = in->nNodes > 0 ? (double)in->nranks / in->nNodes : 1;
+  double t = 0;
+  for (int d = 1; d < p; d *= 2) {
+    int inter = in->nNodes > 1 && d >= perNode;
+    t += (inter ? in->latInter : in->latIntra) + (double)in->bytes * rdByteCost(in, inter);
+  }
+  if (p < in->nranks) /* the pairs' hand-over and hand-back */
+    t += 2.0 * ((perNode > 1 || in->nNodes == 1 ? in->latIntra : in->latInter) +
+                (double)in->bytes * rdByteCost(in, perNode <= 1 && in->nNodes > 1));
+  return t;
 }
 
 static acclResult_t rdBuild(acclPlan* plan, int t, const acclAlgoCtx* ctx) {
   return acclBuildRD(plan, t, ctx->rank, ctx->nranks, 0, plan->tasks[t].count);
 }
 
-const acclAlgoInfo acclAlgoRD = {.name = "rd", .feasible = rdFeasible, .cost = rdCost, .build = rdBuild};
+const acclAlgoInfo acclAlgoRD = {
+    .name = "rd", .feasible = rdFeasible, .cost = rdCost, .byteCost = rdByteCost, .build = rdBuild};

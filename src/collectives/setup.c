@@ -16,12 +16,15 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
   comm->coll = cs;
   /* the topology chose the channels (one per ring it found, or ACCL_NCHANNELS) */
   int64_t nch = comm->topo && comm->topo->nRings > 0 ? comm->topo->nRings : 1;
-  if (nch > 16) nch = 16;
+  if (nch > ACCL_TUNE_MAX_CHANNELS) nch = ACCL_TUNE_MAX_CHANNELS;
   cs->nChannels = (int)nch;
-  cs->nConnLanes = cs->nChannels + 3; /* ring channels, two trees, point-to-point */
-  cs->p2pLane = cs->nChannels + 2;
-  /* Recursive doubling moves the whole message each round, unpipelined: it
-   * wins only for small messages (perf/RESULTS.md), never above half a FIFO. */
+  /* ring channels, the trees (a pair, or one per NIC across nodes), point-to-point */
+  int nTrees = comm->topo && comm->topo->nTrees >= 2 ? comm->topo->nTrees : 2;
+  cs->nConnLanes = cs->nChannels + nTrees + 1;
+  cs->p2pLane = cs->nChannels + nTrees;
+  /* Recursive doubling moves the whole message in each round without
+   * pipelining: across two namespaces it beats the ring below ~32 KiB and
+   * loses above (64 KiB: 57 vs 44 us). Never above half a FIFO. */
   cs->rdMaxBytes = (size_t)acclParamRdMaxBytes();
   cs->inlineMaxBytes = (int)acclParamInlineMaxBytes();
   /* yielding inside a network round trip costs a context switch per call (perf/RESULTS.md) */

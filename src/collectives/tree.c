@@ -47,21 +47,46 @@ static int treeFeasible(const acclTuneInput* in, acclProto proto) {
   return proto == ACCL_PROTO_SIMPLE && in->func == ACCL_FUNC_ALLREDUCE && in->haveTrees;
 }
 
-/* The FIFO cost of a hop on every level of the tree, up and down. */
-static double treeCost(const acclTuneInput* in, acclProto proto) {
-  (void)proto;
-  int depth = 0;
-  while ((1 << depth) < in->nranks) depth++;
-  return acclAlgoTime(in, 2.0 * depth, 2.0 * 3.0 * (double)in->bytes);
+/* A hop's latency on every level of the tree, up and down; the bytes go up
+ * and come down again (2S), at the pace of the trees' bandwidth: inside a
+ * node the link, across nodes the NICs the tree pairs use (one pair per NIC),
+ * or the device memory all trees share. */
+/* Per tree (each carries 1/nTrees of the data): its share of the bandwidth. */
+static double treeByteCost(const acclTuneInput* in, int inter) {
+  const int nTrees = in->nTrees >= 2 ? in->nTrees : 2, pairs = nTrees / 2;
+  /* inside a node the trees' chains share the links the ring channels share */
+  const double links = in->bwIntra * (in->nChannels > 0 ? in->nChannels : 1);
+  const double bw = inter ? ACCL_MIN(in->bwNet > 0 ? in->bwNet : in->bwInter, pairs * in->bwInter) : links;
+  return acclAlgoByteCost(in, bw / nTrees, nTrees);
 }
 
-/* Two trees with swapped roles each take half of the data. */
+/* Up and down the longest path: across nodes, through every level's chain of
+ * the node's ranks (L-1 hops inside, one hop between nodes). A tree's share
+ * is one step, forwarded slice by slice: each hop adds a slice's time. */
+static double treeCost(const acclTuneInput* in, acclProto proto) {
+  (void)proto;
+  const int net = in->nNodes > 1, nTrees = in->nTrees >= 2 ? in->nTrees : 2;
+  int depth = 0, levels = 0;
+  while ((1 << depth) < in->nranks) depth++;
+  while ((1 << levels) <= in->nNodes) levels++;
+  const double L = net ? (double)in->nranks / in->nNodes : 1;
+  const double hopsIn = net ? levels * (L - 1) : depth, hopsNet = net ? levels - 1 : 0;
+  const double step = (double)in->bytes / nTrees, slice = ACCL_MIN(step, acclAlgoSliceBytes(in));
+  const double pIn = treeByteCost(in, 0), pNet = net ? treeByteCost(in, 1) : 0.0;
+  return 2.0 * (hopsIn * (in->latIntra + slice * pIn) + hopsNet * (in->latInter + slice * pNet)) +
+         step * ACCL_MAX(pIn, pNet);
+}
+
+/* Trees in pairs with swapped roles (one pair per NIC across nodes) each take
+ * an equal share of the data. */
 static acclResult_t treeBuild(acclPlan* plan, int t, const acclAlgoCtx* ctx) {
   const acclTask* task = &plan->tasks[t];
   if (!ctx->trees) ACCL_ERROR(acclInternalError, "rank %d: tree plan without trees", ctx->rank);
-  for (int tr = 0; tr < 2; tr++) {
+  const int nTrees = ctx->nTrees >= 2 ? ctx->nTrees : 2;
+  for (int tr = 0; tr < nTrees; tr++) {
     size_t off, cnt;
-    acclPartition(task->count, 2, tr, &off, &cnt);
+    acclPartition(task->count, nTrees, tr, &off, &cnt);
+    if (cnt == 0 && tr > 0) continue;
     const int connLane = ctx->nChannels + tr;
     if (ctx->nranks == 1) { /* nothing to exchange: the tree is one root */
       acclStep s = acclStepFifo(t, cnt);
@@ -80,4 +105,5 @@ static acclResult_t treeBuild(acclPlan* plan, int t, const acclAlgoCtx* ctx) {
   return acclSuccess;
 }
 
-const acclAlgoInfo acclAlgoTree = {.name = "tree", .feasible = treeFeasible, .cost = treeCost, .build = treeBuild};
+const acclAlgoInfo acclAlgoTree = {
+    .name = "tree", .feasible = treeFeasible, .cost = treeCost, .byteCost = treeByteCost, .build = treeBuild};

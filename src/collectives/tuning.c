@@ -43,6 +43,32 @@ void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in) {
   in->latIntra = tp && tp->latIntra > 0 ? ACCL_MIN(tp->latIntra, ACCL_TOPO_SHM_LAT_US) : ACCL_TOPO_SHM_LAT_US;
   in->bwInter = tp && tp->bwInter > 0 ? tp->bwInter : ACCL_TOPO_NET_BW_GBS;
   in->latInter = tp && tp->latInter > 0 ? tp->latInter : ACCL_TOPO_NET_LAT_US;
+  in->bwNet = tp && tp->bwNet > 0 ? tp->bwNet : in->bwInter;
+  /* the simulated device's memory is host memory, whatever the node file says */
+  in->bwCopy = tp && tp->bwCopy > 0 ? ACCL_MIN(tp->bwCopy, ACCL_TOPO_SHM_BW_GBS) : ACCL_TOPO_SHM_BW_GBS;
+  in->nChannels = comm->coll ? comm->coll->nChannels : 1;
+  in->nTrees = tp && tp->nTrees >= 2 ? tp->nTrees : 2;
+  in->sliceBytes = comm->coll ? comm->coll->net.args.slotBytes : 0;
+}
+
+void acclTunePlanInput(const acclTopoGraph* p, acclTuneInput* in) {
+  memset(in, 0, sizeof(*in));
+  in->nranks = p->nranks;
+  in->nNodes = p->nNodes;
+  in->directOk = 0;
+  in->haveTrees = p->nTrees >= 2 && p->trees;
+  in->hierLocal = acclHierShape(p->nodeOf, p->nranks, p->nNodes);
+  in->llMaxBytes = 0;
+  in->rdMaxBytes = (size_t)acclParamRdMaxBytes(); /* the runtime also caps it at half a FIFO */
+  in->bwIntra = p->bwIntra;
+  in->latIntra = p->latIntra;
+  in->bwInter = p->bwInter;
+  in->latInter = p->latInter;
+  in->bwNet = p->bwNet;
+  in->bwCopy = p->bwCopy;
+  in->nChannels = ACCL_MIN(p->nRings, ACCL_TUNE_MAX_CHANNELS);
+  in->nTrees = p->nTrees;
+  in->sliceBytes = (size_t)acclParamSlotBytes();
 }
 
 double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto) {

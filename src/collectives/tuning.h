@@ -3,6 +3,7 @@
 #define ACCL_TUNING_H_
 
 #include "collectives/algorithm.h"
+#include "topology/graph.h"
 
 struct acclComm;
 /* The communicator's part of the cost model's input (enqueue.c). */
@@ -15,6 +16,11 @@ double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto);
 acclResult_t acclTuneSelect(const acclTuneInput* in, unsigned algoMask, unsigned protoMask, acclAlgo* algo,
                             acclProto* proto);
 void acclTuneLogTable(const acclTuneInput* base);
+/* The cost model's input for a topology plan as the plan gives it (no clamp
+ * to this host's memory: the simulator's view of the described hardware),
+ * with nChannels capped as the communicator caps it. */
+void acclTunePlanInput(const acclTopoGraph* plan, acclTuneInput* in);
+#define ACCL_TUNE_MAX_CHANNELS 16     /* channels a communicator runs at most (setup.c) */
 unsigned acclTuneAlgoMask(void);      /* from ACCL_ALGO (p2p always allowed) */
 unsigned acclTuneProtoMask(void);     /* from ACCL_PROTO */
 const char* acclFuncName(acclFunc f); /* NCCL's names: "AllReduce", ... */

@@ -1,5 +1,6 @@
 /* graph.c - rings and trees for a set of ranks, and the cost-model figures. */
 #include "topology/graph.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "topology/rings.h"
@@ -9,7 +10,9 @@ void acclTopoGraphFree(acclTopoGraph* p) {
   free(p->nodeOf);
   free(p->rings);
   free(p->ringNic);
+  free(p->ringNicIn);
   free(p->trees);
+  free(p->treeNic);
   free(p->nodeTreeUp);
   memset(p, 0, sizeof(*p));
 }
@@ -50,63 +53,157 @@ static acclResult_t searchNode(const acclTopoNode* node, const int* devOf, const
   return acclTopoSearchRings(node->graph, out->devs, out->ndev, ACCL_TOPO_MAX_RINGS, &out->orders, &out->nOrders);
 }
 
-/* Local sequence of node n's ranks on channel c: the device order (reversed
- * for odd replicas), rotated by `rot` devices, ranks of a device together. */
-static void nodeSequence(const nodeRings* nr, const int* devOf, const int* local, int nlocal, int c, int rot,
+/* Local sequence of a node's ranks: device order o (reversed when rev),
+ * starting at its rot-th device, ranks of a device together. */
+static void nodeSequence(const nodeRings* nr, const int* devOf, const int* local, int nlocal, int o, int rev, int rot,
                          int* seq) {
-  int rep = c / nr->nOrders;
-  const int* order = nr->orders + (c % nr->nOrders) * nr->ndev;
+  const int* order = nr->orders + o * nr->ndev;
   int k = 0;
   for (int i = 0; i < nr->ndev; i++) {
-    int idx = (rep % 2) ? (nr->ndev - i) % nr->ndev : i; /* reversed ring, same start */
+    int idx = rev ? (nr->ndev - i) % nr->ndev : i; /* reversed ring, same start */
     int d = order[(idx + rot) % nr->ndev];
     for (int j = 0; j < nlocal; j++)
       if (devOf[local[j]] == d) seq[k++] = local[j];
   }
 }
 
-void acclTopoGraphCost(const acclTopoNode* node, const int* devOf, acclTopoGraph* p) {
-  double bwIntra = 0, latIntra = 0;
-  int n = p->nranks;
-  p->intraHops = p->directHops = 0;
-  for (int c = 0; c < p->nRings; c++) {
-    const int* ring = p->rings + c * n;
-    for (int i = 0; i < n && n > 1; i++) {
-      int a = ring[i], b = ring[(i + 1) % n];
-      if (p->nodeOf[a] != p->nodeOf[b]) continue;
-      double bw = ACCL_TOPO_SHM_BW_GBS, lat = ACCL_TOPO_SHM_LAT_US;
-      int li = devOf[a] == devOf[b] ? -1 : acclLinkGraphFind(node->graph, devOf[a], devOf[b]);
-      if (li >= 0) {
-        bw = node->graph->links[li].bwGBs;
-        lat = node->graph->links[li].latUs;
-        p->directHops++;
-      }
-      if (p->intraHops++ == 0 || bw < bwIntra) bwIntra = bw;
-      if (lat > latIntra) latIntra = lat;
-    }
+/* 1 when NIC `nic` is one device `dev` is close to. */
+static int nicNear(const acclTopoNode* node, int nic, int dev) {
+  const acclTopoNic* c = &node->nics[nic];
+  for (int k = 0; k < c->ndevs; k++)
+    if (c->devs[k] == dev) return 1;
+  return c->ndevs == 0 && acclTopoNodeNicOf(node, dev, 0) == nic;
+}
+
+/* The NICs near a node's devices (each device's closest ones), in NIC order. */
+static int nodeNics(const acclTopoNode* node, const nodeRings* nr, int* nics, int max) {
+  int n = 0;
+  for (int i = 0; i < node->nnics && n < max; i++) {
+    int near = 0;
+    for (int d = 0; d < nr->ndev && !near; d++) near = nicNear(node, i, nr->devs[d]);
+    if (near) nics[n++] = i;
   }
+  if (n == 0 && node->nnics > 0) /* NICs that list no device of ours: the first device's */
+    nics[n++] = acclTopoNodeNicOf(node, nr->devs[0], 0);
+  return n;
+}
+
+/* Across nodes: the order, direction and cut of channel c's ring inside a node
+ * so that it leaves through a device near NIC `nic` (and, where the ring
+ * allows, enters through one); among equals the order and direction used
+ * least so far, so the channels spread over the node's links. */
+static void chooseCut(const acclTopoNode* node, const nodeRings* nr, int nic, int* used, int* inUsed, int* o, int* rev,
+                      int* rot) {
+  int best = INT_MIN;
+  *o = *rev = *rot = 0;
+  for (int oo = 0; oo < nr->nOrders; oo++)
+    for (int rv = 0; rv < 2; rv++) {
+      if (rv && nr->ndev <= 2) continue; /* one or two devices: reversing changes nothing */
+      for (int rt = 0; rt < nr->ndev; rt++) {
+        const int* order = nr->orders + oo * nr->ndev;
+        int first = order[rt], last = order[(rv ? rt + 1 : rt + nr->ndev - 1) % nr->ndev];
+        /* then an entry NIC no channel enters through yet (NICs of one device each) */
+        int in = nicNear(node, nic, first) ? nic : acclTopoNodeNicOf(node, first, 0);
+        int score = 1024 * (4 * nicNear(node, nic, last) + 2 * nicNear(node, nic, first)) -
+                    32 * (in >= 0 && in < ACCL_TOPO_MAX_RINGS ? inUsed[in] : 0) - used[oo * 2 + rv];
+        if (score > best) {
+          best = score;
+          *o = oo;
+          *rev = rv;
+          *rot = rt;
+        }
+      }
+    }
+  used[*o * 2 + *rev]++;
+  const int* order = nr->orders + *o * nr->ndev;
+  int first = order[*rot], in = nicNear(node, nic, first) ? nic : acclTopoNodeNicOf(node, first, 0);
+  if (in >= 0 && in < ACCL_TOPO_MAX_RINGS) inUsed[in]++;
+}
+
+/* Channels sharing a resource share its bandwidth evenly: per channel, the
+ * slowest hop inside a node is its link's bandwidth over the channels on
+ * that link in that direction; between nodes, its NIC's bandwidth over the
+ * channels leaving (or entering) the node through that NIC. */
+void acclTopoGraphCost(const acclTopoNode* node, const int* devOf, acclTopoGraph* p) {
+  int n = p->nranks, N = p->nNodes, L = node->graph->nlinks, C = p->nRings;
+  double bwIntra = 0, latIntra = 0;
+  /* per node: links by direction; NICs out, in */
+  int* use = calloc((size_t)(2 * L * N + 2 * node->nnics * N + 1), sizeof(int));
+  int* nicOut = use + 2 * L * N;
+  int* nicIn = nicOut + node->nnics * N;
+  p->intraHops = p->directHops = 0;
+  /* pass 0 counts the channels on each link direction and NIC, pass 1 prices the hops */
+  for (int pass = 0; pass < 2; pass++)
+    for (int c = 0; c < C; c++) {
+      const int* ring = p->rings + c * n;
+      for (int i = 0; i < n && n > 1; i++) {
+        int a = ring[i], b = ring[(i + 1) % n];
+        if (p->nodeOf[a] != p->nodeOf[b]) {
+          int k = p->nodeOf[a], kb = p->nodeOf[b];
+          int out = p->ringNic ? p->ringNic[c * N + k] : -1, in = p->ringNicIn ? p->ringNicIn[c * N + kb] : -1;
+          if (pass == 0 && use) {
+            if (out >= 0) nicOut[out * N + k]++;
+            if (in >= 0) nicIn[in * N + kb]++;
+          }
+          continue;
+        }
+        double bw = ACCL_TOPO_SHM_BW_GBS, lat = ACCL_TOPO_SHM_LAT_US;
+        int li = devOf[a] == devOf[b] ? -1 : acclLinkGraphFind(node->graph, devOf[a], devOf[b]);
+        int dir = li >= 0 && node->graph->links[li].a != devOf[a];
+        int slot = 2 * (p->nodeOf[a] * L + li) + dir;
+        if (pass == 0) {
+          if (li >= 0 && use) use[slot]++;
+          continue;
+        }
+        if (li >= 0) {
+          bw = node->graph->links[li].bwGBs / (use && use[slot] > 0 ? use[slot] : 1);
+          lat = node->graph->links[li].latUs;
+          p->directHops++;
+        }
+        if (p->intraHops++ == 0 || bw < bwIntra) bwIntra = bw;
+        if (lat > latIntra) latIntra = lat;
+      }
+    }
   if (p->intraHops == 0) {
     bwIntra = ACCL_TOPO_SHM_BW_GBS;
     latIntra = ACCL_TOPO_SHM_LAT_US;
   }
-  /* Between nodes: the slowest NIC the rings use; on one node, the slowest NIC there is. */
-  double bwInter = 0, latInter = 0;
-  int nics = 0;
-  for (int i = 0; i < node->nnics; i++) {
-    int used = p->nNodes == 1;
-    for (int k = 0; k < p->nRings * p->nNodes && !used; k++) used = p->ringNic && p->ringNic[k] == i;
-    if (!used) continue;
-    if (nics++ == 0 || node->nics[i].bwGBs < bwInter) bwInter = node->nics[i].bwGBs;
-    if (node->nics[i].latUs > latInter) latInter = node->nics[i].latUs;
-  }
-  if (nics == 0) {
+  /* Between nodes: each channel's share of its NICs, the slowest channel's.
+   * On one node (or without NIC choice), the slowest NIC there is. */
+  double bwInter = 0, latInter = 0, bwNet = 0;
+  int priced = 0;
+  for (int c = 0; c < C && N > 1 && p->ringNic && use; c++)
+    for (int k = 0; k < N; k++) {
+      int out = p->ringNic[c * N + k], in = p->ringNicIn ? p->ringNicIn[c * N + (k + 1) % N] : -1;
+      if (out < 0) continue;
+      double bw = node->nics[out].bwGBs / nicOut[out * N + k];
+      if (in >= 0 && nicIn[in * N + (k + 1) % N] > 0)
+        bw = ACCL_MIN(bw, node->nics[in].bwGBs / nicIn[in * N + (k + 1) % N]);
+      if (priced++ == 0 || bw < bwInter) bwInter = bw;
+      latInter = ACCL_MAX(latInter, node->nics[out].latUs);
+    }
+  if (N > 1 && priced) /* the NICs near node 0's ranks, together: hier and the trees stripe over them */
+    for (int i = 0; i < node->nnics; i++) {
+      int near = 0;
+      for (int r = 0; r < n && !near; r++) near = p->nodeOf[r] == 0 && nicNear(node, i, devOf[r]);
+      if (near) bwNet += node->nics[i].bwGBs;
+    }
+  if (!priced)
+    for (int i = 0; i < node->nnics; i++) {
+      if (priced++ == 0 || node->nics[i].bwGBs < bwInter) bwInter = node->nics[i].bwGBs;
+      latInter = ACCL_MAX(latInter, node->nics[i].latUs);
+    }
+  if (!priced) {
     bwInter = ACCL_TOPO_NET_BW_GBS;
     latInter = ACCL_TOPO_NET_LAT_US;
   }
+  free(use);
   p->bwIntra = bwIntra;
   p->latIntra = latIntra;
   p->bwInter = bwInter;
   p->latInter = latInter;
+  p->bwNet = bwNet > 0 ? bwNet : bwInter;
+  p->bwCopy = node->memBwGBs > 0 ? node->memBwGBs : ACCL_TOPO_SHM_BW_GBS;
 }
 
 static acclResult_t checkInput(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf, int* nNodes) {
@@ -129,23 +226,28 @@ static acclResult_t checkInput(const acclTopoNode* node, int nranks, const int* 
   return acclSuccess;
 }
 
-static acclResult_t buildTrees(acclTopoGraph* p, int* const* localSeq, const int* nlocal) {
+/* One double binary tree over the nodes per pair; pair q chains each node's
+ * ranks in chainSeq[q][k] order. */
+static acclResult_t buildTrees(acclTopoGraph* p, int pairs, int** const* chainSeq, const int* nlocal) {
   int n = p->nranks, N = p->nNodes;
-  p->nTrees = 2;
-  p->trees = calloc((size_t)(2 * n), sizeof(acclTreeNode));
-  if (!p->trees) return acclSystemError;
+  p->nTrees = N == 1 ? 2 : 2 * pairs;
+  p->trees = calloc((size_t)(p->nTrees * n), sizeof(acclTreeNode));
+  p->treeNic = malloc(sizeof(int) * (size_t)p->nTrees);
+  if (!p->trees || !p->treeNic) return acclSystemError;
+  for (int t = 0; t < p->nTrees; t++) p->treeNic[t] = -1;
   if (N == 1) return acclTopoDoubleBinaryTree(n, p->trees, p->trees + n, p->treeRoot);
   acclTreeNode* nt = calloc((size_t)(2 * N), sizeof(acclTreeNode));
-  p->nodeTreeUp = malloc(sizeof(int) * (size_t)(2 * N));
+  p->nodeTreeUp = malloc(sizeof(int) * (size_t)(p->nTrees * N));
   if (!nt || !p->nodeTreeUp) {
     free(nt);
     return acclSystemError;
   }
   int nroot[2];
   acclResult_t res = acclTopoDoubleBinaryTree(N, nt, nt + N, nroot);
-  for (int t = 0; t < 2 && res == acclSuccess; t++) {
+  for (int t = 0; t < p->nTrees && res == acclSuccess; t++) {
     acclTreeNode* tr = p->trees + t * n;
-    const acclTreeNode* ntr = nt + t * N;
+    const acclTreeNode* ntr = nt + (t % 2) * N;
+    int* const* localSeq = chainSeq[t / 2];
     for (int k = 0; k < N; k++) { /* chain inside node k */
       const int* s = localSeq[k];
       p->nodeTreeUp[t * N + k] = ntr[k].up;
@@ -164,7 +266,8 @@ static acclResult_t buildTrees(acclTopoGraph* p, int* const* localSeq, const int
         tr[localSeq[ch][0]].up = at;
       }
     }
-    p->treeRoot[t] = localSeq[nroot[t]][0];
+    p->treeRoot[t] = localSeq[nroot[t % 2]][0];
+    p->treeNic[t] = p->ringNic ? p->ringNic[(t / 2) * N] : -1;
   }
   free(nt);
   return res;
@@ -184,41 +287,75 @@ acclResult_t acclTopoGraphCompute(const acclTopoNode* node, int nranks, const in
   nodeRings* nr = calloc((size_t)N, sizeof(nodeRings));
   int** seq = calloc((size_t)N, sizeof(int*));
   int* nlocal = calloc((size_t)N, sizeof(int));
+  int*** chain = NULL;
+  int pairsMade = 0;
   p->nodeOf = malloc(sizeof(int) * (size_t)nranks);
   if (!nr || !seq || !nlocal || !p->nodeOf) goto done;
   memcpy(p->nodeOf, nodeOf, sizeof(int) * (size_t)nranks);
   int minOrders = ACCL_TOPO_MAX_RINGS;
+  for (int r = 0; r < nranks; r++) nlocal[nodeOf[r]]++;
   for (int k = 0; k < N; k++) {
-    seq[k] = malloc(sizeof(int) * (size_t)nranks);
+    seq[k] = malloc(sizeof(int) * (size_t)nlocal[k]);
     if (!seq[k]) goto done;
-    for (int r = 0; r < nranks; r++)
-      if (nodeOf[r] == k) seq[k][nlocal[k]++] = r;
+    nlocal[k] = 0;
+  }
+  for (int r = 0; r < nranks; r++) seq[nodeOf[r]][nlocal[nodeOf[r]]++] = r;
+  for (int k = 0; k < N; k++) {
     ACCLCHECKGOTO(searchNode(node, devOf, seq[k], nlocal[k], nr, k, &nr[k]), res, done);
     minOrders = ACCL_MIN(minOrders, nr[k].nOrders);
   }
+  int nics[ACCL_TOPO_MAX_RINGS];
+  p->nNics = N > 1 ? nodeNics(node, &nr[0], nics, ACCL_TOPO_MAX_RINGS) : 0;
   p->nRings = nChannels ? nChannels : ACCL_MIN(minOrders, ACCL_TOPO_DEFAULT_MAX_RINGS);
+  if (!nChannels && p->nNics > p->nRings) p->nRings = p->nNics; /* every NIC carries a channel */
+  const int pairs = N > 1 ? ACCL_MAX(1, ACCL_MIN(p->nNics, p->nRings)) : 1;
   p->rings = malloc(sizeof(int) * (size_t)(p->nRings * nranks));
   p->ringNic = malloc(sizeof(int) * (size_t)(p->nRings * N));
+  p->ringNicIn = malloc(sizeof(int) * (size_t)(p->nRings * N));
+  chain = calloc((size_t)pairs, sizeof(int**));
+  pairsMade = chain ? pairs : 0;
   int* tmp = malloc(sizeof(int) * (size_t)nranks);
-  if (!p->rings || !p->ringNic || !tmp) {
+  int* used = calloc((size_t)(3 * ACCL_TOPO_MAX_RINGS * N), sizeof(int)); /* per node: orders x 2, NICs in */
+  if (!p->rings || !p->ringNic || !p->ringNicIn || !chain || !tmp || !used) {
     free(tmp);
+    free(used);
     goto done;
   }
   for (int c = 0; c < p->nRings; c++) {
     int pos = 0;
     for (int k = 0; k < N; k++) {
-      /* Across nodes, rotate the cut of the node's cycle so channels leave through different devices. */
-      int rot = (N > 1) ? c % nr[k].ndev : 0;
-      nodeSequence(&nr[k], devOf, seq[k], nlocal[k], c, rot, tmp);
+      int o = c % nr[k].nOrders, rev = (c / nr[k].nOrders) % 2, rot = 0;
+      if (N > 1 && p->nNics > 0) /* cut the node's cycle where channel c's NIC is */
+        chooseCut(node, &nr[k], nics[c % p->nNics], used + 3 * ACCL_TOPO_MAX_RINGS * k,
+                  used + 3 * ACCL_TOPO_MAX_RINGS * k + 2 * ACCL_TOPO_MAX_RINGS, &o, &rev, &rot);
+      else if (N > 1)
+        rot = c % nr[k].ndev; /* no NIC: channels at least leave through different devices */
+      nodeSequence(&nr[k], devOf, seq[k], nlocal[k], o, rev, rot, tmp);
       memcpy(p->rings + c * nranks + pos, tmp, sizeof(int) * (size_t)nlocal[k]);
-      int exitDev = devOf[tmp[nlocal[k] - 1]];
-      p->ringNic[c * N + k] = (N > 1) ? acclTopoNodeNicOf(node, exitDev, c) : -1;
+      int exitDev = devOf[tmp[nlocal[k] - 1]], entryDev = devOf[tmp[0]];
+      int want = p->nNics > 0 ? nics[c % p->nNics] : -1;
+      p->ringNic[c * N + k] = N == 1                                      ? -1
+                              : want >= 0 && nicNear(node, want, exitDev) ? want
+                                                                          : acclTopoNodeNicOf(node, exitDev, c);
+      p->ringNicIn[c * N + k] = N == 1                                       ? -1
+                                : want >= 0 && nicNear(node, want, entryDev) ? want
+                                                                             : acclTopoNodeNicOf(node, entryDev, c);
       pos += nlocal[k];
-      if (c == 0) memcpy(seq[k], tmp, sizeof(int) * (size_t)nlocal[k]); /* chain order of the trees */
     }
   }
   free(tmp);
-  ACCLCHECKGOTO(buildTrees(p, seq, nlocal), res, done);
+  free(used);
+  /* tree pair q chains each node's ranks in channel q's order */
+  for (int q = 0; q < pairs; q++) {
+    chain[q] = calloc((size_t)N, sizeof(int*));
+    if (!chain[q]) goto done;
+    int pos = 0;
+    for (int k = 0; k < N; k++) {
+      chain[q][k] = p->rings + q * nranks + pos;
+      pos += nlocal[k];
+    }
+  }
+  ACCLCHECKGOTO(buildTrees(p, pairs, chain, nlocal), res, done);
   acclTopoGraphCost(node, devOf, p);
   res = acclSuccess;
 done:
@@ -227,6 +364,8 @@ done:
     free(nr[k].orders);
     free(seq[k]);
   }
+  for (int q = 0; chain && q < pairsMade; q++) free(chain[q]);
+  free(chain);
   free(nr);
   free(seq);
   free(nlocal);

@@ -19,6 +19,7 @@
 
 #define ACCL_TOPO_DEFAULT_MAX_RINGS 4 /* default cap on channels (disjoint rings found) */
 #define ACCL_TOPO_MAX_RINGS 32        /* most channels ACCL_NCHANNELS may ask for */
+#define ACCL_TOPO_MAX_TREES 32        /* trees: one double binary tree (2 trees) per NIC, at most */
 
 typedef struct {
   int up;      /* parent rank, -1 at the root */
@@ -31,12 +32,21 @@ typedef struct {
   int nRings;
   int* rings;          /* nRings x nranks; ranks of a node are consecutive, nodes in order */
   int* ringNic;        /* nRings x nNodes: NIC the ring leaves node n through (-1: none) */
-  int nTrees;          /* 2 */
+  int* ringNicIn;      /* nRings x nNodes: NIC the ring enters node n through (-1: none) */
+  int nTrees;          /* 2 per double binary tree: one pair, or one pair per NIC across nodes */
   acclTreeNode* trees; /* nTrees x nranks */
-  int treeRoot[2];
+  int treeRoot[ACCL_TOPO_MAX_TREES];
+  int* treeNic;              /* nTrees: NIC tree t crosses nodes through (-1: none / one node) */
   int* nodeTreeUp;           /* nTrees x nNodes: parent node in the tree across nodes (-1 root) */
   int intraHops, directHops; /* hops inside nodes over all rings; those over a direct link */
+  int nNics;                 /* NICs near the ranks of a node, which the channels stripe over (0: none) */
+  /* Cost model (GB/s, us): per channel, the slowest intra-node hop's share of
+   * its link and the channel's share of its NIC (the tightest of the NIC it
+   * leaves through and the one it enters through); bwNet: a node's NICs near
+   * its ranks, together; bwCopy: device memory (node membw; host memory when
+   * the node does not say). */
   double bwIntra, latIntra, bwInter, latInter;
+  double bwNet, bwCopy;
 } acclTopoGraph;
 
 /* Graph for nranks ranks: devOf[r] the device of rank r on its node (index
@@ -45,13 +55,17 @@ typedef struct {
  * most ACCL_TOPO_DEFAULT_MAX_RINGS; > 0: exactly that many (extra channels reuse
  * the rings found, alternately reversed). Rings: inside a node, the ring
  * search's device order (ranks of one device next to each other); across
- * nodes, node after node, channel c leaving each node from a rotated device
- * through the NIC closest to it. Trees: one node - a double binary tree over
- * the ranks in rank order; several - a double binary tree over the nodes with
- * a chain through each node's ranks (in channel 0's order; the node's first
- * child hangs off the chain's head, the second off its tail). */
+ * nodes, node after node. Several nodes: at least one channel per NIC near the
+ * node's ranks (nChannels 0), channel c assigned NIC c mod nNics: its ring is
+ * cut inside the node so that it leaves (and where the ring allows, enters)
+ * through devices close to that NIC, the cuts spread over the rings found and
+ * both directions. Trees: one node - a double binary tree over the ranks in
+ * rank order; several - one double binary tree over the nodes per NIC (pair p
+ * in channel p's chain order through each node's ranks, so its edges between
+ * nodes use channel p's NIC; the node's first child hangs off the chain's
+ * head, the second off its tail). */
 acclResult_t acclTopoGraphCompute(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf,
-                                  int nChannels, acclTopoGraph* graph);
+                                 int nChannels, acclTopoGraph* graph);
 /* Fill bwIntra..latInter and the hop counts from the graph's rings. */
 void acclTopoGraphCost(const acclTopoNode* node, const int* devOf, acclTopoGraph* graph);
 void acclTopoGraphFree(acclTopoGraph* graph);

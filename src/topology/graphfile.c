@@ -32,6 +32,7 @@ acclResult_t acclTopoGraphWrite(const acclTopoGraph* p, FILE* f) {
     fprintf(f, "  <ring channel=\"%d\"", c);
     writeList(f, "ranks", p->rings + c * n, n);
     if (p->ringNic) writeList(f, "nics", p->ringNic + c * N, N);
+    if (p->ringNicIn) writeList(f, "nicsin", p->ringNicIn + c * N, N);
     fputs("/>\n", f);
   }
   for (int t = 0; t < p->nTrees; t++) {
@@ -72,13 +73,13 @@ static acclResult_t getList(const acclXmlDoc* doc, const acclXmlElem* e, const c
 }
 
 static const char* const graphAttrs[] = {"nranks", "nnodes", "nodes", NULL};
-static const char* const ringAttrs[] = {"channel", "ranks", "nics", NULL};
+static const char* const ringAttrs[] = {"channel", "ranks", "nics", "nicsin", NULL};
 static const char* const treeAttrs[] = {"id", "root", "up", "down0", "down1", "nodeup", NULL};
 
 static acclResult_t loadGraph(const acclXmlDoc* doc, acclTopoGraph* p, int** rings, int* nRings, acclTreeNode* trees,
-                              int* roots) {
+                              int* roots, unsigned* ntreesOut) {
   const acclXmlElem* root = &doc->elems[0];
-  int n = p->nranks, nr = -1, nn = -1, ntrees = 0;
+  int n = p->nranks, nr = -1, nn = -1;
   if (strcmp(root->name, "graph") != 0) return acclXmlError(doc, root, "the root element must be <graph>");
   ACCLCHECK(acclXmlCheckAttrs(doc, root, graphAttrs));
   ACCLCHECK(acclXmlGetInt(doc, root, "nranks", 1, &nr));
@@ -106,7 +107,9 @@ static acclResult_t loadGraph(const acclXmlDoc* doc, acclTopoGraph* p, int** rin
       int id = -1, *up = NULL, *d0 = NULL, *d1 = NULL;
       ACCLCHECK(acclXmlCheckAttrs(doc, e, treeAttrs));
       ACCLCHECK(acclXmlGetInt(doc, e, "id", 1, &id));
-      if (id < 0 || id > 1) return acclXmlError(doc, e, "tree id %d must be 0 or 1", id);
+      if (id < 0 || id >= ACCL_TOPO_MAX_TREES)
+        return acclXmlError(doc, e, "tree id %d must be 0..%d", id, ACCL_TOPO_MAX_TREES - 1);
+      if (*ntreesOut & (1u << id)) return acclXmlError(doc, e, "tree %d given twice", id);
       ACCLCHECK(acclXmlGetInt(doc, e, "root", 1, &roots[id]));
       acclResult_t res = getList(doc, e, "up", n, -1, n, &up);
       if (res == acclSuccess) res = getList(doc, e, "down0", n, -1, n, &d0);
@@ -116,33 +119,37 @@ static acclResult_t loadGraph(const acclXmlDoc* doc, acclTopoGraph* p, int** rin
       free(d0);
       free(d1);
       ACCLCHECK(res);
-      ntrees |= 1 << id;
+      *ntreesOut |= 1u << id;
     } else {
       return acclXmlError(doc, e, "unknown element (expected ring or tree)");
     }
   }
   if (*nRings == 0) return acclXmlError(doc, root, "no <ring>");
-  if (ntrees != 3) return acclXmlError(doc, root, "trees 0 and 1 are both required");
+  unsigned t = *ntreesOut;
+  if ((t & 3u) != 3u || (t & (t + 1)) != 0 || (__builtin_popcount(t) % 2) != 0)
+    return acclXmlError(doc, root, "trees must be pairs numbered from 0 (0 and 1 at least, no gaps)");
   return acclSuccess;
 }
 
 acclResult_t acclTopoGraphLoad(const char* path, acclTopoGraph* p) {
   acclXmlDoc* doc = NULL;
   ACCLCHECK(acclXmlParseFile(path, &doc));
-  int n = p->nranks, nRings = 0, roots[2] = {-1, -1};
+  int n = p->nranks, nRings = 0, roots[ACCL_TOPO_MAX_TREES];
+  unsigned treeMask = 0;
+  for (int t = 0; t < ACCL_TOPO_MAX_TREES; t++) roots[t] = -1;
   int* rings = malloc(sizeof(int) * (size_t)(ACCL_TOPO_MAX_RINGS * n));
-  acclTreeNode* trees = malloc(sizeof(acclTreeNode) * (size_t)(2 * n));
+  acclTreeNode* trees = malloc(sizeof(acclTreeNode) * (size_t)(ACCL_TOPO_MAX_TREES * n));
   acclResult_t res = acclSystemError;
-  if (rings && trees) res = loadGraph(doc, p, &rings, &nRings, trees, roots);
+  if (rings && trees) res = loadGraph(doc, p, &rings, &nRings, trees, roots, &treeMask);
   acclXmlFree(doc);
+  int nTrees = __builtin_popcount(treeMask);
   if (res == acclSuccess) {
     acclTopoGraph q = *p;
     q.nRings = nRings;
     q.rings = rings;
     q.trees = trees;
-    q.nTrees = 2;
-    q.treeRoot[0] = roots[0];
-    q.treeRoot[1] = roots[1];
+    q.nTrees = nTrees;
+    memcpy(q.treeRoot, roots, sizeof(roots));
     char why[256];
     if (acclTopoGraphCheck(&q, why, sizeof(why)) != 0) {
       WARN("%s: invalid graph: %s", path, why);
@@ -156,15 +163,18 @@ acclResult_t acclTopoGraphLoad(const char* path, acclTopoGraph* p) {
   }
   free(p->rings);
   free(p->trees);
-  free(p->ringNic); /* which NIC a forced ring uses is not in the file's control */
-  p->ringNic = NULL;
+  /* which NIC a forced ring or tree uses is not in the file's control */
+  free(p->ringNic);
+  free(p->ringNicIn);
+  free(p->treeNic);
+  free(p->nodeTreeUp);
+  p->ringNic = p->ringNicIn = p->treeNic = p->nodeTreeUp = NULL;
   p->rings = rings;
   p->nRings = nRings;
   p->trees = trees;
-  p->nTrees = 2;
-  p->treeRoot[0] = roots[0];
-  p->treeRoot[1] = roots[1];
-  INFO(ACCL_TOPO, "graph file %s: %d rings and 2 trees forced", path, nRings);
+  p->nTrees = nTrees;
+  memcpy(p->treeRoot, roots, sizeof(roots));
+  INFO(ACCL_TOPO, "graph file %s: %d rings and %d trees forced", path, nRings, nTrees);
   return acclSuccess;
 }
 
@@ -185,8 +195,16 @@ void acclTopoGraphPrint(const acclTopoGraph* p, FILE* f) {
     }
     fputc('\n', f);
   }
+  for (int c = 0; c < p->nRings && p->nNodes > 1 && p->ringNic; c++) {
+    fprintf(f, "channel %d NICs (out/in) per node:", c);
+    for (int k = 0; k < p->nNodes && k < 8; k++)
+      fprintf(f, " %d/%d", p->ringNic[c * p->nNodes + k], p->ringNicIn ? p->ringNicIn[c * p->nNodes + k] : -1);
+    fputs(p->nNodes > 8 ? " ...\n" : "\n", f);
+  }
   for (int t = 0; t < p->nTrees; t++) {
-    fprintf(f, "tree %d: root %d;", t, p->treeRoot[t]);
+    fprintf(f, "tree %d: root %d", t, p->treeRoot[t]);
+    if (p->treeNic && p->treeNic[t] >= 0) fprintf(f, " (nic %d)", p->treeNic[t]);
+    fputc(';', f);
     for (int r = 0; r < n; r++) {
       const acclTreeNode* x = &p->trees[t * n + r];
       if (x->down[0] < 0 && x->down[1] < 0) continue;
@@ -196,6 +214,8 @@ void acclTopoGraphPrint(const acclTopoGraph* p, FILE* f) {
     }
     fputc('\n', f);
   }
-  fprintf(f, "cost model: intra %g GB/s %g us (%d of %d hops on direct links), inter %g GB/s %g us\n", p->bwIntra,
-          p->latIntra, p->directHops, p->intraHops, p->bwInter, p->latInter);
+  fprintf(f,
+          "cost model: intra %g GB/s %g us per channel (%d of %d hops on direct links), inter %g GB/s %g us per "
+          "channel, %d NICs %g GB/s per node, device memory %g GB/s\n",
+          p->bwIntra, p->latIntra, p->directHops, p->intraHops, p->bwInter, p->latInter, p->nNics, p->bwNet, p->bwCopy);
 }

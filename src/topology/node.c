@@ -81,7 +81,7 @@ acclResult_t acclTopoNodeFromSpec(const char* spec, int ndev, acclTopoNode** out
 
 /* ------------------------------------------------------------------ load */
 
-static const char* const nodeAttrs[] = {"name", "rows", "cols", NULL};
+static const char* const nodeAttrs[] = {"name", "rows", "cols", "membw", NULL};
 static const char* const cpuAttrs[] = {"packages", "numa", "cores", "pus", NULL};
 static const char* const devAttrs[] = {"id", "pci", "numa", NULL};
 static const char* const linkAttrs[] = {"a", "b", "bw", "lat", NULL};
@@ -200,6 +200,8 @@ static acclResult_t loadDoc(const acclXmlDoc* doc, acclTopoNode* n) {
     n->graph->torusRows = rows;
     n->graph->torusCols = cols;
   }
+  ACCLCHECK(acclXmlGetDouble(doc, root, "membw", 0, &n->memBwGBs));
+  if (n->memBwGBs < 0) return acclXmlError(doc, root, "negative device memory bandwidth membw=%g", n->memBwGBs);
   int cap = 0, sawCpu = 0;
   for (int i = 1; i < doc->nelems; i++) {
     const acclXmlElem* e = &doc->elems[i];
@@ -295,6 +297,7 @@ acclResult_t acclTopoNodeWrite(const acclTopoNode* n, FILE* f) {
   fputc('"', f);
   if (n->graph->torusRows > 0 && n->graph->torusCols > 0)
     fprintf(f, " rows=\"%d\" cols=\"%d\"", n->graph->torusRows, n->graph->torusCols);
+  if (n->memBwGBs > 0) fprintf(f, " membw=\"%g\"", n->memBwGBs);
   fputs(">\n", f);
   if (n->packages || n->numaNodes || n->cores || n->pus)
     fprintf(f, "  <cpu packages=\"%d\" numa=\"%d\" cores=\"%d\" pus=\"%d\"/>\n", n->packages, n->numaNodes, n->cores,

@@ -3,7 +3,8 @@
  * One XML format serves ACCL_TOPO_FILE, ACCL_TOPO_DUMP_FILE and
  * ACCL_SIM_TOPO=FILE:
  *
- *   <node name="trn1-like" rows="4" cols="4">          rows/cols: optional torus shape
+ *   <node name="trn1-like" rows="4" cols="4" membw="820">  rows/cols: optional torus shape;
+ *                                                      membw: optional device memory GB/s
  *     <cpu packages="2" numa="2" cores="64" pus="128"/> optional
  *     <device id="0" pci="0000:10:00.0" numa="0"/>      ids 0..n-1, each once
  *     <link a="0" b="1" bw="100" lat="1"/>              GB/s per direction, microseconds
@@ -38,6 +39,7 @@ typedef struct {
 typedef struct {
   char name[ACCL_TOPO_NAME_LEN];
   int packages, numaNodes, cores, pus; /* 0: unknown (no <cpu> element) */
+  double memBwGBs;                     /* device memory copy bandwidth, GB/s; 0: unknown (host memory) */
   int ndev;
   acclTopoDevice* devs;
   acclLinkGraph* graph; /* graph->ndev == ndev */

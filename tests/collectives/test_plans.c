@@ -17,7 +17,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "collectives/algorithm.h"
-#include "topology/plan.h"
+#include "topology/graph.h"
 
 #define MAXR 9
 #define SLICE 5 /* elements per FIFO step buffer */

@@ -11,6 +11,12 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$tool" --topo "$topos/trn1-like.xml" --nodes 2 > "$tmp/out" || fail "trn1 --nodes 2"
 grep -q '^ring 1:' "$tmp/out" || fail "trn1: expected two rings"
 grep -q 'nic' "$tmp/out" || fail "trn1 --nodes 2: rings should cross nodes through NICs"
+# every NIC carries a channel: 8 channels, each leaving through its own efa
+[ "$(grep -c '^channel [0-9]*: leaves through efa' "$tmp/out")" = 8 ] || fail "trn1 --nodes 2: expected 8 channels on NICs"
+[ "$(grep '^channel [0-9]*: leaves through' "$tmp/out" | awk '{print $5}' | sort -u | wc -l)" = 8 ] ||
+  fail "trn1 --nodes 2: channels do not leave through 8 different NICs"
+"$tool" --topo "$topos/trn1-like.xml" --nodes 2 --dot "$tmp/n2.dot" > /dev/null || fail "trn1 --nodes 2 --dot"
+grep -q 'ring 7: out efa' "$tmp/n2.dot" || fail "picture: the legend should name each channel's NIC"
 "$tool" --topo "$topos/trn1-like.xml" --dump "$tmp/d.xml" --dot "$tmp/t.dot" > /dev/null || fail "dump/dot"
 cmp -s "$topos/trn1-like.xml" "$tmp/d.xml" || fail "dump differs from the loaded file"
 grep -q 'digraph' "$tmp/t.dot" || fail "dot output"

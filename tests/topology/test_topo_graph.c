@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "topology/node.h"
+#include "collectives/tuning.h"
 #include "topology/graph.h"
 
 static acclTopoNode* loadShipped(const char* name) {
@@ -35,8 +36,10 @@ static void graph(const acclTopoNode* n, int nodes, int ppn, int channels, acclT
   char why[256];
   if (acclTopoGraphCheck(p, why, sizeof(why)) != 0) fail_msg("invalid graph: %s", why);
   free(node);
-  if (devOut) *devOut = dev;
-  else free(dev);
+  if (devOut)
+    *devOut = dev;
+  else
+    free(dev);
 }
 
 static void assertAllHopsDirect(const acclTopoNode* n, const acclTopoGraph* p, const int* dev) {
@@ -214,7 +217,7 @@ static void test_shared_and_sparse(void** state) {
   acclTopoNode* n = loadShipped("ring4");
   acclTopoGraph p;
   int* dev;
-  graph(n, 1, 8, 0, &p, &dev); /* 8 ranks on 4 devices */
+  graph(n, 1, 8, 0, &p, &dev);   /* 8 ranks on 4 devices */
   for (int i = 0; i < 8; i++) { /* ranks of one device are neighbours */
     int a = p.rings[i], b = p.rings[(i + 1) % 8];
     assert_true(dev[a] == dev[b] || acclLinkGraphFind(n->graph, dev[a], dev[b]) >= 0);
@@ -249,7 +252,7 @@ static void test_channels(void** state) {
   acclTopoGraph p;
   graph(n, 1, 4, 6, &p, NULL);
   assert_int_equal(p.nRings, 6); /* one ring on a 4-ring: the others replicate it */
-  for (int i = 0; i < 4; i++) { /* odd replicas run the other way round */
+  for (int i = 0; i < 4; i++) {  /* odd replicas run the other way round */
     assert_int_equal(p.rings[4 + i], p.rings[(4 - i) % 4]);
     assert_int_equal(p.rings[8 + i], p.rings[i]);
   }
@@ -277,8 +280,9 @@ static void test_graph_file_roundtrip(void** state) {
   assert_int_equal(acclTopoGraphLoad(path, &q), acclSuccess);
   assert_int_equal(q.nRings, p.nRings);
   assert_memory_equal(q.rings, p.rings, sizeof(int) * (size_t)(p.nRings * 32));
-  assert_memory_equal(q.trees, p.trees, sizeof(acclTreeNode) * 64);
-  assert_memory_equal(q.treeRoot, p.treeRoot, sizeof(p.treeRoot));
+  assert_int_equal(q.nTrees, p.nTrees);
+  assert_memory_equal(q.trees, p.trees, sizeof(acclTreeNode) * 32 * (size_t)p.nTrees);
+  assert_memory_equal(q.treeRoot, p.treeRoot, sizeof(int) * (size_t)p.nTrees);
   acclTopoGraphFree(&q);
   /* a graph for another rank count is refused, naming the file */
   assert_int_equal(acclTopoGraphCompute(n, 16, dev, node, 0, &q), acclSuccess);
@@ -290,12 +294,121 @@ static void test_graph_file_roundtrip(void** state) {
   acclTopoNodeFree(n);
 }
 
+/* Several nodes of trn1-like / trn2-like: every NIC carries its share. Each
+ * NIC near the node's ranks is the exit and the entry of exactly one channel
+ * (and only through devices near it), each tree pair crosses nodes through
+ * its own NIC, and the hierarchical graph's local ranks cover every NIC. */
+static void test_nic_coverage(void** state) {
+  (void)state;
+  const char* files[] = {"trn1-like", "trn2-like"};
+  const int nodeCounts[] = {2, 4, 16};
+  for (int f = 0; f < 2; f++) {
+    acclTopoNode* n = loadShipped(files[f]);
+    for (int a = 0; a < 3; a++) {
+      int N = nodeCounts[a], ppn = n->ndev, nr = N * ppn;
+      acclTopoGraph p;
+      int* dev;
+      graph(n, N, ppn, 0, &p, &dev);
+      assert_int_equal(p.nNics, n->nnics);
+      assert_int_equal(p.nRings, n->nnics);
+      for (int k = 0; k < N; k++) {
+        int outSeen[64] = {0}, inSeen[64] = {0};
+        for (int c = 0; c < p.nRings; c++) {
+          int out = p.ringNic[c * N + k], in = p.ringNicIn[c * N + k];
+          assert_true(out >= 0 && out < n->nnics && in >= 0 && in < n->nnics);
+          outSeen[out]++;
+          inSeen[in]++;
+          /* the ring's last rank on node k sits on a device near its exit NIC, the first near its entry NIC */
+          int pos = -1;
+          for (int i = 0; i < nr; i++)
+            if (p.nodeOf[p.rings[c * nr + i]] == k) pos = i;
+          int last = p.rings[c * nr + pos], first = p.rings[c * nr + pos - ppn + 1];
+          int lastNear = 0, firstNear = 0;
+          for (int d = 0; d < n->nics[out].ndevs; d++) lastNear |= n->nics[out].devs[d] == dev[last];
+          for (int d = 0; d < n->nics[in].ndevs; d++) firstNear |= n->nics[in].devs[d] == dev[first];
+          if (!lastNear || !firstNear)
+            fail_msg("%s x%d channel %d node %d: leaves from device %d (nic %d), enters at %d (nic %d)", files[f], N, c,
+                     k, dev[last], out, dev[first], in);
+        }
+        for (int i = 0; i < n->nnics; i++)
+          if (outSeen[i] != 1 || inSeen[i] != 1)
+            fail_msg("%s x%d node %d: NIC %d carries %d channels out, %d in", files[f], N, k, i, outSeen[i], inSeen[i]);
+      }
+      /* trees: a pair per NIC; an edge between nodes leaves and enters through
+       * the NICs of its channel (one NIC where NICs serve two devices) */
+      assert_int_equal(p.nTrees, 2 * n->nnics);
+      int treeSeen[64] = {0};
+      for (int t = 0; t < p.nTrees; t++) {
+        int nic = p.treeNic[t];
+        assert_true(nic >= 0 && nic < n->nnics);
+        treeSeen[nic]++;
+        for (int r = 0; r < nr; r++) {
+          int up = p.trees[t * nr + r].up;
+          if (up < 0 || p.nodeOf[up] == p.nodeOf[r]) continue;
+          int nearR = 0, nearUp = 0, q = t / 2;
+          const int nics2[2] = {p.ringNic[q * N + p.nodeOf[r]], p.ringNicIn[q * N + p.nodeOf[r]]};
+          const int nicsUp[2] = {p.ringNic[q * N + p.nodeOf[up]], p.ringNicIn[q * N + p.nodeOf[up]]};
+          assert_int_equal(nics2[0], nic);
+          for (int w = 0; w < 2; w++)
+            for (int d = 0; d < n->nics[nics2[w]].ndevs; d++) {
+              nearR |= n->nics[nics2[w]].devs[d] == dev[r];
+              nearUp |= n->nics[nicsUp[w]].devs[d] == dev[up];
+            }
+          if (!nearR || !nearUp)
+            fail_msg("%s x%d tree %d: edge %d-%d between nodes off NIC %d", files[f], N, t, r, up, nic);
+        }
+      }
+      for (int i = 0; i < n->nnics; i++) assert_int_equal(treeSeen[i], 2);
+      /* hier: local rank j crosses nodes through its device's NIC; together they cover every NIC */
+      int hierSeen[64] = {0};
+      for (int j = 0; j < ppn; j++) hierSeen[acclTopoNodeNicOf(n, dev[j], 0)]++;
+      for (int i = 0; i < n->nnics; i++) assert_true(hierSeen[i] > 0);
+      /* the cost model sees all of it */
+      double total = 0;
+      for (int i = 0; i < n->nnics; i++) total += n->nics[i].bwGBs;
+      assert_true(fabs(p.bwNet - total) < 1e-9);
+      assert_true(fabs(p.bwInter * p.nRings - total) < 1e-9);
+      free(dev);
+      acclTopoGraphFree(&p);
+    }
+    acclTopoNodeFree(n);
+  }
+}
+
+/* 2 trn1-like nodes: the cost model's ring AllReduce reaches 0.9 x 8 x 12.5 GB/s busbw. */
+static void test_predicted_busbw(void** state) {
+  (void)state;
+  acclTopoNode* n = loadShipped("trn1-like");
+  acclTopoGraph p;
+  graph(n, 2, 16, 0, &p, NULL);
+  acclTuneInput in;
+  acclTunePlanInput(&p, &in);
+  in.func = ACCL_FUNC_ALLREDUCE;
+  in.bytes = (size_t)1 << 30;
+  double us = acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+  assert_true(us > 0);
+  double busbw = (double)in.bytes / (us * 1e3) * 2.0 * (p.nranks - 1) / p.nranks;
+  if (busbw < 0.9 * 8 * 12.5) fail_msg("predicted ring busbw %.1f GB/s < 90 GB/s", busbw);
+  /* one channel on one NIC could not: the figure comes from the striping */
+  acclTopoGraph q;
+  graph(n, 2, 16, 1, &q, NULL);
+  acclTunePlanInput(&q, &in);
+  in.func = ACCL_FUNC_ALLREDUCE;
+  in.bytes = (size_t)1 << 30;
+  double us1 = acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+  assert_true(us1 > 6 * us);
+  acclTopoGraphFree(&q);
+  acclTopoGraphFree(&p);
+  acclTopoNodeFree(n);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rings_direct),       cmocka_unit_test(test_torus_disjoint),
-      cmocka_unit_test(test_double_binary_tree), cmocka_unit_test(test_hierarchical),
-      cmocka_unit_test(test_shared_and_sparse),  cmocka_unit_test(test_channels),
-      cmocka_unit_test(test_graph_file_roundtrip),
+      cmocka_unit_test(test_rings_direct),         cmocka_unit_test(test_torus_disjoint),
+      cmocka_unit_test(test_double_binary_tree),   cmocka_unit_test(test_hierarchical),
+      cmocka_unit_test(test_shared_and_sparse),    cmocka_unit_test(test_channels),
+      cmocka_unit_test(test_graph_file_roundtrip), cmocka_unit_test(test_nic_coverage),
+      cmocka_unit_test(test_predicted_busbw),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
