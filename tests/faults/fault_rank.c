@@ -732,7 +732,7 @@ static void* threadLoop(void* arg) {
     if (r != acclSuccess) {
       if (a->firstErr == acclSuccess) {
         a->firstErr = r;
-        snprintf(a->errText, sizeof(a->errText), "%s", acclGetLastError(NULL));
+        snprintf(a->errText, sizeof(a->errText), "%s", acclGetLastError(a->comm));
       }
       break;
     }
