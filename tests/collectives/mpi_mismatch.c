@@ -100,7 +100,11 @@ int main(int argc, char** argv) {
     int mustFail = !strcmp(kind, "p2p") ? rank == 1 : strict && allReduceKind;
     printf("rank %d %s: %s in %.2f s: %s\n", rank, kind, acclGetErrorString(r), secs, r == acclSuccess ? "" : text);
     fflush(stdout);
-    if (r != acclSuccess) {
+    /* ACCL_CHECK_MISMATCH=0 keeps only the size checks: an AllGather beside
+     * AllReduces of the same byte size is then not seen, and a rank may wait
+     * for ACCL_TIMEOUT instead (never reading past a buffer) */
+    int sizesTimeout = sizesOnly && !strcmp(kind, "coll") && r == acclTimeout;
+    if (r != acclSuccess && !sizesTimeout) {
       MT_CHECK(r == acclInvalidUsage);
       MT_CHECK(secs < limit);
       MT_CHECK(strstr(text, "mismatched calls") != NULL);
@@ -109,7 +113,7 @@ int main(int argc, char** argv) {
         MT_CHECK(strstr(text, mine) != NULL);
         MT_CHECK(strstr(text, "called") != NULL && strstr(strstr(text, "called") + 6, "called") != NULL);
       }
-    } else {
+    } else if (!sizesTimeout) {
       MT_CHECK(!mustFail);
     }
     /* every rank has its verdict: leave this communicator (abort: it failed) */
