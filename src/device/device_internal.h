@@ -28,4 +28,17 @@ int accDevHostRange(const void* p, void** base, size_t* size);
 /* A stream is being destroyed: cached stream checks are stale (device.c). */
 void accDevStreamDestroyed(void);
 
+/* For the runtime entry points (which include core/core.h for WARN): the
+ * active backend's ops or accErrorInitializationError; a bad argument WARNs
+ * naming it and records the error for accGetLastError. */
+#define OPS_OR_RETURN(ops)                   \
+  const accDevOps* ops = accDevOpsOrError(); \
+  if (ops == NULL) return accErrorInitializationError
+
+#define ACC_ARG_ERROR(err, ...) \
+  do {                          \
+    WARN(__VA_ARGS__);          \
+    return accDevSetError(err); \
+  } while (0)
+
 #endif

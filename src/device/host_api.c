@@ -10,16 +10,6 @@
 #include "core/core.h"
 #include "device/device_internal.h"
 
-#define OPS_OR_RETURN(ops)                   \
-  const accDevOps* ops = accDevOpsOrError(); \
-  if (ops == NULL) return accErrorInitializationError
-
-#define ACC_ARG_ERROR(err, ...) \
-  do {                          \
-    WARN(__VA_ARGS__);          \
-    return accDevSetError(err); \
-  } while (0)
-
 static accError_t checkDevice(int device, const char* fn, const char* arg) {
   int n = accDevCount();
   if (device < 0 || device >= n) {

@@ -3,17 +3,6 @@
 #include "core/core.h"
 #include "device/device_internal.h"
 
-#define OPS_OR_RETURN(ops)                   \
-  const accDevOps* ops = accDevOpsOrError(); \
-  if (ops == NULL) return accErrorInitializationError
-
-/* Bad argument: WARN naming it and record the error for accGetLastError. */
-#define ACC_ARG_ERROR(err, ...) \
-  do {                          \
-    WARN(__VA_ARGS__);          \
-    return accDevSetError(err); \
-  } while (0)
-
 ACCL_EXPORT const char* accGetErrorString(accError_t error) {
   switch (error) {
     case accSuccess: return "no error";

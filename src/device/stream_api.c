@@ -3,10 +3,6 @@
 #include "core/core.h"
 #include "device/device_internal.h"
 
-#define OPS_OR_RETURN(ops)                   \
-  const accDevOps* ops = accDevOpsOrError(); \
-  if (ops == NULL) return accErrorInitializationError
-
 /* Resolve a user's stream argument, WARN naming the function if it is bad. */
 static accError_t userStream(accStream_t* stream, const char* fn) {
   int dev;
