@@ -142,8 +142,8 @@ static void test_clamp_rule(void** state) {
   assert_int_equal(acclParamResolve(ACCL_PARAM_PROTO, "LL128", 0, &v, w, sizeof(w)), 1);
   assert_int_equal(v.i, 3);
   assert_non_null(strstr(w, "'LL128'"));
-  assert_int_equal(acclParamResolve(ACCL_PARAM_ALGO, "^ring,tree,direct,p2p,hier,rd", 0, &v, w, sizeof(w)), 1);
-  assert_int_equal(v.i, 63);
+  assert_int_equal(acclParamResolve(ACCL_PARAM_ALGO, "^ring,tree,direct,p2p,hier,rd,chain", 0, &v, w, sizeof(w)), 1);
+  assert_int_equal(v.i, 127);
   assert_int_equal(acclParamResolve(ACCL_PARAM_ALGO, "Ring", 0, &v, w, sizeof(w)), 0);
   assert_int_equal(v.i, 1);
 }
