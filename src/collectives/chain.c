@@ -21,19 +21,22 @@
  * of another task of the same group (a ring on the same connection lane) may
  * use the same connection in the same direction, and two lanes of one rank
  * must never share one. So a rank's steps are one sequence: per round its
- * chain step, then (AllReduce) its step of the way back, or (ReduceScatter /
- * Reduce) the receive of its result.
+ * chain step, then (AllReduce) its step of the way back, or (Reduce, at the
+ * root) the receive of the result; ReduceScatter: the chain steps of all n
+ * blocks, then the receive of its own block's result.
  *
- * No deadlock: a step of round j on rank k waits for data only from
- *  - rank k-1's chain step of round j (earlier in k-1's sequence than
- *    anything of round j that waits on k),
- *  - rank k+1's way-back step of round j / rank n-1's chain step of round j,
- * and every one of those depends, through the chain, only on steps that come
- * before the waiting step in each rank's sequence (rank n-1 finishes round j
- * with nothing but its chain input). A wait for FIFO credit is a wait for a
- * receiver that consumes that connection in the same order; the dependencies
- * only ever point to earlier rounds or down the chain towards rank 0 or up
- * towards rank n-1, never around a cycle, so some rank can always move.
+ * No deadlock. Within a round, every rank's chain steps come before its
+ * result (way-back) step. A chain step of round j on rank k needs only the
+ * same chain step on rank k-1; by induction along the chain every chain step
+ * of round j can complete once each rank has finished round j-1, with no
+ * result step of round j in the way. A result step of round j on rank k
+ * needs rank k+1's way-back step or rank n-1's chain step of round j, which
+ * need only those chain steps and (way back) the result steps above k: by
+ * induction down from n-1 they complete too. Credit: a step sends at most
+ * half a FIFO, and every connection is fed by one lane of the sender and
+ * drained by one lane of the receiver in the same order, so a sender waiting
+ * for credit waits on an earlier step of the receiver, which completes by
+ * the same induction; no wait closes a cycle.
  * tests/collectives/test_plans runs these plans for 1..9 ranks with tiny
  * FIFOs and checks termination and results. */
 #include "collectives/algorithm.h"
@@ -99,11 +102,13 @@ acclResult_t acclBuildChain(acclPlan* plan, int t, int k, int n, int channel, si
         break;
       }
       case ACCL_FUNC_REDUCESCATTER:
-        for (int b = 0; b < n; b++) {
+        /* every block's chain step first, our own block's result last: a
+         * rank waiting for its result mid-round would hold up the blocks
+         * after it (a round would take ~n^2/2 hops instead of ~2n) */
+        for (int b = 0; b < n; b++)
           ACCLCHECK(
               chainStep(plan, lane, t, k, n, (size_t)b * blk + o, c, pre, post, b == n - 1, o, b == n - 1 ? -1 : b));
-          if (k == b && k != n - 1) ACCLCHECK(resultStep(plan, lane, t, n - 1, -1, o, c));
-        }
+        if (k != n - 1) ACCLCHECK(resultStep(plan, lane, t, n - 1, -1, o, c));
         break;
       default: return acclInternalError;
     }
@@ -125,22 +130,32 @@ static double chainByteCost(const acclTuneInput* in, int inter) {
   return acclAlgoByteCost(in, inter ? in->bwInter : in->bwIntra, C);
 }
 
-/* Rounds of half a FIFO; a round passes n-1 hops up the chain and (AllReduce)
- * n-1 back, or one hop to its owner, before the next starts on that rank:
- * hops pipeline only slot by slot inside a round. Every rank moves all of
- * the data through its chain link (not 1/n of it as in the ring). */
+/* Rounds of half a FIFO (8 slots assumed); a round passes n-1 hops up the
+ * chain and (AllReduce) n-1 back before the next starts on that rank, so a
+ * round costs per hop its latency and its first slot's bytes (slots
+ * pipeline along the chain), then the rest of its bytes once (ReduceScatter:
+ * n blocks follow each other, then each rank waits for its own block). Every rank moves all the data through its chain link (not
+ * 1/n of it as in the ring). Hop latency as the ring's: of every n hops,
+ * nNodes cross nodes. */
 static double chainCost(const acclTuneInput* in, acclProto proto) {
   (void)proto;
   const int n = in->nranks, C = acclAlgoCallChannels(in->nChannels, in->bytes);
   const int net = in->nNodes > 1;
-  const double S = (double)in->bytes / C;
+  const double S = (double)in->bytes / C / (in->func == ACCL_FUNC_REDUCESCATTER ? n : 1); /* per block */
   const double perByte = ACCL_MAX(chainByteCost(in, 0), net ? chainByteCost(in, 1) : 0.0);
-  const double lat = net ? in->latInter : in->latIntra;
+  /* the hops run one after the other: each at its own price */
+  const double hopByte =
+      net ? ((double)(n - in->nNodes) * chainByteCost(in, 0) + (double)in->nNodes * chainByteCost(in, 1)) / n : perByte;
+  const double lat =
+      net ? ((double)(n - in->nNodes) * in->latIntra + (double)in->nNodes * in->latInter) / n : in->latIntra;
+  /* ReduceScatter: n blocks a round, and a rank waits for its own block's trip */
   const double hops = in->func == ACCL_FUNC_ALLREDUCE ? 2.0 * (n - 1) : (double)n;
-  const double slice = acclAlgoSliceBytes(in), round = 4.0 * slice; /* half of 8 slots */
+  const double blocks = in->func == ACCL_FUNC_REDUCESCATTER ? (double)n : 1.0;
+  const double slice = acclAlgoSliceBytes(in), round = 4.0 * slice;
   const double rounds = S > round ? S / round : 1.0;
-  const double perRound = hops * lat + (ACCL_MIN(S, round) + (hops - 1) * ACCL_MIN(S, slice)) * perByte;
-  return rounds * perRound;
+  const double first = ACCL_MIN(S, slice), rest = ACCL_MIN(S, round) - first;
+  return rounds * (hops * (lat + first * hopByte) + (blocks * (first + rest) - first) * perByte) +
+         (net ? in->latInter : in->latIntra);
 }
 
 /* Per channel a share of the data (ReduceScatter: of each block). */
