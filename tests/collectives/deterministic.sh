@@ -6,7 +6,8 @@
 # between), and those bits are the host's fold in rank order
 # (mpi_deterministic.c, DET_EXPECT_FOLD). The check can fail: a reference
 # folded in reverse order is rejected, and without ACCL_DETERMINISTIC the
-# algorithms give different bits for the same inputs.
+# algorithms give different bits for the same inputs. Then the covering
+# matrix (mpi_coll.c) runs in deterministic mode.
 prog="$top_builddir/tests/collectives/mpi_deterministic"
 runner="$top_srcdir/tests/run_mpi.sh"
 wrap="$top_srcdir/tests/topology/hostid_wrap.sh"
@@ -85,5 +86,12 @@ else
     echo "  $algo: $(diff "$tmp/plain/$algo" "$tmp/4.default" | grep -c '^<')"
   done
 fi
+# the covering matrix (every datatype and op incl. Avg and PreMulSum, in
+# place, host buffers, groups, odd counts, guard bytes) in deterministic mode
+echo "=== mpi_coll with ACCL_DETERMINISTIC=1"
+ACCL_DETERMINISTIC=1 sh "$runner" "2 3 5" "$top_builddir/tests/collectives/mpi_coll" || {
+  echo "FAIL: mpi_coll with ACCL_DETERMINISTIC=1"
+  fail=1
+}
 [ $fail -eq 0 ] && echo "deterministic: PASS"
 exit $fail
