@@ -20,6 +20,7 @@ for np in 2 4; do
   run ACCL_ALGO=direct ACCL_PROTO=Simple sh "$runner" "$np" "$prog" full 1024
   run ACCL_ALGO=direct ACCL_PROTO=LL sh "$runner" "$np" "$prog" full 1024
   run ACCL_ALGO=rd sh "$runner" "$np" "$prog" full 1024
+  run ACCL_DETERMINISTIC=1 sh "$runner" "$np" "$prog" full 1024 # the chain
   run sh "$runner" "$np" "$prog" full 65536
 done
 run ACCL_CHECK_MISMATCH=0 sh "$runner" "4" "$prog" sizes 1024
