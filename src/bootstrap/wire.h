@@ -37,6 +37,15 @@ typedef struct {
   int32_t nranks;
 } acclRootReply;
 
+/* Bounds on what a peer's bootstrap send/recv messages can make a rank hold:
+ * the largest message the protocol sends is a split's unique id
+ * (sizeof(acclUniqueId), 128 bytes); ACCL_BOOTSTRAP_MAX_MSG_BYTES leaves room
+ * for more and is checked on both sides (a send above it is an internal
+ * error, a header announcing more is refused without allocating). At most
+ * ACCL_BOOTSTRAP_MAX_STASHED received messages wait for their recv. */
+#define ACCL_BOOTSTRAP_MAX_MSG_BYTES 4096
+#define ACCL_BOOTSTRAP_MAX_STASHED 256
+
 /* Header of each bootstrap send/recv message. */
 typedef struct {
   int32_t tag;

@@ -88,8 +88,7 @@ static void sendAll(int fd, const void* buf, size_t n) {
 
 static void drain(int fd) {
   char buf[4096];
-  while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
-  }
+  while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {}
 }
 
 /* ------------------------------------------------------------ mode 0: the root */
@@ -139,53 +138,12 @@ static void fuzzRoot(const uint8_t* d, size_t n) {
 
 /* ------------------------------------------------------------ modes 1, 2: a rank */
 
-/* FUZZ_SKIP_KNOWN=1 (run.sh while fuzzing): skip inputs that reach a defect
- * already reported and kept in tests/fuzz/crashes/bootstrap/, so the run
- * goes on finding others: a stashed message (tag other than the one
- * received) whose size comes from the peer unchecked. stashPush allocates
- * header + size: above SIZE_MAX - header it wraps and overflows the block
- * (stash-size-overflow); any huge size asks malloc for it (1 TiB, ...). The
- * walk follows acclBootstrapRecv: receive (7, 16 bytes) then (9, 8 bytes). */
-static int reachesKnownDefect(const uint8_t* d, size_t n) {
-  static const struct { int32_t tag; uint64_t size; } want[2] = {{7, 16}, {9, 8}};
-  struct { int32_t tag; uint64_t size; } stash[64];
-  int nstash = 0;
-  size_t off = 0;
-  for (int w = 0; w < 2; w++) {
-    int found = 0;
-    for (int i = 0; i < nstash && !found; i++)
-      if (stash[i].tag == want[w].tag) {
-        if (stash[i].size != want[w].size) return 0; /* the library fails here */
-        stash[i] = stash[--nstash];
-        found = 1;
-      }
-    while (!found) {
-      acclMsgHeader h;
-      if (n - off < sizeof(h)) return 0;
-      memcpy(&h, d + off, sizeof(h));
-      off += sizeof(h);
-      if (h.tag != want[w].tag) {
-        if (h.size > (1u << 20)) return 1;
-        if (h.size > n - off || nstash == 64) return 0;
-        stash[nstash].tag = h.tag;
-        stash[nstash++].size = h.size;
-        off += h.size;
-        continue;
-      }
-      if (h.size != want[w].size || n - off < h.size) return 0;
-      off += h.size;
-      found = 1;
-    }
-  }
-  return 0;
-}
-
 typedef struct {
   int mode;
   const uint8_t* d;
   size_t n;
-  int rootFd, peerFd;        /* the harness's listeners: root, rank 1 */
-  acclSocketAddr peerAddr;   /* rank 1's listen address */
+  int rootFd, peerFd;      /* the harness's listeners: root, rank 1 */
+  acclSocketAddr peerAddr; /* rank 1's listen address */
   volatile int abortFlag;
   atomic_int mainDone;
 } Fake;
@@ -281,9 +239,6 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     unsetenv("ACCL_COMM_ID");
   }
   if (size < 1) return 0;
-  static int skipKnown = -1;
-  if (skipKnown < 0) skipKnown = getenv("FUZZ_SKIP_KNOWN") && atoi(getenv("FUZZ_SKIP_KNOWN")) == 1;
-  if (skipKnown && data[0] % 3 == 2 && reachesKnownDefect(data + 1, size - 1)) return 0;
   switch (data[0] % 3) {
     case 0: fuzzRoot(data + 1, size - 1); break;
     case 1: fuzzRank(1, data + 1, size - 1); break;

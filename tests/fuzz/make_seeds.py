@@ -128,13 +128,15 @@ def seeds_bootstrap():
     w("msgs-other-tags", 2, msg(3, b"abc") + msg(4, bytes(100)) + msg(7, bytes(16)) + msg(9, bytes(8)))
     w("msgs-wrong-size", 2, msg(7, bytes(15)))
     w("msgs-huge-size", 2, msg(7, b"", size=1 << 40))
-    # a peer's stashed message of 2^64-8 bytes: malloc(header + size) wraps and
-    # stashPush writes past a 16-byte block (found by fuzz_bootstrap): kept as
-    # a reproducer, not a seed, until fixed
-    d = os.path.join(HERE, "crashes", "bootstrap")
+    # a peer's stashed message of 2^64-8 bytes: malloc(header + size) wrapped
+    # and stashPush wrote past a 16-byte block (C4, found by fuzz_bootstrap,
+    # fixed): a seed, and a regression input that test_bootstrap_peer replays
+    stash_overflow = msg(3, bytes(64), size=M64 - 7)
+    w("msgs-stash-size-overflow", 2, stash_overflow)
+    d = os.path.join(HERE, "regressions", "bootstrap")
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "stash-size-overflow"), "wb") as f:
-        f.write(bytes([2]) + msg(3, bytes(64), size=M64 - 7))
+        f.write(bytes([2]) + stash_overflow)
     w("msgs-truncated", 2, msg(7, bytes(16))[:10])
     w("msgs-empty", 2, b"")
 
