@@ -26,6 +26,7 @@ typedef struct acclStashedMsg {
 struct acclBootstrap {
   int rank, nranks;
   uint8_t secret[ACCL_SECRET_BYTES];
+  uint8_t nonce[ACCL_CHALLENGE_BYTES]; /* the job nonce from the root: ring and P2P hellos answer it */
   uint64_t hash;
   volatile int* abortFlag;
   uint64_t timeoutNs;   /* ACCL_BOOTSTRAP_TIMEOUT: the rendezvous, waiting for ranks to arrive */
@@ -227,8 +228,16 @@ static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* ro
   char rootText[80];
   acclSocketAddrStr(rootAddr, rootText, sizeof(rootText));
   ACCLCHECK(acclSocketConnect(rootAddr, deadline, bs->abortFlag, &fd));
+  /* the root's fresh challenge first: our hello answers it, so a recording
+   * of it is worth nothing later */
+  uint8_t challenge[ACCL_CHALLENGE_BYTES];
+  res = acclSocketRecv(fd, challenge, sizeof(challenge), deadline, bs->abortFlag, "challenge of the root");
+  if (res == acclRemoteError)
+    WARN("bootstrap %s of %d: the root at %s closed the connection before its challenge (the root process is gone?)",
+         bs->who, bs->nranks, rootText);
+  if (res != acclSuccess) goto out;
   acclHello h;
-  acclHelloFill(&h, bs->secret, ACCL_HELLO_ROOT, bs->rank, bs->nranks, myAddr);
+  acclHelloFill(&h, bs->secret, challenge, ACCL_HELLO_ROOT, bs->rank, bs->nranks, myAddr);
   ACCLCHECKGOTO(acclSocketSend(fd, &h, sizeof(h), deadline, bs->abortFlag, "hello to the root"), res, out);
   /* The root reports missing ranks at its own deadline: allow it a little longer. */
   acclRootReply rep;
@@ -263,6 +272,7 @@ static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* ro
     goto out;
   }
   if (rep.status == acclSuccess) {
+    memcpy(bs->nonce, rep.nonce, ACCL_CHALLENGE_BYTES);
     res = acclSocketRecv(fd, bs->addrs, sizeof(acclAddrWire) * (size_t)bs->nranks, deadline + 3000000000ULL,
                          bs->abortFlag, "address table from the root");
   } else {
@@ -286,7 +296,7 @@ static acclResult_t connectRing(acclBootstrap* bs, uint64_t deadline) {
   acclAddrFromWire(&bs->addrs[next], &addr);
   ACCLCHECK(acclSocketConnect(&addr, deadline, bs->abortFlag, &bs->ringSendFd));
   acclHello h;
-  acclHelloFill(&h, bs->secret, ACCL_HELLO_RING, bs->rank, bs->nranks, NULL);
+  acclHelloFill(&h, bs->secret, bs->nonce, ACCL_HELLO_RING, bs->rank, bs->nranks, NULL);
   ACCLCHECK(acclSocketSend(bs->ringSendFd, &h, sizeof(h), deadline, bs->abortFlag, "ring hello"));
   return waitConn(bs, ACCL_HELLO_RING, (bs->rank + bs->nranks - 1) % bs->nranks, deadline);
 }
@@ -345,8 +355,10 @@ static acclResult_t bootstrapCreate(const acclSocketAddr* rootAddr, const uint8_
   acclSocketAddr myAddr;
   ACCLCHECKGOTO(acclSocketBootstrapAddr(&myAddr, NULL, 0), res, fail);
   ACCLCHECKGOTO(acclSocketListen(&myAddr, &bs->listenFd, &myAddr), res, fail);
-  acclAcceptorInit(&bs->acc, bs->listenFd, secret, bs->who);
   ACCLCHECKGOTO(exchangeWithRoot(bs, rootAddr, &myAddr, deadline), res, fail);
+  /* peers' hellos answer the job nonce the root just sent (nothing reads
+   * the listening socket before this) */
+  acclAcceptorInit(&bs->acc, bs->listenFd, secret, bs->nonce, bs->who);
   ACCLCHECKGOTO(connectRing(bs, deadline), res, fail);
   *out = bs;
   return acclSuccess;
@@ -499,7 +511,7 @@ acclResult_t acclBootstrapSend(acclBootstrap* bs, int peer, int tag, const void*
     int fd;
     ACCLCHECKGOTO(acclSocketConnect(&addr, deadline, bs->abortFlag, &fd), res, out);
     acclHello h;
-    acclHelloFill(&h, bs->secret, ACCL_HELLO_P2P, bs->rank, bs->nranks, NULL);
+    acclHelloFill(&h, bs->secret, bs->nonce, ACCL_HELLO_P2P, bs->rank, bs->nranks, NULL);
     res = acclSocketSend(fd, &h, sizeof(h), deadline, bs->abortFlag, "p2p hello");
     if (res != acclSuccess) {
       close(fd);

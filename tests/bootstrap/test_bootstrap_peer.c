@@ -81,10 +81,13 @@ static void sendAll(int fd, const void* buf, size_t n) {
   }
 }
 
-/* The connecting side of a bootstrap connection, as a rank does it. */
-static void helloOut(int fd, int kind, int rank, int nranks, const acclSocketAddr* addr) {
+/* the job nonce the scripted root hands out */
+static const uint8_t kNonce[ACCL_CHALLENGE_BYTES] = {9, 8, 7, 6, 5, 4, 3, 2, 1};
+
+/* The connecting side of a ring / P2P connection, as a rank does it. */
+static void helloOut(int fd, const uint8_t* nonce, int kind, int rank, int nranks) {
   acclHello h;
-  acclHelloFill(&h, kSecret, kind, rank, nranks, addr);
+  acclHelloFill(&h, kSecret, nonce, kind, rank, nranks, NULL);
   sendAll(fd, &h, sizeof(h));
 }
 
@@ -94,17 +97,26 @@ static int helloIn(int fd, acclHello* h) { return readFull(fd, h, sizeof(*h), 50
 typedef struct {
   const void* payload; /* what rank 1 sends on its P2P connection after the hello */
   size_t n;
+  const void* stale; /* if set: first a P2P connection whose hello answers another job's nonce, then this */
+  size_t nstale;
   int rootFd, peerFd;
   acclSocketAddr peerAddr;
   atomic_int mainDone;
+  int badHello; /* rank 0's hello did not answer its challenge */
 } Fake;
 
 static void* fakeSide(void* arg) {
   Fake* f = arg;
-  int held[3] = {-1, -1, -1};
+  int held[4] = {-1, -1, -1, -1};
   acclHello h;
   int fd = acceptWait(f->rootFd, 5000);
+  static const uint8_t challenge[ACCL_CHALLENGE_BYTES] = {1, 2, 3};
+  if (fd >= 0) sendAll(fd, challenge, sizeof(challenge));
   if (fd < 0 || helloIn(fd, &h) != 0) goto out;
+  if (!acclHelloVerify(kSecret, challenge, &h)) {
+    f->badHello = 1; /* checked by the main thread (cmocka asserts there only) */
+    goto out;
+  }
   struct {
     acclRootReply rep;
     acclAddrWire addrs[2];
@@ -113,6 +125,7 @@ static void* fakeSide(void* arg) {
   msg.rep.magic = ACCL_HELLO_MAGIC;
   msg.rep.status = acclSuccess;
   msg.rep.nranks = 2;
+  memcpy(msg.rep.nonce, kNonce, sizeof(kNonce));
   msg.addrs[0] = h.addr;
   acclAddrToWire(&f->peerAddr, &msg.addrs[1]);
   sendAll(fd, &msg, sizeof(msg));
@@ -121,17 +134,29 @@ static void* fakeSide(void* arg) {
   acclAddrFromWire(&msg.addrs[0], &rank0);
   held[0] = acceptWait(f->peerFd, 5000); /* rank 0's ring connection to us */
   if (held[0] < 0 || helloIn(held[0], &h) != 0) goto out;
+  if (!acclHelloVerify(kSecret, kNonce, &h)) {
+    f->badHello = 1;
+    goto out;
+  }
   held[1] = dial(&rank0); /* ours to rank 0 */
   if (held[1] < 0) goto out;
-  helloOut(held[1], ACCL_HELLO_RING, 1, 2, NULL);
+  helloOut(held[1], kNonce, ACCL_HELLO_RING, 1, 2);
+  if (f->stale) {
+    static const uint8_t otherJob[ACCL_CHALLENGE_BYTES] = {9, 8, 7, 6, 5, 4, 3, 2, 0};
+    held[3] = dial(&rank0);
+    if (held[3] < 0) goto out;
+    helloOut(held[3], otherJob, ACCL_HELLO_P2P, 1, 2);
+    sendAll(held[3], f->stale, f->nstale);
+    usleep(200000); /* it arrives first */
+  }
   held[2] = dial(&rank0);
   if (held[2] < 0) goto out;
-  helloOut(held[2], ACCL_HELLO_P2P, 1, 2, NULL);
+  helloOut(held[2], kNonce, ACCL_HELLO_P2P, 1, 2);
   sendAll(held[2], f->payload, f->n);
   shutdown(held[2], SHUT_WR);
 out:
   while (!atomic_load(&f->mainDone)) usleep(1000);
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     if (held[i] >= 0) close(held[i]);
   return NULL;
 }
@@ -139,11 +164,14 @@ out:
 /* Rank 0 receives (tag 7, 16 bytes) then (tag 9, 8 bytes) from rank 1, who
  * sends `payload`. Returns the first failure (acclSuccess if both arrived);
  * *text gets the last-error text. */
-static acclResult_t runRank0(const void* payload, size_t n, char* text, size_t len) {
+static acclResult_t runRank0Stale(const void* stale, size_t nstale, const void* payload, size_t n, char* text,
+                                  size_t len) {
   Fake f;
   memset(&f, 0, sizeof(f));
   f.payload = payload;
   f.n = n;
+  f.stale = stale;
+  f.nstale = nstale;
   acclSocketAddr rootAddr;
   f.rootFd = listenLoopback(&rootAddr);
   f.peerFd = listenLoopback(&f.peerAddr);
@@ -164,7 +192,12 @@ static acclResult_t runRank0(const void* payload, size_t n, char* text, size_t l
   pthread_join(t, NULL);
   close(f.rootFd);
   close(f.peerFd);
+  assert_int_equal(f.badHello, 0);
   return r;
+}
+
+static acclResult_t runRank0(const void* payload, size_t n, char* text, size_t len) {
+  return runRank0Stale(NULL, 0, payload, n, text, len);
 }
 
 /* A message with another tag than the one awaited (stashed) of `size` bytes,
@@ -243,6 +276,21 @@ static void test_stash_ok(void** state) {
   assert_int_equal(runRank0(buf, n, text, sizeof(text)), acclSuccess);
 }
 
+/* A P2P hello that answers another job's nonce (a recording from an earlier
+ * job with the same secret, C2) arrives first with wrong messages: refused,
+ * and the real rank 1's messages are received. */
+static void test_other_job_hello_refused(void** state) {
+  (void)state;
+  uint8_t stale[256], buf[256];
+  size_t ns = stashedMsg(stale, 7, 3, 3); /* would fail the recv (wrong size) */
+  size_t n = stashedMsg(buf, 7, 16, 16);
+  n += stashedMsg(buf + n, 9, 8, 8);
+  char text[1024];
+  acclResult_t r = runRank0Stale(stale, ns, buf, n, text, sizeof(text));
+  print_message("result %d, text: %s\n", r, text);
+  assert_int_equal(r, acclSuccess);
+}
+
 static void test_replay_fuzz_regressions(void** state) {
   (void)state;
   const char* src = getenv("top_srcdir");
@@ -289,6 +337,7 @@ int main(void) {
       cmocka_unit_test(test_expected_size_huge),
       cmocka_unit_test(test_stash_count_bounded),
       cmocka_unit_test(test_replay_fuzz_regressions),
+      cmocka_unit_test(test_other_job_hello_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,16 +4,19 @@
  * The first byte picks the reader:
  *   0  the root (acclBootstrapRootStart: acceptor, hello checks, replies).
  *      The rest is up to 8 connections, each [length byte][bytes], sent in
- *      turn; then the root is stopped.
+ *      turn after reading the root's challenge; bytes that are a whole hello
+ *      with an all-zero mac get the MAC of that challenge under the job's
+ *      secret (as a rank holding it sends), anything else goes as is. Then
+ *      the root is stopped.
  *   1  a rank reading the root's reply (acclBootstrapInit, nranks 1): the
  *      harness plays the root and answers the rank's hello with the rest.
  *   2  a rank reading bootstrap messages from a peer (acclBootstrapRecv
  *      after a real 2-rank rendezvous; the harness is the root and rank 1):
  *      the rest follows rank 1's P2P hello on a fresh connection, and rank 0
  *      receives (tag 7, 16 bytes) then (tag 9, 8 bytes).
- * Every connection presents the job's secret (a fixed one here, which the
- * seeds carry), so what is fuzzed is what an authenticated but buggy or
- * malicious peer could send; wrong secrets and garbage are seeds too.
+ * The harness's own hellos answer their challenges under the job's secret
+ * (a fixed one here), so what is fuzzed is what an authenticated but buggy or
+ * malicious peer could send; wrong MACs and garbage are seeds too.
  * Oracles: no crash, hang or sanitizer report; the process keeps no
  * descriptor. */
 #include <errno.h>
@@ -32,6 +35,9 @@
 
 static const uint8_t kSecret[ACCL_SECRET_BYTES] = {0x5e, 0xc2, 0xe7, 0x00, 0x11, 0x22, 0x33, 0x44,
                                                    0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc};
+
+/* the job nonce of mode 2's rendezvous */
+static const uint8_t kNonce[ACCL_CHALLENGE_BYTES] = {9, 8, 7, 6, 5, 4, 3, 2, 1};
 
 static int listenLoopback(acclSocketAddr* bound) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -115,7 +121,16 @@ static void fuzzRoot(const uint8_t* d, size_t n) {
     if (len > n - off) len = n - off;
     int fd = dial(&root);
     if (fd < 0) break;
-    sendAll(fd, d + off, len);
+    uint8_t challenge[ACCL_CHALLENGE_BYTES];
+    acclHello h;
+    static const uint8_t zero[ACCL_SECRET_BYTES];
+    if (readFull(fd, challenge, sizeof(challenge), 2000) == 0 && len == sizeof(h)) {
+      memcpy(&h, d + off, sizeof(h));
+      if (memcmp(h.mac, zero, sizeof(zero)) == 0) acclHelloMac(kSecret, challenge, &h, h.mac);
+      sendAll(fd, &h, sizeof(h));
+    } else {
+      sendAll(fd, d + off, len);
+    }
     shutdown(fd, SHUT_WR);
     fds[nfd++] = fd;
     off += len;
@@ -153,6 +168,8 @@ static void* fakeSide(void* arg) {
   int held[4] = {-1, -1, -1, -1};
   int fd = acceptWait(f->rootFd, 2000);
   acclHello h;
+  static const uint8_t challenge[ACCL_CHALLENGE_BYTES] = {1, 2, 3};
+  if (fd >= 0) sendAll(fd, challenge, sizeof(challenge));
   if (fd < 0 || readFull(fd, &h, sizeof(h), 2000) != 0) goto out;
   if (f->mode == 1) {
     sendAll(fd, f->d, f->n);
@@ -169,6 +186,7 @@ static void* fakeSide(void* arg) {
     msg.rep.magic = ACCL_HELLO_MAGIC;
     msg.rep.status = acclSuccess;
     msg.rep.nranks = 2;
+    memcpy(msg.rep.nonce, kNonce, sizeof(kNonce));
     msg.addrs[0] = h.addr;
     acclAddrToWire(&f->peerAddr, &msg.addrs[1]);
     sendAll(fd, &msg, sizeof(msg));
@@ -181,12 +199,12 @@ static void* fakeSide(void* arg) {
     /* our ring connection to rank 0 (its predecessor) */
     held[1] = dial(&rank0);
     if (held[1] < 0) goto out;
-    acclHelloFill(&h, kSecret, ACCL_HELLO_RING, 1, 2, NULL);
+    acclHelloFill(&h, kSecret, kNonce, ACCL_HELLO_RING, 1, 2, NULL);
     sendAll(held[1], &h, sizeof(h));
     /* and the fuzzed messages on a P2P connection */
     held[2] = dial(&rank0);
     if (held[2] < 0) goto out;
-    acclHelloFill(&h, kSecret, ACCL_HELLO_P2P, 1, 2, NULL);
+    acclHelloFill(&h, kSecret, kNonce, ACCL_HELLO_P2P, 1, 2, NULL);
     sendAll(held[2], &h, sizeof(h));
     sendAll(held[2], f->d, f->n);
     shutdown(held[2], SHUT_WR);
