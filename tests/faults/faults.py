@@ -981,7 +981,6 @@ def judge_fork(want_child_code):
 add_scenario("fork-child-exits", "a child forked after init exits at once (exit handlers run); the parent's "
                                  "communicator goes on working",
              lambda tmp: run_simple(tmp, "fork-exit", 2, judge_fork(None), iters=20), quick=True)
-SAN_DEFECTS["fork-child-exits"] = "campaign C5 (LeakSanitizer: the device state a forked child drops)"
 add_scenario("fork-child-calls", "a child forked after init calls AllReduce on the parent's communicator: "
                                  "acclInvalidUsage in the child, the parent unaffected",
              lambda tmp: run_simple(tmp, "fork-call", 2, judge_fork(INVALID_USAGE), iters=20),
