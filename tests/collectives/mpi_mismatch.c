@@ -3,6 +3,9 @@
  * For each kind, on a fresh communicator: one matching AllReduce, then a
  * call in which the last rank (or every rank, for count) disagrees:
  *  count   AllReduce, rank r passes COUNT * (n - r) / n elements
+ *  near    AllReduce, the last rank passes COUNT + 256 elements (at 16384
+ *          floats: 64 KiB against 65 KiB, the sizes two threads of the
+ *          threads fault scenario call with; issue 22 B11)
  *  dtype   AllReduce, the last rank int32, the others float32
  *  op      AllReduce, the last rank max, the others sum
  *  root    Broadcast, the last rank root 0, the others root 1 (not the other
@@ -49,11 +52,13 @@ int main(int argc, char** argv) {
   int ndev = 1;
   accGetDeviceCount(&ndev);
   MT_ACC(accSetDevice(rank % ndev));
-  const char* kinds[] = {"count", "dtype", "op", "root", "coll", "p2p"};
+  const char* kinds[] = {"count", "near", "dtype", "op", "root", "coll", "p2p"};
+  const int nkinds = (int)(sizeof(kinds) / sizeof(kinds[0]));
   const int last = rank == nranks - 1;
-  for (int k = 0; k < 6 && nranks > 1; k++) {
+  for (int k = 0; k < nkinds && nranks > 1; k++) {
     const char* kind = kinds[k];
-    if (sizesOnly && strcmp(kind, "count") && strcmp(kind, "coll") && strcmp(kind, "p2p")) continue;
+    if (sizesOnly && strcmp(kind, "count") && strcmp(kind, "near") && strcmp(kind, "coll") && strcmp(kind, "p2p"))
+      continue;
     acclComm_t comm;
     accStream_t stream; /* a fresh one: a failed collective leaves its stream failed */
     MT_ACC(accStreamCreate(&stream));
@@ -64,6 +69,7 @@ int main(int argc, char** argv) {
     acclRedOp_t op = acclSum;
     int root = 0, gather = 0;
     if (!strcmp(kind, "count")) myCount = count * (size_t)(nranks - rank) / (size_t)nranks;
+    if (!strcmp(kind, "near") && last) myCount = count + 256;
     if (!strcmp(kind, "dtype") && last) dt = acclInt32;
     if (!strcmp(kind, "op") && last) op = acclMax;
     if (!strcmp(kind, "root")) root = last ? 0 : 1;

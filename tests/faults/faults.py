@@ -7,7 +7,7 @@ prints one line:
 
     SCENARIO | trusted: what a trusted library does | observed: ... | PASS or FAIL
 
-  faults.py [--quick] [--list] [--repeat N] [--no-known] [--exclude GLOB]... [NAME-or-GLOB...]
+  faults.py [--help] [--quick] [--list] [--repeat N] [--no-known] [--exclude GLOB]... [NAME-or-GLOB...]
 
 --quick runs the sample that `make check` runs (only scenarios that pass at
 the current main: none marked known_defect); no argument runs every scenario
@@ -935,8 +935,7 @@ def judge_threads(r, ph):
 
 add_scenario("threads-one-comm", "two threads on one communicator (own streams, 200 AllReduces each, counts differ "
                                  "by thread): never a silently wrong result (acclInvalidUsage for the intruder)",
-             lambda tmp: run_simple(tmp, "threads", 2, judge_threads, nbytes=64 << 10, iters=200, limit=90),
-             known_defect="issue 22 B11")
+             lambda tmp: run_simple(tmp, "threads", 2, judge_threads, nbytes=64 << 10, iters=200, limit=90))
 
 
 def judge_uad(r, ph):
@@ -1334,7 +1333,17 @@ def run_one(name, fn):
     return ok, observed, secs
 
 
+OPTIONS = ("--quick", "--list", "--repeat", "--no-known", "--exclude")
+
+
 def main(argv):
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__)
+        return 0
+    bad = [a for a in argv if a.startswith("-") and a not in OPTIONS]
+    if bad:  # never fall through to the full campaign on a typo
+        print("faults: unknown option %s (options: %s)" % (" ".join(bad), " ".join(OPTIONS)))
+        return 2
     repeat = 1
     if "--repeat" in argv:
         i = argv.index("--repeat")
