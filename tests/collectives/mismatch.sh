@@ -2,14 +2,15 @@
 # Mismatched calls (count, datatype, op, root, collective, send/recv count)
 # with every algorithm and protocol forced: acclInvalidUsage naming both
 # calls, within ACCL_TIMEOUT / 2, never a hang or a read past a buffer.
-# MM_STRICT=1: every rank must report it (the AllReduce-only algorithms,
-# whose every rank waits for a peer that disagrees). ACCL_CHECK_MISMATCH=0:
-# only the size-changing kinds must fail.
+# MM_STRICT=1 (one node): every rank must report it in every collective
+# kind, Broadcast roots included (roots: every rank its own root, at np 2 no
+# rank receives anything). ACCL_CHECK_MISMATCH=0: only the size-changing
+# kinds must fail.
 prog="$top_builddir/tests/collectives/mpi_mismatch"
 runner="$top_srcdir/tests/run_mpi.sh"
 export ACCL_TIMEOUT=10 ACCL_TEST_TIMEOUT=${ACCL_TEST_TIMEOUT:-300}
 fail=0
-export MM_STRICT=1 # one node: every rank waits on a peer that disagrees (AllReduce kinds)
+export MM_STRICT=1 # one node: every rank sees every peer's signature
 run() {
   echo "=== $*"
   env "$@" || fail=1

@@ -806,13 +806,13 @@ for _cfg, _env, _bytes in MM_CONFIGS:
                      "ACCL_TIMEOUT, and nothing outside this rank's own output is written" % (
                          MM_KINDS[_kind], _cfg, " (%s)" % ", ".join("%s=%s" % kv for kv in _env.items()) if _env else ""),
                      (lambda k, e, b: lambda tmp: run_mismatch(tmp, k, e, b))(_kind, _env, _bytes),
-                     quick=_cfg == "shm-ll" and _kind != "root",
-                     # over ofi the FIFO steps carry no call signature yet (sizes only); a root
-                     # mismatch reaches only the ranks that receive from the disagreeing rank, and
-                     # the others can finish first with acclSuccess (seen in CI on shm-ll, np 4)
+                     quick=_cfg == "shm-ll",
+                     # over ofi the FIFO steps carry no call signature yet (sizes only). On one
+                     # node a root mismatch reached only the ranks that receive from the
+                     # disagreeing rank until every plan waited for its peers' signatures
+                     # (sigFinal; the others finished first with acclSuccess in CI, shm-ll np 4)
                      known_defect="issue 22 B6 (ofi)" if _cfg.startswith("ofi") and not (
-                         _cfg == "ofi-rd" and _kind in ("count", "coll", "skip")) else
-                     "issue 19 item 4 (root)" if _kind == "root" else None)
+                         _cfg == "ofi-rd" and _kind in ("count", "coll", "skip")) else None)
 
 
 # ------------------------------------------------- issue 22 B7, B8: buffers checked against their allocation
