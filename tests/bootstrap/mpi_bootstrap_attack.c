@@ -37,8 +37,10 @@ static int dial(const procListener* l) {
 
 static void hold(int fd) {
   if (fd < 0) return;
-  if (nheld < MAX_KNOWN) heldFds[nheld++] = fd;
-  else close(fd);
+  if (nheld < MAX_KNOWN)
+    heldFds[nheld++] = fd;
+  else
+    close(fd);
 }
 
 static int attackOne(const procListener* l) {
@@ -55,7 +57,7 @@ static int attackOne(const procListener* l) {
     acclHello h;
     memset(&h, 0, sizeof(h));
     h.magic = ACCL_HELLO_MAGIC;
-    memset(h.secret, 0xab, sizeof(h.secret));
+    memset(h.mac, 0xab, sizeof(h.mac));
     h.kind = ACCL_HELLO_ROOT;
     h.rank = 0;
     h.nranks = 1;
@@ -72,7 +74,10 @@ static int attackOne(const procListener* l) {
     hold(fd);
   }
   fd = dial(l); /* connect and leave */
-  if (fd >= 0) { ok++; close(fd); }
+  if (fd >= 0) {
+    ok++;
+    close(fd);
+  }
   return ok == 5;
 }
 
