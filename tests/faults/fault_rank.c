@@ -165,8 +165,10 @@ static void hygieneReport(void) {
 /* ------------------------------------------------------------ unique ids */
 
 static void idPath(int gen, char* out, size_t len) {
-  if (gen == 0) snprintf(out, len, "%s", idFile);
-  else snprintf(out, len, "%s.%d", idFile, gen);
+  if (gen == 0)
+    snprintf(out, len, "%s", idFile);
+  else
+    snprintf(out, len, "%s.%d", idFile, gen);
 }
 
 static int readId(const char* path, acclUniqueId* id) {
@@ -254,27 +256,40 @@ static acclResult_t initComm(int gen, acclComm_t* comm, const char* phase) {
 
 /* ------------------------------------------------------------ buffers */
 
+/* The host chunks of these helpers are the caller's own: two threads (the
+ * threads scenario) fill their buffers at once, and a shared static chunk
+ * once gave one thread's input the other's values. */
+#define CHUNK_ELEMS (1 << 16)
+
 static int fillFloat(float* d, size_t count, float v) {
-  static float chunk[1 << 16];
-  for (size_t i = 0; i < sizeof(chunk) / sizeof(chunk[0]); i++) chunk[i] = v;
-  for (size_t off = 0; off < count;) {
-    size_t n = count - off < (1 << 16) ? count - off : (1 << 16);
-    if (accMemcpy(d + off, chunk, n * sizeof(float), accMemcpyHostToDevice) != accSuccess) return -1;
+  float* chunk = malloc(CHUNK_ELEMS * sizeof(float));
+  if (chunk == NULL) return -1;
+  for (size_t i = 0; i < CHUNK_ELEMS; i++) chunk[i] = v;
+  int rc = 0;
+  for (size_t off = 0; off < count && rc == 0;) {
+    size_t n = count - off < CHUNK_ELEMS ? count - off : CHUNK_ELEMS;
+    if (accMemcpy(d + off, chunk, n * sizeof(float), accMemcpyHostToDevice) != accSuccess) rc = -1;
     off += n;
   }
-  return 0;
+  free(chunk);
+  return rc;
 }
 
 /* Elements of d[0..count) that differ from v (all checked). */
 static long countWrong(const float* d, size_t count, float v) {
-  static float chunk[1 << 16];
+  float* chunk = malloc(CHUNK_ELEMS * sizeof(float));
+  if (chunk == NULL) return (long)count;
   long wrong = 0;
   for (size_t off = 0; off < count;) {
-    size_t n = count - off < (1 << 16) ? count - off : (1 << 16);
-    if (accMemcpy(chunk, d + off, n * sizeof(float), accMemcpyDeviceToHost) != accSuccess) return (long)count;
+    size_t n = count - off < CHUNK_ELEMS ? count - off : CHUNK_ELEMS;
+    if (accMemcpy(chunk, d + off, n * sizeof(float), accMemcpyDeviceToHost) != accSuccess) {
+      wrong = (long)count;
+      break;
+    }
     for (size_t i = 0; i < n; i++) wrong += chunk[i] != v;
     off += n;
   }
+  free(chunk);
   return wrong;
 }
 
@@ -311,7 +326,9 @@ static int guardedAlloc(Guarded* g, size_t bytes) {
   return 0;
 }
 
-static long guardedDamage(const Guarded* g) { return guardDamage(g->pre, g->guardBytes) + guardDamage(g->post, g->guardBytes); }
+static long guardedDamage(const Guarded* g) {
+  return guardDamage(g->pre, g->guardBytes) + guardDamage(g->post, g->guardBytes);
+}
 
 static void guardedFree(Guarded* g) {
   accFree(g->pre);
@@ -354,9 +371,12 @@ static acclResult_t runOnce(const char* op, acclComm_t comm, accStream_t stream,
     float v;
     if (accMemcpy(&v, drecv + i, sizeof(v), accMemcpyDeviceToHost) != accSuccess) return acclDeviceError;
     float expect;
-    if (!strcmp(op, "allgather")) expect = (float)(i / count + 1);
-    else if (!strcmp(op, "sendrecv")) expect = (float)((rank + nranks - 1) % nranks + 1);
-    else expect = (float)(nranks * (nranks + 1) / 2);
+    if (!strcmp(op, "allgather"))
+      expect = (float)(i / count + 1);
+    else if (!strcmp(op, "sendrecv"))
+      expect = (float)((rank + nranks - 1) % nranks + 1);
+    else
+      expect = (float)(nranks * (nranks + 1) / 2);
     if (v != expect) (*wrong)++;
   }
   return acclSuccess;
@@ -509,11 +529,16 @@ static int mismatchOp(const char* op, acclComm_t comm, accStream_t stream, size_
   acclDataType_t dt = acclFloat32;
   acclRedOp_t redop = acclSum;
   int root = 0, gather = 0;
-  if (!strcmp(kind, "count")) myCount = count * (size_t)(nranks - rank) / (size_t)nranks;
-  else if (!strcmp(kind, "dtype") && last) dt = acclInt32;
-  else if (!strcmp(kind, "op") && last) redop = acclMax;
-  else if (!strcmp(kind, "root") && last) root = 1;
-  else if (!strcmp(kind, "coll") && last) gather = 1;
+  if (!strcmp(kind, "count"))
+    myCount = count * (size_t)(nranks - rank) / (size_t)nranks;
+  else if (!strcmp(kind, "dtype") && last)
+    dt = acclInt32;
+  else if (!strcmp(kind, "op") && last)
+    redop = acclMax;
+  else if (!strcmp(kind, "root") && last)
+    root = 1;
+  else if (!strcmp(kind, "coll") && last)
+    gather = 1;
   if (gather) myCount = count / (size_t)nranks;
   sendBytes = myCount * sizeof(float);
   recvBytes = (gather ? myCount * (size_t)nranks : myCount) * sizeof(float);
@@ -544,7 +569,8 @@ static int mismatchOp(const char* op, acclComm_t comm, accStream_t stream, size_
     r = acclAllGather(dsend, out.buf, myCount, dt, comm, stream);
     if (r == acclSuccess) r = syncResult(comm, stream);
     if (r == acclSuccess)
-      for (int q = 0; q < nranks; q++) wrong += countWrong((float*)out.buf + (size_t)q * myCount, myCount, (float)(q + 1));
+      for (int q = 0; q < nranks; q++)
+        wrong += countWrong((float*)out.buf + (size_t)q * myCount, myCount, (float)(q + 1));
   } else {
     r = acclAllReduce(dsend, out.buf, myCount, dt, redop, comm, stream);
     if (r == acclSuccess) r = syncResult(comm, stream);
@@ -768,8 +794,9 @@ static int threadsOp(acclComm_t comm, size_t bytes, long iters) {
   printf("THREADS rank=%d ok=%ld,%ld refused=%ld,%ld wrong=%ld,%ld\n", rank, args[0].ok, args[1].ok, args[0].refused,
          args[1].refused, args[0].wrong, args[1].wrong);
   double t1 = now();
-  printf("RESULT rank=%d phase=loop code=%d secs=%.3f at=%.3f async=0 wrong=%ld guard=0 err=%s\n", rank, (int)r, t1 - t0,
-         t1, args[0].wrong + args[1].wrong, r == acclSuccess ? "" : (args[0].errText[0] ? args[0].errText : args[1].errText));
+  printf("RESULT rank=%d phase=loop code=%d secs=%.3f at=%.3f async=0 wrong=%ld guard=0 err=%s\n", rank, (int)r,
+         t1 - t0, t1, args[0].wrong + args[1].wrong,
+         r == acclSuccess ? "" : (args[0].errText[0] ? args[0].errText : args[1].errText));
   t0 = now();
   r = r == acclSuccess ? acclCommDestroy(comm) : acclCommAbort(comm);
   result("destroy", r, t0, NULL, 0);
