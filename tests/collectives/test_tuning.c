@@ -371,7 +371,6 @@ static void test_env_masks(void** state) {
  * say, while the other collectives are chosen as before. */
 static void test_deterministic_chain(void** state) {
   (void)state;
-  static const acclFunc reducing[] = {ACCL_FUNC_ALLREDUCE, ACCL_FUNC_REDUCESCATTER, ACCL_FUNC_REDUCE};
   static const size_t sizes[] = {8, 4096, 1 << 20, 64 << 20};
   const unsigned restrictions[][2] = {{ALL_ALGOS, ALL_PROTOS},
                                       {BIT(ACCL_ALGO_RING) | BIT(ACCL_ALGO_P2P), ALL_PROTOS},
