@@ -70,6 +70,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "acc_ccl.h"
+#include "proc_sockets.h" /* procFdCount, procThreadCount */
 
 static int rank, nranks, device;
 static const char* idFile;
@@ -95,17 +96,6 @@ static void result(const char* phase, acclResult_t code, double t0, acclComm_t c
 }
 
 /* ------------------------------------------------------------ hygiene */
-
-static int countDir(const char* path) {
-  DIR* d = opendir(path);
-  if (!d) return -1;
-  int n = 0;
-  struct dirent* e;
-  while ((e = readdir(d)))
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n - (!strcmp(path, "/proc/self/fd") ? 1 : 0); /* opendir's own descriptor */
-}
 
 static long rssKb(void) {
   FILE* f = fopen("/proc/self/statm", "r");
@@ -137,8 +127,8 @@ static void snapFds(char** out) {
 
 static void hygieneBaseline(void) {
   snapFds(fdTargets);
-  fds0 = countDir("/proc/self/fd");
-  thr0 = countDir("/proc/self/task");
+  fds0 = procFdCount();
+  thr0 = procThreadCount();
   rss0 = rssKb();
 }
 
@@ -157,16 +147,18 @@ static void hygieneReport(void) {
     for (char* c = extra; *c; c++)
       if (*c == ' ') *c = '_';
   }
-  printf("HYGIENE rank=%d fds0=%d fds1=%d thr0=%d thr1=%d rss0=%ld rss1=%ld extra=%s\n", rank, fds0,
-         countDir("/proc/self/fd"), thr0, countDir("/proc/self/task"), rss0, rssKb(), extra);
+  printf("HYGIENE rank=%d fds0=%d fds1=%d thr0=%d thr1=%d rss0=%ld rss1=%ld extra=%s\n", rank, fds0, procFdCount(),
+         thr0, procThreadCount(), rss0, rssKb(), extra);
   for (int fd = 0; fd < MAX_FDS; fd++) free(later[fd]), later[fd] = NULL;
 }
 
 /* ------------------------------------------------------------ unique ids */
 
 static void idPath(int gen, char* out, size_t len) {
-  if (gen == 0) snprintf(out, len, "%s", idFile);
-  else snprintf(out, len, "%s.%d", idFile, gen);
+  if (gen == 0)
+    snprintf(out, len, "%s", idFile);
+  else
+    snprintf(out, len, "%s.%d", idFile, gen);
 }
 
 static int readId(const char* path, acclUniqueId* id) {
@@ -311,7 +303,9 @@ static int guardedAlloc(Guarded* g, size_t bytes) {
   return 0;
 }
 
-static long guardedDamage(const Guarded* g) { return guardDamage(g->pre, g->guardBytes) + guardDamage(g->post, g->guardBytes); }
+static long guardedDamage(const Guarded* g) {
+  return guardDamage(g->pre, g->guardBytes) + guardDamage(g->post, g->guardBytes);
+}
 
 static void guardedFree(Guarded* g) {
   accFree(g->pre);
@@ -354,9 +348,12 @@ static acclResult_t runOnce(const char* op, acclComm_t comm, accStream_t stream,
     float v;
     if (accMemcpy(&v, drecv + i, sizeof(v), accMemcpyDeviceToHost) != accSuccess) return acclDeviceError;
     float expect;
-    if (!strcmp(op, "allgather")) expect = (float)(i / count + 1);
-    else if (!strcmp(op, "sendrecv")) expect = (float)((rank + nranks - 1) % nranks + 1);
-    else expect = (float)(nranks * (nranks + 1) / 2);
+    if (!strcmp(op, "allgather"))
+      expect = (float)(i / count + 1);
+    else if (!strcmp(op, "sendrecv"))
+      expect = (float)((rank + nranks - 1) % nranks + 1);
+    else
+      expect = (float)(nranks * (nranks + 1) / 2);
     if (v != expect) (*wrong)++;
   }
   return acclSuccess;
@@ -509,11 +506,16 @@ static int mismatchOp(const char* op, acclComm_t comm, accStream_t stream, size_
   acclDataType_t dt = acclFloat32;
   acclRedOp_t redop = acclSum;
   int root = 0, gather = 0;
-  if (!strcmp(kind, "count")) myCount = count * (size_t)(nranks - rank) / (size_t)nranks;
-  else if (!strcmp(kind, "dtype") && last) dt = acclInt32;
-  else if (!strcmp(kind, "op") && last) redop = acclMax;
-  else if (!strcmp(kind, "root") && last) root = 1;
-  else if (!strcmp(kind, "coll") && last) gather = 1;
+  if (!strcmp(kind, "count"))
+    myCount = count * (size_t)(nranks - rank) / (size_t)nranks;
+  else if (!strcmp(kind, "dtype") && last)
+    dt = acclInt32;
+  else if (!strcmp(kind, "op") && last)
+    redop = acclMax;
+  else if (!strcmp(kind, "root") && last)
+    root = 1;
+  else if (!strcmp(kind, "coll") && last)
+    gather = 1;
   if (gather) myCount = count / (size_t)nranks;
   sendBytes = myCount * sizeof(float);
   recvBytes = (gather ? myCount * (size_t)nranks : myCount) * sizeof(float);
@@ -544,7 +546,8 @@ static int mismatchOp(const char* op, acclComm_t comm, accStream_t stream, size_
     r = acclAllGather(dsend, out.buf, myCount, dt, comm, stream);
     if (r == acclSuccess) r = syncResult(comm, stream);
     if (r == acclSuccess)
-      for (int q = 0; q < nranks; q++) wrong += countWrong((float*)out.buf + (size_t)q * myCount, myCount, (float)(q + 1));
+      for (int q = 0; q < nranks; q++)
+        wrong += countWrong((float*)out.buf + (size_t)q * myCount, myCount, (float)(q + 1));
   } else {
     r = acclAllReduce(dsend, out.buf, myCount, dt, redop, comm, stream);
     if (r == acclSuccess) r = syncResult(comm, stream);
@@ -768,8 +771,9 @@ static int threadsOp(acclComm_t comm, size_t bytes, long iters) {
   printf("THREADS rank=%d ok=%ld,%ld refused=%ld,%ld wrong=%ld,%ld\n", rank, args[0].ok, args[1].ok, args[0].refused,
          args[1].refused, args[0].wrong, args[1].wrong);
   double t1 = now();
-  printf("RESULT rank=%d phase=loop code=%d secs=%.3f at=%.3f async=0 wrong=%ld guard=0 err=%s\n", rank, (int)r, t1 - t0,
-         t1, args[0].wrong + args[1].wrong, r == acclSuccess ? "" : (args[0].errText[0] ? args[0].errText : args[1].errText));
+  printf("RESULT rank=%d phase=loop code=%d secs=%.3f at=%.3f async=0 wrong=%ld guard=0 err=%s\n", rank, (int)r,
+         t1 - t0, t1, args[0].wrong + args[1].wrong,
+         r == acclSuccess ? "" : (args[0].errText[0] ? args[0].errText : args[1].errText));
   t0 = now();
   r = r == acclSuccess ? acclCommDestroy(comm) : acclCommAbort(comm);
   result("destroy", r, t0, NULL, 0);
@@ -808,8 +812,8 @@ static int cyclesOp(accStream_t stream, long iters) {
       result("destroy", r, t0, NULL, 0);
       return 0;
     }
-    printf("CYCLE rank=%d i=%ld fds=%d thr=%d rss=%ld shm=%d\n", rank, i, countDir("/proc/self/fd"),
-           countDir("/proc/self/task"), rssKb(), countShm());
+    printf("CYCLE rank=%d i=%ld fds=%d thr=%d rss=%ld shm=%d\n", rank, i, procFdCount(), procThreadCount(), rssKb(),
+           countShm());
   }
   result("destroy", acclSuccess, now(), NULL, 0);
   return 0;
