@@ -17,7 +17,7 @@ JOBS=${JOBS:-$(nproc)}
 PREFIX=${PREFIX:-$BUILD_DIR/prefix}
 PACKAGES="build-essential pkg-config autoconf automake libtool libfabric-dev libfabric-bin libhwloc-dev hwloc \
 libopenmpi-dev openmpi-bin libibverbs-dev libcmocka-dev iproute2 gnuplot-nox graphviz python3 \
-python3-torch libtorch-dev pybind11-dev python3-setuptools cmake man-db"
+python3-torch libtorch-dev pybind11-dev python3-setuptools cmake man-db clang libclang-rt-14-dev"
 
 install_deps() {
   missing=""

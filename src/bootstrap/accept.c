@@ -1,9 +1,12 @@
 /* accept.c - screens incoming bootstrap connections: each must send
- * a complete hello with the job's magic and secret before its deadline.
- * Anything else (port scanners, stale jobs, garbage) is closed with a WARN,
- * and a silent connection never blocks the others. */
+ * a complete hello with the job's magic and a MAC under the job's secret of
+ * its challenge (the root: a fresh random one sent on every connection it
+ * accepts; a rank: the job nonce) before its deadline. Anything else (port
+ * scanners, stale jobs, replayed hellos, garbage) is closed with a WARN, and
+ * a silent connection never blocks the others. */
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "bootstrap/wire.h"
 #include "core/param.h"
@@ -13,10 +16,12 @@ static uint64_t helloTimeoutNs(void) {
   return (uint64_t)s * 1000000000ULL;
 }
 
-void acclAcceptorInit(acclAcceptor* a, int listenFd, const uint8_t* secret, const char* who) {
+void acclAcceptorInit(acclAcceptor* a, int listenFd, const uint8_t* secret, const uint8_t* nonce, const char* who) {
   memset(a, 0, sizeof(*a));
   a->listenFd = listenFd;
   memcpy(a->secret, secret, ACCL_SECRET_BYTES);
+  a->challengeEach = nonce == NULL;
+  if (nonce) memcpy(a->nonce, nonce, ACCL_CHALLENGE_BYTES);
   a->who = who;
 }
 
@@ -61,6 +66,19 @@ static acclResult_t acceptNew(acclAcceptor* a) {
     p->fd = fd;
     p->peer = peer;
     p->deadline = acclClockNs() + helloTimeoutNs();
+    if (!a->challengeEach) {
+      memcpy(p->challenge, a->nonce, ACCL_CHALLENGE_BYTES);
+      continue;
+    }
+    acclResult_t res = acclSecretNew(p->challenge);
+    if (res != acclSuccess) {
+      close(fd);
+      a->npend--;
+      return res;
+    }
+    /* 16 bytes into an empty socket buffer: never blocks */
+    if (send(fd, p->challenge, ACCL_CHALLENGE_BYTES, MSG_NOSIGNAL | MSG_DONTWAIT) != ACCL_CHALLENGE_BYTES)
+      dropPending(a, a->npend - 1, "could not send the challenge (the peer left)");
   }
 }
 
@@ -79,8 +97,12 @@ static int progressPending(acclAcceptor* a) {
         dropPending(a, i, "not an acc-ccl bootstrap hello (bad magic)");
         continue;
       }
-      if (!acclSecretEqual(p->hello.secret, a->secret)) {
-        dropPending(a, i, "wrong secret (another job, or a stale one)");
+      if (!acclHelloVerify(a->secret, p->challenge, &p->hello)) {
+        dropPending(a, i,
+                    a->challengeEach ? "the hello does not answer this connection's challenge (wrong secret: another "
+                                       "job, a stale one, or a replayed hello)"
+                                     : "the hello does not answer the job nonce (wrong secret: another job, a stale "
+                                       "one, or a replayed hello)");
         continue;
       }
       return i;

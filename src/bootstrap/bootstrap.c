@@ -26,6 +26,7 @@ typedef struct acclStashedMsg {
 struct acclBootstrap {
   int rank, nranks;
   uint8_t secret[ACCL_SECRET_BYTES];
+  uint8_t nonce[ACCL_CHALLENGE_BYTES]; /* the job nonce from the root: ring and P2P hellos answer it */
   uint64_t hash;
   volatile int* abortFlag;
   uint64_t timeoutNs;   /* ACCL_BOOTSTRAP_TIMEOUT: the rendezvous, waiting for ranks to arrive */
@@ -227,8 +228,16 @@ static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* ro
   char rootText[80];
   acclSocketAddrStr(rootAddr, rootText, sizeof(rootText));
   ACCLCHECK(acclSocketConnect(rootAddr, deadline, bs->abortFlag, &fd));
+  /* the root's fresh challenge first: our hello answers it, so a recording
+   * of it is worth nothing later */
+  uint8_t challenge[ACCL_CHALLENGE_BYTES];
+  res = acclSocketRecv(fd, challenge, sizeof(challenge), deadline, bs->abortFlag, "challenge of the root");
+  if (res == acclRemoteError)
+    WARN("bootstrap %s of %d: the root at %s closed the connection before its challenge (the root process is gone?)",
+         bs->who, bs->nranks, rootText);
+  if (res != acclSuccess) goto out;
   acclHello h;
-  acclHelloFill(&h, bs->secret, ACCL_HELLO_ROOT, bs->rank, bs->nranks, myAddr);
+  acclHelloFill(&h, bs->secret, challenge, ACCL_HELLO_ROOT, bs->rank, bs->nranks, myAddr);
   ACCLCHECKGOTO(acclSocketSend(fd, &h, sizeof(h), deadline, bs->abortFlag, "hello to the root"), res, out);
   /* The root reports missing ranks at its own deadline: allow it a little longer. */
   acclRootReply rep;
@@ -263,6 +272,7 @@ static acclResult_t exchangeWithRoot(acclBootstrap* bs, const acclSocketAddr* ro
     goto out;
   }
   if (rep.status == acclSuccess) {
+    memcpy(bs->nonce, rep.nonce, ACCL_CHALLENGE_BYTES);
     res = acclSocketRecv(fd, bs->addrs, sizeof(acclAddrWire) * (size_t)bs->nranks, deadline + 3000000000ULL,
                          bs->abortFlag, "address table from the root");
   } else {
@@ -286,7 +296,7 @@ static acclResult_t connectRing(acclBootstrap* bs, uint64_t deadline) {
   acclAddrFromWire(&bs->addrs[next], &addr);
   ACCLCHECK(acclSocketConnect(&addr, deadline, bs->abortFlag, &bs->ringSendFd));
   acclHello h;
-  acclHelloFill(&h, bs->secret, ACCL_HELLO_RING, bs->rank, bs->nranks, NULL);
+  acclHelloFill(&h, bs->secret, bs->nonce, ACCL_HELLO_RING, bs->rank, bs->nranks, NULL);
   ACCLCHECK(acclSocketSend(bs->ringSendFd, &h, sizeof(h), deadline, bs->abortFlag, "ring hello"));
   return waitConn(bs, ACCL_HELLO_RING, (bs->rank + bs->nranks - 1) % bs->nranks, deadline);
 }
@@ -345,8 +355,10 @@ static acclResult_t bootstrapCreate(const acclSocketAddr* rootAddr, const uint8_
   acclSocketAddr myAddr;
   ACCLCHECKGOTO(acclSocketBootstrapAddr(&myAddr, NULL, 0), res, fail);
   ACCLCHECKGOTO(acclSocketListen(&myAddr, &bs->listenFd, &myAddr), res, fail);
-  acclAcceptorInit(&bs->acc, bs->listenFd, secret, bs->who);
   ACCLCHECKGOTO(exchangeWithRoot(bs, rootAddr, &myAddr, deadline), res, fail);
+  /* peers' hellos answer the job nonce the root just sent (nothing reads
+   * the listening socket before this) */
+  acclAcceptorInit(&bs->acc, bs->listenFd, secret, bs->nonce, bs->who);
   ACCLCHECKGOTO(connectRing(bs, deadline), res, fail);
   *out = bs;
   return acclSuccess;
@@ -436,18 +448,34 @@ acclResult_t acclBootstrapBarrier(acclBootstrap* bs) {
   return res;
 }
 
-static acclResult_t stashPush(acclBootstrap* bs, int peer, int tag, const void* data, size_t size, int fd,
+/* A peer's message nobody waits for yet is kept until its recv. What a peer
+ * makes this rank hold is bounded: the size is checked against
+ * ACCL_BOOTSTRAP_MAX_MSG_BYTES before anything is allocated (a size from the
+ * wire once wrapped header + size around to a 16-byte block), and at most
+ * ACCL_BOOTSTRAP_MAX_STASHED messages wait. */
+static acclResult_t stashPush(acclBootstrap* bs, int peer, int tag, const void* data, uint64_t size, int fd,
                               uint64_t deadline) {
-  acclStashedMsg* m = malloc(sizeof(*m) + size);
-  if (m == NULL) ACCL_ERROR(acclSystemError, "bootstrap: out of memory stashing %zu bytes", size);
+  int count = 0;
+  for (acclStashedMsg* m = bs->stash; m; m = m->next) count++;
+  if (size > ACCL_BOOTSTRAP_MAX_MSG_BYTES)
+    ACCL_ERROR(acclRemoteError,
+               "bootstrap rank %d: rank %d sent a message of %llu bytes (tag %d), more than the protocol's largest "
+               "(%d bytes): refused",
+               bs->rank, peer, (unsigned long long)size, tag, ACCL_BOOTSTRAP_MAX_MSG_BYTES);
+  if (count >= ACCL_BOOTSTRAP_MAX_STASHED)
+    ACCL_ERROR(acclRemoteError,
+               "bootstrap rank %d: rank %d sent more than %d messages nobody waits for (tag %d, %llu bytes): refused",
+               bs->rank, peer, ACCL_BOOTSTRAP_MAX_STASHED, tag, (unsigned long long)size);
+  acclStashedMsg* m = malloc(sizeof(*m) + (size_t)size);
+  if (m == NULL) ACCL_ERROR(acclSystemError, "bootstrap: out of memory stashing %llu bytes", (unsigned long long)size);
   m->peer = peer;
   m->tag = tag;
-  m->size = size;
+  m->size = (size_t)size;
   acclResult_t res = acclSuccess;
   if (data)
-    memcpy(m->data, data, size);
+    memcpy(m->data, data, m->size);
   else
-    res = acclSocketRecv(fd, m->data, size, deadline, bs->abortFlag, "bootstrap recv (unexpected tag)");
+    res = acclSocketRecv(fd, m->data, m->size, deadline, bs->abortFlag, "bootstrap recv (unexpected tag)");
   if (res != acclSuccess) {
     free(m);
     return res;
@@ -459,14 +487,17 @@ static acclResult_t stashPush(acclBootstrap* bs, int peer, int tag, const void* 
   return acclSuccess;
 }
 
-static acclResult_t checkPeer(const acclBootstrap* bs, int peer, const char* fn) {
+static acclResult_t checkPeer(const acclBootstrap* bs, int peer, size_t size, const char* fn) {
   if (peer < 0 || peer >= bs->nranks)
     ACCL_ERROR(acclInternalError, "%s: peer %d out of range [0,%d)", fn, peer, bs->nranks);
+  if (size > ACCL_BOOTSTRAP_MAX_MSG_BYTES)
+    ACCL_ERROR(acclInternalError, "%s: %zu bytes to or from rank %d, more than ACCL_BOOTSTRAP_MAX_MSG_BYTES (%d)", fn,
+               size, peer, ACCL_BOOTSTRAP_MAX_MSG_BYTES);
   return acclSuccess;
 }
 
 acclResult_t acclBootstrapSend(acclBootstrap* bs, int peer, int tag, const void* data, size_t size) {
-  ACCLCHECK(checkPeer(bs, peer, "acclBootstrapSend"));
+  ACCLCHECK(checkPeer(bs, peer, size, "acclBootstrapSend"));
   acclResult_t res = acclSuccess;
   pthread_mutex_lock(&bs->lock);
   uint64_t deadline = opDeadline(bs);
@@ -480,7 +511,7 @@ acclResult_t acclBootstrapSend(acclBootstrap* bs, int peer, int tag, const void*
     int fd;
     ACCLCHECKGOTO(acclSocketConnect(&addr, deadline, bs->abortFlag, &fd), res, out);
     acclHello h;
-    acclHelloFill(&h, bs->secret, ACCL_HELLO_P2P, bs->rank, bs->nranks, NULL);
+    acclHelloFill(&h, bs->secret, bs->nonce, ACCL_HELLO_P2P, bs->rank, bs->nranks, NULL);
     res = acclSocketSend(fd, &h, sizeof(h), deadline, bs->abortFlag, "p2p hello");
     if (res != acclSuccess) {
       close(fd);
@@ -518,7 +549,7 @@ static acclResult_t takeStashed(acclBootstrap* bs, int peer, int tag, void* data
 }
 
 acclResult_t acclBootstrapRecv(acclBootstrap* bs, int peer, int tag, void* data, size_t size) {
-  ACCLCHECK(checkPeer(bs, peer, "acclBootstrapRecv"));
+  ACCLCHECK(checkPeer(bs, peer, size, "acclBootstrapRecv"));
   acclResult_t res = acclSuccess;
   int found;
   pthread_mutex_lock(&bs->lock);
@@ -536,18 +567,25 @@ acclResult_t acclBootstrapRecv(acclBootstrap* bs, int peer, int tag, void* data,
     ACCLCHECKGOTO(acclSocketRecv(bs->p2pRecvFd[peer], &hdr, sizeof(hdr), deadline, bs->abortFlag, "bootstrap recv"),
                   res, out);
     if (hdr.tag != tag) {
-      ACCLCHECKGOTO(stashPush(bs, peer, hdr.tag, NULL, hdr.size, bs->p2pRecvFd[peer], deadline), res, out);
+      res = stashPush(bs, peer, hdr.tag, NULL, hdr.size, bs->p2pRecvFd[peer], deadline);
+      if (res == acclRemoteError) goto badStream;
+      if (res != acclSuccess) goto out;
       continue;
     }
     if (hdr.size != size) {
-      WARN("bootstrap recv from rank %d tag %d: expected %zu bytes, message has %llu", peer, tag, size,
-           (unsigned long long)hdr.size);
-      res = acclInternalError;
-      goto out;
+      WARN("bootstrap rank %d: recv from rank %d tag %d: expected %zu bytes, message has %llu", bs->rank, peer, tag,
+           size, (unsigned long long)hdr.size);
+      res = hdr.size > ACCL_BOOTSTRAP_MAX_MSG_BYTES ? acclRemoteError : acclInternalError;
+      goto badStream;
     }
     ACCLCHECKGOTO(acclSocketRecv(bs->p2pRecvFd[peer], data, size, deadline, bs->abortFlag, "bootstrap recv"), res, out);
     break;
   }
+  goto out;
+badStream:
+  /* the rest of this stream cannot be framed any more: never read it */
+  close(bs->p2pRecvFd[peer]);
+  bs->p2pRecvFd[peer] = -1;
 out:
   pthread_mutex_unlock(&bs->lock);
   return res;

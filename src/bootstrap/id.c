@@ -197,14 +197,42 @@ void acclSecretDerive(const char* key, const char* salt, uint8_t secret[ACCL_SEC
   memcpy(secret + 8, &b, 8);
 }
 
-void acclHelloFill(acclHello* h, const uint8_t* secret, int kind, int rank, int nranks, const acclSocketAddr* addr) {
+void acclHelloMac(const uint8_t* secret, const uint8_t* challenge, const acclHello* h, uint8_t mac[ACCL_SECRET_BYTES]) {
+  /* domain byte, challenge, the hello with its mac field zero; two PRF
+   * outputs (domain 1, 2) make 128 bits */
+  uint8_t buf[1 + ACCL_CHALLENGE_BYTES + sizeof(acclHello)];
+  acclHello c = *h;
+  memset(c.mac, 0, sizeof(c.mac));
+  memcpy(buf + 1, challenge, ACCL_CHALLENGE_BYTES);
+  memcpy(buf + 1 + ACCL_CHALLENGE_BYTES, &c, sizeof(c));
+  uint64_t k0 = 0, k1 = 0;
+  for (int b = 0; b < 8; b++) {
+    k0 |= (uint64_t)secret[b] << (8 * b);
+    k1 |= (uint64_t)secret[8 + b] << (8 * b);
+  }
+  buf[0] = 1;
+  uint64_t a = sipHash24(k0, k1, buf, sizeof(buf));
+  buf[0] = 2;
+  uint64_t b = sipHash24(k0, k1, buf, sizeof(buf));
+  memcpy(mac, &a, 8);
+  memcpy(mac + 8, &b, 8);
+}
+
+int acclHelloVerify(const uint8_t* secret, const uint8_t* challenge, const acclHello* h) {
+  uint8_t want[ACCL_SECRET_BYTES];
+  acclHelloMac(secret, challenge, h, want);
+  return acclSecretEqual(want, h->mac);
+}
+
+void acclHelloFill(acclHello* h, const uint8_t* secret, const uint8_t* challenge, int kind, int rank, int nranks,
+                   const acclSocketAddr* addr) {
   memset(h, 0, sizeof(*h));
   h->magic = ACCL_HELLO_MAGIC;
-  memcpy(h->secret, secret, ACCL_SECRET_BYTES);
   h->kind = kind;
   h->rank = rank;
   h->nranks = nranks;
   if (addr) acclAddrToWire(addr, &h->addr);
+  acclHelloMac(secret, challenge, h, h->mac);
 }
 
 uint64_t acclBootstrapTimeoutNs(void) {

@@ -1,6 +1,7 @@
 /* root.c - the root thread started by acclGetUniqueId: it collects
- * one hello per rank (each with the job's secret), then sends every rank the
- * table of all ranks' listen addresses and exits. Bad connections are closed
+ * one hello per rank (each answering the challenge it was sent, under the
+ * job's secret), then sends every rank the table of all ranks' listen
+ * addresses and the job nonce, and exits. Bad connections are closed
  * by the acceptor and never stop it; at the bootstrap timeout it tells the
  * ranks that did arrive which ones are missing. */
 #include <pthread.h>
@@ -14,6 +15,7 @@ typedef struct acclRoot {
   struct acclRoot* next;
   pthread_t thread;
   uint8_t secret[ACCL_SECRET_BYTES];
+  uint8_t nonce[ACCL_CHALLENGE_BYTES]; /* this rendezvous's job nonce */
   volatile int stop;
   int finished; /* the thread is about to return: a later start or reap joins it */
   acclAcceptor acc;
@@ -33,10 +35,11 @@ static void unlinkRoot(acclRoot* r) {
 /* Sends are small; a rank that does not read its reply within this time is gone. */
 #define ROOT_REPLY_NS (10ULL * 1000000000ULL)
 
-static void replyAll(int nranks, const int* fds, const acclAddrWire* addrs, acclResult_t status) {
+static void replyAll(int nranks, const int* fds, const acclAddrWire* addrs, acclResult_t status, const uint8_t* nonce) {
   uint8_t* arrived = calloc((size_t)nranks, 1);
   for (int r = 0; r < nranks && arrived; r++) arrived[r] = fds[r] >= 0;
-  acclRootReply hdr = {ACCL_HELLO_MAGIC, (int32_t)status, nranks};
+  acclRootReply hdr = {ACCL_HELLO_MAGIC, (int32_t)status, nranks, {0}};
+  if (status == acclSuccess) memcpy(hdr.nonce, nonce, ACCL_CHALLENGE_BYTES);
   for (int r = 0; r < nranks; r++) {
     if (fds[r] < 0) continue;
     uint64_t deadline = acclClockNs() + ROOT_REPLY_NS;
@@ -54,7 +57,7 @@ static void replyAll(int nranks, const int* fds, const acclAddrWire* addrs, accl
 /* Tell a rank it was refused (status), then close. The reply carries the
  * job's nranks so the rank can say what it disagreed on. */
 static void rejectHello(int fd, acclResult_t status, int nranks) {
-  acclRootReply hdr = {ACCL_HELLO_MAGIC, (int32_t)status, nranks};
+  acclRootReply hdr = {ACCL_HELLO_MAGIC, (int32_t)status, nranks, {0}};
   acclSocketSend(fd, &hdr, sizeof(hdr), acclClockNs() + 1000000000ULL, NULL, "root rejection");
   close(fd);
 }
@@ -138,7 +141,7 @@ static void* rootMain(void* arg) {
   }
   if (nranks > 0 && fds) {
     if (status == acclTimeout) warnMissing(nranks, fds, timeoutNs);
-    replyAll(nranks, fds, addrs, status);
+    replyAll(nranks, fds, addrs, status, root->nonce);
     for (int r = 0; r < nranks; r++)
       if (fds[r] >= 0) close(fds[r]);
   } else if (status == acclTimeout) {
@@ -193,7 +196,13 @@ acclResult_t acclBootstrapRootStart(const acclSocketAddr* addr, const uint8_t* s
     ACCL_ERROR(acclSystemError, "bootstrap: out of memory for the root");
   }
   memcpy(root->secret, secret, ACCL_SECRET_BYTES);
-  acclAcceptorInit(&root->acc, fd, secret, "root");
+  acclResult_t res = acclSecretNew(root->nonce);
+  if (res != acclSuccess) {
+    close(fd);
+    free(root);
+    return res;
+  }
+  acclAcceptorInit(&root->acc, fd, secret, NULL, "root");
   pthread_mutex_lock(&rootLock);
   int err = pthread_create(&root->thread, NULL, rootMain, root);
   if (err == 0) {

@@ -4,8 +4,9 @@
 
 /* Indexed by acclAlgo: the order is the enum's, which plans and logs record. */
 static const acclAlgoInfo* const algoTable[ACCL_NUM_ALGOS] = {
-    [ACCL_ALGO_RING] = &acclAlgoRing, [ACCL_ALGO_TREE] = &acclAlgoTree, [ACCL_ALGO_DIRECT] = &acclAlgoDirect,
-    [ACCL_ALGO_P2P] = &acclAlgoP2P,   [ACCL_ALGO_HIER] = &acclAlgoHier, [ACCL_ALGO_RD] = &acclAlgoRD,
+    [ACCL_ALGO_RING] = &acclAlgoRing,   [ACCL_ALGO_TREE] = &acclAlgoTree, [ACCL_ALGO_DIRECT] = &acclAlgoDirect,
+    [ACCL_ALGO_P2P] = &acclAlgoP2P,     [ACCL_ALGO_HIER] = &acclAlgoHier, [ACCL_ALGO_RD] = &acclAlgoRD,
+    [ACCL_ALGO_CHAIN] = &acclAlgoChain,
 };
 
 const acclAlgoInfo* acclAlgoGet(int algo) { return algo >= 0 && algo < ACCL_NUM_ALGOS ? algoTable[algo] : NULL; }

@@ -1,6 +1,6 @@
 /* algorithm.h - the algorithm table.
  *
- * Each algorithm file (ring.c, tree.c, direct.c, rd.c, hier.c, p2p.c) exports
+ * Each algorithm file (ring.c, tree.c, direct.c, rd.c, hier.c, p2p.c, chain.c) exports
  * one acclAlgoInfo: whether it can run a call, what the call would cost, and
  * how to build its steps. tuning.c picks by looping over the table and
  * enqueue.c builds through it; nothing else knows which algorithms exist. */
@@ -28,6 +28,7 @@ typedef struct {
   int nChannels;     /* ring channels (0: one) */
   int nTrees;        /* trees, 2 per NIC across nodes (0: two) */
   size_t sliceBytes; /* a FIFO slot: what a hop forwards at once (0: the default slot) */
+  int deterministic; /* ACCL_DETERMINISTIC: reductions run the chain, whatever the masks say */
 } acclTuneInput;
 
 /* What a builder sees of the communicator. */
@@ -56,7 +57,8 @@ typedef struct {
   acclResult_t (*build)(acclPlan* plan, int t, const acclAlgoCtx* ctx);
 } acclAlgoInfo;
 
-extern const acclAlgoInfo acclAlgoRing, acclAlgoTree, acclAlgoDirect, acclAlgoP2P, acclAlgoHier, acclAlgoRD;
+extern const acclAlgoInfo acclAlgoRing, acclAlgoTree, acclAlgoDirect, acclAlgoP2P, acclAlgoHier, acclAlgoRD,
+    acclAlgoChain;
 
 /* The table, indexed by acclAlgo; NULL outside it. */
 const acclAlgoInfo* acclAlgoGet(int algo);

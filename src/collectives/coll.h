@@ -38,6 +38,7 @@ struct acclCollState {
   acclPlan* planCache[ACCL_PLAN_CACHE]; /* finished plans kept for reuse (no allocation per call) */
   uint64_t timeoutNs;                   /* ACCL_TIMEOUT */
   int checkMismatch;                    /* ACCL_CHECK_MISMATCH: compare the peers' call signatures */
+  int deterministic;                    /* ACCL_DETERMINISTIC: reductions fold in rank order (chain.c) */
   /* Staging area for host (or other devices') buffers: plans of a comm run one
    * at a time, so one area serves them all; grown by the running plan. */
   char* stageBuf;

@@ -35,7 +35,8 @@ typedef enum {
 typedef struct {
   acclPlan* plan;
   struct acclComm* comm;
-  int stage; /* 0 wait turn, 1 run */
+  int stage;      /* 0 wait turn, 1 run */
+  int sigChecked; /* sigFinal passed */
   laneState* lanes;
   int lanesCap;
   uint64_t lastProgressNs, lastCheckNs;
@@ -85,19 +86,37 @@ static int sigCompare(acclExec* x, const acclTask* task, const acclSig* peer, in
  * reader that sees the same seq before and after sees one signature). */
 static void sigPublish1(acclPeerSlot* slot, const acclTask* task) {
   acclSig sg = acclSigOf(task);
+  volatile uint64_t* h = slot->sigHist[sg.seq % ACCL_SIG_HIST];
   __atomic_store_n(&slot->sigSeq, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&h[0], 0, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE);
   slot->sigCount = sg.count;
   slot->sigMeta = sg.meta;
+  h[1] = sg.count;
+  h[2] = sg.meta;
+  __atomic_store_n(&h[0], sg.seq, __ATOMIC_RELEASE);
   __atomic_store_n(&slot->sigSeq, sg.seq, __ATOMIC_RELEASE);
 }
 
 /* ... in every mapped peer's slot: done when a plan starts, for its first
- * collective, so that a peer blocked in the same collective can compare. */
+ * collective, so that a peer blocked in the same collective can compare, and
+ * a peer that finished its part (sigFinal) waits for it. The peer's engine
+ * may sleep in sigFinal: ring it. */
 static void sigPublish(struct acclComm* comm, const acclTask* task) {
   const acclPeerMem* pm = &comm->coll->net.peerMem;
-  for (int q = 0; q < comm->nranks; q++)
-    if (q != comm->rank) sigPublish1(acclPeerMemSlot(pm, q, comm->rank), task);
+  for (int q = 0; q < comm->nranks; q++) {
+    if (q == comm->rank) continue;
+    acclPeerSlot* slot = acclPeerMemSlot(pm, q, comm->rank);
+    sigPublish1(slot, task);
+    accDevDoorbell((const void*)slot);
+  }
+}
+
+/* The plan's published collective: its first (sigPublish), or NULL. */
+static const acclTask* sigTask(const acclPlan* plan) {
+  for (int t = 0; t < plan->nTasks; t++)
+    if (!acclFuncIsP2P(plan->tasks[t].func)) return &plan->tasks[t];
+  return NULL;
 }
 
 /* The signature peer q published last, in our memory (0: none, or being rewritten). */
@@ -130,6 +149,42 @@ static int sigScan(acclExec* x) {
     }
   }
   return 0;
+}
+
+/* A plan whose part is done, before it reports success: has every peer on
+ * this node started the plan's collective with our signature? A rank may
+ * finish without receiving anything from a peer that disagrees (a Broadcast
+ * root, the upstream ranks of a chain, two ranks that both think they are
+ * the root): it waits until each peer has published its signature for the
+ * collective and compares it. Returns 1 when every peer agreed (or went past
+ * the collective before its entry could be read), 0 while some peer has not
+ * started it yet, -acclInvalidUsage on a mismatch. */
+static int sigFinal(acclExec* x) {
+  struct acclComm* comm = x->comm;
+  const acclPeerMem* pm = &comm->coll->net.peerMem;
+  const acclTask* task = sigTask(x->plan);
+  if (pm->ops == NULL || task == NULL || !comm->coll->checkMismatch) return 1;
+  for (int q = 0; q < comm->nranks; q++) {
+    if (q == comm->rank) continue;
+    const acclPeerSlot* slot = acclPeerMemSlot(pm, comm->rank, q);
+    const volatile uint64_t* h = slot->sigHist[task->seq % ACCL_SIG_HIST];
+    acclSig peer;
+    peer.seq = __atomic_load_n(&h[0], __ATOMIC_ACQUIRE);
+    peer.count = h[1];
+    peer.meta = h[2];
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (peer.seq == task->seq && __atomic_load_n(&h[0], __ATOMIC_RELAXED) == peer.seq) {
+      int r = sigCompare(x, task, &peer, q);
+      if (r < 0) return r;
+      continue;
+    }
+    if (peer.seq > task->seq) continue; /* ACCL_SIG_HIST collectives ahead */
+    /* not yet (or being rewritten); a peer already past this collective
+     * without publishing it (another grouping) cannot be compared */
+    if (__atomic_load_n(&slot->sigSeq, __ATOMIC_ACQUIRE) > task->seq) continue;
+    return 0;
+  }
+  return 1;
 }
 
 /* One DMA copy on the device's engines. */
@@ -590,12 +645,9 @@ static int execStepBody(void* arg, int dev) {
           execCopy(dev, task->sendDev, task->sendbuff, task->sendBytes) != accSuccess)
         return -acclDeviceError;
     }
-    if (cs->checkMismatch && cs->net.peerMem.ops != NULL)
-      for (int t = 0; t < x->plan->nTasks; t++)
-        if (!acclFuncIsP2P(x->plan->tasks[t].func)) {
-          sigPublish(comm, &x->plan->tasks[t]);
-          break;
-        }
+    /* published whatever ACCL_CHECK_MISMATCH says here: a peer's sigFinal may wait for it */
+    const acclTask* st = sigTask(x->plan);
+    if (cs->net.peerMem.ops != NULL && st != NULL) sigPublish(comm, st);
     x->stage = STAGE_RUN;
   }
   int done, anyMoved = 0; /* ACCDEV_MOVED keeps a polling engine awake */
@@ -625,6 +677,15 @@ static int execStepBody(void* arg, int dev) {
       return h != acclSuccess ? -(int)h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
     }
     x->nZc--;
+  }
+  if (!x->sigChecked) {
+    int r = sigFinal(x);
+    if (r == 0) {
+      int h = checkHealth(x);
+      return h < 0 ? h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
+    }
+    if (r < 0) return r;
+    x->sigChecked = 1;
   }
   for (int t = 0; t < x->plan->nTasks; t++) {
     acclTask* task = &x->plan->tasks[t];
@@ -724,6 +785,7 @@ static acclExec* execPrepare(struct acclComm* comm, acclPlan* plan, size_t llByt
   x->plan = plan;
   x->comm = comm;
   x->stage = STAGE_TURN;
+  x->sigChecked = 0;
   x->lastProgressNs = x->lastCheckNs = 0;
   x->nZc = 0;
   return x;

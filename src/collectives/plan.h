@@ -48,6 +48,7 @@ typedef enum {
   ACCL_ALGO_P2P,
   ACCL_ALGO_HIER,
   ACCL_ALGO_RD,
+  ACCL_ALGO_CHAIN,
   ACCL_NUM_ALGOS
 } acclAlgo;
 typedef enum { ACCL_PROTO_LL = 0, ACCL_PROTO_SIMPLE, ACCL_NUM_PROTOS } acclProto;
@@ -234,6 +235,11 @@ int acclHierShape(const int* nodeOf, int nranks, int nNodes);
 /* AllReduce by recursive doubling (rd.c) on connection lane connLane; the
  * whole message must fit in half a FIFO: count * size <= half a FIFO (acclTransportHalfFifo). */
 acclResult_t acclBuildRD(acclPlan* plan, int t, int rank, int nranks, int connLane, size_t count);
+/* AllReduce / ReduceScatter / Reduce folded in rank order (chain.c): rank k
+ * of n, elements [off, off+count) of the task (ReduceScatter: of each block)
+ * on channel lane `channel`, in rounds of at most chunkElems. */
+acclResult_t acclBuildChain(acclPlan* plan, int t, int k, int n, int channel, size_t off, size_t count,
+                            size_t chunkElems);
 /* Send / Recv / AllToAll over per-peer lanes. */
 acclResult_t acclBuildP2P(acclPlan* plan, int t, int rank, int nranks, int connLane);
 

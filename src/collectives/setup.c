@@ -32,6 +32,7 @@ acclResult_t acclCollSetup(struct acclComm* comm) {
   cs->netPollNs = (uint32_t)acclParamNetPollNs();
   cs->timeoutNs = (uint64_t)acclParamTimeout() * 1000000000ull;
   cs->checkMismatch = (int)acclParamCheckMismatch();
+  cs->deterministic = (int)acclParamDeterministic();
   cs->algoMask = acclTuneAlgoMask();
   cs->protoMask = acclTuneProtoMask();
   ACCLCHECK(acclTransportsSetup(comm, cs->nConnLanes, &cs->net, &cs->conns));

@@ -49,6 +49,7 @@ void acclTuneBaseInput(struct acclComm* comm, acclTuneInput* in) {
   in->nChannels = comm->coll ? comm->coll->nChannels : 1;
   in->nTrees = tp && tp->nTrees >= 2 ? tp->nTrees : 2;
   in->sliceBytes = comm->coll ? comm->coll->net.args.slotBytes : 0;
+  in->deterministic = comm->coll ? comm->coll->deterministic : 0;
 }
 
 void acclTunePlanInput(const acclTopoGraph* p, acclTuneInput* in) {
@@ -77,14 +78,34 @@ double acclTuneCost(const acclTuneInput* in, acclAlgo algo, acclProto proto) {
   return info->cost(in, proto);
 }
 
+/* The chain (chain.c) costs more than the others and exists for its fixed
+ * order: the cost comparison never picks it. It runs when ACCL_DETERMINISTIC
+ * asks for it (the reducing collectives, whatever the masks say) or when the
+ * mask names it and no other algorithm (ACCL_ALGO=chain; p2p aside). */
+static int chainOnly(unsigned algoMask) {
+  return (algoMask & ~(1u << ACCL_ALGO_P2P) & ((1u << ACCL_NUM_ALGOS) - 1)) == 1u << ACCL_ALGO_CHAIN;
+}
+
 acclResult_t acclTuneSelect(const acclTuneInput* in, unsigned algoMask, unsigned protoMask, acclAlgo* algo,
                             acclProto* proto) {
+  if (in->deterministic && acclTuneCost(in, ACCL_ALGO_CHAIN, ACCL_PROTO_SIMPLE) >= 0) {
+    static int told;
+    if ((!(algoMask & (1u << ACCL_ALGO_CHAIN)) || !(protoMask & (1u << ACCL_PROTO_SIMPLE))) &&
+        !__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+      INFO(ACCL_TUNING,
+           "ACCL_DETERMINISTIC=1: %s and the other reductions run chain/Simple whatever ACCL_ALGO / "
+           "ACCL_PROTO say",
+           acclFuncName(in->func));
+    *algo = ACCL_ALGO_CHAIN;
+    *proto = ACCL_PROTO_SIMPLE;
+    return acclSuccess;
+  }
   double best = -1;
   for (int pass = 0; pass < 2 && best < 0; pass++) {
     /* pass 1: the user's restriction cannot run this call; use any algorithm */
     unsigned am = pass ? ~0u : algoMask, pm = pass ? ~0u : protoMask;
     for (int a = 0; a < ACCL_NUM_ALGOS; a++) {
-      if (!(am & (1u << a))) continue;
+      if (!(am & (1u << a)) || (a == ACCL_ALGO_CHAIN && !chainOnly(am))) continue;
       for (int p = 0; p < ACCL_NUM_PROTOS; p++) {
         if (!(pm & (1u << p))) continue;
         double c = acclTuneCost(in, (acclAlgo)a, (acclProto)p);

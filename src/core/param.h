@@ -61,8 +61,10 @@ typedef enum {
   X(CheckMismatch, CHECK_MISMATCH, BOOL, 1, 0, 1, 1, NULL, NULL, "1",                                                  \
     "1: every rank checks its peers called the same (function, count, datatype, op, root); 0: sizes only")             \
   X(Hostid, HOSTID, STR, 0, 0, 0, 0, NULL, NULL, "hostname + boot id", "node identity (tests make several \"nodes\")") \
-  X(Algo, ALGO, LIST, 0, 0, 0, 0, NULL, "ring,tree,direct,p2p,hier,rd", "auto",                                        \
-    "algorithms the tuner may choose (`p2p` serves send/recv whatever is set)")                                        \
+  X(Algo, ALGO, LIST, 0, 0, 0, 0, NULL, "ring,tree,direct,p2p,hier,rd,chain", "auto",                                  \
+    "algorithms the tuner may choose (`p2p` serves send/recv whatever is set; `chain` only when named alone)")         \
+  X(Deterministic, DETERMINISTIC, BOOL, 0, 0, 1, 1, NULL, NULL, "0",                                                   \
+    "1: AllReduce, ReduceScatter and Reduce fold in rank order (`chain`) whatever ACCL_ALGO / ACCL_PROTO say")         \
   X(Proto, PROTO, LIST, 0, 0, 0, 0, NULL, "LL,Simple", "auto", "protocols the tuner may choose")                       \
   X(Nchannels, NCHANNELS, INT, 0, 0, 16, 1, NULL, NULL, "from topology", "ring channels; 0: one per ring found")       \
   X(SlotBytes, SLOT_BYTES, SIZE, 512 << 10, 4096, 1 << 30, 256, NULL, NULL,                                            \

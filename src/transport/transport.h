@@ -99,6 +99,8 @@ static inline acclConn* acclConnRecv(acclConnTable* t, int lane, int peer) { ret
 
 /* ---------------------------------------------------------- peer memory */
 
+#define ACCL_SIG_HIST 8
+
 /* What rank `writer` publishes in rank `owner`'s memory for the direct
  * (single-copy) algorithms: its buffers and how far it got. */
 typedef struct {
@@ -113,6 +115,11 @@ typedef struct {
    * function / datatype / op / root; see acclSig in collectives/plan.h):
    * seq is written last, and zeroed first while the others change */
   volatile uint64_t sigSeq, sigCount, sigMeta;
+  /* the same for the writer's last ACCL_SIG_HIST collectives, entry seq %
+   * ACCL_SIG_HIST ({seq, count, meta}, seq written last): a plan that
+   * finished early (a Broadcast root) still finds a peer's signature for its
+   * own collective after that peer went on to the next one */
+  volatile uint64_t sigHist[ACCL_SIG_HIST][3];
 } acclPeerSlot;
 
 /* Peer memory mapped into our address space (shm offers it): the direct and

@@ -2,12 +2,8 @@
  * process finds the library's new listening sockets (the root's and each
  * rank's) and attacks each one: garbage, a well-formed hello with a wrong
  * secret (a stale job), a connection that says nothing, one that sends half
- * a hello and stalls, one that closes at once; and each rank's listener gets
- * a ring hello with the job's own secret (an insider) that claims a rank
- * which is not the listener's ring predecessor, then closes. Init and a
- * split must still succeed: a rank that took that hello as its ring would
- * read the ring from a closed connection. The last rank arrives late so the
- * others are attacked mid-init, before their predecessor's real hello. */
+ * a hello and stalls, one that closes at once. Init and a split must still
+ * succeed. The last rank arrives late so the others are attacked mid-init. */
 #include <pthread.h>
 #include <unistd.h>
 #include "bootstrap/wire.h"
@@ -21,10 +17,6 @@ static int heldFds[MAX_KNOWN];
 static int nheld;
 static int attacked;
 static volatile int stopAttack;
-/* the job's id as every rank knows it, once broadcast (0 before) */
-static int haveId;
-static acclIdWire idWire;
-static int myRank, jobSize;
 
 static int isKnown(unsigned long ino) {
   for (int i = 0; i < nknown; i++)
@@ -65,7 +57,7 @@ static int attackOne(const procListener* l) {
     acclHello h;
     memset(&h, 0, sizeof(h));
     h.magic = ACCL_HELLO_MAGIC;
-    memset(h.secret, 0xab, sizeof(h.secret));
+    memset(h.mac, 0xab, sizeof(h.mac));
     h.kind = ACCL_HELLO_ROOT;
     h.rank = 0;
     h.nranks = 1;
@@ -86,28 +78,7 @@ static int attackOne(const procListener* l) {
     ok++;
     close(fd);
   }
-  int want = 5;
-  /* an insider: the job's secret, a ring hello from a rank that is not our
-   * ring predecessor (our own rank never is, at 2 ranks or more); not to the
-   * root, whose port is in the id */
-  uint16_t port = l->addr.ss_family == AF_INET ? ((const struct sockaddr_in*)&l->addr)->sin_port
-                                               : ((const struct sockaddr_in6*)&l->addr)->sin6_port;
-  if (__atomic_load_n(&haveId, __ATOMIC_ACQUIRE) && jobSize > 1 && port != idWire.port) {
-    want++;
-    fd = dial(l);
-    if (fd >= 0) {
-      acclHello h;
-      memset(&h, 0, sizeof(h));
-      h.magic = ACCL_HELLO_MAGIC;
-      memcpy(h.secret, idWire.secret, sizeof(h.secret));
-      h.kind = ACCL_HELLO_RING;
-      h.rank = myRank;
-      h.nranks = jobSize;
-      ok += send(fd, &h, sizeof(h), MSG_NOSIGNAL) == (ssize_t)sizeof(h);
-      close(fd);
-    }
-  }
-  return ok == want;
+  return ok == 5;
 }
 
 static void* attacker(void* arg) {
@@ -145,11 +116,6 @@ int main(int argc, char** argv) {
   MPI_Bcast(&r, sizeof(r), MPI_BYTE, 0, MPI_COMM_WORLD);
   MT_CHECK(r == acclSuccess);
   MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD);
-  _Static_assert(sizeof(acclIdWire) == sizeof(acclUniqueId), "the id's layout");
-  memcpy(&idWire, &id, sizeof(idWire));
-  myRank = rank;
-  jobSize = size;
-  __atomic_store_n(&haveId, 1, __ATOMIC_RELEASE);
   if (size > 1 && rank == size - 1) usleep(1000 * 1000); /* the others wait, listening */
   acclComm_t comm = NULL;
   MT_ACCL(acclCommInitRank(&comm, size, id, rank));

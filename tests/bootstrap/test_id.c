@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 #include "bootstrap/bootstrap.h"
+#include "bootstrap/wire.h"
 #include "bootstrap/socket.h"
 
 static void makeId(acclUniqueId* id, uint8_t* secret) {
@@ -80,6 +81,35 @@ static void test_checksum_message(void** state) {
   assert_non_null(strstr(acclLastErrorText(), "corrupted"));
 }
 
+/* A hello answers one challenge under one secret: any other challenge (a
+ * recording replayed to a root that drew a fresh one), secret, or a changed
+ * byte of the hello does not verify, and the secret is nowhere in it. */
+static void test_hello_mac(void** state) {
+  (void)state;
+  uint8_t secret[ACCL_SECRET_BYTES], other[ACCL_SECRET_BYTES], ch[ACCL_CHALLENGE_BYTES], ch2[ACCL_CHALLENGE_BYTES];
+  for (int i = 0; i < ACCL_SECRET_BYTES; i++) secret[i] = other[i] = (uint8_t)(i * 29 + 1);
+  other[15] ^= 0x80;
+  for (int i = 0; i < ACCL_CHALLENGE_BYTES; i++) ch[i] = ch2[i] = (uint8_t)(i * 7 + 5);
+  ch2[0] ^= 1;
+  acclSocketAddr a;
+  assert_int_equal(acclSocketParseAddr("192.0.2.7:4242", &a), 0);
+  acclHello h;
+  acclHelloFill(&h, secret, ch, ACCL_HELLO_ROOT, 3, 8, &a);
+  assert_true(acclHelloVerify(secret, ch, &h));
+  assert_false(acclHelloVerify(secret, ch2, &h));
+  assert_false(acclHelloVerify(other, ch, &h));
+  for (size_t off = 0; off < sizeof(h); off++) {
+    acclHello bad = h;
+    ((uint8_t*)&bad)[off] ^= 0x04;
+    assert_false(acclHelloVerify(secret, ch, &bad));
+  }
+  for (size_t off = 0; off + ACCL_SECRET_BYTES <= sizeof(h); off++)
+    assert_memory_not_equal((uint8_t*)&h + off, secret, ACCL_SECRET_BYTES);
+  acclHello h2;
+  acclHelloFill(&h2, secret, ch2, ACCL_HELLO_ROOT, 3, 8, &a);
+  assert_memory_not_equal(h.mac, h2.mac, sizeof(h.mac));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip_v4),
@@ -87,6 +117,7 @@ int main(void) {
       cmocka_unit_test(test_every_bit_flip_rejected),
       cmocka_unit_test(test_zero_and_garbage_rejected),
       cmocka_unit_test(test_checksum_message),
+      cmocka_unit_test(test_hello_mac),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,28 +16,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../lib/mpi_test.h"
+#include "coll_factors.h"
 #include "covering.h"
 #include "dtype_util.h"
 
-enum { AR, BC, RD, AG, RS, A2A, SR, NCOLL };
-static const char* collNames[NCOLL] = {"allreduce",     "broadcast", "reduce",  "allgather",
-                                       "reducescatter", "alltoall",  "sendrecv"};
+static const char* collNames[NCOLL] = {"allreduce", "broadcast", "reduce", "allgather", "reducescatter",
+                                       "alltoall",  "sendrecv",  "bcast",  "gather",    "scatter"};
 static const char* typeNames[] = {"int8",   "uint8", "int32", "uint32", "int64",
                                   "uint64", "half",  "float", "double", "bfloat16"};
 /* The matrix's types: fp8 (whose sums of the matrix's inputs are not exact)
  * is checked bit for bit by tests/device/test_reduce and test_api_args_new. */
 #define NTYPES (int)(sizeof(typeNames) / sizeof(typeNames[0]))
+_Static_assert(NTYPES == COLL_NTYPES, "coll_factors.h's type count");
 static const char* opNames[] = {"sum", "prod", "max", "min", "avg", "premulsum"};
-#define NOPS 6
+#define NOPS COLL_NOPS
+_Static_assert(sizeof(opNames) / sizeof(opNames[0]) == NOPS, "coll_factors.h's op count");
 static const size_t counts[] = {0, 1, 2, 7, 1023, 65537, 999983, 16u << 20};
 #define NCOUNTS (sizeof(counts) / sizeof(counts[0]))
 #define NCOUNTS_PAIRWISE (NCOUNTS - 1) /* the 16M class: ACCL_TEST_FULL only (one fixed big case otherwise) */
+_Static_assert(NCOUNTS_PAIRWISE == COLL_NCOUNTS_PAIRWISE, "coll_factors.h's count classes");
 /* The algorithm / protocol variants (ACCL_ALGO:ACCL_PROTO) with distinct
  * behaviour on one node; rd and hier need several nodes (one node falls back
  * to the default choice), LL only exists for direct AllReduce. */
 static const char* const variants[] = {":", "ring:Simple", "tree:Simple", "direct:Simple", "direct:LL"};
 #define NVARIANTS (int)(sizeof(variants) / sizeof(variants[0]))
-#define NROOTS 3 /* root 0, the middle rank, the last rank */
+_Static_assert(NVARIANTS == COLL_NVARIANTS, "coll_factors.h's variant count");
+#define NROOTS COLL_NROOTS
 #define GUARD 64 /* guard bytes after every buffer */
 #define SEEDS 2  /* pairwise arrays per rank count (make check) */
 
@@ -126,8 +130,8 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
   acclDataType_t t = (acclDataType_t)c->dtype;
   size_t es = tdSize(t), n = c->count, N = (size_t)nranks;
   size_t sendCount = n, recvCount = n;
-  if (c->coll == AG) recvCount = n * N;
-  if (c->coll == RS) sendCount = n * N;
+  if (c->coll == AG || c->coll == GATHER) recvCount = n * N;
+  if (c->coll == RS || c->coll == SCATTER) sendCount = n * N;
   if (c->coll == A2A) sendCount = recvCount = n * N;
   size_t bufCount = sendCount > recvCount ? sendCount : recvCount;
   char* hostIn = malloc(sendCount * es + 1);
@@ -143,8 +147,10 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
   /* where the input goes and where the output comes from */
   char* sendbuf = big;
   char* recvbuf = c->inPlace ? big : other;
-  if (c->inPlace && c->coll == AG) sendbuf = (char*)big + (size_t)rank * n * es;
-  if (c->inPlace && c->coll == RS) recvbuf = (char*)big + (size_t)rank * n * es;
+  /* in place: a rank's block of the larger buffer (acclGather's and
+   * acclScatter's rule on the root; elsewhere their other buffer is unused) */
+  if (c->inPlace && (c->coll == AG || c->coll == GATHER)) sendbuf = (char*)big + (size_t)rank * n * es;
+  if (c->inPlace && (c->coll == RS || c->coll == SCATTER)) recvbuf = (char*)big + (size_t)rank * n * es;
   /* poison the output so missing writes show: out of place the whole
    * output buffer; in place every part of the buffer that is not this
    * rank's input (AllGather's other blocks, a broadcast's non-root buffer) */
@@ -154,7 +160,8 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
     return 1;
   }
   memset(poison, 0x5a, bufCount * es);
-  int inputUnused = c->coll == BC && rank != c->root; /* a non-root's broadcast input is never read */
+  /* a non-root's broadcast or scatter input is never read */
+  int inputUnused = (c->coll == BC || c->coll == BCAST || c->coll == SCATTER) && rank != c->root;
   if (c->inPlace) {
     if (!inputUnused) memcpy(poison + (sendbuf - (char*)big), hostIn, sendCount * es);
     toBuf(big, poison, bufCount * es, c->host);
@@ -176,6 +183,9 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
     case AG: MT_ACCL(acclAllGather(sendbuf, recvbuf, n, t, comm, stream)); break;
     case RS: MT_ACCL(acclReduceScatter(sendbuf, recvbuf, n, t, op, comm, stream)); break;
     case A2A: MT_ACCL(acclAlltoAll(sendbuf, recvbuf, n, t, comm, stream)); break;
+    case BCAST: MT_ACCL(acclBcast(big, n, t, c->root, comm, stream)); break;
+    case GATHER: MT_ACCL(acclGather(sendbuf, recvbuf, n, t, c->root, comm, stream)); break;
+    case SCATTER: MT_ACCL(acclScatter(sendbuf, recvbuf, n, t, c->root, comm, stream)); break;
     case SR:
       MT_ACCL(acclGroupStart());
       MT_ACCL(acclSend(sendbuf, n, t, (rank + 1) % nranks, comm, stream));
@@ -207,12 +217,12 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
     }
     free(after);
   }
-  int checkOut = !(c->coll == RD && rank != c->root);
+  int checkOut = !((c->coll == RD || c->coll == GATHER) && rank != c->root);
   if (!checkOut && !c->inPlace) {
-    /* a Reduce's recvbuff is the root's only: elsewhere it stays as it was */
+    /* a Reduce's or Gather's recvbuff is the root's only: elsewhere it stays as it was */
     for (size_t i = 0; i < recvCount * es; i++)
       if ((unsigned char)hostOut[i] != 0x5a) {
-        fprintf(stderr, "[rank %d] reduce %s count %zu root %d: a non-root's recvbuff was written (byte %zu)\n", rank,
+        fprintf(stderr, "[rank %d] %s %s count %zu root %d: a non-root's recvbuff was written (byte %zu)\n", rank, what,
                 typeNames[t], n, c->root, i);
         wrong++;
         break;
@@ -223,8 +233,11 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
     switch (c->coll) {
       case AR: exp = expectedReduce(t, i, c->op, scalar); break;
       case RD: exp = expectedReduce(t, i, c->op, scalar); break;
-      case BC: exp = inputOf(c->root, i, c->op); break;
-      case AG: exp = inputOf((int)(i / n), i % n, c->op); break;
+      case BC:
+      case BCAST: exp = inputOf(c->root, i, c->op); break;
+      case AG:
+      case GATHER: exp = inputOf((int)(i / n), i % n, c->op); break;
+      case SCATTER: exp = inputOf(c->root, (size_t)rank * n + i, c->op); break;
       case RS: exp = expectedReduce(t, (size_t)rank * n + i, c->op, scalar); break;
       case A2A: exp = inputOf((int)(i / n), (size_t)rank * n + i % n, c->op); break;
       default: exp = inputOf((rank + nranks - 1) % nranks, i, c->op); break;
@@ -249,20 +262,6 @@ static long runCase(acclComm_t comm, accStream_t stream, const testCase* c) {
   return wrong;
 }
 
-static int hasOp(int coll) { return coll == AR || coll == RD || coll == RS; }
-static int hasRoot(int coll) { return coll == BC || coll == RD; }
-
-/* The factors of the matrix, in covering-array order. */
-enum { F_COLL, F_DTYPE, F_OP, F_VARIANT, F_INPLACE, F_COUNT, F_ROOT, F_HOST, NFACTORS };
-
-/* Levels a row's collective makes meaningless go to 0. */
-static void collRule(int* row, const void* ctx) {
-  (void)ctx;
-  if (!hasOp(row[F_COLL])) row[F_OP] = 0;
-  if (!hasRoot(row[F_COLL])) row[F_ROOT] = 0;
-  if (row[F_COLL] == SR) row[F_INPLACE] = 0;
-}
-
 /* This process's variant, from ACCL_ALGO / ACCL_PROTO; -1 if not one of
  * the matrix's (ofi_matrix.sh's rd, hier, ...). */
 static int myVariant(char* v, size_t len) {
@@ -276,7 +275,9 @@ static int myVariant(char* v, size_t len) {
 static int rootOf(int level) { return level == 0 ? 0 : level == 1 ? nranks / 2 : nranks - 1; }
 
 static long runRow(acclComm_t comm, accStream_t stream, const int* row, size_t count) {
-  testCase c = {row[F_COLL], row[F_DTYPE], row[F_OP], row[F_INPLACE], row[F_HOST], rootOf(row[F_ROOT]), count};
+  /* acclBcast has one buffer: always in place */
+  int inPlace = row[F_INPLACE] || row[F_COLL] == BCAST;
+  testCase c = {row[F_COLL], row[F_DTYPE], row[F_OP], inPlace, row[F_HOST], rootOf(row[F_ROOT]), count};
   return runCase(comm, stream, &c);
 }
 
@@ -315,10 +316,10 @@ int main(int argc, char** argv) {
     row[F_VARIANT] = variant;
     for (row[F_COLL] = 0; row[F_COLL] < NCOLL; row[F_COLL]++)
       for (row[F_DTYPE] = 0; row[F_DTYPE] < NTYPES; row[F_DTYPE]++)
-        for (row[F_OP] = 0; row[F_OP] < (hasOp(row[F_COLL]) ? NOPS : 1); row[F_OP]++)
+        for (row[F_OP] = 0; row[F_OP] < (collHasOp(row[F_COLL]) ? NOPS : 1); row[F_OP]++)
           for (size_t ci = 0; ci < NCOUNTS; ci++)
-            for (row[F_INPLACE] = 0; row[F_INPLACE] < (row[F_COLL] == SR ? 1 : 2); row[F_INPLACE]++)
-              for (row[F_ROOT] = 0; row[F_ROOT] < (hasRoot(row[F_COLL]) ? NROOTS : 1); row[F_ROOT]++)
+            for (row[F_INPLACE] = 0; row[F_INPLACE] < (collNoInPlace(row[F_COLL]) ? 1 : 2); row[F_INPLACE]++)
+              for (row[F_ROOT] = 0; row[F_ROOT] < (collHasRoot(row[F_COLL]) ? NROOTS : 1); row[F_ROOT]++)
                 for (row[F_HOST] = 0; row[F_HOST] < 2; row[F_HOST]++) {
                   wrongTotal += runRow(comm, stream, row, counts[ci]);
                   run++;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <cmocka.h>
+#include "coll_factors.h"
 #include "covering.h"
 
 /* An independent count of the pairs the rows miss: brute force over the
@@ -41,17 +42,6 @@ static long missingPairs(const covSpec* sp, const int* rows, int nRows, int quie
           }
         }
   return missing;
-}
-
-/* mpi_coll's rule: factor 0 is the collective (0..6; 6 = sendrecv), factor 2
- * the op (only collectives 0, 2, 4 have one), factor 6 the root (only 1, 2
- * have one), factor 4 in-place (not for sendrecv). */
-static void collRule(int* row, const void* ctx) {
-  (void)ctx;
-  int c = row[0];
-  if (!(c == 0 || c == 2 || c == 4)) row[2] = 0;
-  if (!(c == 1 || c == 2)) row[6] = 0;
-  if (c == 6) row[4] = 0;
 }
 
 static void checkSpec(const covSpec* sp, uint64_t seed) {
@@ -107,16 +97,17 @@ static void test_plain_factors(void** state) {
  * count class, root, host), smaller levels so brute force stays quick. */
 static void test_collective_rule(void** state) {
   (void)state;
-  covSpec sp = {.nFactors = 8, .levels = {7, 4, 6, 3, 2, 4, 3, 2}, .normalize = collRule};
+  covSpec sp = {.nFactors = NFACTORS, .levels = {NCOLL, 4, 6, 3, 2, 4, 3, 2}, .normalize = collRule};
   for (uint64_t seed = 1; seed <= 3; seed++) checkSpec(&sp, seed);
-  /* infeasible pairs are not asked for: sendrecv is never in place, the
-   * op of allgather is always level 0 */
+  /* infeasible pairs are not asked for: sendrecv and bcast are never in
+   * place, the op of allgather is always level 0, its root too */
   covArray a;
   assert_int_equal(covBuild(&sp, 7, &a), 0);
   for (int r = 0; r < a.nRows; r++) {
     const int* row = a.rows + (size_t)r * sp.nFactors;
-    if (row[0] == 6) assert_int_equal(row[4], 0);
-    if (row[0] == 3) assert_int_equal(row[2], 0);
+    if (row[F_COLL] == SR || row[F_COLL] == BCAST) assert_int_equal(row[F_INPLACE], 0);
+    if (row[F_COLL] == AG) assert_int_equal(row[F_OP], 0);
+    if (row[F_COLL] == AG) assert_int_equal(row[F_ROOT], 0);
   }
   covFree(&a);
 }
@@ -125,7 +116,9 @@ static void test_collective_rule(void** state) {
  * whose rule the previous test checked against brute force). */
 static void test_mpi_coll_size(void** state) {
   (void)state;
-  covSpec sp = {.nFactors = 8, .levels = {7, 10, 6, 5, 2, 7, 3, 2}, .normalize = collRule};
+  covSpec sp = {.nFactors = NFACTORS,
+                .levels = {NCOLL, COLL_NTYPES, COLL_NOPS, COLL_NVARIANTS, 2, COLL_NCOUNTS_PAIRWISE, COLL_NROOTS, 2},
+                .normalize = collRule};
   unsigned char* covered = malloc(COV_PAIR_TABLE);
   assert_non_null(covered);
   for (uint64_t seed = 1; seed <= 8; seed++) {
@@ -134,7 +127,7 @@ static void test_mpi_coll_size(void** state) {
     assert_int_equal(covMark(&sp, a.rows, a.nRows, covered), 0);
     /* at least the biggest product of two factors, and far from the product */
     print_message("seed %llu: %d rows\n", (unsigned long long)seed, a.nRows);
-    assert_true(a.nRows >= 70 && a.nRows <= 140);
+    assert_true(a.nRows >= NCOLL * COLL_NTYPES && a.nRows <= 2 * NCOLL * COLL_NTYPES);
     covFree(&a);
   }
   free(covered);

@@ -562,12 +562,70 @@ static void test_table_step_flags(void** state) {
   assert_true(stepsWithFlag[2] > 0); /* ACCL_STEP_ZCOPY */
 }
 
+/* The fold order of a chain plan: every step that reduces (a received
+ * partial result and the local input) is on rank k > 0 and receives from
+ * rank k-1, so each element is ((x0 op x1) op x2) ... op x(n-1); only rank 0
+ * reads its input without receiving. */
+static void checkChainOrder(void) {
+  for (int r = 0; r < n; r++)
+    for (int l = 0; l < plans[r]->nLanes; l++)
+      for (int k = 0; k < plans[r]->lanes[l].nSteps; k++) {
+        const acclStep* s = &plans[r]->lanes[l].steps[k];
+        assert_int_equal(s->kind, ACCL_STEP_FIFO);
+        assert_int_equal(s->recvPeer[1], -1);
+        assert_int_equal(s->sendPeer[1], -1);
+        if (s->srcBuf == ACCL_BUF_NONE) continue;
+        if (r == 0)
+          assert_int_equal(s->recvPeer[0], -1);
+        else if (s->recvPeer[0] != r - 1)
+          fail_msg("n=%d rank %d: a reducing step receives from %d, not from rank %d", n, r, s->recvPeer[0], r - 1);
+      }
+}
+
+/* The chain (ACCL_DETERMINISTIC) for 1..9 ranks: AllReduce, ReduceScatter
+ * and Reduce at every root, over 1-3 channels and chunks of 1, 3 and 10
+ * elements (many rounds), with tiny FIFOs: it ends, the results are exact and
+ * the fold order is the rank order. */
+static void test_chain(void** state) {
+  (void)state;
+  static const acclFunc funcs[] = {ACCL_FUNC_ALLREDUCE, ACCL_FUNC_REDUCESCATTER, ACCL_FUNC_REDUCE};
+  static const size_t chunks[] = {1, 3, SLICE * DEPTH / 2};
+  int runs = 0;
+  for (n = 1; n <= MAXR; n++)
+    for (size_t fi = 0; fi < 3; fi++)
+      for (size_t count = 0; count <= 23; count += 23)
+        for (int nch = 1; nch <= 3; nch++)
+          for (size_t ci = 0; ci < 3; ci++)
+            for (int root = 0; root < (funcs[fi] == ACCL_FUNC_REDUCE ? n : 1); root++) {
+              size_t sc, rc;
+              sizesOf(funcs[fi], count, &sc, &rc);
+              setup(funcs[fi], count, root, sc, rc);
+              for (int r = 0; r < n; r++)
+                for (int c = 0; c < nch; c++) {
+                  size_t off, cnt;
+                  acclPartition(count, nch, c, &off, &cnt);
+                  assert_int_equal(acclBuildChain(plans[r], 0, r, n, c, off, cnt, chunks[ci]), acclSuccess);
+                }
+              checkChainOrder();
+              runAll();
+              checkResult(funcs[fi], count, root);
+              teardown();
+              runs++;
+            }
+  assert_true(runs > 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ring_allreduce),      cmocka_unit_test(test_ring_gather_scatter_bcast_reduce),
-      cmocka_unit_test(test_tree_allreduce),      cmocka_unit_test(test_rd_allreduce),
-      cmocka_unit_test(test_direct_and_alltoall), cmocka_unit_test(test_table_builds_what_it_accepts),
-      cmocka_unit_test(test_table_step_flags),    cmocka_unit_test(test_trees_c),
+      cmocka_unit_test(test_ring_allreduce),
+      cmocka_unit_test(test_ring_gather_scatter_bcast_reduce),
+      cmocka_unit_test(test_tree_allreduce),
+      cmocka_unit_test(test_rd_allreduce),
+      cmocka_unit_test(test_direct_and_alltoall),
+      cmocka_unit_test(test_table_builds_what_it_accepts),
+      cmocka_unit_test(test_table_step_flags),
+      cmocka_unit_test(test_trees_c),
+      cmocka_unit_test(test_chain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -365,6 +365,63 @@ static void test_env_masks(void** state) {
   expectPick(&in, BIT(ACCL_ALGO_RD) | BIT(ACCL_ALGO_P2P), ALL_PROTOS, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
 }
 
+/* The chain (chain.c): never the cost model's choice, even where it is
+ * feasible; chosen when ACCL_ALGO names it alone; and with deterministic set
+ * the only answer for AllReduce / ReduceScatter / Reduce whatever the masks
+ * say, while the other collectives are chosen as before. */
+static void test_deterministic_chain(void** state) {
+  (void)state;
+  static const acclFunc reducing[] = {ACCL_FUNC_ALLREDUCE, ACCL_FUNC_REDUCESCATTER, ACCL_FUNC_REDUCE};
+  static const size_t sizes[] = {8, 4096, 1 << 20, 64 << 20};
+  const unsigned restrictions[][2] = {{ALL_ALGOS, ALL_PROTOS},
+                                      {BIT(ACCL_ALGO_RING) | BIT(ACCL_ALGO_P2P), ALL_PROTOS},
+                                      {BIT(ACCL_ALGO_TREE) | BIT(ACCL_ALGO_P2P), BIT(ACCL_PROTO_SIMPLE)},
+                                      {BIT(ACCL_ALGO_DIRECT) | BIT(ACCL_ALGO_P2P), BIT(ACCL_PROTO_LL)},
+                                      {BIT(ACCL_ALGO_HIER) | BIT(ACCL_ALGO_RD), ALL_PROTOS}};
+  for (int layout = 0; layout < 3; layout++)
+    for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+      for (int f = 0; f <= ACCL_FUNC_REDUCESCATTER; f++) {
+        acclTuneInput in = layout == 0   ? oneNode(4, (acclFunc)f, sizes[si])
+                           : layout == 1 ? multiNode(2, 2, (acclFunc)f, sizes[si])
+                                         : oneNode(1, (acclFunc)f, sizes[si]);
+        int red = f == ACCL_FUNC_ALLREDUCE || f == ACCL_FUNC_REDUCESCATTER || f == ACCL_FUNC_REDUCE;
+        assert_int_equal(acclTuneCost(&in, ACCL_ALGO_CHAIN, ACCL_PROTO_SIMPLE) >= 0, red);
+        assert_true(acclTuneCost(&in, ACCL_ALGO_CHAIN, ACCL_PROTO_LL) < 0);
+        for (size_t k = 0; k < sizeof(restrictions) / sizeof(restrictions[0]); k++) {
+          acclAlgo a, plain;
+          acclProto p, plainP;
+          in.deterministic = 0;
+          pick(&in, restrictions[k][0], restrictions[k][1], &plain, &plainP);
+          assert_int_not_equal(plain, ACCL_ALGO_CHAIN);
+          in.deterministic = 1;
+          pick(&in, restrictions[k][0], restrictions[k][1], &a, &p);
+          if (red) {
+            assert_int_equal(a, ACCL_ALGO_CHAIN);
+            assert_int_equal(p, ACCL_PROTO_SIMPLE);
+          } else {
+            assert_int_equal(a, plain);
+            assert_int_equal(p, plainP);
+          }
+        }
+        /* ACCL_ALGO=chain alone: the chain where it runs, the unrestricted choice elsewhere */
+        in.deterministic = 0;
+        acclAlgo a;
+        acclProto p;
+        pick(&in, BIT(ACCL_ALGO_CHAIN) | BIT(ACCL_ALGO_P2P), ALL_PROTOS, &a, &p);
+        assert_int_equal(a == ACCL_ALGO_CHAIN, red);
+        /* named beside another: the cost decides, and never for the chain */
+        pick(&in, BIT(ACCL_ALGO_CHAIN) | BIT(ACCL_ALGO_RING), ALL_PROTOS, &a, &p);
+        assert_int_not_equal(a, ACCL_ALGO_CHAIN);
+      }
+  /* the variable itself */
+  setenv("ACCL_DETERMINISTIC", "1", 1);
+  acclParamReset();
+  assert_int_equal(acclParamDeterministic(), 1);
+  unsetenv("ACCL_DETERMINISTIC");
+  acclParamReset();
+  assert_int_equal(acclParamDeterministic(), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_table_is_complete),
@@ -376,6 +433,7 @@ int main(void) {
       cmocka_unit_test(test_issue_examples),
       cmocka_unit_test(test_cost_order_between_algorithms),
       cmocka_unit_test(test_env_masks),
+      cmocka_unit_test(test_deterministic_chain),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,7 +134,7 @@ static void test_clamp_rule(void** state) {
       {ACCL_PARAM_TRANSPORT, "OFI", 0, 0, 2, NULL, NULL},
       {ACCL_PARAM_TRANSPORT, "tcp", 0, 1, 0, "ACCL_TRANSPORT=tcp is not one of auto, shm, ofi; using auto", NULL},
       {ACCL_PARAM_PROTO, "LL128", 0, 1, 3, "'LL128'", NULL},
-      {ACCL_PARAM_ALGO, "^ring,tree,direct,p2p,hier,rd", 0, 1, 63, NULL, NULL},
+      {ACCL_PARAM_ALGO, "^ring,tree,direct,p2p,hier,rd,chain", 0, 1, 127, NULL, NULL},
       {ACCL_PARAM_ALGO, "Ring", 0, 0, 1, NULL, NULL},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

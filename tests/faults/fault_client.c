@@ -12,15 +12,19 @@
  *   truncated NRANKS RANK KEY BYTES
  *                           the first BYTES bytes of a rank hello, then
  *                           silence until the root closes (at most 10 s)
- *   record FILE             listen at ADDR (instead of a root), save the first
- *                           64 bytes a rank sends (its hello), close
+ *   record FILE             listen at ADDR (instead of a root), send a challenge
+ *                           as a root does, save the 64 bytes a rank sends
+ *                           (its hello), close
  *   replay FILE             send those bytes, as a fresh connection
+ * A client reads the root's challenge before it sends (the hello modes
+ * answer it under the secret).
  * One line on stdout:
  *   CLIENT accepted         the root sent the job's address table
  *   CLIENT refused status=S the root replied with an error status
  *   CLIENT closed           the root closed the connection without a reply
  *   CLIENT held N           (hold) how many connections were open at once */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +82,14 @@ int main(int argc, char** argv) {
       if (acclSocketAccept(lfd, &fd, &peer) != acclSuccess) fd = -1;
       if (fd < 0) usleep(10000);
     }
+    uint8_t challenge[ACCL_CHALLENGE_BYTES];
     acclHello h;
+    if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK); /* readAll waits */
+    if (fd >= 0 && (acclSecretNew(challenge) != acclSuccess ||
+                    send(fd, challenge, sizeof(challenge), MSG_NOSIGNAL) != (ssize_t)sizeof(challenge))) {
+      close(fd);
+      fd = -1;
+    }
     if (fd < 0 || readAll(fd, &h, sizeof(h), 10) != 0) {
       printf("CLIENT nothing recorded\n");
       return 1;
@@ -135,11 +146,19 @@ int main(int argc, char** argv) {
       return 2;
     }
     fclose(f);
+    uint8_t challenge[ACCL_CHALLENGE_BYTES];
+    if (readAll(fd, challenge, sizeof(challenge), 10) != 0) {
+      printf("CLIENT closed\n");
+      return 0;
+    }
     send(fd, &h, sizeof(h), MSG_NOSIGNAL);
     acclRootReply rep;
-    if (readAll(fd, &rep, sizeof(rep), 30) != 0) printf("CLIENT closed\n");
-    else if (rep.status != 0) printf("CLIENT refused status=%d\n", rep.status);
-    else printf("CLIENT accepted\n");
+    if (readAll(fd, &rep, sizeof(rep), 30) != 0)
+      printf("CLIENT closed\n");
+    else if (rep.status != 0)
+      printf("CLIENT refused status=%d\n", rep.status);
+    else
+      printf("CLIENT accepted\n");
     return 0;
   }
   int truncated = !strcmp(mode, "truncated");
@@ -153,12 +172,19 @@ int main(int argc, char** argv) {
   acclSecretDerive(strcmp(key, "-") ? key : "", argv[1], secret);
   /* a listen address of our own, as a real rank would give */
   acclSocketAddr any = root, mine;
-  if (any.sa.sa_family == AF_INET) any.sin.sin_port = 0;
-  else any.sin6.sin6_port = 0;
+  if (any.sa.sa_family == AF_INET)
+    any.sin.sin_port = 0;
+  else
+    any.sin6.sin6_port = 0;
   int lfd = -1;
   if (acclSocketListen(&any, &lfd, &mine) != acclSuccess) mine = root;
+  uint8_t challenge[ACCL_CHALLENGE_BYTES];
+  if (readAll(fd, challenge, sizeof(challenge), 10) != 0) {
+    printf("CLIENT closed\n");
+    return 0;
+  }
   acclHello h;
-  acclHelloFill(&h, secret, ACCL_HELLO_ROOT, rank, nranks, &mine);
+  acclHelloFill(&h, secret, challenge, ACCL_HELLO_ROOT, rank, nranks, &mine);
   if (truncated) {
     size_t n = argc > 6 ? strtoull(argv[6], NULL, 0) : sizeof(h) / 2;
     send(fd, &h, n < sizeof(h) ? n : sizeof(h) - 1, MSG_NOSIGNAL);

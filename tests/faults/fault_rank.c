@@ -246,27 +246,40 @@ static acclResult_t initComm(int gen, acclComm_t* comm, const char* phase) {
 
 /* ------------------------------------------------------------ buffers */
 
+/* The host chunks of these helpers are the caller's own: two threads (the
+ * threads scenario) fill their buffers at once, and a shared static chunk
+ * once gave one thread's input the other's values. */
+#define CHUNK_ELEMS (1 << 16)
+
 static int fillFloat(float* d, size_t count, float v) {
-  static float chunk[1 << 16];
-  for (size_t i = 0; i < sizeof(chunk) / sizeof(chunk[0]); i++) chunk[i] = v;
-  for (size_t off = 0; off < count;) {
-    size_t n = count - off < (1 << 16) ? count - off : (1 << 16);
-    if (accMemcpy(d + off, chunk, n * sizeof(float), accMemcpyHostToDevice) != accSuccess) return -1;
+  float* chunk = malloc(CHUNK_ELEMS * sizeof(float));
+  if (chunk == NULL) return -1;
+  for (size_t i = 0; i < CHUNK_ELEMS; i++) chunk[i] = v;
+  int rc = 0;
+  for (size_t off = 0; off < count && rc == 0;) {
+    size_t n = count - off < CHUNK_ELEMS ? count - off : CHUNK_ELEMS;
+    if (accMemcpy(d + off, chunk, n * sizeof(float), accMemcpyHostToDevice) != accSuccess) rc = -1;
     off += n;
   }
-  return 0;
+  free(chunk);
+  return rc;
 }
 
 /* Elements of d[0..count) that differ from v (all checked). */
 static long countWrong(const float* d, size_t count, float v) {
-  static float chunk[1 << 16];
+  float* chunk = malloc(CHUNK_ELEMS * sizeof(float));
+  if (chunk == NULL) return (long)count;
   long wrong = 0;
   for (size_t off = 0; off < count;) {
-    size_t n = count - off < (1 << 16) ? count - off : (1 << 16);
-    if (accMemcpy(chunk, d + off, n * sizeof(float), accMemcpyDeviceToHost) != accSuccess) return (long)count;
+    size_t n = count - off < CHUNK_ELEMS ? count - off : CHUNK_ELEMS;
+    if (accMemcpy(chunk, d + off, n * sizeof(float), accMemcpyDeviceToHost) != accSuccess) {
+      wrong = (long)count;
+      break;
+    }
     for (size_t i = 0; i < n; i++) wrong += chunk[i] != v;
     off += n;
   }
+  free(chunk);
   return wrong;
 }
 

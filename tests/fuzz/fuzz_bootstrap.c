@@ -4,16 +4,19 @@
  * The first byte picks the reader:
  *   0  the root (acclBootstrapRootStart: acceptor, hello checks, replies).
  *      The rest is up to 8 connections, each [length byte][bytes], sent in
- *      turn; then the root is stopped.
+ *      turn after reading the root's challenge; bytes that are a whole hello
+ *      with an all-zero mac get the MAC of that challenge under the job's
+ *      secret (as a rank holding it sends), anything else goes as is. Then
+ *      the root is stopped.
  *   1  a rank reading the root's reply (acclBootstrapInit, nranks 1): the
  *      harness plays the root and answers the rank's hello with the rest.
  *   2  a rank reading bootstrap messages from a peer (acclBootstrapRecv
  *      after a real 2-rank rendezvous; the harness is the root and rank 1):
  *      the rest follows rank 1's P2P hello on a fresh connection, and rank 0
  *      receives (tag 7, 16 bytes) then (tag 9, 8 bytes).
- * Every connection presents the job's secret (a fixed one here, which the
- * seeds carry), so what is fuzzed is what an authenticated but buggy or
- * malicious peer could send; wrong secrets and garbage are seeds too.
+ * The harness's own hellos answer their challenges under the job's secret
+ * (a fixed one here), so what is fuzzed is what an authenticated but buggy or
+ * malicious peer could send; wrong MACs and garbage are seeds too.
  * Oracles: no crash, hang or sanitizer report; the process keeps no
  * descriptor. */
 #include <errno.h>
@@ -32,6 +35,9 @@
 
 static const uint8_t kSecret[ACCL_SECRET_BYTES] = {0x5e, 0xc2, 0xe7, 0x00, 0x11, 0x22, 0x33, 0x44,
                                                    0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc};
+
+/* the job nonce of mode 2's rendezvous */
+static const uint8_t kNonce[ACCL_CHALLENGE_BYTES] = {9, 8, 7, 6, 5, 4, 3, 2, 1};
 
 static int listenLoopback(acclSocketAddr* bound) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -88,8 +94,7 @@ static void sendAll(int fd, const void* buf, size_t n) {
 
 static void drain(int fd) {
   char buf[4096];
-  while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
-  }
+  while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {}
 }
 
 /* ------------------------------------------------------------ mode 0: the root */
@@ -116,7 +121,16 @@ static void fuzzRoot(const uint8_t* d, size_t n) {
     if (len > n - off) len = n - off;
     int fd = dial(&root);
     if (fd < 0) break;
-    sendAll(fd, d + off, len);
+    uint8_t challenge[ACCL_CHALLENGE_BYTES];
+    acclHello h;
+    static const uint8_t zero[ACCL_SECRET_BYTES];
+    if (readFull(fd, challenge, sizeof(challenge), 2000) == 0 && len == sizeof(h)) {
+      memcpy(&h, d + off, sizeof(h));
+      if (memcmp(h.mac, zero, sizeof(zero)) == 0) acclHelloMac(kSecret, challenge, &h, h.mac);
+      sendAll(fd, &h, sizeof(h));
+    } else {
+      sendAll(fd, d + off, len);
+    }
     shutdown(fd, SHUT_WR);
     fds[nfd++] = fd;
     off += len;
@@ -139,53 +153,12 @@ static void fuzzRoot(const uint8_t* d, size_t n) {
 
 /* ------------------------------------------------------------ modes 1, 2: a rank */
 
-/* FUZZ_SKIP_KNOWN=1 (run.sh while fuzzing): skip inputs that reach a defect
- * already reported and kept in tests/fuzz/crashes/bootstrap/, so the run
- * goes on finding others: a stashed message (tag other than the one
- * received) whose size comes from the peer unchecked. stashPush allocates
- * header + size: above SIZE_MAX - header it wraps and overflows the block
- * (stash-size-overflow); any huge size asks malloc for it (1 TiB, ...). The
- * walk follows acclBootstrapRecv: receive (7, 16 bytes) then (9, 8 bytes). */
-static int reachesKnownDefect(const uint8_t* d, size_t n) {
-  static const struct { int32_t tag; uint64_t size; } want[2] = {{7, 16}, {9, 8}};
-  struct { int32_t tag; uint64_t size; } stash[64];
-  int nstash = 0;
-  size_t off = 0;
-  for (int w = 0; w < 2; w++) {
-    int found = 0;
-    for (int i = 0; i < nstash && !found; i++)
-      if (stash[i].tag == want[w].tag) {
-        if (stash[i].size != want[w].size) return 0; /* the library fails here */
-        stash[i] = stash[--nstash];
-        found = 1;
-      }
-    while (!found) {
-      acclMsgHeader h;
-      if (n - off < sizeof(h)) return 0;
-      memcpy(&h, d + off, sizeof(h));
-      off += sizeof(h);
-      if (h.tag != want[w].tag) {
-        if (h.size > (1u << 20)) return 1;
-        if (h.size > n - off || nstash == 64) return 0;
-        stash[nstash].tag = h.tag;
-        stash[nstash++].size = h.size;
-        off += h.size;
-        continue;
-      }
-      if (h.size != want[w].size || n - off < h.size) return 0;
-      off += h.size;
-      found = 1;
-    }
-  }
-  return 0;
-}
-
 typedef struct {
   int mode;
   const uint8_t* d;
   size_t n;
-  int rootFd, peerFd;        /* the harness's listeners: root, rank 1 */
-  acclSocketAddr peerAddr;   /* rank 1's listen address */
+  int rootFd, peerFd;      /* the harness's listeners: root, rank 1 */
+  acclSocketAddr peerAddr; /* rank 1's listen address */
   volatile int abortFlag;
   atomic_int mainDone;
 } Fake;
@@ -195,6 +168,8 @@ static void* fakeSide(void* arg) {
   int held[4] = {-1, -1, -1, -1};
   int fd = acceptWait(f->rootFd, 2000);
   acclHello h;
+  static const uint8_t challenge[ACCL_CHALLENGE_BYTES] = {1, 2, 3};
+  if (fd >= 0) sendAll(fd, challenge, sizeof(challenge));
   if (fd < 0 || readFull(fd, &h, sizeof(h), 2000) != 0) goto out;
   if (f->mode == 1) {
     sendAll(fd, f->d, f->n);
@@ -211,6 +186,7 @@ static void* fakeSide(void* arg) {
     msg.rep.magic = ACCL_HELLO_MAGIC;
     msg.rep.status = acclSuccess;
     msg.rep.nranks = 2;
+    memcpy(msg.rep.nonce, kNonce, sizeof(kNonce));
     msg.addrs[0] = h.addr;
     acclAddrToWire(&f->peerAddr, &msg.addrs[1]);
     sendAll(fd, &msg, sizeof(msg));
@@ -223,12 +199,12 @@ static void* fakeSide(void* arg) {
     /* our ring connection to rank 0 (its predecessor) */
     held[1] = dial(&rank0);
     if (held[1] < 0) goto out;
-    acclHelloFill(&h, kSecret, ACCL_HELLO_RING, 1, 2, NULL);
+    acclHelloFill(&h, kSecret, kNonce, ACCL_HELLO_RING, 1, 2, NULL);
     sendAll(held[1], &h, sizeof(h));
     /* and the fuzzed messages on a P2P connection */
     held[2] = dial(&rank0);
     if (held[2] < 0) goto out;
-    acclHelloFill(&h, kSecret, ACCL_HELLO_P2P, 1, 2, NULL);
+    acclHelloFill(&h, kSecret, kNonce, ACCL_HELLO_P2P, 1, 2, NULL);
     sendAll(held[2], &h, sizeof(h));
     sendAll(held[2], f->d, f->n);
     shutdown(held[2], SHUT_WR);
@@ -281,9 +257,6 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     unsetenv("ACCL_COMM_ID");
   }
   if (size < 1) return 0;
-  static int skipKnown = -1;
-  if (skipKnown < 0) skipKnown = getenv("FUZZ_SKIP_KNOWN") && atoi(getenv("FUZZ_SKIP_KNOWN")) == 1;
-  if (skipKnown && data[0] % 3 == 2 && reachesKnownDefect(data + 1, size - 1)) return 0;
   switch (data[0] % 3) {
     case 0: fuzzRoot(data + 1, size - 1); break;
     case 1: fuzzRank(1, data + 1, size - 1); break;

@@ -74,8 +74,10 @@ def addr_wire(port=0, ip=(127, 0, 0, 1), family=2):
     return struct.pack("<H", family) + struct.pack(">H", port) + bytes(ip).ljust(16, b"\0")
 
 
-def hello(kind=ROOT, rank=0, nranks=1, secret=SECRET, magic=HELLO_MAGIC, port=40000):
-    h = struct.pack("<Q", magic) + secret + struct.pack("<iiii", kind, rank, nranks, 0) + addr_wire(port) + bytes(4)
+# mac all zero: the harness fills in the MAC of the root's challenge under the
+# job's secret (a rank holding the secret); anything else is sent as is
+def hello(kind=ROOT, rank=0, nranks=1, mac=bytes(16), magic=HELLO_MAGIC, port=40000):
+    h = struct.pack("<Q", magic) + mac + struct.pack("<iiii", kind, rank, nranks, 0) + addr_wire(port) + bytes(4)
     assert len(h) == 64
     return h
 
@@ -87,8 +89,8 @@ def frames(*fs):
     return out
 
 
-def reply(status=0, nranks=1, magic=HELLO_MAGIC):
-    return struct.pack("<Qii", magic, status, nranks)
+def reply(status=0, nranks=1, magic=HELLO_MAGIC, nonce=bytes(range(16))):
+    return struct.pack("<Qii", magic, status, nranks) + nonce
 
 
 def msg(tag, data, size=None):
@@ -107,9 +109,10 @@ def seeds_bootstrap():
     w("root-max-ranks", 0, frames(hello(nranks=1 << 20, rank=(1 << 20) - 1)))
     w("root-negative-rank", 0, frames(hello(rank=-1, nranks=2)))
     w("root-ring-kind", 0, frames(hello(kind=RING)))
-    w("root-wrong-secret", 0, frames(hello(secret=bytes(16))))
+    w("root-wrong-secret", 0, frames(hello(mac=bytes([0xab] * 16))))
     w("root-bad-magic", 0, frames(hello(magic=0x1234)))
     w("root-truncated", 0, frames(hello()[:40]))
+    w("root-replayed", 0, frames(hello(mac=bytes(range(16)))))
     w("root-garbage", 0, frames(bytes(range(200)), b"GET / HTTP/1.0\r\n\r\n"))
     w("root-empty-conns", 0, frames(b"", b"", b""))
     # mode 1: a rank reading the root's reply (nranks 1)
@@ -128,13 +131,15 @@ def seeds_bootstrap():
     w("msgs-other-tags", 2, msg(3, b"abc") + msg(4, bytes(100)) + msg(7, bytes(16)) + msg(9, bytes(8)))
     w("msgs-wrong-size", 2, msg(7, bytes(15)))
     w("msgs-huge-size", 2, msg(7, b"", size=1 << 40))
-    # a peer's stashed message of 2^64-8 bytes: malloc(header + size) wraps and
-    # stashPush writes past a 16-byte block (found by fuzz_bootstrap): kept as
-    # a reproducer, not a seed, until fixed
-    d = os.path.join(HERE, "crashes", "bootstrap")
+    # a peer's stashed message of 2^64-8 bytes: malloc(header + size) wrapped
+    # and stashPush wrote past a 16-byte block (C4, found by fuzz_bootstrap,
+    # fixed): a seed, and a regression input that test_bootstrap_peer replays
+    stash_overflow = msg(3, bytes(64), size=M64 - 7)
+    w("msgs-stash-size-overflow", 2, stash_overflow)
+    d = os.path.join(HERE, "regressions", "bootstrap")
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "stash-size-overflow"), "wb") as f:
-        f.write(bytes([2]) + msg(3, bytes(64), size=M64 - 7))
+        f.write(bytes([2]) + stash_overflow)
     w("msgs-truncated", 2, msg(7, bytes(16))[:10])
     w("msgs-empty", 2, b"")
 

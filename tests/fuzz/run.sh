@@ -3,7 +3,9 @@
 # $FUZZ_SECONDS from its seeds (tests/fuzz/corpus/<name>/) plus the corpus it
 # grew before (BUILDDIR/fuzz-corpus/<name>/), then replay the kept crash
 # reproducers (tests/fuzz/crashes/<name>/: defects found and reported, not
-# yet fixed; they are reported, and do not fail the run). Prints one line
+# yet fixed; they are reported, and do not fail the run). Reproducers of
+# fixed defects move to tests/fuzz/regressions/<name>/: seeds of every run
+# (a crash there fails it), and replayed by the unit tests. Prints one line
 # per target: executions, coverage (edges, features), corpus size, crashes.
 # Exit 1 when a run found a new crash, leak or timeout (the reproducer is in
 # BUILDDIR/fuzz-artifacts/).
@@ -27,7 +29,8 @@ for prog in "$@"; do
   # kept in tests/fuzz/crashes/ (replayed below without it)
   FUZZ_SKIP_KNOWN=1 "$build/$prog" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=1048576 \
     -print_final_stats=1 \
-    -artifact_prefix="$build/fuzz-artifacts/$name-" "$work" "$seeds" > "$log" 2>&1
+    -artifact_prefix="$build/fuzz-artifacts/$name-" "$work" "$seeds" \
+    $(test -d "$src/tests/fuzz/regressions/$name" && echo "$src/tests/fuzz/regressions/$name") > "$log" 2>&1
   rc=$?
   after=$(ls "$build/fuzz-artifacts" | grep -c "^$name-" || true)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

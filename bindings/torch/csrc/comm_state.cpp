@@ -141,6 +141,9 @@ std::string CommState::failure() {
   acclResult_t async = acclSuccess;
   if (acclCommGetAsyncError(comm_, &async) != acclSuccess) return "cannot query the communicator";
   if (async == acclSuccess) return std::string();
+  // the communicator keeps the text of its failure: for a mismatch, both calls
+  const char* text = acclGetLastError(comm_);
+  if (text != nullptr && *text != '\0') return std::string(acclGetErrorString(async)) + ": " + text;
   return std::string(acclGetErrorString(async)) + " (see the acc-ccl WARN lines for the cause)";
 }
 

@@ -34,7 +34,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::broadcast(std::vector<at::Tenso
   int root = static_cast<int>(opts.rootRank);
   std::function<void()> done;
   if (!user.is_same(buf) && getRank() != root) done = [user, buf]() mutable { user.copy_(buf); };
-  checkAgreement(c10d::OpType::BROADCAST, what, user, user.numel(), root);
   return submit(
       c10d::OpType::BROADCAST, "accl:broadcast", what, tensors, tensors, {buf},
       [&](acclComm_t comm, accStream_t stream) {
@@ -59,7 +58,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::_allgather_base(at::Tensor& out
   at::Tensor user = outputBuffer;
   std::function<void()> done;
   if (!user.is_same(out)) done = [user, out]() mutable { user.copy_(out); };
-  checkAgreement(c10d::OpType::_ALLGATHER_BASE, what, in, in.numel());
   return submit(
       c10d::OpType::_ALLGATHER_BASE, "accl:_all_gather_base", what, {inputBuffer}, {outputBuffer}, {in, out},
       [&](acclComm_t comm, accStream_t stream) {
@@ -86,7 +84,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::allgather(std::vector<std::vect
   const FlatType ft = flatOf(in);
   const int64_t n = in.numel();
   at::Tensor flat = at::empty({n * getSize()}, in.options());
-  checkAgreement(c10d::OpType::ALLGATHER, what, in, n);
   return submit(
       c10d::OpType::ALLGATHER, "accl:all_gather", what, inputTensors, outs, {in, flat},
       [&](acclComm_t comm, accStream_t stream) {
@@ -137,7 +134,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::allgather_coalesced(
   }
   at::Tensor packed = at::cat(parts);
   at::Tensor all = at::empty({total * size}, at::kByte);
-  checkAgreement(c10d::OpType::ALLGATHER_COALESCED, what, packed, total);
   std::vector<std::vector<at::Tensor>> outs = outputTensorLists;
   std::vector<at::Tensor> flatOuts;
   for (const auto& l : outs) flatOuts.insert(flatOuts.end(), l.begin(), l.end());
@@ -168,7 +164,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::gather(std::vector<std::vector<
   const int root = static_cast<int>(opts.rootRank), me = getRank(), size = getSize();
   const at::Tensor in = contiguousBuffer(inputTensors[0]);
   const FlatType ft = flatOf(in);
-  checkAgreement(c10d::OpType::GATHER, what, in, in.numel(), root);
   if (me != root) {
     TORCH_CHECK(outputTensors.empty() || (outputTensors.size() == 1 && outputTensors[0].empty()), "acc-ccl ", what,
                 ": only the root rank may pass output tensors");
@@ -216,7 +211,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::scatter(std::vector<at::Tensor>
   at::Tensor user = outputTensors[0];
   at::Tensor out = contiguousBuffer(user);
   const FlatType ft = flatOf(out);
-  checkAgreement(c10d::OpType::SCATTER, what, out, out.numel(), root);
   if (me != root) {
     TORCH_CHECK(inputTensors.empty() || (inputTensors.size() == 1 && inputTensors[0].empty()), "acc-ccl ", what,
                 ": only the root rank may pass input tensors");

@@ -62,7 +62,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall_base(at::Tensor& outpu
     TORCH_CHECK(in.numel() == out.numel() && in.numel() % size == 0, "acc-ccl ", what, ": input (", in.numel(),
                 " elements) and output (", out.numel(), ") must be equal and divisible by the group size ", size);
     size_t count = static_cast<size_t>(in.numel() / size) * mult;
-    checkAgreement(c10d::OpType::ALLTOALL_BASE, what, in, in.numel());
     return submit(
         c10d::OpType::ALLTOALL_BASE, "accl:all_to_all", what, {inputBuffer}, {outputBuffer}, {in, out},
         [&](acclComm_t comm, accStream_t stream) {
@@ -80,7 +79,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall_base(at::Tensor& outpu
   TORCH_CHECK(sendSplits[me] * inRow == recvSplits[me] * outRow, "acc-ccl ", what,
               ": this rank sends itself ", sendSplits[me], " rows but expects ", recvSplits[me]);
   const size_t esize = in.element_size();
-  checkAgreement(c10d::OpType::ALLTOALL_BASE, what, in, -1);  // uneven: counts differ by design
   return submit(
       c10d::OpType::ALLTOALL_BASE, "accl:all_to_all", what, {inputBuffer}, {outputBuffer}, {in, out},
       [&](acclComm_t comm, accStream_t stream) {
@@ -128,7 +126,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::alltoall(std::vector<at::Tensor
     outs.push_back(contiguousBuffer(outputTensors[p]));
   }
   TORCH_CHECK(ins[me].numel() == outs[me].numel(), "acc-ccl ", what, ": this rank's own input and output differ in size");
-  checkAgreement(c10d::OpType::ALLTOALL, what, ins[0], -1);
   keep = ins;
   keep.insert(keep.end(), outs.begin(), outs.end());
   std::vector<at::Tensor> users = outputTensors;

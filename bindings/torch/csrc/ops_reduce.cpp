@@ -62,7 +62,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::allreduce(std::vector<at::Tenso
   checkSingle(tensors, what, "tensors");
   at::Tensor user = tensors[0];
   RedPath path = reducePath(opts.reduceOp, user, what);
-  checkAgreement(c10d::OpType::ALLREDUCE, what, user, user.numel());
   if (path != RedPath::kNative)
     return allreduceEmulated(user, opts.reduceOp, path, opts.timeout, c10d::OpType::ALLREDUCE, "accl:all_reduce", what);
   acclDataType_t type = acclTypeOf(user, what);
@@ -162,7 +161,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::allreduce_coalesced(std::vector
   }
   int64_t total = 0;
   for (const auto& t : tensors) total += t.numel();
-  checkAgreement(c10d::OpType::ALLREDUCE_COALESCED, what, tensors[0], total);
   if (!native) {
     // One flat tensor through the emulated path (Gloo asks for one dtype too).
     for (const auto& t : tensors)
@@ -218,7 +216,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::reduce(std::vector<at::Tensor>&
   RedPath path = reducePath(opts.reduceOp, user, what);
   int root = static_cast<int>(opts.rootRank);
   const bool atRoot = getRank() == root;
-  checkAgreement(c10d::OpType::REDUCE, what, user, user.numel(), root);
   if (path == RedPath::kGather) {
     // Every rank gathers (the root alone keeps the result): n x the traffic.
     at::Tensor in = contiguousBuffer(user);
@@ -261,7 +258,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::_reduce_scatter_base(at::Tensor
               inputBuffer.numel(), " elements, expected output size ", outputBuffer.numel(), " x group size ",
               getSize());
   RedPath path = reducePath(opts.reduceOp, outputBuffer, what);
-  checkAgreement(c10d::OpType::_REDUCE_SCATTER_BASE, what, outputBuffer, outputBuffer.numel());
   at::Tensor user = outputBuffer;
   if (path == RedPath::kGather) {
     // Block r of every rank's input comes to rank r (all-to-all), reduced here.
@@ -320,7 +316,6 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::reduce_scatter(std::vector<at::
 
 c10::intrusive_ptr<c10d::Work> ProcessGroupAccl::barrier(const c10d::BarrierOptions& opts) {
   // A one-element allreduce: every rank must have entered before any leaves.
-  checkAgreement(c10d::OpType::BARRIER, "barrier", at::Tensor(), 0);
   at::Tensor token = at::zeros({1}, at::kInt);
   return submit(
       c10d::OpType::BARRIER, "accl:barrier", "barrier", {}, {}, {token},

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -42,10 +41,6 @@ ProcessGroupAccl::ProcessGroupAccl(const c10::intrusive_ptr<c10d::Store>& store,
   uint64_t seqStart = 0;
   state_ = std::make_shared<CommState>(store, rank, size, &seqStart);
   seq_.store(seqStart);
-  const char* check = std::getenv("ACCL_TORCH_CHECK");
-  const char* torchDebug = std::getenv("TORCH_DISTRIBUTED_DEBUG");
-  checkCalls_ = (check != nullptr && std::strcmp(check, "0") != 0 && *check != '\0') ||
-                (torchDebug != nullptr && std::strcmp(torchDebug, "DETAIL") == 0);
   pool_ = std::make_shared<CallbackPool>();
   // Stopped first in the destructor, so the scan may use the group's members.
   watchdog_ = std::make_shared<Watchdog>(watchdogPeriod(timeout_), [this](Watchdog::Clock::time_point now) {
@@ -178,36 +173,6 @@ void ProcessGroupAccl::monitoredBarrier(const c10d::BarrierOptions& opts, bool w
   if (waitAllRanks && missing.size() > 1)
     TORCH_CHECK(false, "[Rank 0]: Ranks ", list.str(), " failed to pass monitoredBarrier in ", ms, " ms");
   TORCH_CHECK(false, "[Rank 0]: Rank ", missing[0], " failed to pass monitoredBarrier in ", ms, " ms");
-}
-
-void ProcessGroupAccl::checkAgreement(c10d::OpType type, const char* what, const at::Tensor& like, int64_t count,
-                                      int64_t root) {
-  if (!checkCalls_) return;
-  constexpr int kFields = 4;
-  const int64_t dtype = like.defined() ? static_cast<int64_t>(like.scalar_type()) : -1;
-  at::Tensor mine = at::tensor({static_cast<int64_t>(type), dtype, count, root}, at::kLong);
-  at::Tensor all = at::empty({getSize() * kFields}, at::kLong);
-  auto work = submit(
-      c10d::OpType::ALLGATHER, nullptr, "argument check (ACCL_TORCH_CHECK)", {}, {}, {mine, all},
-      [&](acclComm_t comm, accStream_t stream) {
-        return acclAllGather(bytesOf(mine), bytesOf(all), kFields, acclInt64, comm, stream);
-      },
-      nullptr, c10d::kUnsetTimeout);
-  work->wait();
-  const int64_t* f = all.data_ptr<int64_t>();
-  auto describe = [&](int r) {
-    const int64_t* g = f + r * kFields;
-    std::ostringstream os;
-    os << "rank " << r << " called " << c10d::opTypeToString(static_cast<c10d::OpType>(g[0])) << " with " << g[2]
-       << " elements";
-    if (g[1] >= 0) os << " of " << c10::toString(static_cast<at::ScalarType>(g[1]));
-    if (g[3] >= 0) os << " (root " << g[3] << ")";
-    return os.str();
-  };
-  std::string differ;
-  for (int r = 1; r < getSize(); r++)
-    if (std::memcmp(f, f + r * kFields, sizeof(int64_t) * kFields) != 0) differ += "; " + describe(r);
-  TORCH_CHECK(differ.empty(), "acc-ccl ", what, ": the ranks' calls do not match: ", describe(0), differ);
 }
 
 }  // namespace accl_torch

@@ -99,11 +99,6 @@ class ProcessGroupAccl : public AcclBackendBase {
     return optTimeout.count() > 0 ? optTimeout : timeout_;
   }
   void checkRank(int64_t r, const char* what, const char* arg) const;
-  // With ACCL_TORCH_CHECK=1 (or TORCH_DISTRIBUTED_DEBUG=DETAIL) every
-  // collective first allgathers (op, dtype, count, root) and throws on all
-  // ranks if they differ; otherwise a no-op. Costs one small collective and a
-  // host round trip per call, so it is a debugging aid, off by default.
-  void checkAgreement(c10d::OpType type, const char* what, const at::Tensor& like, int64_t count, int64_t root = -1);
   // Reductions acc-ccl cannot do itself (types.hpp RedPath).
   c10::intrusive_ptr<c10d::Work> allreduceEmulated(at::Tensor user, const c10d::ReduceOp& op, RedPath path,
                                                    std::chrono::milliseconds timeout, c10d::OpType type,
@@ -114,7 +109,6 @@ class ProcessGroupAccl : public AcclBackendBase {
   c10::intrusive_ptr<c10d::Store> store_;
   std::shared_ptr<CommState> state_;  // the group's communicator
   std::chrono::milliseconds timeout_;
-  bool checkCalls_ = false;
   std::atomic<uint64_t> seq_{0};
   uint64_t monitoredEpoch_ = 0;
   std::shared_ptr<CallbackPool> pool_;

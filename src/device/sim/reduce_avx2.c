@@ -3,8 +3,13 @@
 #include "device/sim/reduce.h"
 
 #if defined(__x86_64__)
+#if defined(__clang__) /* clang ignores #pragma GCC target */
+#include <immintrin.h>
+#pragma clang attribute push(__attribute__((target("avx2,f16c"))), apply_to = function)
+#else
 #pragma GCC target("avx2,f16c")
 #include <immintrin.h>
+#endif
 
 #define VB 32
 #define SIMK(name) name##_avx2
@@ -24,6 +29,9 @@ static inline void streamOut(char* dst, const char* src, size_t n) {
 static inline void streamFence(void) { _mm_sfence(); }
 
 #include "device/sim/reduce_kernels.inc"
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
 #else
 const simReduceFn simReduceTable_avx2[acclNumTypes][ACCDEV_NUM_OPS]; /* never selected off x86-64 */
 #endif

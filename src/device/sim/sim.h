@@ -190,7 +190,10 @@ accError_t simGetCounters(int dev, accDeviceCounters* c);
 void simHandleAdd(void* h);
 int simHandleRemove(void* h); /* 1 if it was live */
 int simHandleLive(const void* h);
-void simHandleResetAfterFork(void);
+/* In a forked child: forget the parent's handles; returns the parent's table
+ * (its entries point to the parent's streams and events), for the caller to
+ * keep reachable. */
+void* simHandleResetAfterFork(void);
 
 static inline void simCpuRelax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -55,17 +55,46 @@ static void initDeviceStruct(simDevice* d, int index) {
   pthread_mutex_init(&d->streamsLock, NULL);
 }
 
+/* What a forked child dropped of its parent's device state: the device
+ * structs as the fork left them (allocation tables, streams and their
+ * queues) and the parent's handle table (its streams and events). Never
+ * used again: their locks may be held by threads that do not exist here,
+ * and the child may still hold the parent's handles, which the new handle
+ * table refuses. Not freed either (freeing the streams means walking queues
+ * that a vanished engine thread may have left half updated): kept
+ * reachable, so the child's exit is no leak (LeakSanitizer reported these
+ * at every forked child's exit, campaign C5). One record per fork, chained:
+ * a child's child keeps its parent's records too. */
+typedef struct simForkOrphans {
+  struct simForkOrphans* next;
+  void* handles;
+  int ndevices;
+  simDevice devices[];
+} simForkOrphans;
+static simForkOrphans* simOrphans;
+
 /* In a forked child the engine threads do not exist and locks may be held by
  * threads that are gone: drop every device (unmapping the parent's memory,
  * which the child must not scribble on) and start afresh on first use. Old
  * stream and event handles become invalid. */
 static void simAfterForkChild(void) {
+  /* glibc's malloc is usable in a fork handler of the child */
+  simForkOrphans* o = malloc(sizeof(*o) + sizeof(simDevice) * (size_t)simNumDevices);
+  if (o) {
+    o->ndevices = simNumDevices;
+    memcpy(o->devices, simDevices, sizeof(simDevice) * (size_t)simNumDevices);
+  }
   for (int i = 0; i < simNumDevices; i++) {
     simMemUnmapAfterFork(&simDevices[i]);
     initDeviceStruct(&simDevices[i], i);
   }
   simIpcResetAfterFork();
-  simHandleResetAfterFork();
+  void* handles = simHandleResetAfterFork();
+  if (o) {
+    o->handles = handles;
+    o->next = simOrphans;
+    simOrphans = o;
+  }
   pthread_mutex_init(&simInitLock, NULL);
   simGeneration++;
 }

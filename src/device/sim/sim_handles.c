@@ -66,8 +66,10 @@ int simHandleLive(const void* h) {
   return live;
 }
 
-void simHandleResetAfterFork(void) {
+void* simHandleResetAfterFork(void) {
   pthread_mutex_init(&handlesLock, NULL);
-  slots = NULL; /* the parent's handles are not valid here (leaked on purpose) */
+  void* parents = slots; /* the parent's handles are not valid here: the caller keeps the table */
+  slots = NULL;
   nslots = nused = 0;
+  return parents;
 }
