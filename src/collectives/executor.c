@@ -681,8 +681,8 @@ static int execStepBody(void* arg, int dev) {
   if (!x->sigChecked) {
     int r = sigFinal(x);
     if (r == 0) {
-      int h = checkHealth(x);
-      return h < 0 ? h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
+      acclResult_t h = checkHealth(x);
+      return h != acclSuccess ? -(int)h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
     }
     if (r < 0) return r;
     x->sigChecked = 1;
