@@ -104,9 +104,12 @@ void perfJsonSize(perfJson* j, size_t v) {
 void perfJsonDouble(perfJson* j, double v) {
   beforeValue(j);
   /* NaN (nccl-tests' choice) and infinities (a zero time) as strings: JSON has no such numbers. */
-  if (v != v) fputs("\"nan\"", j->f);
-  else if (isinf(v)) fputs(v > 0 ? "\"inf\"" : "\"-inf\"", j->f);
-  else fprintf(j->f, "%lf", v);
+  if (v != v)
+    fputs("\"nan\"", j->f);
+  else if (isinf(v))
+    fputs(v > 0 ? "\"inf\"" : "\"-inf\"", j->f);
+  else
+    fprintf(j->f, "%lf", v);
 }
 
 void perfJsonNull(perfJson* j) {
@@ -122,4 +125,29 @@ void perfJsonClose(perfJson* j) {
   while (j->depth > 0) end(j);
   fclose(j->f);
   j->f = NULL;
+}
+
+void perfJsonKeyString(perfJson* j, const char* key, const char* s) {
+  perfJsonKey(j, key);
+  perfJsonString(j, s);
+}
+
+void perfJsonKeyBool(perfJson* j, const char* key, int v) {
+  perfJsonKey(j, key);
+  perfJsonBool(j, v);
+}
+
+void perfJsonKeyInt(perfJson* j, const char* key, long long v) {
+  perfJsonKey(j, key);
+  perfJsonInt(j, v);
+}
+
+void perfJsonKeySize(perfJson* j, const char* key, size_t v) {
+  perfJsonKey(j, key);
+  perfJsonSize(j, v);
+}
+
+void perfJsonKeyDouble(perfJson* j, const char* key, double v) {
+  perfJsonKey(j, key);
+  perfJsonDouble(j, v);
 }

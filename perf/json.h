@@ -11,9 +11,9 @@
 typedef struct perfJson {
   FILE* f;
   int depth;
-  char kind[32];  /* per level: 'o' object, 'l' list */
-  int count[32];  /* values written at that level */
-  int afterKey;   /* a key was written; its value comes next */
+  char kind[32]; /* per level: 'o' object, 'l' list */
+  int count[32]; /* values written at that level */
+  int afterKey;  /* a key was written; its value comes next */
 } perfJson;
 
 /* Opens path for writing without replacing a file: when path exists, path.0,
@@ -32,6 +32,12 @@ void perfJsonInt(perfJson* j, long long v);
 void perfJsonSize(perfJson* j, size_t v);
 void perfJsonDouble(perfJson* j, double v); /* %lf; NaN and infinities as strings "nan", "inf" */
 void perfJsonNull(perfJson* j);
+/* A key and its value in one call. */
+void perfJsonKeyString(perfJson* j, const char* key, const char* s);
+void perfJsonKeyBool(perfJson* j, const char* key, int v);
+void perfJsonKeyInt(perfJson* j, const char* key, long long v);
+void perfJsonKeySize(perfJson* j, const char* key, size_t v);
+void perfJsonKeyDouble(perfJson* j, const char* key, double v);
 int perfJsonDepth(const perfJson* j);
 /* Closes every open level (a pending key gets null) and the file. */
 void perfJsonClose(perfJson* j);

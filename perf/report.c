@@ -49,10 +49,8 @@ void perfReportJsonInit(perfReport* rep, int argc, char** argv, char** envp) {
   char date[64];
   now(date, sizeof(date));
   perfJsonBeginObject(j);
-  perfJsonKey(j, "version");
-  perfJsonInt(j, PERF_JSON_VERSION);
-  perfJsonKey(j, "start_time");
-  perfJsonString(j, date);
+  perfJsonKeyInt(j, "version", PERF_JSON_VERSION);
+  perfJsonKeyString(j, "start_time", date);
   perfJsonKey(j, "args");
   perfJsonBeginList(j);
   for (int i = 0; i < argc; i++) perfJsonString(j, argv[i]);
@@ -62,18 +60,18 @@ void perfReportJsonInit(perfReport* rep, int argc, char** argv, char** envp) {
   for (char** e = envp; e && *e; e++) perfJsonString(j, *e);
   perfJsonEndList(j);
   /* The key is nccl-tests' (readers look it up by name); the value is acc-ccl's version code. */
-  perfJsonKey(j, "nccl_version");
-  perfJsonInt(j, rep->libVersion);
+  perfJsonKeyInt(j, "nccl_version", rep->libVersion);
 }
 
 void perfReportHeader(perfReport* rep) {
   const perfArgs* a = rep->args;
   printf("# %s\n", rep->version);
   printf("# Collective test starting: %s\n", rep->program);
-  printf("# nThread %d nGpus %d minBytes %zu maxBytes %zu step: %zu(%s) warmup iters: %d iters: %d agg iters: %d "
-         "validation: %d graph: %d unalign: %d\n",
-         a->nThreads, a->nGpus, a->minBytes, a->maxBytes, a->stepFactor > 1 ? a->stepFactor : a->stepBytes,
-         a->stepFactor > 1 ? "factor" : "bytes", a->warmup, a->iters, a->aggIters, a->check, 0, a->unalign);
+  printf(
+      "# nThread %d nGpus %d minBytes %zu maxBytes %zu step: %zu(%s) warmup iters: %d iters: %d agg iters: %d "
+      "validation: %d graph: %d unalign: %d\n",
+      a->nThreads, a->nGpus, a->minBytes, a->maxBytes, a->stepFactor > 1 ? a->stepFactor : a->stepBytes,
+      a->stepFactor > 1 ? "factor" : "bytes", a->warmup, a->iters, a->aggIters, a->check, 0, a->unalign);
   if (a->blocking == 1) printf("# Blocking Enabled: wait and barrier after each inner iteration (-m) \n");
   if (a->blocking == 2) printf("# Blocking Enabled: wait after each inner iteration (-m), no barrier \n");
   if (a->blocking == 3)
@@ -89,34 +87,21 @@ void perfReportHeader(perfReport* rep) {
     perfJson* j = &rep->json;
     perfJsonKey(j, "config");
     perfJsonBeginObject(j);
-    perfJsonKey(j, "nthreads");
-    perfJsonInt(j, a->nThreads);
-    perfJsonKey(j, "ngpus");
-    perfJsonInt(j, a->nGpus);
-    perfJsonKey(j, "minimum_bytes");
-    perfJsonSize(j, a->minBytes);
-    perfJsonKey(j, "maximum_bytes");
-    perfJsonSize(j, a->maxBytes);
-    perfJsonKey(j, a->stepFactor > 1 ? "step_factor" : "step_bytes");
-    perfJsonSize(j, a->stepFactor > 1 ? a->stepFactor : a->stepBytes);
-    perfJsonKey(j, "warmup_iters");
-    perfJsonInt(j, a->warmup);
-    perfJsonKey(j, "iterations");
-    perfJsonInt(j, a->iters);
-    perfJsonKey(j, "aggregated_iterations");
-    perfJsonInt(j, a->aggIters);
-    perfJsonKey(j, "validation");
-    perfJsonInt(j, a->check);
-    perfJsonKey(j, "graph");
-    perfJsonInt(j, 0);
-    perfJsonKey(j, "blocking_collectives");
-    perfJsonBool(j, a->blocking);
-    perfJsonKey(j, "per_iter_timing");
-    perfJsonBool(j, a->perIterTiming);
-    perfJsonKey(j, "per_iter_skip");
-    perfJsonInt(j, a->perIterSkip);
-    perfJsonKey(j, "parallel_init");
-    perfJsonBool(j, a->parallelInit);
+    perfJsonKeyInt(j, "nthreads", a->nThreads);
+    perfJsonKeyInt(j, "ngpus", a->nGpus);
+    perfJsonKeySize(j, "minimum_bytes", a->minBytes);
+    perfJsonKeySize(j, "maximum_bytes", a->maxBytes);
+    perfJsonKeySize(j, a->stepFactor > 1 ? "step_factor" : "step_bytes",
+                    a->stepFactor > 1 ? a->stepFactor : a->stepBytes);
+    perfJsonKeyInt(j, "warmup_iters", a->warmup);
+    perfJsonKeyInt(j, "iterations", a->iters);
+    perfJsonKeyInt(j, "aggregated_iterations", a->aggIters);
+    perfJsonKeyInt(j, "validation", a->check);
+    perfJsonKeyInt(j, "graph", 0);
+    perfJsonKeyBool(j, "blocking_collectives", a->blocking);
+    perfJsonKeyBool(j, "per_iter_timing", a->perIterTiming);
+    perfJsonKeyInt(j, "per_iter_skip", a->perIterSkip);
+    perfJsonKeyBool(j, "parallel_init", a->parallelInit);
   }
   printf("# Using devices\n");
 }
@@ -134,20 +119,13 @@ void perfReportDevices(perfReport* rep, const perfRankInfo* ranks, int n) {
   for (int r = 0; r < n; r++) {
     const perfRankInfo* ri = &ranks[r];
     perfJsonBeginObject(j);
-    perfJsonKey(j, "rank");
-    perfJsonInt(j, ri->rank);
-    perfJsonKey(j, "group");
-    perfJsonInt(j, ri->group);
-    perfJsonKey(j, "pid");
-    perfJsonInt(j, ri->pid);
-    perfJsonKey(j, "hostname");
-    perfJsonString(j, ri->host);
-    perfJsonKey(j, "device");
-    perfJsonInt(j, ri->device);
-    perfJsonKey(j, "device_hex");
-    perfJsonString(j, ri->dev.busId);
-    perfJsonKey(j, "device_info");
-    perfJsonString(j, ri->dev.name);
+    perfJsonKeyInt(j, "rank", ri->rank);
+    perfJsonKeyInt(j, "group", ri->group);
+    perfJsonKeyInt(j, "pid", ri->pid);
+    perfJsonKeyString(j, "hostname", ri->host);
+    perfJsonKeyInt(j, "device", ri->device);
+    perfJsonKeyString(j, "device_hex", ri->dev.busId);
+    perfJsonKeyString(j, "device_info", ri->dev.name);
     perfJsonEndObject(j);
   }
   perfJsonEndList(j);
@@ -165,21 +143,27 @@ void perfReportColumns(perfReport* rep) {
   const char* t = a->reportCputime ? "cputime" : "time";
   printf("#\n");
   if (a->perIterTiming) {
-    printf("# %10s  %12s  %8s  %6s  %6s              out-of-place (+ per-iteration)                                "
-           "in-place (+ per-iteration)\n", "", "", "", "", "");
-    printf("# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  %7s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  "
-           "%7s %*s\n", "size", "count", "type", "redop", "root", t, "algbw", "busbw", "#wrong", "i_min", "i_max",
-           "i_p99", "i_cv%", t, "algbw", "busbw", "#wrong", "i_min", "i_max", "i_p99", "i_cv%", pad, label);
-    printf("# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  %7s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  "
-           "%7s %*s\n", "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(us)", "(us)", "(%)",
-           "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(us)", "(us)", "(%)", pad, unit);
+    printf(
+        "# %10s  %12s  %8s  %6s  %6s              out-of-place (+ per-iteration)                                "
+        "in-place (+ per-iteration)\n",
+        "", "", "", "", "");
+    printf(
+        "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  %7s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  "
+        "%7s %*s\n",
+        "size", "count", "type", "redop", "root", t, "algbw", "busbw", "#wrong", "i_min", "i_max", "i_p99", "i_cv%", t,
+        "algbw", "busbw", "#wrong", "i_min", "i_max", "i_p99", "i_cv%", pad, label);
+    printf(
+        "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  %7s  %7s  %6s  %6s  %6s  %7s  %7s  %7s  "
+        "%7s %*s\n",
+        "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(us)", "(us)", "(%)", "(us)",
+        "(GB/s)", "(GB/s)", "", "(us)", "(us)", "(us)", "(%)", pad, unit);
   } else {
-    printf("# %10s  %12s  %8s  %6s  %6s           out-of-place                       in-place          \n", "", "",
-           "", "", "");
+    printf("# %10s  %12s  %8s  %6s  %6s           out-of-place                       in-place          \n", "", "", "",
+           "", "");
     printf("# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s %*s\n", "size", "count", "type",
            "redop", "root", t, "algbw", "busbw", "#wrong", t, "algbw", "busbw", "#wrong", pad, label);
-    printf("# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s %*s\n", "(B)", "(elements)", "", "",
-           "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "", pad, unit);
+    printf("# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s %*s\n", "(B)", "(elements)", "", "", "",
+           "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "", pad, unit);
   }
   if (rep->writeJson) {
     perfJsonKey(&rep->json, "results");
@@ -196,14 +180,10 @@ void perfReportRowStart(perfReport* rep, size_t bytes, size_t count, const char*
   if (!rep->writeJson) return;
   perfJson* j = &rep->json;
   perfJsonBeginObject(j);
-  perfJsonKey(j, "size");
-  perfJsonSize(j, bytes);
-  perfJsonKey(j, "count");
-  perfJsonSize(j, count);
-  perfJsonKey(j, "type");
-  perfJsonString(j, type);
-  perfJsonKey(j, "redop");
-  perfJsonString(j, op);
+  perfJsonKeySize(j, "size", bytes);
+  perfJsonKeySize(j, "count", count);
+  perfJsonKeyString(j, "type", type);
+  perfJsonKeyString(j, "redop", op);
   perfJsonKey(j, "root"); /* a string, padded as printed: nccl-tests' schema */
   perfJsonString(j, rootStr);
 }
@@ -215,29 +195,30 @@ void perfReportTimestamp(perfReport* rep) {
   printf("%21s", date);
 }
 
-void perfReportRowBody(perfReport* rep, double timeUs, double algBw, double busBw, int reportErrors,
-                       long long wrong, int outOfPlace) {
+void perfReportRowBody(perfReport* rep, double timeUs, double algBw, double busBw, int reportErrors, long long wrong,
+                       int outOfPlace) {
   const perfArgs* a = rep->args;
   char timeStr[8], algStr[7], busStr[7];
   perfFormatNumber(timeUs, 7, timeStr);
   perfFormatNumber(algBw, 6, algStr);
   perfFormatNumber(busBw, 6, busStr);
-  if (reportErrors && wrong >= 0) printf("  %7s  %6s  %6s  %6g", timeStr, algStr, busStr, (double)wrong);
-  else printf("  %7s  %6s  %6s    N/A", timeStr, algStr, busStr);
+  if (reportErrors && wrong >= 0)
+    printf("  %7s  %6s  %6s  %6g", timeStr, algStr, busStr, (double)wrong);
+  else
+    printf("  %7s  %6s  %6s    N/A", timeStr, algStr, busStr);
   if (!outOfPlace && a->reportTimestamps && !a->perIterTiming) perfReportTimestamp(rep);
   if (!rep->writeJson) return;
   perfJson* j = &rep->json;
   perfJsonKey(j, outOfPlace ? "out_of_place" : "in_place");
   perfJsonBeginObject(j);
-  perfJsonKey(j, a->reportCputime ? "cpu_time" : "time");
-  perfJsonDouble(j, timeUs);
-  perfJsonKey(j, "alg_bw");
-  perfJsonDouble(j, algBw);
-  perfJsonKey(j, "bus_bw");
-  perfJsonDouble(j, busBw);
+  perfJsonKeyDouble(j, a->reportCputime ? "cpu_time" : "time", timeUs);
+  perfJsonKeyDouble(j, "alg_bw", algBw);
+  perfJsonKeyDouble(j, "bus_bw", busBw);
   perfJsonKey(j, "nwrong");
-  if (reportErrors && wrong >= 0) perfJsonDouble(j, (double)wrong);
-  else perfJsonNull(j);
+  if (reportErrors && wrong >= 0)
+    perfJsonDouble(j, (double)wrong);
+  else
+    perfJsonNull(j);
   perfJsonEndObject(j);
 }
 
@@ -281,16 +262,11 @@ void perfReportRowIters(perfReport* rep, const perfIterStats* st, const double* 
   perfJson* j = &rep->json;
   perfJsonKey(j, outOfPlace ? "out_of_place_per_iter" : "in_place_per_iter");
   perfJsonBeginObject(j);
-  perfJsonKey(j, "skipped_iterations");
-  perfJsonInt(j, skipped);
+  perfJsonKeyInt(j, "skipped_iterations", skipped);
   static const char* keys[] = {"min_us", "max_us", "avg_us", "p50_us", "p95_us", "p99_us", "stdev_us"};
   double vals[] = {st->min, st->max, st->avg, st->p50, st->p95, st->p99, st->stdev};
-  for (int k = 0; k < 7; k++) {
-    perfJsonKey(j, keys[k]);
-    perfJsonDouble(j, vals[k] * 1e6);
-  }
-  perfJsonKey(j, "cv_pct");
-  perfJsonDouble(j, cv);
+  for (int k = 0; k < 7; k++) { perfJsonKeyDouble(j, keys[k], vals[k] * 1e6); }
+  perfJsonKeyDouble(j, "cv_pct", cv);
   perfJsonKey(j, "times_us");
   perfJsonBeginList(j);
   for (int i = 0; i < nIters; i++) perfJsonDouble(j, times[i] * 1e6);
@@ -312,10 +288,8 @@ void perfReportRowEnd(perfReport* rep) {
   printf("\n");
   if (!rep->writeJson) return;
   perfJson* j = &rep->json;
-  perfJsonKey(j, "actual_iterations");
-  perfJsonInt(j, rep->args->iters);
-  perfJsonKey(j, "experiment_name");
-  perfJsonString(j, "");
+  perfJsonKeyInt(j, "actual_iterations", rep->args->iters);
+  perfJsonKeyString(j, "experiment_name", "");
   perfJsonEndObject(j);
 }
 
@@ -332,18 +306,17 @@ void perfReportFooter(perfReport* rep, int errors, double avgBusBw, double minBu
   perfJson* j = &rep->json;
   perfJsonKey(j, "out_of_bounds");
   perfJsonBeginObject(j);
-  perfJsonKey(j, "count");
-  perfJsonInt(j, errors);
-  perfJsonKey(j, "okay");
-  perfJsonBool(j, errors == 0);
+  perfJsonKeyInt(j, "count", errors);
+  perfJsonKeyBool(j, "okay", errors == 0);
   perfJsonEndObject(j);
   perfJsonKey(j, "average_bus_bandwidth");
   perfJsonBeginObject(j);
-  perfJsonKey(j, "bandwidth");
-  perfJsonDouble(j, avgBusBw);
+  perfJsonKeyDouble(j, "bandwidth", avgBusBw);
   perfJsonKey(j, "okay");
-  if (minBusBw < 0) perfJsonString(j, "unchecked");
-  else perfJsonBool(j, avgBusBw >= minBusBw * 0.9);
+  if (minBusBw < 0)
+    perfJsonString(j, "unchecked");
+  else
+    perfJsonBool(j, avgBusBw >= minBusBw * 0.9);
   perfJsonEndObject(j);
 }
 
@@ -352,8 +325,7 @@ static void closeJson(perfReport* rep) {
   if (perfJsonDepth(j) == 1) {
     char date[64];
     now(date, sizeof(date));
-    perfJsonKey(j, "end_time");
-    perfJsonString(j, date);
+    perfJsonKeyString(j, "end_time", date);
   }
   perfJsonClose(j);
   rep->writeJson = 0;
@@ -361,8 +333,10 @@ static void closeJson(perfReport* rep) {
 
 void perfReportFinish(perfReport* rep, const char* lastError) {
   printf("#\n");
-  if (lastError && *lastError) printf("# error: %s\n", lastError);
-  else printf("\n");
+  if (lastError && *lastError)
+    printf("# error: %s\n", lastError);
+  else
+    printf("\n");
   fflush(stdout);
   if (!rep->writeJson) return;
   perfJson* j = &rep->json;

@@ -382,6 +382,19 @@ static lifeJob* newJob(jobKind kind, const char* fn) {
   return j;
 }
 
+/* A life-cycle call on comm, once its own argument checks gave res: enter
+ * the communicator and make the call's job; a failure fails the group too. */
+static acclResult_t enterWithJob(acclComm_t comm, const char* fn, jobKind kind, acclResult_t res, lifeJob** out) {
+  *out = NULL;
+  if (res == acclSuccess) res = acclCommEnter(comm, fn);
+  if (res == acclSuccess && (*out = newJob(kind, fn)) == NULL) {
+    acclCommLeave(comm);
+    res = acclSystemError;
+  }
+  if (res != acclSuccess) acclGroupFail(res);
+  return res;
+}
+
 /* ----------------------------------------------------------- config */
 
 static acclResult_t checkConfig(const acclConfig_t* config, const char* fn) {
@@ -487,17 +500,9 @@ ACCL_EXPORT acclResult_t acclCommInitRankConfig(acclComm_t* comm, int nranks, ac
 
 ACCL_EXPORT acclResult_t acclCommFinalize(acclComm_t comm) {
   const char* fn = "acclCommFinalize";
-  acclResult_t res = acclCommEnter(comm, fn);
-  if (res != acclSuccess) {
-    acclGroupFail(res);
-    return res;
-  }
-  lifeJob* j = newJob(JOB_FINALIZE, fn);
-  if (j == NULL) {
-    acclCommLeave(comm);
-    acclGroupFail(acclSystemError);
-    return acclSystemError;
-  }
+  lifeJob* j;
+  acclResult_t res = enterWithJob(comm, fn, JOB_FINALIZE, acclSuccess, &j);
+  if (res != acclSuccess) return res;
   j->comm = comm;
   j->blocking = comm->blocking;
   if (!j->blocking) __atomic_store_n(&comm->state, acclInProgress, __ATOMIC_RELEASE);
@@ -568,17 +573,9 @@ ACCL_EXPORT acclResult_t acclCommSplit(acclComm_t comm, int color, int key, accl
     }
   }
   if (res == acclSuccess) res = checkConfig(config, fn);
-  if (res == acclSuccess) res = acclCommEnter(comm, fn);
-  if (res != acclSuccess) {
-    acclGroupFail(res);
-    return res;
-  }
-  lifeJob* j = newJob(JOB_SPLIT, fn);
-  if (j == NULL) {
-    acclCommLeave(comm);
-    acclGroupFail(acclSystemError);
-    return acclSystemError;
-  }
+  lifeJob* j;
+  res = enterWithJob(comm, fn, JOB_SPLIT, res, &j);
+  if (res != acclSuccess) return res;
   j->color = color;
   j->key = key;
   res = derive(j, comm, color != ACCL_SPLIT_NOCOLOR, newcomm, config);

@@ -33,17 +33,10 @@ acclResult_t acclBuildDirect(acclPlan* plan, int t, int rank, int nranks) {
   s.srcBuf = ACCL_BUF_SEND;
   s.dstBuf = ACCL_BUF_RECV;
   switch (task->func) {
-    case ACCL_FUNC_ALLREDUCE: /* reduce our slice of everyone's input into everyone's output */
-      s.mask = all;
-      s.dstMask = all;
-      s.srcOff = s.dstOff = off;
-      s.count = cnt;
-      s.flags = pre | post;
-      ACCLCHECK(add(plan, lane, s));
-      break;
+    case ACCL_FUNC_ALLREDUCE: /* reduce our slice of everyone's input into everyone's output (Reduce: the root's) */
     case ACCL_FUNC_REDUCE:
       s.mask = all;
-      s.dstMask = 1ull << task->root;
+      s.dstMask = task->func == ACCL_FUNC_REDUCE ? 1ull << task->root : all;
       s.srcOff = s.dstOff = off;
       s.count = cnt;
       s.flags = pre | post;

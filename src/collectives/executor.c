@@ -24,6 +24,14 @@ typedef struct {
   int syncPublished; /* SYNC / LL: our part was written */
 } laneState;
 
+/* What one call of a step, or of a lane, achieved. */
+typedef enum {
+  ACCL_LANE_FAILED = -1,  /* an error, logged; acclExec.err says which */
+  ACCL_LANE_BLOCKED = 0,  /* nothing moved: waits for a peer, a credit or an input */
+  ACCL_LANE_MOVED = 1,    /* moved, and more of the step (or lane) remains */
+  ACCL_LANE_STEP_DONE = 2 /* the step is complete: the lane goes on with the next */
+} acclLaneResult;
+
 typedef struct {
   acclPlan* plan;
   struct acclComm* comm;
@@ -36,7 +44,13 @@ typedef struct {
   size_t llTempBytes;
   acclConn** zcConns; /* connections with zero-copy sends this run (idle before the plan ends) */
   int nZc, capZc;
+  acclResult_t err; /* why a step returned ACCL_LANE_FAILED */
 } acclExec;
+
+static acclLaneResult laneFail(acclExec* x, acclResult_t err) {
+  x->err = err;
+  return ACCL_LANE_FAILED;
+}
 
 enum { STAGE_TURN = 0, STAGE_RUN = 1 };
 
@@ -217,22 +231,22 @@ static accError_t runReduce(int dev, const acclTask* task, const void** in, int 
 
 /* A connection that carried zero-copy sends in this run: the plan may not
  * end (and its buffers change hands) before they complete. */
-static int noteZeroCopy(acclExec* x, acclConn* c) {
+static acclResult_t noteZeroCopy(acclExec* x, acclConn* c) {
   for (int i = 0; i < x->nZc; i++)
-    if (x->zcConns[i] == c) return 0;
+    if (x->zcConns[i] == c) return acclSuccess;
   if (x->nZc == x->capZc) {
     int cap = x->capZc ? 2 * x->capZc : 8;
     acclConn** nc = realloc(x->zcConns, sizeof(acclConn*) * (size_t)cap);
-    if (nc == NULL) return -acclSystemError;
+    if (nc == NULL) ACCL_ERROR(acclSystemError, "rank %d: out of memory tracking zero-copy sends", x->comm->rank);
     x->zcConns = nc;
     x->capZc = cap;
   }
   x->zcConns[x->nZc++] = c;
-  return 0;
+  return acclSuccess;
 }
 
-/* One slice of a FIFO step. Returns 1 if it moved, 0 if blocked, <0 error. */
-static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acclStep* s, int dev) {
+/* One slice of a FIFO step: ACCL_LANE_MOVED, BLOCKED or FAILED. */
+static acclLaneResult fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acclStep* s, int dev) {
   struct acclComm* comm = x->comm;
   acclConnTable* ct = &comm->coll->conns;
   const acclTask* task = &x->plan->tasks[s->task];
@@ -252,17 +266,17 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     acclConn* c = acclConnRecv(ct, lane->connLane, s->recvPeer[i]);
     size_t bytes;
     const void* b = acclConnRecvBuf(c, c->step, &bytes);
-    if (b == NULL) return 0;
+    if (b == NULL) return ACCL_LANE_BLOCKED;
     uint64_t w[3];
     if (acclConnRecvSig(c, c->step, w)) {
       acclSig peer = {w[0], w[1], w[2]};
       int r = sigCompare(x, task, &peer, s->recvPeer[i]);
-      if (r < 0) return r;
+      if (r < 0) return laneFail(x, (acclResult_t)-r);
     }
     if (bytes != elems * esize) {
       WARN("rank %d: step from rank %d has %zu bytes, expected %zu (mismatched calls across ranks?)", comm->rank,
            s->recvPeer[i], bytes, elems * esize);
-      return -acclInvalidUsage;
+      return laneFail(x, acclInvalidUsage);
     }
     rc[nrc++] = c;
     in[nin++] = b;
@@ -274,7 +288,7 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     if (s->sendPeer[i] < 0) continue;
     acclConn* c = acclConnSend(ct, lane->connLane, s->sendPeer[i]);
     void* b = acclConnSendBuf(c, c->step);
-    if (b == NULL) return 0;
+    if (b == NULL) return ACCL_LANE_BLOCKED;
     if (!acclConnCanSendFrom(c)) zeroCopy = 0;
     sc[nsc++] = c;
     out[nout++] = b;
@@ -289,7 +303,7 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
       runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out, nout, elems);
   if (e != accSuccess) {
     WARN("rank %d: device engine failed: %s", comm->rank, accGetErrorString(e));
-    return -acclDeviceError;
+    return laneFail(x, acclDeviceError);
   }
   const void* zcSrc = zeroCopy ? (s->dstBuf != ACCL_BUF_NONE ? (const void*)out[nout - 1] : in[nin - 1]) : NULL;
   acclSig sg = acclSigOf(task);
@@ -298,17 +312,17 @@ static int fifoSlice(acclExec* x, const acclLane* lane, laneState* ls, const acc
     acclConnSendSig(sc[i], sc[i]->step, sw);
     acclResult_t r = zeroCopy ? acclConnSendFrom(sc[i], sc[i]->step, zcSrc, elems * esize)
                               : acclConnSendPost(sc[i], sc[i]->step, elems * esize);
-    if (r != acclSuccess) return -r;
-    if (zeroCopy && noteZeroCopy(x, sc[i]) < 0) return -acclSystemError;
+    if (r == acclSuccess && zeroCopy) r = noteZeroCopy(x, sc[i]);
+    if (r != acclSuccess) return laneFail(x, r);
     sc[i]->step++;
   }
   for (int i = 0; i < nrc; i++) {
     acclResult_t r = acclConnRecvRelease(rc[i], rc[i]->step);
-    if (r != acclSuccess) return -r;
+    if (r != acclSuccess) return laneFail(x, r);
     rc[i]->step++;
   }
   ls->slice++;
-  return 1;
+  return ACCL_LANE_MOVED;
 }
 
 static void* peerBuf(acclExec* x, const acclTask* task, int q, int bufId) {
@@ -320,7 +334,7 @@ static void* peerBuf(acclExec* x, const acclTask* task, int q, int bufId) {
 }
 
 /* SYNC: publish ours once, then wait for every rank of the mask. */
-static int syncStep(acclExec* x, laneState* ls, const acclStep* s) {
+static acclLaneResult syncStep(acclExec* x, laneState* ls, const acclStep* s) {
   struct acclComm* comm = x->comm;
   const acclPeerMem* pm = &comm->coll->net.peerMem;
   const acclTask* task = &x->plan->tasks[s->task];
@@ -344,7 +358,7 @@ static int syncStep(acclExec* x, laneState* ls, const acclStep* s) {
     if (q == me || !(s->mask & (1ull << q))) continue;
     acclPeerSlot* slot = acclPeerMemSlot(pm, me, q);
     uint64_t v = __atomic_load_n(s->phase == ACCL_SYNC_ARRIVE ? &slot->arrive : &slot->done, __ATOMIC_ACQUIRE);
-    if (v < task->seq) return 0;
+    if (v < task->seq) return ACCL_LANE_BLOCKED;
     if (s->phase == ACCL_SYNC_ARRIVE) {
       /* its buffers are about to be read and written with our count: its
        * call must be ours; a peer already past this collective (a later
@@ -355,16 +369,16 @@ static int syncStep(acclExec* x, laneState* ls, const acclStep* s) {
         acclSig mine = acclSigOf(task);
         WARN("rank %d: mismatched calls: this rank called %s, rank %d is already in collective #%llu", me,
              acclSigText(&mine, a, sizeof(a)), q, (unsigned long long)v);
-        return -acclInvalidUsage;
+        return laneFail(x, acclInvalidUsage);
       }
       int r = sigCompare(x, task, &peer, q);
-      if (r < 0) return r;
+      if (r < 0) return laneFail(x, (acclResult_t)-r);
     }
   }
-  return 1;
+  return ACCL_LANE_STEP_DONE;
 }
 
-static int directStep(acclExec* x, const acclStep* s, int dev) {
+static acclLaneResult directStep(acclExec* x, const acclStep* s, int dev) {
   const acclTask* task = &x->plan->tasks[s->task];
   size_t esize = acclTypeSize(task->dtype);
   const void* in[ACCDEV_MAX_SRCS];
@@ -382,9 +396,9 @@ static int directStep(acclExec* x, const acclStep* s, int dev) {
                            nout, s->count);
   if (e != accSuccess) {
     WARN("rank %d: device engine failed in a direct step: %s", x->comm->rank, accGetErrorString(e));
-    return -acclDeviceError;
+    return laneFail(x, acclDeviceError);
   }
-  return 1;
+  return ACCL_LANE_STEP_DONE;
 }
 
 /* An LL inbox: LL_SIG_LINES header lines (the writer's acclSig), then data lines. */
@@ -395,8 +409,8 @@ static int directStep(acclExec* x, const acclStep* s, int dev) {
  * Inbox parity seq & 1 of each peer; before it is written again, the peer
  * must have read what we wrote there last (its llAck in our slot), whatever
  * collectives ran in between: a rank that runs ahead (a Broadcast root, a
- * Send) never overwrites lines a peer has not read. Returns 0 while blocked. */
-static int llPushStep(acclExec* x, const acclStep* s, int dev) {
+ * Send) never overwrites lines a peer has not read. */
+static acclLaneResult llPushStep(acclExec* x, const acclStep* s, int dev) {
   struct acclComm* comm = x->comm;
   struct acclCollState* cs = comm->coll;
   const acclTask* task = &x->plan->tasks[s->task];
@@ -406,7 +420,8 @@ static int llPushStep(acclExec* x, const acclStep* s, int dev) {
     const acclPeerMem* pm = &cs->net.peerMem;
     for (int q = 0; q < comm->nranks; q++) {
       if (!(s->mask & (1ull << q))) continue;
-      if (__atomic_load_n(&acclPeerMemSlot(pm, comm->rank, q)->llAck, __ATOMIC_ACQUIRE) < prev) return 0;
+      if (__atomic_load_n(&acclPeerMemSlot(pm, comm->rank, q)->llAck, __ATOMIC_ACQUIRE) < prev)
+        return ACCL_LANE_BLOCKED;
     }
   }
   size_t bytes = s->count * acclTypeSize(task->dtype);
@@ -414,7 +429,7 @@ static int llPushStep(acclExec* x, const acclStep* s, int dev) {
   if (s->flags & ACCL_STEP_PREMUL) { /* scale once into the temp, then pack that */
     void* out[1] = {x->llTemp};
     const void* in[1] = {src};
-    if (runReduce(dev, task, in, 1, 1, 0, out, 1, s->count) != accSuccess) return -acclDeviceError;
+    if (runReduce(dev, task, in, 1, 1, 0, out, 1, s->count) != accSuccess) return laneFail(x, acclDeviceError);
     src = x->llTemp;
   }
   accDevDesc d;
@@ -434,14 +449,14 @@ static int llPushStep(acclExec* x, const acclStep* s, int dev) {
     uint64_t* inbox = acclPeerMemLLInbox(&cs->net.peerMem, q, comm->rank, parity);
     for (int i = 0; i < LL_SIG_LINES; i++) __atomic_store_n(&inbox[i], head[i], __ATOMIC_RELAXED);
     d.u.ll.lines = inbox + LL_DATA_LINE0;
-    if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
+    if (accDevExec(dev, &d) != accSuccess) return laneFail(x, acclDeviceError);
     accDevDoorbell((const void*)inbox);
   }
   cs->llLast[parity] = task->seq;
-  return 1;
+  return ACCL_LANE_STEP_DONE;
 }
 
-static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) {
+static acclLaneResult llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) {
   struct acclComm* comm = x->comm;
   const acclTask* task = &x->plan->tasks[s->task];
   size_t bytes = s->count * acclTypeSize(task->dtype);
@@ -458,17 +473,17 @@ static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) 
     uint64_t head[LL_SIG_LINES];
     for (int i = LL_SIG_LINES; i-- > 0;) {
       head[i] = __atomic_load_n(&inbox[i], __ATOMIC_ACQUIRE);
-      if ((uint32_t)(head[i] >> 32) != flag) return 0;
+      if ((uint32_t)(head[i] >> 32) != flag) return ACCL_LANE_BLOCKED;
     }
     acclSig peer;
     peer.seq = (head[0] & 0xffffffffu) | (head[1] << 32);
     peer.count = (head[2] & 0xffffffffu) | (head[3] << 32);
     peer.meta = (head[4] & 0xffffffffu) | (head[5] << 32);
     int r = sigCompare(x, task, &peer, q);
-    if (r < 0) return r;
+    if (r < 0) return laneFail(x, (acclResult_t)-r);
     const volatile uint64_t* lines = inbox + LL_DATA_LINE0;
     for (size_t i = nlines; i-- > 0;)
-      if ((uint32_t)(lines[i] >> 32) != flag) return 0;
+      if ((uint32_t)(lines[i] >> 32) != flag) return ACCL_LANE_BLOCKED;
     ls->slice++;
   }
   const void* in[ACCDEV_MAX_SRCS];
@@ -483,7 +498,7 @@ static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) 
     if (!(s->mask & (1ull << q))) continue;
     d.u.ll.lines = acclPeerMemLLInbox(&comm->coll->net.peerMem, comm->rank, q, (int)(task->seq & 1)) + LL_DATA_LINE0;
     d.u.ll.dst = (char*)x->llTemp + stride * (size_t)(nin + 1);
-    if (accDevExec(dev, &d) != accSuccess) return -acclDeviceError;
+    if (accDevExec(dev, &d) != accSuccess) return laneFail(x, acclDeviceError);
     in[nin] = d.u.ll.dst;
     nin++;
   }
@@ -497,18 +512,19 @@ static int llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) 
   void* out[1] = {bufBase(task, s->dstBuf)};
   if (runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out, 1, s->count) !=
       accSuccess)
-    return -acclDeviceError;
-  return 1;
+    return laneFail(x, acclDeviceError);
+  return ACCL_LANE_STEP_DONE;
 }
 
-/* Advance one lane as far as possible. Returns moved (>0), 0 blocked, <0 error. */
-static int runLane(acclExec* x, int li, int dev) {
+/* Advance one lane as far as possible: ACCL_LANE_MOVED (then blocked, or
+ * at its end), ACCL_LANE_BLOCKED (nothing moved) or ACCL_LANE_FAILED. */
+static acclLaneResult runLane(acclExec* x, int li, int dev) {
   const acclLane* lane = &x->plan->lanes[li];
   laneState* ls = &x->lanes[li];
   int moved = 0;
   while (ls->step < lane->nSteps) {
     const acclStep* s = &lane->steps[ls->step];
-    int r;
+    acclLaneResult r;
     switch (s->kind) {
       case ACCL_STEP_FIFO: {
         const acclTask* task = &x->plan->tasks[s->task];
@@ -516,77 +532,68 @@ static int runLane(acclExec* x, int li, int dev) {
         size_t sliceElems = x->comm->coll->conns.send[0].slotBytes / esize;
         size_t nslices = s->count ? ACCL_DIV_UP(s->count, sliceElems) : 0;
         if (ls->slice >= nslices) {
-          r = 2;
+          r = ACCL_LANE_STEP_DONE;
           break;
         }
         r = fifoSlice(x, lane, ls, s, dev);
-        if (r > 0 && ls->slice < nslices) {
+        if (r == ACCL_LANE_MOVED && ls->slice < nslices) {
           moved = 1;
           continue;
         }
-        if (r > 0) r = 2;
+        if (r == ACCL_LANE_MOVED) r = ACCL_LANE_STEP_DONE;
         break;
       }
-      case ACCL_STEP_SYNC:
-        r = syncStep(x, ls, s);
-        if (r > 0) r = 2;
-        break;
-      case ACCL_STEP_DIRECT:
-        r = directStep(x, s, dev);
-        if (r > 0) r = 2;
-        break;
-      case ACCL_STEP_LLPUSH:
-        r = llPushStep(x, s, dev);
-        if (r > 0) r = 2;
-        break;
-      case ACCL_STEP_LLREDUCE:
-        r = llReduceStep(x, ls, s, dev);
-        if (r > 0) r = 2;
-        break;
-      default: r = -acclInternalError;
+      case ACCL_STEP_SYNC: r = syncStep(x, ls, s); break;
+      case ACCL_STEP_DIRECT: r = directStep(x, s, dev); break;
+      case ACCL_STEP_LLPUSH: r = llPushStep(x, s, dev); break;
+      case ACCL_STEP_LLREDUCE: r = llReduceStep(x, ls, s, dev); break;
+      default:
+        WARN("rank %d: plan step of unknown kind %d", x->comm->rank, (int)s->kind);
+        r = laneFail(x, acclInternalError);
     }
-    if (r < 0) return r;
-    if (r == 0) return moved;
+    if (r == ACCL_LANE_FAILED) return r;
+    if (r == ACCL_LANE_BLOCKED) return moved ? ACCL_LANE_MOVED : ACCL_LANE_BLOCKED;
     /* step finished */
     ls->step++;
     ls->slice = 0;
     ls->syncPublished = 0;
     moved = 1;
   }
-  return moved;
+  return moved ? ACCL_LANE_MOVED : ACCL_LANE_BLOCKED;
 }
 
-static int checkHealth(acclExec* x) {
+/* Nothing moved: a mismatched peer, a failed peer or ACCL_TIMEOUT ends the plan. */
+static acclResult_t checkHealth(acclExec* x) {
   struct acclComm* comm = x->comm;
   uint64_t now = acclClockNs();
   if (x->lastProgressNs == 0) { /* just blocked: start the clocks */
     x->lastProgressNs = x->lastCheckNs = now;
-    return 0;
+    return acclSuccess;
   }
-  if (now - x->lastCheckNs < 100000000ull) return 0;
+  if (now - x->lastCheckNs < 100000000ull) return acclSuccess;
   x->lastCheckNs = now;
   int mm = sigScan(x);
-  if (mm < 0) return mm;
+  if (mm < 0) return (acclResult_t)-mm;
   int dead = acclTransportsFailedPeer(&comm->coll->net);
   if (dead < 0) dead = acclCommDeadLocalPeer(comm);            /* whatever transport serves the peer */
   if (dead < 0) dead = acclBootstrapLostPeer(comm->bootstrap); /* other nodes, and aborted ranks */
   if (dead >= 0) {
     acclBootstrapReportLost(comm->bootstrap, dead); /* so that every rank names the same one */
     WARN("rank %d: peer rank %d (pid %d) failed during a collective", comm->rank, dead, comm->peerInfo[dead].pid);
-    return -acclRemoteError;
+    return acclRemoteError;
   }
   uint64_t timeout = comm->coll->timeoutNs;
   if (timeout > 0 && now - x->lastProgressNs > timeout) {
     WARN("rank %d: collective made no progress for %.0f s (ACCL_TIMEOUT)", comm->rank, timeout / 1e9);
-    return -acclTimeout;
+    return acclTimeout;
   }
-  return 0;
+  return acclSuccess;
 }
 
 /* The plan's turn has come: no other plan of the communicator runs now, so
  * the communicator's staging area is ours; grow it if needed (kept across
  * calls: fresh device pages cost a fault each) and bind the staged buffers. */
-static int bindStaging(struct acclComm* comm, acclPlan* plan) {
+static acclResult_t bindStaging(struct acclComm* comm, acclPlan* plan) {
   struct acclCollState* cs = comm->coll;
   if (cs->stageCap < plan->stageBytes) {
     char* grown = NULL;
@@ -598,7 +605,7 @@ static int bindStaging(struct acclComm* comm, acclPlan* plan) {
     if (e != accSuccess) {
       WARN("rank %d: cannot allocate %zu bytes of device memory to stage buffers: %s", comm->rank, plan->stageBytes,
            accGetErrorString(e));
-      return -acclDeviceError;
+      return acclDeviceError;
     }
     if (cs->stageBuf) accFree(cs->stageBuf);
     cs->stageBuf = grown;
@@ -609,7 +616,7 @@ static int bindStaging(struct acclComm* comm, acclPlan* plan) {
     if (task->stageRecv) task->recvDev = cs->stageBuf + task->stageRecvOff;
     if (task->stageSend) task->sendDev = cs->stageBuf + task->stageSendOff;
   }
-  return 0;
+  return acclSuccess;
 }
 
 static int execStepBody(void* arg, int dev) {
@@ -624,8 +631,8 @@ static int execStepBody(void* arg, int dev) {
     if (turn < x->plan->ticket) return ACCDEV_AGAIN;
     if (turn > x->plan->ticket) return -acclRemoteError; /* an earlier plan failed */
     if (x->plan->stageBytes) {
-      int r = bindStaging(comm, x->plan);
-      if (r < 0) return r;
+      acclResult_t r = bindStaging(comm, x->plan);
+      if (r != acclSuccess) return -(int)r;
     }
     for (int t = 0; t < x->plan->nTasks; t++) {
       acclTask* task = &x->plan->tasks[t];
@@ -649,15 +656,15 @@ static int execStepBody(void* arg, int dev) {
     done = 1;
     for (int i = 0; i < x->plan->nLanes; i++) {
       if (x->lanes[i].step >= x->plan->lanes[i].nSteps) continue;
-      int r = runLane(x, i, dev);
-      if (r < 0) return r;
-      moved |= r;
+      acclLaneResult r = runLane(x, i, dev);
+      if (r == ACCL_LANE_FAILED) return -(int)x->err;
+      if (r == ACCL_LANE_MOVED) moved = 1;
       if (x->lanes[i].step < x->plan->lanes[i].nSteps) done = 0;
     }
     if (done) break;
     if (!moved) {
-      int h = checkHealth(x);
-      return h < 0 ? h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
+      acclResult_t h = checkHealth(x);
+      return h != acclSuccess ? -(int)h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
     }
     anyMoved = 1;
     x->lastProgressNs = 0; /* progress: the clock restarts when it next blocks */
@@ -666,16 +673,16 @@ static int execStepBody(void* arg, int dev) {
   while (x->nZc > 0) {
     acclConn* c = x->zcConns[x->nZc - 1];
     if (!acclConnSendIdle(c)) {
-      int h = checkHealth(x);
-      return h < 0 ? h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
+      acclResult_t h = checkHealth(x);
+      return h != acclSuccess ? -(int)h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
     }
     x->nZc--;
   }
   if (!x->sigChecked) {
     int r = sigFinal(x);
     if (r == 0) {
-      int h = checkHealth(x);
-      return h < 0 ? h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
+      acclResult_t h = checkHealth(x);
+      return h != acclSuccess ? -(int)h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;
     }
     if (r < 0) return r;
     x->sigChecked = 1;

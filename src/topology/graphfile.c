@@ -48,12 +48,10 @@ acclResult_t acclTopoGraphWrite(const acclTopoGraph* p, FILE* f) {
   return ferror(f) ? acclSystemError : acclSuccess;
 }
 
+static acclResult_t writeGraph(const void* p, FILE* f) { return acclTopoGraphWrite(p, f); }
+
 acclResult_t acclTopoGraphDump(const acclTopoGraph* p, const char* path) {
-  FILE* f = fopen(path, "w");
-  if (!f) ACCL_ERROR(acclSystemError, "cannot write graph dump %s: %s", path, strerror(errno));
-  acclResult_t res = acclTopoGraphWrite(p, f);
-  if (fclose(f) != 0) res = acclSystemError;
-  return res;
+  return acclXmlWriteFile(path, "graph dump", writeGraph, p);
 }
 
 /* A list attribute of exactly n entries in [lo, hi). */

@@ -325,13 +325,10 @@ acclResult_t acclTopoNodeWrite(const acclTopoNode* n, FILE* f) {
   return ferror(f) ? acclSystemError : acclSuccess;
 }
 
+static acclResult_t writeNode(const void* n, FILE* f) { return acclTopoNodeWrite(n, f); }
+
 acclResult_t acclTopoNodeDump(const acclTopoNode* n, const char* path) {
-  FILE* f = fopen(path, "w");
-  if (!f) ACCL_ERROR(acclSystemError, "cannot write topology dump %s: %s", path, strerror(errno));
-  acclResult_t res = acclTopoNodeWrite(n, f);
-  if (fclose(f) != 0) res = acclSystemError;
-  if (res != acclSuccess) WARN("writing topology dump %s failed", path);
-  return res;
+  return acclXmlWriteFile(path, "topology dump", writeNode, n);
 }
 
 /* ------------------------------------------------------------ NIC choice */

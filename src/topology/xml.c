@@ -389,3 +389,13 @@ void acclXmlWriteEscaped(FILE* f, const char* s) {
     }
   }
 }
+
+acclResult_t acclXmlWriteFile(const char* path, const char* what, acclResult_t (*write)(const void* obj, FILE* f),
+                              const void* obj) {
+  FILE* f = fopen(path, "w");
+  if (!f) ACCL_ERROR(acclSystemError, "cannot write %s %s: %s", what, path, strerror(errno));
+  acclResult_t res = write(obj, f);
+  if (fclose(f) != 0) res = acclSystemError;
+  if (res != acclSuccess) WARN("writing %s %s failed", what, path);
+  return res;
+}

@@ -48,5 +48,9 @@ acclResult_t acclXmlGetIntList(const acclXmlDoc* doc, const acclXmlElem* e, cons
 
 /* Write s with XML escapes for attribute values. */
 void acclXmlWriteEscaped(FILE* f, const char* s);
+/* Write an XML file: write(obj, f) into path; what ("graph dump") names it
+ * in the WARN of a failure. */
+acclResult_t acclXmlWriteFile(const char* path, const char* what, acclResult_t (*write)(const void* obj, FILE* f),
+                              const void* obj);
 
 #endif

@@ -10,14 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "acc_ccl.h"
-
-#define CHECK(c)                                                         \
-  do {                                                                   \
-    if (!(c)) {                                                          \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-      return 1;                                                          \
-    }                                                                    \
-  } while (0)
+#include "check.h"
 
 static double now(void) {
   struct timespec ts;

@@ -115,37 +115,36 @@ static void test_param_int(void** state) {
  * variable, the value and what is used. */
 static void test_clamp_rule(void** state) {
   (void)state;
-  acclParamValue v;
-  char w[512];
-  assert_int_equal(acclParamResolve(ACCL_PARAM_NSLOTS, "1", 8, &v, w, sizeof(w)), 1);
-  assert_int_equal(v.i, 2);
-  assert_non_null(strstr(w, "ACCL_NSLOTS=1"));
-  assert_non_null(strstr(w, "using 2"));
-  assert_int_equal(acclParamResolve(ACCL_PARAM_NSLOTS, "99", 8, &v, w, sizeof(w)), 1);
-  assert_int_equal(v.i, 16);
-  assert_int_equal(acclParamResolve(ACCL_PARAM_NSLOTS, "twelve", 8, &v, w, sizeof(w)), 1);
-  assert_int_equal(v.i, 8);
-  assert_non_null(strstr(w, "using 8"));
-  assert_int_equal(acclParamResolve(ACCL_PARAM_SLOT_BYTES, "5000", 4096, &v, w, sizeof(w)), 1);
-  assert_int_equal(v.i, 4864);
-  assert_int_equal(acclParamResolve(ACCL_PARAM_SLOT_BYTES, "256K", 4096, &v, w, sizeof(w)), 0);
-  assert_int_equal(v.i, 256 << 10);
-  assert_int_equal(acclParamResolve(ACCL_PARAM_TIMEOUT, "-3", 300, &v, w, sizeof(w)), 1);
-  assert_int_equal(v.i, 0);
-  assert_int_equal(acclParamResolve(ACCL_PARAM_TIMEOUT, NULL, 300, &v, w, sizeof(w)), 0);
-  assert_int_equal(v.i, 300);
-  assert_int_equal(acclParamResolve(ACCL_PARAM_TRANSPORT, "OFI", 0, &v, w, sizeof(w)), 0);
-  assert_int_equal(v.i, 2);
-  assert_int_equal(acclParamResolve(ACCL_PARAM_TRANSPORT, "tcp", 0, &v, w, sizeof(w)), 1);
-  assert_int_equal(v.i, 0);
-  assert_non_null(strstr(w, "ACCL_TRANSPORT=tcp is not one of auto, shm, ofi; using auto"));
-  assert_int_equal(acclParamResolve(ACCL_PARAM_PROTO, "LL128", 0, &v, w, sizeof(w)), 1);
-  assert_int_equal(v.i, 3);
-  assert_non_null(strstr(w, "'LL128'"));
-  assert_int_equal(acclParamResolve(ACCL_PARAM_ALGO, "^ring,tree,direct,p2p,hier,rd,chain", 0, &v, w, sizeof(w)), 1);
-  assert_int_equal(v.i, 127);
-  assert_int_equal(acclParamResolve(ACCL_PARAM_ALGO, "Ring", 0, &v, w, sizeof(w)), 0);
-  assert_int_equal(v.i, 1);
+  static const struct {
+    acclParamId id;
+    const char* text; /* NULL: unset */
+    int64_t def;
+    int warns;
+    int64_t want;
+    const char* w1; /* the warning has these (NULL: no check) */
+    const char* w2;
+  } cases[] = {
+      {ACCL_PARAM_NSLOTS, "1", 8, 1, 2, "ACCL_NSLOTS=1", "using 2"},
+      {ACCL_PARAM_NSLOTS, "99", 8, 1, 16, NULL, NULL},
+      {ACCL_PARAM_NSLOTS, "twelve", 8, 1, 8, "using 8", NULL},
+      {ACCL_PARAM_SLOT_BYTES, "5000", 4096, 1, 4864, NULL, NULL},
+      {ACCL_PARAM_SLOT_BYTES, "256K", 4096, 0, 256 << 10, NULL, NULL},
+      {ACCL_PARAM_TIMEOUT, "-3", 300, 1, 0, NULL, NULL},
+      {ACCL_PARAM_TIMEOUT, NULL, 300, 0, 300, NULL, NULL},
+      {ACCL_PARAM_TRANSPORT, "OFI", 0, 0, 2, NULL, NULL},
+      {ACCL_PARAM_TRANSPORT, "tcp", 0, 1, 0, "ACCL_TRANSPORT=tcp is not one of auto, shm, ofi; using auto", NULL},
+      {ACCL_PARAM_PROTO, "LL128", 0, 1, 3, "'LL128'", NULL},
+      {ACCL_PARAM_ALGO, "^ring,tree,direct,p2p,hier,rd,chain", 0, 1, 127, NULL, NULL},
+      {ACCL_PARAM_ALGO, "Ring", 0, 0, 1, NULL, NULL},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    acclParamValue v;
+    char w[512];
+    assert_int_equal(acclParamResolve(cases[i].id, cases[i].text, cases[i].def, &v, w, sizeof(w)), cases[i].warns);
+    assert_int_equal(v.i, cases[i].want);
+    if (cases[i].w1) assert_non_null(strstr(w, cases[i].w1));
+    if (cases[i].w2) assert_non_null(strstr(w, cases[i].w2));
+  }
 }
 
 static void test_name_list(void** state) {

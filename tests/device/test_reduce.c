@@ -57,9 +57,12 @@ static double refF8ToD(int dt, uint8_t x) {
   int sign = x >> 7, e = (x & 0x7f) >> mb, m = x & ((1 << mb) - 1);
   double v;
   if (e4 && (x & 0x7f) == 0x7f) return NAN;
-  if (!e4 && e == emax) v = m ? NAN : INFINITY;
-  else if (e == 0) v = ldexp(m, 1 - bias - mb);
-  else v = ldexp((1 << mb) + m, e - bias - mb);
+  if (!e4 && e == emax)
+    v = m ? NAN : INFINITY;
+  else if (e == 0)
+    v = ldexp(m, 1 - bias - mb);
+  else
+    v = ldexp((1 << mb) + m, e - bias - mb);
   return sign ? -v : v;
 }
 /* The nearest finite code, ties to the even code; NaN 0x7f. */
@@ -90,8 +93,16 @@ static double fget(int dt, const char* p) {
     case acclFloat8e5m2: return refF8ToD(dt, *(const uint8_t*)p);
     case acclFloat16: memcpy(&h, p, 2); return refH2F(h);
     case acclBfloat16: memcpy(&h, p, 2); return refB2F(h);
-    case acclFloat32: { float f; memcpy(&f, p, 4); return f; }
-    default: { double d; memcpy(&d, p, 8); return d; }
+    case acclFloat32: {
+      float f;
+      memcpy(&f, p, 4);
+      return f;
+    }
+    default: {
+      double d;
+      memcpy(&d, p, 8);
+      return d;
+    }
   }
 }
 
@@ -117,9 +128,21 @@ static int64_t iget(int dt, const char* p) {
   switch (dt) {
     case acclInt8: return *(const int8_t*)p;
     case acclUint8: return *(const uint8_t*)p;
-    case acclInt32: { int32_t v; memcpy(&v, p, 4); return v; }
-    case acclUint32: { uint32_t v; memcpy(&v, p, 4); return v; }
-    default: { int64_t v; memcpy(&v, p, 8); return v; }
+    case acclInt32: {
+      int32_t v;
+      memcpy(&v, p, 4);
+      return v;
+    }
+    case acclUint32: {
+      uint32_t v;
+      memcpy(&v, p, 4);
+      return v;
+    }
+    default: {
+      int64_t v;
+      memcpy(&v, p, 8);
+      return v;
+    }
   }
 }
 static int64_t iwrap(int dt, uint64_t v) {
@@ -154,9 +177,14 @@ static void refReduce(const struct accDevReduce* r, char* out) {
         acc = s ? fop(r->op, acc, x) : x;
       }
       if (r->postDiv > 1) acc = acc / (float)r->postDiv;
-      if (dt == acclFloat32) memcpy(out + off, &acc, 4);
-      else if (isF8(dt)) out[off] = (char)refDToF8(dt, acc);
-      else { uint16_t h = dt == acclFloat16 ? refF2H(acc) : refF2B(acc); memcpy(out + off, &h, 2); }
+      if (dt == acclFloat32)
+        memcpy(out + off, &acc, 4);
+      else if (isF8(dt))
+        out[off] = (char)refDToF8(dt, acc);
+      else {
+        uint16_t h = dt == acclFloat16 ? refF2H(acc) : refF2B(acc);
+        memcpy(out + off, &h, 2);
+      }
     } else if (dt == acclFloat64) {
       double acc = 0;
       for (int s = 0; s < r->nsrc; s++) {
@@ -176,8 +204,10 @@ static void refReduce(const struct accDevReduce* r, char* out) {
       if (r->postDiv > 1) {
         int uns = dt == acclUint8 || dt == acclUint32 || dt == acclUint64;
         uint64_t maxv = es == 8 ? (uns ? UINT64_MAX : INT64_MAX) : ((1ull << (8 * es - (uns ? 0 : 1))) - 1);
-        if (r->postDiv > maxv) acc = 0;
-        else acc = uns ? (int64_t)((uint64_t)acc / r->postDiv) : acc / (int64_t)r->postDiv;
+        if (r->postDiv > maxv)
+          acc = 0;
+        else
+          acc = uns ? (int64_t)((uint64_t)acc / r->postDiv) : acc / (int64_t)r->postDiv;
       }
       memcpy(out + off, &acc, es); /* little endian: the low bytes */
     }
@@ -214,10 +244,17 @@ static void fillFloat(int dt, char* p, size_t count, int specials) {
   for (size_t i = 0; i < count; i++) {
     double v = ((double)(rnd() % 2000001) - 1000000.0) / 250000.0; /* [-4, 4] */
     if (specials && rnd() % 13 == 0) v = special[rnd() % (sizeof(special) / sizeof(special[0]))];
-    if (isF8(dt)) p[i] = (char)(rnd() % 2 ? (uint8_t)rnd() : refDToF8(dt, v)); /* half: any of the 256 codes */
-    else if (dt == acclFloat64) memcpy(p + i * es, &v, 8);
-    else if (dt == acclFloat32) { float f = (float)v; memcpy(p + i * es, &f, 4); }
-    else { uint16_t h = dt == acclFloat16 ? refF2H((float)v) : refF2B((float)v); memcpy(p + i * es, &h, 2); }
+    if (isF8(dt))
+      p[i] = (char)(rnd() % 2 ? (uint8_t)rnd() : refDToF8(dt, v)); /* half: any of the 256 codes */
+    else if (dt == acclFloat64)
+      memcpy(p + i * es, &v, 8);
+    else if (dt == acclFloat32) {
+      float f = (float)v;
+      memcpy(p + i * es, &f, 4);
+    } else {
+      uint16_t h = dt == acclFloat16 ? refF2H((float)v) : refF2B((float)v);
+      memcpy(p + i * es, &h, 2);
+    }
   }
 }
 
@@ -228,6 +265,21 @@ static void fillInputs(int dt, char* p, size_t count, int specials) {
     size_t bytes = count * acclTypeSize((acclDataType_t)dt);
     for (size_t i = 0; i < bytes; i++) p[i] = (char)rnd();
   }
+}
+
+/* out = a op b, count elements of dt, on isa. */
+static void reduce2(simIsa isa, int dt, int op, const void* a, const void* b, void* out, size_t count) {
+  struct accDevReduce r;
+  memset(&r, 0, sizeof(r));
+  r.src[0] = a;
+  r.src[1] = b;
+  r.nsrc = 2;
+  r.dst[0] = out;
+  r.ndst = 1;
+  r.count = count;
+  r.dtype = dt;
+  r.op = (accDevRedOp)op;
+  simReduceWithIsa(isa, &r);
 }
 
 /* One case: nsrc inputs at byte offset `mis` from 64-byte alignment, on `isa`. */
@@ -258,8 +310,10 @@ static void runCase(simIsa isa, int dt, int op, size_t count, int nsrc, int ndst
   r.dtype = dt;
   r.op = (accDevRedOp)op;
   r.premulMask = premul;
-  if (isFloatType(dt)) r.scalar.f = 0.375;
-  else r.scalar.i = -3;
+  if (isFloatType(dt))
+    r.scalar.f = 0.375;
+  else
+    r.scalar.i = -3;
   r.postDiv = postDiv;
   simReduceWithIsa(isa, &r);
   refReduce(&r, ref);
@@ -339,24 +393,27 @@ static void test_misaligned(void** state) { forEachIsa(misalignIsa); }
 
 static void premulDivIsa(simIsa isa) {
   for (int dt = 0; dt < acclNumTypes; dt++) {
-    runCase(isa, dt, ACCDEV_OP_SUM, 129, 4, 1, 0xf, 0, 0, 0);  /* PreMulSum / float Avg */
-    runCase(isa, dt, ACCDEV_OP_SUM, 129, 3, 2, 0x5, 0, 0, 1);  /* scalar on some inputs */
-    runCase(isa, dt, ACCDEV_OP_SUM, 129, 3, 1, 0, 3, 0, 0);    /* integer Avg: divide */
-    runCase(isa, dt, ACCDEV_OP_SUM, 17, 2, 1, 0, 1000, 0, 0);  /* divisor beyond int8 range */
+    runCase(isa, dt, ACCDEV_OP_SUM, 129, 4, 1, 0xf, 0, 0, 0); /* PreMulSum / float Avg */
+    runCase(isa, dt, ACCDEV_OP_SUM, 129, 3, 2, 0x5, 0, 0, 1); /* scalar on some inputs */
+    runCase(isa, dt, ACCDEV_OP_SUM, 129, 3, 1, 0, 3, 0, 0);   /* integer Avg: divide */
+    runCase(isa, dt, ACCDEV_OP_SUM, 17, 2, 1, 0, 1000, 0, 0); /* divisor beyond int8 range */
   }
 }
 static void test_premul_postdiv(void** state) { forEachIsa(premulDivIsa); }
 
 /* Hand-picked rounding cases: ties to even, overflow to inf, subnormals. */
 static void roundingIsa(simIsa isa) {
-  struct { int dt; uint16_t a, b, want; } cases[] = {
-      {acclFloat16, 0x3c00, 0x1000, 0x3c00}, /* 1 + 2^-11: tie -> even (1) */
-      {acclFloat16, 0x3c01, 0x1000, 0x3c02}, /* (1+2^-10) + 2^-11: tie -> even (1+2^-9) */
-      {acclFloat16, 0x7bff, 0x4c00, 0x7c00}, /* 65504 + 16: tie -> inf */
-      {acclFloat16, 0x7bff, 0x4bfe, 0x7bff}, /* 65504 + 15.97: stays finite */
-      {acclFloat16, 0x0001, 0x0001, 0x0002}, /* subnormals add exactly */
-      {acclFloat16, 0x0400, 0x8001, 0x03ff}, /* smallest normal - smallest subnormal */
-      {acclFloat16, 0x7c00, 0xfc00, 0x7e00}, /* inf - inf = NaN */
+  struct {
+    int dt;
+    uint16_t a, b, want;
+  } cases[] = {
+      {acclFloat16, 0x3c00, 0x1000, 0x3c00},  /* 1 + 2^-11: tie -> even (1) */
+      {acclFloat16, 0x3c01, 0x1000, 0x3c02},  /* (1+2^-10) + 2^-11: tie -> even (1+2^-9) */
+      {acclFloat16, 0x7bff, 0x4c00, 0x7c00},  /* 65504 + 16: tie -> inf */
+      {acclFloat16, 0x7bff, 0x4bfe, 0x7bff},  /* 65504 + 15.97: stays finite */
+      {acclFloat16, 0x0001, 0x0001, 0x0002},  /* subnormals add exactly */
+      {acclFloat16, 0x0400, 0x8001, 0x03ff},  /* smallest normal - smallest subnormal */
+      {acclFloat16, 0x7c00, 0xfc00, 0x7e00},  /* inf - inf = NaN */
       {acclBfloat16, 0x3f80, 0x3b80, 0x3f80}, /* 1 + 2^-8: tie -> even (1) */
       {acclBfloat16, 0x3f81, 0x3b80, 0x3f82}, /* (1+2^-7) + 2^-8: tie -> even */
       {acclBfloat16, 0x7f7f, 0x7b80, 0x7f80}, /* max + half ulp: tie -> inf */
@@ -365,18 +422,11 @@ static void roundingIsa(simIsa isa) {
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     uint16_t a[9], b[9], out[9];
-    for (int k = 0; k < 9; k++) { a[k] = cases[i].a; b[k] = cases[i].b; } /* 9: vector body and tail */
-    struct accDevReduce r;
-    memset(&r, 0, sizeof(r));
-    r.src[0] = a;
-    r.src[1] = b;
-    r.nsrc = 2;
-    r.dst[0] = out;
-    r.ndst = 1;
-    r.count = 9;
-    r.dtype = cases[i].dt;
-    r.op = ACCDEV_OP_SUM;
-    simReduceWithIsa(isa, &r);
+    for (int k = 0; k < 9; k++) {
+      a[k] = cases[i].a;
+      b[k] = cases[i].b;
+    } /* 9: vector body and tail */
+    reduce2(isa, cases[i].dt, ACCDEV_OP_SUM, a, b, out, 9);
     for (int k = 0; k < 9; k++) {
       int isNan = (out[k] & 0x7fff) > (cases[i].dt == acclFloat16 ? 0x7c00 : 0x7f80);
       int wantNan = (cases[i].want & 0x7fff) > (cases[i].dt == acclFloat16 ? 0x7c00 : 0x7f80);
@@ -390,7 +440,10 @@ static void test_rounding_cases(void** state) { forEachIsa(roundingIsa); }
 /* fp8 by hand: ties to even, saturation (no inf from a finite overflow, inf
  * itself saturates), subnormals, NaN -> 0x7f, for each op. */
 static void fp8RoundingIsa(simIsa isa) {
-  struct { int dt, op; uint8_t a, b, want; } cases[] = {
+  struct {
+    int dt, op;
+    uint8_t a, b, want;
+  } cases[] = {
       {acclFloat8e4m3, ACCDEV_OP_SUM, 0x38, 0x18, 0x38},  /* 1 + 1/16: tie -> even (1) */
       {acclFloat8e4m3, ACCDEV_OP_SUM, 0x39, 0x18, 0x3a},  /* 1.125 + 1/16: tie -> even (1.25) */
       {acclFloat8e4m3, ACCDEV_OP_SUM, 0x7e, 0x58, 0x7e},  /* 448 + 16: tie, 448 (0x7f is NaN) */
@@ -416,18 +469,11 @@ static void fp8RoundingIsa(simIsa isa) {
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     uint8_t a[37], b[37], out[37];
-    for (int k = 0; k < 37; k++) { a[k] = cases[i].a; b[k] = cases[i].b; } /* vector body and tail */
-    struct accDevReduce r;
-    memset(&r, 0, sizeof(r));
-    r.src[0] = a;
-    r.src[1] = b;
-    r.nsrc = 2;
-    r.dst[0] = out;
-    r.ndst = 1;
-    r.count = 37;
-    r.dtype = cases[i].dt;
-    r.op = (accDevRedOp)cases[i].op;
-    simReduceWithIsa(isa, &r);
+    for (int k = 0; k < 37; k++) {
+      a[k] = cases[i].a;
+      b[k] = cases[i].b;
+    } /* vector body and tail */
+    reduce2(isa, cases[i].dt, cases[i].op, a, b, out, 37);
     for (int k = 0; k < 37; k++)
       if (out[k] != cases[i].want)
         fail_msg("isa %d fp8 case %zu lane %d: got 0x%02x want 0x%02x", (int)isa, i, k, out[k], cases[i].want);
@@ -443,7 +489,8 @@ static void test_fp8_conversions(void** state) {
     for (unsigned c = 0; c < 256; c++) {
       double want = refF8ToD(dt, (uint8_t)c);
       float got = dt == acclFloat8e4m3 ? acclFp8e4m3ToFloat((uint8_t)c) : acclFp8e5m2ToFloat((uint8_t)c);
-      if (isnan(want)) assert_true(isnan(got));
+      if (isnan(want))
+        assert_true(isnan(got));
       else if ((double)got != want || !signbit(got) != !signbit(want))
         fail_msg("%s 0x%02x: got %g want %g", acclTypeName((acclDataType_t)dt), c, got, want);
     }
@@ -454,8 +501,8 @@ static void test_fp8_conversions(void** state) {
       memcpy(&f, &u, 4);
       uint8_t got = dt == acclFloat8e4m3 ? acclFloatToFp8e4m3(f) : acclFloatToFp8e5m2(f);
       uint8_t want = refDToF8(dt, f);
-      if (got != want) fail_msg("%s of 0x%08x (%g): got 0x%02x want 0x%02x", acclTypeName((acclDataType_t)dt), u, f,
-                                got, want);
+      if (got != want)
+        fail_msg("%s of 0x%08x (%g): got 0x%02x want 0x%02x", acclTypeName((acclDataType_t)dt), u, f, got, want);
     }
   }
 }
@@ -464,8 +511,10 @@ static void test_fp8_conversions(void** state) {
 static void test_half_conversions(void** state) {
   for (uint32_t h = 0; h < 65536; h++) {
     float f = acclHalfToFloat((uint16_t)h), g = refH2F((uint16_t)h);
-    if (isnan(g)) assert_true(isnan(f));
-    else assert_memory_equal(&f, &g, 4);
+    if (isnan(g))
+      assert_true(isnan(f));
+    else
+      assert_memory_equal(&f, &g, 4);
   }
   for (int i = 0; i < 2000000; i++) {
     uint32_t u = (uint32_t)rnd();
@@ -473,8 +522,10 @@ static void test_half_conversions(void** state) {
     float f;
     memcpy(&f, &u, 4);
     uint16_t a = acclFloatToHalf(f), b = refF2H(f);
-    if (isnan(f)) assert_true((a & 0x7fff) > 0x7c00);
-    else if (a != b) fail_msg("0x%08x: got 0x%04x want 0x%04x", u, a, b);
+    if (isnan(f))
+      assert_true((a & 0x7fff) > 0x7c00);
+    else if (a != b)
+      fail_msg("0x%08x: got 0x%04x want 0x%04x", u, a, b);
   }
 }
 

@@ -70,6 +70,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "acc_ccl.h"
+#include "proc_sockets.h" /* procFdCount, procThreadCount */
 
 static int rank, nranks, device;
 static const char* idFile;
@@ -95,17 +96,6 @@ static void result(const char* phase, acclResult_t code, double t0, acclComm_t c
 }
 
 /* ------------------------------------------------------------ hygiene */
-
-static int countDir(const char* path) {
-  DIR* d = opendir(path);
-  if (!d) return -1;
-  int n = 0;
-  struct dirent* e;
-  while ((e = readdir(d)))
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n - (!strcmp(path, "/proc/self/fd") ? 1 : 0); /* opendir's own descriptor */
-}
 
 static long rssKb(void) {
   FILE* f = fopen("/proc/self/statm", "r");
@@ -137,8 +127,8 @@ static void snapFds(char** out) {
 
 static void hygieneBaseline(void) {
   snapFds(fdTargets);
-  fds0 = countDir("/proc/self/fd");
-  thr0 = countDir("/proc/self/task");
+  fds0 = procFdCount();
+  thr0 = procThreadCount();
   rss0 = rssKb();
 }
 
@@ -157,8 +147,8 @@ static void hygieneReport(void) {
     for (char* c = extra; *c; c++)
       if (*c == ' ') *c = '_';
   }
-  printf("HYGIENE rank=%d fds0=%d fds1=%d thr0=%d thr1=%d rss0=%ld rss1=%ld extra=%s\n", rank, fds0,
-         countDir("/proc/self/fd"), thr0, countDir("/proc/self/task"), rss0, rssKb(), extra);
+  printf("HYGIENE rank=%d fds0=%d fds1=%d thr0=%d thr1=%d rss0=%ld rss1=%ld extra=%s\n", rank, fds0, procFdCount(),
+         thr0, procThreadCount(), rss0, rssKb(), extra);
   for (int fd = 0; fd < MAX_FDS; fd++) free(later[fd]), later[fd] = NULL;
 }
 
@@ -835,8 +825,8 @@ static int cyclesOp(accStream_t stream, long iters) {
       result("destroy", r, t0, NULL, 0);
       return 0;
     }
-    printf("CYCLE rank=%d i=%ld fds=%d thr=%d rss=%ld shm=%d\n", rank, i, countDir("/proc/self/fd"),
-           countDir("/proc/self/task"), rssKb(), countShm());
+    printf("CYCLE rank=%d i=%ld fds=%d thr=%d rss=%ld shm=%d\n", rank, i, procFdCount(), procThreadCount(), rssKb(),
+           countShm());
   }
   result("destroy", acclSuccess, now(), NULL, 0);
   return 0;

@@ -235,7 +235,9 @@ class Job:
             p.kill()
 
 
-def base_env(timeout=30, boot_timeout=20):
+def base_env(timeout=30, boot_timeout=20, transport=None):
+    """The environment of a scenario's ranks: ours without ACCL_* and
+    FAULT_* settings, then the timeouts, and the transport's settings."""
     env = dict(os.environ)
     for k in list(env):
         if k.startswith("ACCL_") and k not in ("ACCL_SIM_ISA",):
@@ -244,6 +246,8 @@ def base_env(timeout=30, boot_timeout=20):
             del env[k]
     env.update({"ACCL_TIMEOUT": str(timeout), "ACCL_BOOTSTRAP_TIMEOUT": str(boot_timeout),
                 "ACCL_DEBUG": "WARN", "ACCL_SOCKET_IFNAME": "lo"})
+    if transport:
+        env.update(transport_env(transport))
     return env
 
 
@@ -545,8 +549,7 @@ def run_kill(tmp, transport, op, np, nbytes=None, victim=1, timeout=20, env=None
     with Placement(transport, np) as pl:
         if pl.skip():
             return None, pl.skip()
-        e = base_env(timeout=timeout)
-        e.update(transport_env(transport))
+        e = base_env(timeout=timeout, transport=transport)
         if env:
             e.update(env)
         if finish == "destroy":
@@ -643,8 +646,7 @@ def run_kill_in_init(tmp, transport, np, boot_timeout=30):
             return None, pl.skip()
 
         def once(tag, die_ms):
-            e = base_env(boot_timeout=boot_timeout)
-            e.update(transport_env(transport))
+            e = base_env(boot_timeout=boot_timeout, transport=transport)
             job = pl.job(tmp, e)
             job.idfile += "-" + tag
             for r in range(np):
@@ -699,8 +701,7 @@ def run_stop(tmp, transport, np, timeout=10, nbytes=64 * MiB):
     with Placement(transport, np) as pl:
         if pl.skip():
             return None, pl.skip()
-        e = base_env(timeout=timeout)
-        e.update(transport_env(transport))
+        e = base_env(timeout=timeout, transport=transport)
         job = pl.job(tmp, e)
         for r in range(np):
             job.start(r, np, "allreduce", nbytes)
@@ -990,8 +991,7 @@ def run_abort_load(tmp, transport, np=4, nbytes=64 * MiB, timeout=10):
     with Placement(transport, np) as pl:
         if pl.skip():
             return None, pl.skip()
-        e = base_env(timeout=timeout)
-        e.update(transport_env(transport))
+        e = base_env(timeout=timeout, transport=transport)
         job = pl.job(tmp, e)
         for r in range(np):
             job.start(r, np, "allreduce", nbytes, env={"FAULT_ABORT_MS": "500"} if r == 2 else None)
@@ -1046,8 +1046,7 @@ def slope(ys):
 
 
 def run_cycles(tmp, np, cycles, transport="shm"):
-    e = base_env(timeout=30)
-    e.update(transport_env(transport))
+    e = base_env(timeout=30, transport=transport)
     job = Job(tmp, e)
     for r in range(np):
         job.start(r, np, "cycles", 1 * MiB, cycles)
@@ -1207,8 +1206,7 @@ def run_soak(tmp, transport, np, secs):
     with Placement(transport, np) as pl:
         if pl.skip():
             return None, pl.skip()
-        e = base_env(timeout=30, boot_timeout=60)
-        e.update(transport_env(transport))
+        e = base_env(timeout=30, boot_timeout=60, transport=transport)
         seed = int(os.environ.get("FAULTS_SOAK_SEED", "0")) or random.getrandbits(48)
         idfile = os.path.join(tmp, "soak-%s" % secrets.token_hex(4))
         procs = []

@@ -12,33 +12,29 @@
 static int mpiTestFailures;
 static int mpiTestRank;
 
-#define MT_CHECK(cond)                                                            \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      fprintf(stderr, "[rank %d] %s:%d: check failed: %s\n", mpiTestRank, __FILE__, \
-              __LINE__, #cond);                                                   \
-      mpiTestFailures++;                                                          \
-    }                                                                             \
+/* A failed check: where, which rank, and what (printf arguments). */
+#define MT_FAIL(...)                                                       \
+  do {                                                                     \
+    fprintf(stderr, "[rank %d] %s:%d: ", mpiTestRank, __FILE__, __LINE__); \
+    fprintf(stderr, __VA_ARGS__);                                          \
+    mpiTestFailures++;                                                     \
   } while (0)
 
-#define MT_ACCL(call)                                                             \
-  do {                                                                            \
-    acclResult_t mt_r_ = (call);                                                  \
-    if (mt_r_ != acclSuccess) {                                                   \
-      fprintf(stderr, "[rank %d] %s:%d: %s -> %s (%s)\n", mpiTestRank, __FILE__, __LINE__, \
-              #call, acclGetErrorString(mt_r_), acclGetLastError(NULL));          \
-      mpiTestFailures++;                                                          \
-    }                                                                             \
+#define MT_CHECK(cond)                                 \
+  do {                                                 \
+    if (!(cond)) MT_FAIL("check failed: %s\n", #cond); \
   } while (0)
 
-#define MT_ACC(call)                                                              \
-  do {                                                                            \
-    accError_t mt_e_ = (call);                                                    \
-    if (mt_e_ != accSuccess) {                                                    \
-      fprintf(stderr, "[rank %d] %s:%d: %s -> %s\n", mpiTestRank, __FILE__, __LINE__, \
-              #call, accGetErrorString(mt_e_));                                   \
-      mpiTestFailures++;                                                          \
-    }                                                                             \
+#define MT_ACCL(call)                                                                                               \
+  do {                                                                                                              \
+    acclResult_t mt_r_ = (call);                                                                                    \
+    if (mt_r_ != acclSuccess) MT_FAIL("%s -> %s (%s)\n", #call, acclGetErrorString(mt_r_), acclGetLastError(NULL)); \
+  } while (0)
+
+#define MT_ACC(call)                                                                 \
+  do {                                                                               \
+    accError_t mt_e_ = (call);                                                       \
+    if (mt_e_ != accSuccess) MT_FAIL("%s -> %s\n", #call, accGetErrorString(mt_e_)); \
   } while (0)
 
 static inline void mtInit(int* argc, char*** argv, int* rank, int* size) {

@@ -21,6 +21,7 @@ SRC = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), "..",
 BUILD = os.environ.get("top_builddir", ".")
 sys.path.insert(0, os.path.join(SRC, "perf"))
 import nccl_log  # noqa: E402
+from checks import check, verdict  # noqa: E402  (tests/perf, beside this file)
 
 MPIRUN = os.environ.get("MPIRUN") or "mpirun"
 SMALL = ["-b", "8", "-e", "1K", "-f", "4", "-n", "2", "-w", "1"]
@@ -29,14 +30,6 @@ LONG_OPTIONS = ["nthreads", "ngpus", "minbytes", "maxbytes", "stepbytes", "stepf
                 "stream_null", "timeout", "cudagraph", "report_cputime", "report_timestamps", "output_file",
                 "average", "local_register", "cta_policy", "device_implementation", "device_cta_count", "memory",
                 "unalign", "per_iter_timing", "per_iter_skip", "help"]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        print("FAIL:", what)
-        failures += 1
 
 
 def prog(name):
@@ -255,8 +248,7 @@ def main():
     for group in (usage_and_errors, ignored_features, names_and_values, layout, timing_modes, timeout_fires,
                   roots_and_counts, long_options_and_min_bw):
         group()
-    print("test_flags:", "FAIL" if failures else "PASS", f"({failures} failed checks)")
-    return 1 if failures else 0
+    return verdict("test_flags")
 
 
 if __name__ == "__main__":

@@ -27,17 +27,10 @@ sys.path.insert(0, os.path.join(SRC, "perf"))
 sys.path.insert(0, os.path.join(SRC, "tests", "perf"))
 import nccl_json  # noqa: E402
 import nccl_log  # noqa: E402
+from checks import check, verdict  # noqa: E402  (tests/perf, beside this file)
 from test_log_parser import number  # noqa: E402  (nccl-tests' number format)
 
 MPIRUN = [os.environ.get("MPIRUN") or "mpirun", "--oversubscribe", "--bind-to", "none", "-np", "2"]
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        print("FAIL:", what)
-        failures += 1
 
 
 def run(cmd, env=None):
@@ -152,8 +145,7 @@ def main():
         check(not os.path.exists(txt) and "Writing JSON" not in text, "a .txt name: no file, no message")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("test_json:", "FAIL" if failures else "PASS", f"({failures} failed checks)")
-    return 1 if failures else 0
+    return verdict("test_json")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ SRC = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), "..",
 BUILD = os.environ.get("top_builddir", ".")
 sys.path.insert(0, os.path.join(SRC, "perf"))
 import nccl_log  # noqa: E402
+from checks import check, verdict  # noqa: E402  (tests/perf, beside this file)
 
 REAL_LOG = os.path.join(SRC, "tests", "perf", "nccl_tests_2.19.6.log")
 MPIRUN = os.environ.get("MPIRUN") or "mpirun"
@@ -32,14 +33,6 @@ FACTORS = {"all_reduce": lambda n: 2.0 * (n - 1) / n, "all_gather": lambda n: (n
            "broadcast": lambda n: 1.0, "reduce": lambda n: 1.0, "sendrecv": lambda n: 1.0,
            "hypercube": lambda n: 1.0}
 BLOCKED = ("all_gather", "reduce_scatter", "alltoall", "gather", "scatter", "hypercube")
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        print("FAIL:", what)
-        failures += 1
 
 
 # ---------------------------------------------------------------- the formatter
@@ -215,8 +208,7 @@ def main():
     check(len(cube["rows"]) == 1 and cube["rows"][0]["redop"] == "" and cube["rows"][0]["root"] == -1,
           f"parser: empty redop {cube}")
 
-    print("test_log_parser:", "FAIL" if failures else "PASS", f"({failures} failed checks)")
-    return 1 if failures else 0
+    return verdict("test_log_parser")
 
 
 if __name__ == "__main__":
