@@ -58,8 +58,9 @@ static perfResult_t init(perfEnv* env) {
     /* acclGroupEnd launches grouped work on the default stream of the device
      * current at acclGroupEnd, not of each call's communicator: the devices'
      * work would all go to one device and never meet. */
-    fprintf(stderr, "perf: -y 1 with -g > 1 needs acc-ccl to resolve the default stream when a grouped call is "
-                    "made; use -t threads instead of -g devices\n");
+    fprintf(stderr,
+            "perf: -y 1 with -g > 1 needs acc-ccl to resolve the default stream when a grouped call is "
+            "made; use -t threads instead of -g devices\n");
     return perfInvalidUsage;
   }
   memset(&state, 0, sizeof(state));
@@ -277,11 +278,11 @@ static perfResult_t destroyOp(perfEnv* env, int l, int op) {
   return perfSuccess;
 }
 
-#define LAUNCH(call)                           \
-  do {                                         \
-    PERFCHECK(useDevice(env, l));              \
-    ACCL_OK(call, state.comm[l]);              \
-    return perfSuccess;                        \
+#define LAUNCH(call)              \
+  do {                            \
+    PERFCHECK(useDevice(env, l)); \
+    ACCL_OK(call, state.comm[l]); \
+    return perfSuccess;           \
   } while (0)
 
 static perfResult_t allReduce(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op) {

@@ -27,17 +27,17 @@ static float load16(const uint16_t* p, MPI_Datatype t) {
 }
 static uint16_t store16(float v, MPI_Datatype t) { return t == bf16Type ? acclFloatToBf16(v) : acclFloatToHalf(v); }
 
-#define TWO_BYTE_OP(name, expr)                                                 \
-  static void name(void* in, void* inout, int* len, MPI_Datatype* dt) {         \
-    const uint16_t* a = in;                                                     \
-    uint16_t* b = inout;                                                        \
-    for (int i = 0; i < *len; i++) {                                            \
-      float x = load16(a + i, *dt), y = load16(b + i, *dt);                     \
-      b[i] = store16((expr), *dt);                                              \
-    }                                                                           \
+#define TWO_BYTE_OP(name, expr)                                         \
+  static void name(void* in, void* inout, int* len, MPI_Datatype* dt) { \
+    const uint16_t* a = in;                                             \
+    uint16_t* b = inout;                                                \
+    for (int i = 0; i < *len; i++) {                                    \
+      float x = load16(a + i, *dt), y = load16(b + i, *dt);             \
+      b[i] = store16((expr), *dt);                                      \
+    }                                                                   \
   }
 TWO_BYTE_OP(opSum16, x + y)
-TWO_BYTE_OP(opProd16, x * y)
+TWO_BYTE_OP(opProd16, x* y)
 TWO_BYTE_OP(opMax16, x > y ? x : y)
 TWO_BYTE_OP(opMin16, x < y ? x : y)
 
@@ -133,7 +133,10 @@ static perfResult_t init(perfEnv* env) {
 }
 
 static perfResult_t initComms(perfEnv* env, int first, int n, const void* id) {
-  (void)env; (void)first; (void)n; (void)id;
+  (void)env;
+  (void)first;
+  (void)n;
+  (void)id;
   return perfSuccess;
 }
 
@@ -176,7 +179,8 @@ static void version(char* buf, size_t len) {
 static const char* lastError(void) { return ""; }
 
 static perfResult_t describe(perfEnv* env, int l, perfDeviceInfo* info) {
-  (void)env; (void)l;
+  (void)env;
+  (void)l;
   snprintf(info->name, sizeof(info->name), "host memory (MPI)");
   snprintf(info->busId, sizeof(info->busId), "0000:00:00");
   info->totalMem = 0;
@@ -184,7 +188,8 @@ static perfResult_t describe(perfEnv* env, int l, perfDeviceInfo* info) {
 }
 
 static perfResult_t hostAlloc(perfEnv* env, int l, size_t bytes, void** ptr) {
-  (void)env; (void)l;
+  (void)env;
+  (void)l;
   *ptr = aligned_alloc(64, (bytes + 63) / 64 * 64);
   if (*ptr == NULL) {
     fprintf(stderr, "perf: cannot allocate %zu bytes of host memory\n", bytes);
@@ -194,29 +199,40 @@ static perfResult_t hostAlloc(perfEnv* env, int l, size_t bytes, void** ptr) {
 }
 
 static perfResult_t hostFree(perfEnv* env, int l, void* ptr) {
-  (void)env; (void)l;
+  (void)env;
+  (void)l;
   free(ptr);
   return perfSuccess;
 }
 
 /* MPI calls are blocking: groups and stream waits have nothing to do. */
 static perfResult_t noGroup(void) { return perfSuccess; }
-static perfResult_t noSync(perfEnv* env, int l) { (void)env; (void)l; return perfSuccess; }
+static perfResult_t noSync(perfEnv* env, int l) {
+  (void)env;
+  (void)l;
+  return perfSuccess;
+}
 static perfResult_t alwaysDone(perfEnv* env, int l, int* done) {
-  (void)env; (void)l;
+  (void)env;
+  (void)l;
   *done = 1;
   return perfSuccess;
 }
-static void noAbort(perfEnv* env, int l) { (void)env; (void)l; }
+static void noAbort(perfEnv* env, int l) {
+  (void)env;
+  (void)l;
+}
 
 static perfResult_t eventCreate(perfEnv* env, int l, void** ev) {
-  (void)env; (void)l;
+  (void)env;
+  (void)l;
   *ev = calloc(1, sizeof(double));
   return *ev ? perfSuccess : perfInternalError;
 }
 
 static perfResult_t eventRecord(perfEnv* env, int l, void* ev) {
-  (void)env; (void)l;
+  (void)env;
+  (void)l;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   *(double*)ev = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -237,15 +253,18 @@ static perfResult_t createPremulSum(perfEnv* env, int l, int dtype, int* op) {
 }
 
 static perfResult_t destroyOp(perfEnv* env, int l, int op) {
-  (void)env; (void)l; (void)op;
+  (void)env;
+  (void)l;
+  (void)op;
   return perfSuccess;
 }
 
 static perfResult_t allReduce(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op) {
   PERFCHECK(countOk(count));
   PERFCHECK(premul(env, l, &s, count, dtype, op));
-  PERFCHECK(mpiCheck(MPI_Allreduce(s == r ? MPI_IN_PLACE : s, r, (int)count, mpiType(dtype), mpiOp(op, dtype),
-                                   MPI_COMM_WORLD), "MPI_Allreduce"));
+  PERFCHECK(mpiCheck(
+      MPI_Allreduce(s == r ? MPI_IN_PLACE : s, r, (int)count, mpiType(dtype), mpiOp(op, dtype), MPI_COMM_WORLD),
+      "MPI_Allreduce"));
   finishAvg(r, count, dtype, op, env->nRanks);
   return perfSuccess;
 }
@@ -266,7 +285,8 @@ static perfResult_t reduceScatter(perfEnv* env, int l, const void* s, void* r, s
   int inPlace = (const char*)r == (const char*)s + (size_t)rank * blockBytes;
   void* out = inPlace ? (void*)s : r;
   PERFCHECK(mpiCheck(MPI_Reduce_scatter_block(inPlace ? MPI_IN_PLACE : s, out, (int)count, mpiType(dtype),
-                                              mpiOp(op, dtype), MPI_COMM_WORLD), "MPI_Reduce_scatter_block"));
+                                              mpiOp(op, dtype), MPI_COMM_WORLD),
+                     "MPI_Reduce_scatter_block"));
   if (inPlace && rank != 0) memcpy(r, s, blockBytes);
   finishAvg(r, count, dtype, op, env->nRanks);
   return perfSuccess;
@@ -283,14 +303,15 @@ static perfResult_t reduce(perfEnv* env, int l, const void* s, void* r, size_t c
   PERFCHECK(countOk(count));
   PERFCHECK(premul(env, l, &s, count, dtype, op));
   const void* in = (s == r && isRoot) ? MPI_IN_PLACE : s;
-  PERFCHECK(mpiCheck(MPI_Reduce(in, r, (int)count, mpiType(dtype), mpiOp(op, dtype), root, MPI_COMM_WORLD),
-                     "MPI_Reduce"));
+  PERFCHECK(
+      mpiCheck(MPI_Reduce(in, r, (int)count, mpiType(dtype), mpiOp(op, dtype), root, MPI_COMM_WORLD), "MPI_Reduce"));
   if (isRoot) finishAvg(r, count, dtype, op, env->nRanks);
   return perfSuccess;
 }
 
 static perfResult_t allToAll(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype) {
-  (void)env; (void)l;
+  (void)env;
+  (void)l;
   PERFCHECK(countOk(count));
   MPI_Datatype t = mpiType(dtype);
   return mpiCheck(MPI_Alltoall(s == r ? MPI_IN_PLACE : s, (int)count, t, r, (int)count, t, MPI_COMM_WORLD),
@@ -299,14 +320,16 @@ static perfResult_t allToAll(perfEnv* env, int l, const void* s, void* r, size_t
 
 static perfResult_t sendRecv(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int sendPeer,
                              int recvPeer) {
-  (void)env; (void)l;
+  (void)env;
+  (void)l;
   PERFCHECK(countOk(count));
   MPI_Datatype t = mpiType(dtype);
   if (s == r)
-    return mpiCheck(MPI_Sendrecv_replace(r, (int)count, t, sendPeer, 0, recvPeer, 0, MPI_COMM_WORLD,
-                                         MPI_STATUS_IGNORE), "MPI_Sendrecv_replace");
-  return mpiCheck(MPI_Sendrecv(s, (int)count, t, sendPeer, 0, r, (int)count, t, recvPeer, 0, MPI_COMM_WORLD,
-                               MPI_STATUS_IGNORE), "MPI_Sendrecv");
+    return mpiCheck(MPI_Sendrecv_replace(r, (int)count, t, sendPeer, 0, recvPeer, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                    "MPI_Sendrecv_replace");
+  return mpiCheck(
+      MPI_Sendrecv(s, (int)count, t, sendPeer, 0, r, (int)count, t, recvPeer, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+      "MPI_Sendrecv");
 }
 
 static perfResult_t gather(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
@@ -328,7 +351,8 @@ static perfResult_t scatter(perfEnv* env, int l, const void* s, void* r, size_t 
 }
 
 static perfResult_t copyBytes(perfEnv* env, int l, void* dst, const void* src, size_t bytes) {
-  (void)env; (void)l;
+  (void)env;
+  (void)l;
   if (bytes) memmove(dst, src, bytes);
   return perfSuccess;
 }

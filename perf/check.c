@@ -45,8 +45,10 @@ double perfReduceInputs(const perfCheckCtx* ctx, size_t j) {
     }
   }
   if (ctx->op == acclAvg) {
-    if (perfTypeIsFloat(ctx->dtype)) acc /= ctx->nRanks;
-    else acc = floor(acc / ctx->nRanks); /* integers: sum, then divide (values are >= 0) */
+    if (perfTypeIsFloat(ctx->dtype))
+      acc /= ctx->nRanks;
+    else
+      acc = floor(acc / ctx->nRanks); /* integers: sum, then divide (values are >= 0) */
   }
   /* Round through the datatype so the comparison sees what the type can hold. */
   unsigned char tmp[8];

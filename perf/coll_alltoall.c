@@ -9,9 +9,10 @@ static void getCounts(size_t count, size_t typeSize, int nRanks, perfCounts* c) 
   c->sendInplaceOffset = c->recvInplaceOffset = 0;
 }
 
-static perfResult_t run(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c,
-                        int dtype, int op, int root) {
-  (void)op; (void)root;
+static perfResult_t run(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c, int dtype,
+                        int op, int root) {
+  (void)op;
+  (void)root;
   return be->allToAll(env, l, s, r, c->paramCount, dtype);
 }
 
@@ -20,7 +21,13 @@ static double expected(const perfCheckCtx* ctx, size_t i) {
   return perfInput(ctx, (int)(i / block), (size_t)ctx->rank * block + i % block);
 }
 
-const perfColl perfCollAllToAll = {.name = "alltoall", .ops = PERF_OPS_NONE, .opLabel = "none",
-                                   .checksInPlace = 0, .getCounts = getCounts, .algBytes = perfAlgBytesBlocks,
-                                   .busFactor = perfBusFactorBlocks, .run = run,
-                                   .checksRank = perfChecksEveryRank, .expected = expected};
+const perfColl perfCollAllToAll = {.name = "alltoall",
+                                   .ops = PERF_OPS_NONE,
+                                   .opLabel = "none",
+                                   .checksInPlace = 0,
+                                   .getCounts = getCounts,
+                                   .algBytes = perfAlgBytesBlocks,
+                                   .busFactor = perfBusFactorBlocks,
+                                   .run = run,
+                                   .checksRank = perfChecksEveryRank,
+                                   .expected = expected};

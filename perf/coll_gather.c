@@ -4,8 +4,8 @@
  * it (acc-ccl: acclGather). */
 #include "common.h"
 
-static perfResult_t run(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c,
-                        int dtype, int op, int root) {
+static perfResult_t run(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c, int dtype,
+                        int op, int root) {
   (void)op;
   return be->gather(env, l, s, r, c->paramCount, dtype, root);
 }
@@ -15,7 +15,14 @@ static double expected(const perfCheckCtx* ctx, size_t i) {
   return perfInput(ctx, (int)(i / block), i % block);
 }
 
-const perfColl perfCollGather = {.name = "gather", .ops = PERF_OPS_NONE, .opLabel = "none", .hasRoot = 1,
-                                 .checksInPlace = 1, .getCounts = perfCountsGathered,
-                                 .algBytes = perfAlgBytesBlocks, .busFactor = perfBusFactorBlocks, .run = run,
-                                 .checksRank = perfChecksRoot, .expected = expected};
+const perfColl perfCollGather = {.name = "gather",
+                                 .ops = PERF_OPS_NONE,
+                                 .opLabel = "none",
+                                 .hasRoot = 1,
+                                 .checksInPlace = 1,
+                                 .getCounts = perfCountsGathered,
+                                 .algBytes = perfAlgBytesBlocks,
+                                 .busFactor = perfBusFactorBlocks,
+                                 .run = run,
+                                 .checksRank = perfChecksRoot,
+                                 .expected = expected};

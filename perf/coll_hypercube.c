@@ -40,7 +40,15 @@ static double expected(const perfCheckCtx* ctx, size_t i) {
   return perfInput(ctx, (int)(i / block), i % block);
 }
 
-const perfColl perfCollHyperCube = {.name = "hypercube", .ops = PERF_OPS_NONE, .opLabel = "", .checksInPlace = 1,
-                                    .needsPow2 = 1, .getCounts = perfCountsGathered, .algBytes = algBytes,
-                                    .busFactor = perfBusFactorOne, .rounds = rounds, .runRound = runRound,
-                                    .checksRank = perfChecksEveryRank, .expected = expected};
+const perfColl perfCollHyperCube = {.name = "hypercube",
+                                    .ops = PERF_OPS_NONE,
+                                    .opLabel = "",
+                                    .checksInPlace = 1,
+                                    .needsPow2 = 1,
+                                    .getCounts = perfCountsGathered,
+                                    .algBytes = algBytes,
+                                    .busFactor = perfBusFactorOne,
+                                    .rounds = rounds,
+                                    .runRound = runRound,
+                                    .checksRank = perfChecksEveryRank,
+                                    .expected = expected};

@@ -3,8 +3,8 @@
  * place, the output is the rank's own block of the input. */
 #include "common.h"
 
-static perfResult_t run(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c,
-                        int dtype, int op, int root) {
+static perfResult_t run(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c, int dtype,
+                        int op, int root) {
   (void)root;
   return be->reduceScatter(env, l, s, r, c->paramCount, dtype, op);
 }
@@ -13,7 +13,13 @@ static double expected(const perfCheckCtx* ctx, size_t i) {
   return perfReduceInputs(ctx, (size_t)ctx->rank * ctx->counts->paramCount + i);
 }
 
-const perfColl perfCollReduceScatter = {.name = "reduce_scatter", .ops = PERF_OPS_REDUCE, .opLabel = "none",
-                                        .checksInPlace = 1, .getCounts = perfCountsScattered,
-                                        .algBytes = perfAlgBytesBlocks, .busFactor = perfBusFactorBlocks,
-                                        .run = run, .checksRank = perfChecksEveryRank, .expected = expected};
+const perfColl perfCollReduceScatter = {.name = "reduce_scatter",
+                                        .ops = PERF_OPS_REDUCE,
+                                        .opLabel = "none",
+                                        .checksInPlace = 1,
+                                        .getCounts = perfCountsScattered,
+                                        .algBytes = perfAlgBytesBlocks,
+                                        .busFactor = perfBusFactorBlocks,
+                                        .run = run,
+                                        .checksRank = perfChecksEveryRank,
+                                        .expected = expected};

@@ -4,9 +4,10 @@
  * timed but not checked (#wrong reads N/A). */
 #include "common.h"
 
-static perfResult_t run(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c,
-                        int dtype, int op, int root) {
-  (void)op; (void)root;
+static perfResult_t run(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c, int dtype,
+                        int op, int root) {
+  (void)op;
+  (void)root;
   int rank = env->rank[l], n = env->nRanks;
   return be->sendRecv(env, l, s, r, c->paramCount, dtype, (rank + 1) % n, (rank - 1 + n) % n);
 }
@@ -15,7 +16,13 @@ static double expected(const perfCheckCtx* ctx, size_t i) {
   return perfInput(ctx, (ctx->rank - 1 + ctx->nRanks) % ctx->nRanks, i);
 }
 
-const perfColl perfCollSendRecv = {.name = "sendrecv", .ops = PERF_OPS_LABEL, .opLabel = "none",
-                                   .checksInPlace = 0, .getCounts = perfCountsSame,
-                                   .algBytes = perfAlgBytesParam, .busFactor = perfBusFactorOne, .run = run,
-                                   .checksRank = perfChecksEveryRank, .expected = expected};
+const perfColl perfCollSendRecv = {.name = "sendrecv",
+                                   .ops = PERF_OPS_LABEL,
+                                   .opLabel = "none",
+                                   .checksInPlace = 0,
+                                   .getCounts = perfCountsSame,
+                                   .algBytes = perfAlgBytesParam,
+                                   .busFactor = perfBusFactorOne,
+                                   .run = run,
+                                   .checksRank = perfChecksEveryRank,
+                                   .expected = expected};

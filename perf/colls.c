@@ -5,10 +5,9 @@
 #include <string.h>
 #include "common.h"
 
-static const perfColl* const all[] = {&perfCollAllReduce, &perfCollAllGather, &perfCollReduceScatter,
-                                      &perfCollBroadcast, &perfCollReduce,    &perfCollAllToAll,
-                                      &perfCollSendRecv,  &perfCollGather,    &perfCollScatter,
-                                      &perfCollHyperCube};
+static const perfColl* const all[] = {
+    &perfCollAllReduce, &perfCollAllGather, &perfCollReduceScatter, &perfCollBroadcast, &perfCollReduce,
+    &perfCollAllToAll,  &perfCollSendRecv,  &perfCollGather,        &perfCollScatter,   &perfCollHyperCube};
 
 /* Names before the programs took nccl-tests' names (old perf/compare runs). */
 static const struct {
@@ -31,7 +30,8 @@ const char* perfCollNames(void) {
 }
 
 void perfCountsSame(size_t count, size_t typeSize, int nRanks, perfCounts* c) {
-  (void)nRanks; (void)typeSize;
+  (void)nRanks;
+  (void)typeSize;
   c->sendCount = c->recvCount = c->paramCount = count;
   c->sendInplaceOffset = c->recvInplaceOffset = 0;
 }
@@ -55,7 +55,10 @@ double perfAlgBytesParam(const perfCounts* c, size_t typeSize, int nRanks) {
   return (double)c->paramCount * typeSize;
 }
 
-double perfBusFactorOne(int n) { (void)n; return 1.0; }
+double perfBusFactorOne(int n) {
+  (void)n;
+  return 1.0;
+}
 
 double perfAlgBytesBlocks(const perfCounts* c, size_t typeSize, int nRanks) {
   return (double)c->paramCount * typeSize * nRanks;
@@ -63,5 +66,9 @@ double perfAlgBytesBlocks(const perfCounts* c, size_t typeSize, int nRanks) {
 
 double perfBusFactorBlocks(int n) { return (double)(n - 1) / n; }
 
-int perfChecksEveryRank(int rank, int root) { (void)rank; (void)root; return 1; }
+int perfChecksEveryRank(int rank, int root) {
+  (void)rank;
+  (void)root;
+  return 1;
+}
 int perfChecksRoot(int rank, int root) { return rank == root; }

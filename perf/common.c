@@ -33,18 +33,18 @@ typedef struct perfRun perfRun;
 /* One thread of this process and the local ranks it drives. */
 typedef struct {
   perfRun* run;
-  int thread, first, nGpus; /* local ranks first .. first+nGpus-1 */
-  int epoch;                /* alternates between team operations */
+  int thread, first, nGpus;   /* local ranks first .. first+nGpus-1 */
+  int epoch;                  /* alternates between team operations */
   char* send[PERF_MAX_LOCAL]; /* its ranks' buffers, -u elements in */
   char* recv[PERF_MAX_LOCAL];
-  unsigned char* hostBuf;   /* staging for inputs and results */
-  unsigned char* fillBuf;   /* 0xff pattern for output buffers (NaN / -1) */
-  unsigned rep;             /* checked runs so far: their inputs' seed */
-  perfCounts c;             /* the current row */
+  unsigned char* hostBuf; /* staging for inputs and results */
+  unsigned char* fillBuf; /* 0xff pattern for output buffers (NaN / -1) */
+  unsigned rep;           /* checked runs so far: their inputs' seed */
+  perfCounts c;           /* the current row */
   size_t typeSize;
   double bwSum;
   int bwCount, errors;
-  void** events;            /* -I: nGpus x eventCount */
+  void** events; /* -I: nGpus x eventCount */
   int eventCount;
   perfResult_t ret;
   pthread_t tid;
@@ -55,10 +55,10 @@ struct perfRun {
   const perfBackend* be;
   perfEnv env;
   perfArgs* args;
-  size_t bufBytes;                 /* bytes of each buffer */
-  void* send[PERF_MAX_LOCAL];      /* backend buffers (device or -H host) */
+  size_t bufBytes;            /* bytes of each buffer */
+  void* send[PERF_MAX_LOCAL]; /* backend buffers (device or -H host) */
   void* recv[PERF_MAX_LOCAL];
-  unsigned char id[256];           /* the job's unique id */
+  unsigned char id[256]; /* the job's unique id */
   perfReport report;
   int isPrinter;
   char host[PERF_HOST_LEN];
@@ -68,8 +68,8 @@ struct perfRun {
   pthread_cond_t cv;
   int arrived[2];
   unsigned long gen[2];
-  double* acc[2];                  /* max(1, iters) values each */
-  double* gathered;                /* process 0: nProcs x iters (-I) */
+  double* acc[2];   /* max(1, iters) values each */
+  double* gathered; /* process 0: nProcs x iters (-I) */
 };
 
 static double nowSec(void) {
@@ -108,11 +108,16 @@ static void team(perfThread* th, double* v, int n, int mode) {
   unsigned long gen = run->gen[e];
   double* acc = run->acc[e];
   for (int i = 0; i < n; i++) {
-    if (run->arrived[e] == 0) acc[i] = (mode == TEAM_RANK0 && th->thread != 0) ? 0 : v[i];
-    else if (mode == TEAM_RANK0) { if (th->thread == 0) acc[i] = v[i]; }
-    else if (mode == TEAM_AVG || mode == TEAM_SUM) acc[i] += v[i];
-    else if (mode == TEAM_MIN) acc[i] = fmin(acc[i], v[i]);
-    else if (mode == TEAM_MAX || mode == TEAM_GATHER_MAX) acc[i] = fmax(acc[i], v[i]);
+    if (run->arrived[e] == 0)
+      acc[i] = (mode == TEAM_RANK0 && th->thread != 0) ? 0 : v[i];
+    else if (mode == TEAM_RANK0) {
+      if (th->thread == 0) acc[i] = v[i];
+    } else if (mode == TEAM_AVG || mode == TEAM_SUM)
+      acc[i] += v[i];
+    else if (mode == TEAM_MIN)
+      acc[i] = fmin(acc[i], v[i]);
+    else if (mode == TEAM_MAX || mode == TEAM_GATHER_MAX)
+      acc[i] = fmax(acc[i], v[i]);
   }
   if (++run->arrived[e] == nThreads) {
     MPI_Comm w = MPI_COMM_WORLD;
@@ -229,8 +234,13 @@ static perfResult_t completeColl(perfThread* th) {
 
 static void checkCtx(const perfThread* th, int i, int dtype, int op, int root, perfCheckCtx* ctx) {
   const perfEnv* env = &th->run->env;
-  *ctx = (perfCheckCtx){.rank = env->rank[th->first + i], .nRanks = env->nRanks, .root = root, .op = op,
-                        .dtype = dtype, .seed = th->rep, .counts = &th->c};
+  *ctx = (perfCheckCtx){.rank = env->rank[th->first + i],
+                        .nRanks = env->nRanks,
+                        .root = root,
+                        .op = op,
+                        .dtype = dtype,
+                        .seed = th->rep,
+                        .counts = &th->c};
 }
 
 /* Fresh inputs, output areas set to the fill pattern, on every device of the thread. */
@@ -720,8 +730,10 @@ int perfMain(int argc, char** argv, const perfColl* coll, const perfBackend* be,
     r = runJob(&run);
   }
   if (run.isPrinter) {
-    if (r == perfSuccess || r == perfDataError) perfReportFinish(rep, be->lastError());
-    else perfReportAbandon(rep);
+    if (r == perfSuccess || r == perfDataError)
+      perfReportFinish(rep, be->lastError());
+    else
+      perfReportAbandon(rep);
   }
   free(run.acc[0]);
   free(run.acc[1]);

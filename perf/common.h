@@ -22,23 +22,23 @@
 typedef enum {
   perfSuccess = 0,
   perfInternalError = 1,
-  perfDeviceError = 2,     /* the acc runtime (or the host) failed */
-  perfLibError = 3,        /* acc-ccl (or MPI) failed */
-  perfTimeout = 4,         /* -T expired */
-  perfNotImplemented = 5,  /* e.g. more devices requested than present */
+  perfDeviceError = 2,    /* the acc runtime (or the host) failed */
+  perfLibError = 3,       /* acc-ccl (or MPI) failed */
+  perfTimeout = 4,        /* -T expired */
+  perfNotImplemented = 5, /* e.g. more devices requested than present */
   perfInvalidUsage = 6,
-  perfDataError = 7        /* wrong values, or busbw under ACCL_TESTS_MIN_BW */
+  perfDataError = 7 /* wrong values, or busbw under ACCL_TESTS_MIN_BW */
 } perfResult_t;
 
 /* Trace a failure up the call chain (one line per level, as nccl-tests). */
 void perfTraceFailure(const char* file, int line);
-#define PERFCHECK(call)                                                          \
-  do {                                                                           \
-    perfResult_t perf_r_ = (call);                                               \
-    if (perf_r_ != perfSuccess) {                                                \
-      perfTraceFailure(__FILE__, __LINE__);                                      \
-      return perf_r_;                                                            \
-    }                                                                            \
+#define PERFCHECK(call)                     \
+  do {                                      \
+    perfResult_t perf_r_ = (call);          \
+    if (perf_r_ != perfSuccess) {           \
+      perfTraceFailure(__FILE__, __LINE__); \
+      return perf_r_;                       \
+    }                                       \
   } while (0)
 
 #define PERF_MAX_LOCAL 64 /* -t x -g limit: devices driven by one process */
@@ -46,31 +46,31 @@ void perfTraceFailure(const char* file, int line);
 /* ---------------------------------------------------------------- options */
 
 typedef struct {
-  int nThreads, nGpus;   /* -t, -g */
+  int nThreads, nGpus; /* -t, -g */
   size_t minBytes, maxBytes;
-  size_t stepBytes;      /* -i: additive step, used when stepFactor <= 1 */
-  size_t stepFactor;     /* -f: multiplicative step */
-  int iters, warmup;     /* -n, -w */
-  int aggIters;          /* -m: launches per group */
-  int runCycles;         /* -N: sweeps (0: until killed) */
-  int parallelInit;      /* -p: each thread creates its own communicators */
-  int check;             /* -c: checked iterations after timing (0: none, prints N/A) */
-  int op;                /* -o: PERF_OP_*, -1 = all */
-  int dtype;             /* -d: acclDataType_t, -1 = all */
-  int root;              /* -r: root rank, -1 = every root in turn */
-  int blocking;          /* -z: 0 none, 1 wait + barrier per op, 2 wait per op, 3 wait + barrier per iteration */
-  int streamNull;        /* -y: launch on the devices' default streams */
-  int timeout;           /* -T: seconds, 0 = none */
-  int reportCputime;     /* -C */
-  int reportTimestamps;  /* -S */
-  int average;           /* -a: 0 rank 0, 1 mean, 2 min, 3 max */
-  int perIterTiming;     /* -I */
-  int perIterSkip;       /* -K */
-  int unalign;           /* -u: first element used in each buffer */
-  int hostBuffers;       /* -H (acc-ccl tools): malloc'd buffers instead of device memory */
-  const char* outputFile;/* -J */
-  const char* collName;  /* --coll (mpi_ref) */
-  int argc;              /* the command line, for the JSON record */
+  size_t stepBytes;       /* -i: additive step, used when stepFactor <= 1 */
+  size_t stepFactor;      /* -f: multiplicative step */
+  int iters, warmup;      /* -n, -w */
+  int aggIters;           /* -m: launches per group */
+  int runCycles;          /* -N: sweeps (0: until killed) */
+  int parallelInit;       /* -p: each thread creates its own communicators */
+  int check;              /* -c: checked iterations after timing (0: none, prints N/A) */
+  int op;                 /* -o: PERF_OP_*, -1 = all */
+  int dtype;              /* -d: acclDataType_t, -1 = all */
+  int root;               /* -r: root rank, -1 = every root in turn */
+  int blocking;           /* -z: 0 none, 1 wait + barrier per op, 2 wait per op, 3 wait + barrier per iteration */
+  int streamNull;         /* -y: launch on the devices' default streams */
+  int timeout;            /* -T: seconds, 0 = none */
+  int reportCputime;      /* -C */
+  int reportTimestamps;   /* -S */
+  int average;            /* -a: 0 rank 0, 1 mean, 2 min, 3 max */
+  int perIterTiming;      /* -I */
+  int perIterSkip;        /* -K */
+  int unalign;            /* -u: first element used in each buffer */
+  int hostBuffers;        /* -H (acc-ccl tools): malloc'd buffers instead of device memory */
+  const char* outputFile; /* -J */
+  const char* collName;   /* --coll (mpi_ref) */
+  int argc;               /* the command line, for the JSON record */
   char** argv;
 } perfArgs;
 
@@ -93,7 +93,7 @@ void perfUsage(const char* prog, int allowCollFlag);
 #define PERF_NUM_TYPES (acclBfloat16 + 1)
 size_t perfTypeSize(int dtype);
 const char* perfTypeName(int dtype);
-const char* perfOpName(int op);      /* "none" for PERF_OP_NONE */
+const char* perfOpName(int op); /* "none" for PERF_OP_NONE */
 int perfTypeIsFloat(int dtype);
 /* The PreMulSum scalar of a rank. */
 static inline double perfPremulScalar(int rank) { return rank % 2 == 0 ? 1.0 : 2.0; }
@@ -107,11 +107,11 @@ void perfStore(void* buf, size_t i, int dtype, double v);
 /* This process's ranks and the communicators/streams behind them. Local
  * rank l (0 <= l < nLocal) belongs to thread l / nGpus. */
 typedef struct perfEnv {
-  int nProcs, proc;      /* MPI processes and this one's index */
-  int localProc;         /* index of this process among those on its host */
-  int nThreads, nGpus;   /* -t, -g */
-  int nLocal;            /* ranks (devices) in this process: nThreads * nGpus */
-  int nRanks;            /* nProcs * nLocal */
+  int nProcs, proc;           /* MPI processes and this one's index */
+  int localProc;              /* index of this process among those on its host */
+  int nThreads, nGpus;        /* -t, -g */
+  int nLocal;                 /* ranks (devices) in this process: nThreads * nGpus */
+  int nRanks;                 /* nProcs * nLocal */
   int rank[PERF_MAX_LOCAL];   /* global rank of each local rank */
   int device[PERF_MAX_LOCAL]; /* device index used by each local rank (-1: host) */
   const perfArgs* args;
@@ -161,15 +161,13 @@ typedef struct perfBackend {
    * op is an acclRedOp_t or a handle from createPremulSum. */
   perfResult_t (*allReduce)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op);
   perfResult_t (*allGather)(perfEnv* env, int l, const void* s, void* r, size_t sendcount, int dtype);
-  perfResult_t (*reduceScatter)(perfEnv* env, int l, const void* s, void* r, size_t recvcount, int dtype,
-                                int op);
+  perfResult_t (*reduceScatter)(perfEnv* env, int l, const void* s, void* r, size_t recvcount, int dtype, int op);
   perfResult_t (*broadcast)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root);
-  perfResult_t (*reduce)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op,
-                         int root);
+  perfResult_t (*reduce)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op, int root);
   perfResult_t (*allToAll)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype);
   /* Sends count elements of s to sendPeer and receives count into r from recvPeer, as one group. */
-  perfResult_t (*sendRecv)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype,
-                           int sendPeer, int recvPeer);
+  perfResult_t (*sendRecv)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int sendPeer,
+                           int recvPeer);
   /* Rank r's count elements end up at block r of the root's r (Gather), and
    * block r of the root's s goes to rank r's r (Scatter). */
   perfResult_t (*gather)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root);
@@ -209,35 +207,35 @@ typedef struct {
 enum { PERF_OPS_NONE = 0, PERF_OPS_REDUCE = 1, PERF_OPS_LABEL = 2 };
 
 typedef struct perfColl {
-  const char* name;     /* --coll name and program stem: "all_reduce" */
+  const char* name; /* --coll name and program stem: "all_reduce" */
   /* PERF_OPS_REDUCE: -o selects the reduction; PERF_OPS_LABEL: -o only
    * labels the rows (SendRecv, as nccl-tests); PERF_OPS_NONE: redop column
    * reads opLabel. */
   int ops;
-  const char* opLabel;  /* "none", or "" (HyperCube) */
+  const char* opLabel; /* "none", or "" (HyperCube) */
   int hasRoot;
-  int checksInPlace;    /* 0: the in-place #wrong column reads N/A (AllToAll, SendRecv) */
-  int needsPow2;        /* runs only on a power-of-two rank count (HyperCube) */
+  int checksInPlace; /* 0: the in-place #wrong column reads N/A (AllToAll, SendRecv) */
+  int needsPow2;     /* runs only on a power-of-two rank count (HyperCube) */
   void (*getCounts)(size_t count, size_t typeSize, int nRanks, perfCounts* c);
   /* Bytes behind algbw (nccl-tests' S) and busbw = algbw * busFactor. */
   double (*algBytes)(const perfCounts* c, size_t typeSize, int nRanks);
   double (*busFactor)(int nRanks);
-  perfResult_t (*run)(const perfBackend* be, perfEnv* env, int l, void* s, void* r,
-                      const perfCounts* c, int dtype, int op, int root);
+  perfResult_t (*run)(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c, int dtype,
+                      int op, int root);
   /* Collectives made of dependent rounds (HyperCube): the number of rounds,
    * and one round; the driver launches round k on every device of a thread
    * before round k+1 (run is then unused). NULL for the others. */
   int (*rounds)(int nRanks);
-  perfResult_t (*runRound)(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c,
-                           int dtype, int round);
+  perfResult_t (*runRound)(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c, int dtype,
+                           int round);
   /* Whether this rank's output is defined (Reduce, Gather: only the root's). */
   int (*checksRank)(int rank, int root);
   /* Expected value of output element i (of recvCount) on ctx->rank. */
   double (*expected)(const perfCheckCtx* ctx, size_t i);
 } perfColl;
 
-extern const perfColl perfCollAllReduce, perfCollAllGather, perfCollReduceScatter, perfCollBroadcast,
-    perfCollReduce, perfCollAllToAll, perfCollSendRecv, perfCollGather, perfCollScatter, perfCollHyperCube;
+extern const perfColl perfCollAllReduce, perfCollAllGather, perfCollReduceScatter, perfCollBroadcast, perfCollReduce,
+    perfCollAllToAll, perfCollSendRecv, perfCollGather, perfCollScatter, perfCollHyperCube;
 const perfColl* perfCollByName(const char* name); /* "all_reduce", "all_reduce_perf" (or old "allreduce") */
 /* Shared by the collectives whose send and receive buffers both hold `count`
  * elements (AllReduce, Broadcast, Reduce, SendRecv): their count rule, algbw

@@ -15,13 +15,13 @@
 #include "device/device.h"
 #include "core/param.h"
 
-#define CHECK(call)                                                            \
-  do {                                                                         \
-    accError_t e_ = (call);                                                    \
-    if (e_ != accSuccess) {                                                    \
+#define CHECK(call)                                                                         \
+  do {                                                                                      \
+    accError_t e_ = (call);                                                                 \
+    if (e_ != accSuccess) {                                                                 \
       fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, accGetErrorString(e_)); \
-      exit(1);                                                                 \
-    }                                                                          \
+      exit(1);                                                                              \
+    }                                                                                       \
   } while (0)
 
 static double gbps(double bytes, uint64_t ns) { return bytes / (double)ns; }
@@ -39,7 +39,9 @@ static uint64_t timeDesc(accStream_t s, const accDevDesc* d, int iters) {
 }
 
 /* Latency: an empty program stamps the time it first runs. */
-typedef struct { uint64_t startNs; } stampArg;
+typedef struct {
+  uint64_t startNs;
+} stampArg;
 static int stampStep(void* arg, int dev) {
   stampArg* a = arg;
   if (a->startNs == 0) a->startNs = acclClockNs();
@@ -82,8 +84,10 @@ int main(int argc, char** argv) {
   size_t bytes = 64ull << 20;
   int iters = 5, opt;
   while ((opt = getopt(argc, argv, "b:n:h")) != -1) {
-    if (opt == 'b') bytes = (size_t)acclParseSize(optarg);
-    else if (opt == 'n') iters = atoi(optarg);
+    if (opt == 'b')
+      bytes = (size_t)acclParseSize(optarg);
+    else if (opt == 'n')
+      iters = atoi(optarg);
     else {
       fprintf(stderr, "usage: %s [-b bytes] [-n iterations]\n", argv[0]);
       return opt == 'h' ? 0 : 1;
@@ -132,16 +136,17 @@ int main(int argc, char** argv) {
     r.u.reduce.dtype = dt;
     r.u.reduce.op = ACCDEV_OP_SUM;
     double red = gbps(3.0 * (double)bytes, timeDesc(s, &r, iters));
-    printf("  %-9s %10.2f %10.2f %10.2f %10.2f %10.2f\n", acclTypeName((acclDataType_t)dt), mcpy, dma, red,
-           dma / mcpy, red / mcpy);
+    printf("  %-9s %10.2f %10.2f %10.2f %10.2f %10.2f\n", acclTypeName((acclDataType_t)dt), mcpy, dma, red, dma / mcpy,
+           red / mcpy);
     fflush(stdout);
   }
   latency(s);
   accDeviceCounters cnt;
   CHECK(accDeviceGetCounters(0, &cnt));
-  printf("# device 0 counters: copied %llu B, reduced %llu B, %llu descriptors, dma busy %.1f ms, reduce busy %.1f ms\n",
-         (unsigned long long)cnt.bytesCopied, (unsigned long long)cnt.bytesReduced,
-         (unsigned long long)cnt.descriptors, cnt.dmaBusyNs / 1e6, cnt.reduceBusyNs / 1e6);
+  printf(
+      "# device 0 counters: copied %llu B, reduced %llu B, %llu descriptors, dma busy %.1f ms, reduce busy %.1f ms\n",
+      (unsigned long long)cnt.bytesCopied, (unsigned long long)cnt.bytesReduced, (unsigned long long)cnt.descriptors,
+      cnt.dmaBusyNs / 1e6, cnt.reduceBusyNs / 1e6);
   CHECK(accStreamDestroy(s));
   CHECK(accFree(a));
   CHECK(accFree(b));

@@ -10,13 +10,20 @@ static const struct {
   size_t size;
   int isFloat;
 } types[acclNumTypes] = {
-    [acclInt8] = {"int8", 1, 0},       [acclUint8] = {"uint8", 1, 0},    [acclInt32] = {"int32", 4, 0},
-    [acclUint32] = {"uint32", 4, 0},   [acclInt64] = {"int64", 8, 0},    [acclUint64] = {"uint64", 8, 0},
-    [acclFloat16] = {"half", 2, 1},    [acclFloat32] = {"float", 4, 1},  [acclFloat64] = {"double", 8, 1},
+    [acclInt8] = {"int8", 1, 0},
+    [acclUint8] = {"uint8", 1, 0},
+    [acclInt32] = {"int32", 4, 0},
+    [acclUint32] = {"uint32", 4, 0},
+    [acclInt64] = {"int64", 8, 0},
+    [acclUint64] = {"uint64", 8, 0},
+    [acclFloat16] = {"half", 2, 1},
+    [acclFloat32] = {"float", 4, 1},
+    [acclFloat64] = {"double", 8, 1},
     [acclBfloat16] = {"bfloat16", 2, 1},
     /* named, but not run: the tools' inputs and checks assume a type that holds
      * small integers exactly (PERF_NUM_TYPES) */
-    [acclFloat8e4m3] = {"f8e4m3", 1, 1},   [acclFloat8e5m2] = {"f8e5m2", 1, 1},
+    [acclFloat8e4m3] = {"f8e4m3", 1, 1},
+    [acclFloat8e5m2] = {"f8e5m2", 1, 1},
 };
 
 static const char* opNames[PERF_NUM_OPS] = {"sum", "prod", "max", "min", "avg", "mulsum"};

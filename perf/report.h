@@ -25,8 +25,8 @@ typedef struct {
 
 typedef struct {
   const perfArgs* args;
-  const char* program;  /* basename of argv[0] */
-  char version[256];    /* "acc-ccl-tests version ..." */
+  const char* program; /* basename of argv[0] */
+  char version[256];   /* "acc-ccl-tests version ..." */
   int libVersion;
   perfJson json;
   int writeJson;
@@ -44,8 +44,8 @@ void perfReportHeaderDone(perfReport* rep);
 void perfReportColumns(perfReport* rep);
 void perfReportRowStart(perfReport* rep, size_t bytes, size_t count, const char* type, const char* op, int root);
 /* One placement's time, bandwidths and #wrong (wrong < 0 or !reportErrors: N/A). */
-void perfReportRowBody(perfReport* rep, double timeUs, double algBw, double busBw, int reportErrors,
-                       long long wrong, int outOfPlace);
+void perfReportRowBody(perfReport* rep, double timeUs, double algBw, double busBw, int reportErrors, long long wrong,
+                       int outOfPlace);
 /* -I: the summary columns and, in JSON, every iteration's time; perProcess
  * (nProcs x nIters, or NULL) the slowest device of each process. */
 void perfReportRowIters(perfReport* rep, const perfIterStats* st, const double* times, int nIters, int skipped,

@@ -30,7 +30,10 @@ static int parseTable(const char* file, int v6, const unsigned long* inodes, int
   FILE* f = fopen(file, "r");
   if (!f) return n;
   char line[512];
-  if (!fgets(line, sizeof(line), f)) { fclose(f); return n; }
+  if (!fgets(line, sizeof(line), f)) {
+    fclose(f);
+    return n;
+  }
   while (fgets(line, sizeof(line), f) && n < max) {
     char local[64];
     unsigned st;

@@ -78,7 +78,7 @@ static void test_nodes(void** state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_prefix_list), cmocka_unit_test(test_exclude),   cmocka_unit_test(test_exact),
+      cmocka_unit_test(test_prefix_list),   cmocka_unit_test(test_exclude),    cmocka_unit_test(test_exact),
       cmocka_unit_test(test_default_class), cmocka_unit_test(test_parse_addr), cmocka_unit_test(test_nodes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

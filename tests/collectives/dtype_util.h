@@ -12,9 +12,15 @@
 
 static inline size_t tdSize(acclDataType_t t) {
   switch (t) {
-    case acclInt8: case acclUint8: case acclFloat8e4m3: case acclFloat8e5m2: return 1;
-    case acclFloat16: case acclBfloat16: return 2;
-    case acclInt32: case acclUint32: case acclFloat32: return 4;
+    case acclInt8:
+    case acclUint8:
+    case acclFloat8e4m3:
+    case acclFloat8e5m2: return 1;
+    case acclFloat16:
+    case acclBfloat16: return 2;
+    case acclInt32:
+    case acclUint32:
+    case acclFloat32: return 4;
     default: return 8;
   }
 }

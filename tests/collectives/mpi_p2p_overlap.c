@@ -33,21 +33,29 @@ static int bufAlloc(buffer* b, size_t bytes, int host) {
   b->bytes = bytes;
   b->host = host;
   b->base = NULL;
-  if (host) b->base = malloc(bytes + GUARD);
-  else if (accMalloc((void**)&b->base, bytes + GUARD) != accSuccess) b->base = NULL;
+  if (host)
+    b->base = malloc(bytes + GUARD);
+  else if (accMalloc((void**)&b->base, bytes + GUARD) != accSuccess)
+    b->base = NULL;
   return b->base != NULL;
 }
 static void bufFree(buffer* b) {
-  if (b->host) free(b->base);
-  else accFree(b->base);
+  if (b->host)
+    free(b->base);
+  else
+    accFree(b->base);
 }
 static void bufPut(buffer* b, size_t off, const void* src, size_t bytes) {
-  if (b->host) memcpy(b->base + off, src, bytes);
-  else MT_ACC(accMemcpy(b->base + off, src, bytes, accMemcpyHostToDevice));
+  if (b->host)
+    memcpy(b->base + off, src, bytes);
+  else
+    MT_ACC(accMemcpy(b->base + off, src, bytes, accMemcpyHostToDevice));
 }
 static void bufGet(buffer* b, void* dst, size_t off, size_t bytes) {
-  if (b->host) memcpy(dst, b->base + off, bytes);
-  else MT_ACC(accMemcpy(dst, b->base + off, bytes, accMemcpyDeviceToHost));
+  if (b->host)
+    memcpy(dst, b->base + off, bytes);
+  else
+    MT_ACC(accMemcpy(dst, b->base + off, bytes, accMemcpyDeviceToHost));
 }
 
 /* Fill the whole buffer (values for `tag`) and its guard. */
@@ -131,7 +139,7 @@ static long runPattern(const char* name, size_t n, int host, acclComm_t comm, ac
     MT_ACCL(acclGroupStart());
     MT_ACCL(acclRecv(a.base, h, acclFloat32, prev, comm, stream));
     MT_ACCL(acclRecv(a.base + h * es, h, acclFloat32, next, comm, stream));
-    MT_ACCL(acclSend(a.base, h, acclFloat32, next, comm, stream));       /* prev's view: its next */
+    MT_ACCL(acclSend(a.base, h, acclFloat32, next, comm, stream)); /* prev's view: its next */
     MT_ACCL(acclSend(a.base + h * es, h, acclFloat32, prev, comm, stream));
     MT_ACCL(acclGroupEnd());
     MT_ACC(accStreamSynchronize(stream));

@@ -39,8 +39,10 @@ int main(int argc, char** argv) {
   /* rank 0 opts out */
   acclComm_t rest = (acclComm_t)0x1;
   MT_ACCL(acclCommSplit(world, rank == 0 ? ACCL_SPLIT_NOCOLOR : 1, 0, &rest, NULL));
-  if (rank == 0) MT_CHECK(rest == NULL);
-  else expectComm(rest, size - 1, rank - 1);
+  if (rank == 0)
+    MT_CHECK(rest == NULL);
+  else
+    expectComm(rest, size - 1, rank - 1);
 
   /* split of a split, with a config: halves of the parity groups by key */
   if (parity) {

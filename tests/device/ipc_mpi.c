@@ -35,8 +35,10 @@ int main(int argc, char** argv) {
   accDevWindow wMine, wTheirs;
   MT_ACC(accDevWindowExport(rank % 4, &wMine));
   uint64_t flagOff = (uintptr_t)flag - wMine.base, peerFlagOff;
-  MPI_Sendrecv(&mine, sizeof(mine), MPI_BYTE, peer, 0, &theirs, sizeof(theirs), MPI_BYTE, peer, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-  MPI_Sendrecv(&wMine, sizeof(wMine), MPI_BYTE, peer, 1, &wTheirs, sizeof(wTheirs), MPI_BYTE, peer, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  MPI_Sendrecv(&mine, sizeof(mine), MPI_BYTE, peer, 0, &theirs, sizeof(theirs), MPI_BYTE, peer, 0, MPI_COMM_WORLD,
+               MPI_STATUS_IGNORE);
+  MPI_Sendrecv(&wMine, sizeof(wMine), MPI_BYTE, peer, 1, &wTheirs, sizeof(wTheirs), MPI_BYTE, peer, 1, MPI_COMM_WORLD,
+               MPI_STATUS_IGNORE);
   MPI_Sendrecv(&flagOff, 8, MPI_BYTE, peer, 2, &peerFlagOff, 8, MPI_BYTE, peer, 2, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
 
   float* remote = NULL;

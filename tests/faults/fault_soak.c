@@ -68,9 +68,13 @@ static int inputVal(long s, int r, size_t i, int prod) {
 
 static size_t typeSize(acclDataType_t t) {
   switch (t) {
-    case acclInt8: case acclUint8: return 1;
-    case acclFloat16: case acclBfloat16: return 2;
-    case acclInt32: case acclUint32: case acclFloat32: return 4;
+    case acclInt8:
+    case acclUint8: return 1;
+    case acclFloat16:
+    case acclBfloat16: return 2;
+    case acclInt32:
+    case acclUint32:
+    case acclFloat32: return 4;
     default: return 8;
   }
 }
@@ -122,10 +126,14 @@ static double reduceExpect(long s, int n, size_t i, acclDataType_t t, acclRedOp_
   double acc = inputVal(s, 0, i, prod);
   for (int r = 1; r < n; r++) {
     double v = inputVal(s, r, i, prod);
-    if (op == acclSum || op == acclAvg) acc += v;
-    else if (op == acclProd) acc *= v;
-    else if (op == acclMax) acc = v > acc ? v : acc;
-    else acc = v < acc ? v : acc;
+    if (op == acclSum || op == acclAvg)
+      acc += v;
+    else if (op == acclProd)
+      acc *= v;
+    else if (op == acclMax)
+      acc = v > acc ? v : acc;
+    else
+      acc = v < acc ? v : acc;
   }
   if (op == acclAvg) acc = isFloat(t) ? acc / n : (double)((int64_t)acc / n);
   return asType(t, acc);
@@ -169,7 +177,7 @@ static int exchangeId(int gen, acclUniqueId* id) {
 typedef struct {
   acclComm_t comm;
   accStream_t stream;
-  int n, me;           /* size, this rank's rank in it */
+  int n, me; /* size, this rank's rank in it */
 } Comm;
 
 static long wrongTotal, errors, colls, splits, aborts, reinits;
@@ -188,7 +196,8 @@ static void bad(long s, const char* fmt, const char* a, long b, long c) {
 #define MAXB (1 << 20) /* bytes per rank and block */
 static void *dA, *dB, *hA, *hB, *hostCheck;
 
-static const char* collName[] = {"allreduce", "broadcast", "reduce", "allgather", "reducescatter", "alltoall", "sendrecv"};
+static const char* collName[] = {"allreduce",     "broadcast", "reduce",  "allgather",
+                                 "reducescatter", "alltoall",  "sendrecv"};
 
 /* Draw and run one collective on c; verify it unless `noverify` (then it is
  * launched only). Returns the launch result. */
@@ -221,9 +230,14 @@ static acclResult_t oneColl(Comm* c, long s, int noverify) {
   int prod = op == acclProd && (kind == 0 || kind == 2 || kind == 4);
   char* in = base;
   if (inPlace) {
-    if (kind == 3) in = out + (size_t)me * count * es;                  /* AllGather */
-    else if (kind == 4) { in = out; out = in + (size_t)me * count * es; } /* ReduceScatter */
-    else if (kind == 0 || kind == 1) in = out;
+    if (kind == 3)
+      in = out + (size_t)me * count * es; /* AllGather */
+    else if (kind == 4) {
+      in = out;
+      out = in + (size_t)me * count * es;
+    } /* ReduceScatter */
+    else if (kind == 0 || kind == 1)
+      in = out;
   }
   /* fill the input: host buffer, then copy */
   unsigned char* h = hostCheck;
@@ -265,7 +279,8 @@ static acclResult_t oneColl(Comm* c, long s, int noverify) {
   for (size_t i = 0; i < outCount; i++) {
     double want;
     switch (kind) {
-      case 0: case 2: want = reduceExpect(s, n, i, t, op); break;
+      case 0:
+      case 2: want = reduceExpect(s, n, i, t, op); break;
       case 1: want = asType(t, inputVal(s, root, i, 0)); break;
       case 3: want = asType(t, inputVal(s, (int)(i / count), i % count, 0)); break;
       case 4: {
@@ -274,10 +289,14 @@ static acclResult_t oneColl(Comm* c, long s, int noverify) {
         double acc = inputVal(s, 0, (size_t)me * count + i, pr);
         for (int q = 1; q < n; q++) {
           double v = inputVal(s, q, (size_t)me * count + i, pr);
-          if (op == acclSum || op == acclAvg) acc += v;
-          else if (op == acclProd) acc *= v;
-          else if (op == acclMax) acc = v > acc ? v : acc;
-          else acc = v < acc ? v : acc;
+          if (op == acclSum || op == acclAvg)
+            acc += v;
+          else if (op == acclProd)
+            acc *= v;
+          else if (op == acclMax)
+            acc = v > acc ? v : acc;
+          else
+            acc = v < acc ? v : acc;
         }
         if (op == acclAvg) acc = isFloat(t) ? acc / n : (double)((int64_t)acc / n);
         want = asType(t, acc);
@@ -499,8 +518,10 @@ int main(int argc, char** argv) {
   }
   acclResult_t r = acclCommDestroy(world.comm);
   accStreamDestroy(world.stream);
-  printf("SOAK rank=%d steps=%ld colls=%ld splits=%ld aborts=%ld reinits=%ld wrong=%ld errors=%ld maxstep=%.2f "
-         "maxstep_at=%ld\n", rank, s, colls, splits, aborts, reinits, wrongTotal, errors, maxStep, maxStepAt);
+  printf(
+      "SOAK rank=%d steps=%ld colls=%ld splits=%ld aborts=%ld reinits=%ld wrong=%ld errors=%ld maxstep=%.2f "
+      "maxstep_at=%ld\n",
+      rank, s, colls, splits, aborts, reinits, wrongTotal, errors, maxStep, maxStepAt);
   double t = now();
   printf("RESULT rank=%d phase=soak code=%d secs=%.3f at=%.3f async=0 wrong=%ld guard=0 err=%s\n", rank,
          errors ? (int)acclRemoteError : (int)r, t - t0, t, wrongTotal, errors ? "see BAD lines" : "");

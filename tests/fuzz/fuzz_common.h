@@ -41,8 +41,6 @@ static inline char* fuzzSlurp(int fd, size_t* n) {
 }
 
 /* Quiet: the loaders WARN about every bad input. */
-static inline void fuzzQuiet(void) {
-  setenv("ACCL_DEBUG", "NONE", 1);
-}
+static inline void fuzzQuiet(void) { setenv("ACCL_DEBUG", "NONE", 1); }
 
 #endif

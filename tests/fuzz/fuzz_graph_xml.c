@@ -56,8 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       abort();
     }
     if (q.nRings != p.nRings || memcmp(q.rings, p.rings, sizeof(int) * (size_t)(p.nRings * n)) != 0 ||
-        memcmp(q.trees, p.trees, sizeof(acclTreeNode) * (size_t)(2 * n)) != 0 ||
-        q.treeRoot[0] != p.treeRoot[0] || q.treeRoot[1] != p.treeRoot[1]) {
+        memcmp(q.trees, p.trees, sizeof(acclTreeNode) * (size_t)(2 * n)) != 0 || q.treeRoot[0] != p.treeRoot[0] ||
+        q.treeRoot[1] != p.treeRoot[1]) {
       fprintf(stderr, "the dump of an accepted graph loads to other rings or trees\n");
       abort();
     }

@@ -13,8 +13,10 @@ static char* dumpNode(const acclTopoNode* n) {
   if (fd < 0) return NULL;
   FILE* f = fopen(path, "w");
   char* text = NULL;
-  if (f && acclTopoNodeWrite(n, f) == acclSuccess && fclose(f) == 0) text = fuzzSlurp(fd, NULL);
-  else if (f) fclose(f);
+  if (f && acclTopoNodeWrite(n, f) == acclSuccess && fclose(f) == 0)
+    text = fuzzSlurp(fd, NULL);
+  else if (f)
+    fclose(f);
   close(fd);
   return text;
 }

@@ -24,7 +24,8 @@
 #include <unistd.h>
 
 static void usage(void) {
-  fprintf(stderr, "usage: nslaunch -n NP [-N NETNS_PREFIX -p RANKS_PER_NS] [-t SECONDS] [-k KILLED_RANK] -- PROG [ARGS]\n");
+  fprintf(stderr,
+          "usage: nslaunch -n NP [-N NETNS_PREFIX -p RANKS_PER_NS] [-t SECONDS] [-k KILLED_RANK] -- PROG [ARGS]\n");
   exit(2);
 }
 
@@ -70,7 +71,10 @@ int main(int argc, char** argv) {
   if (!pids || !status) return 2;
   for (int r = 0; r < np; r++) {
     pids[r] = fork();
-    if (pids[r] < 0) { perror("fork"); return 2; }
+    if (pids[r] < 0) {
+      perror("fork");
+      return 2;
+    }
     if (pids[r] == 0) runRank(r, np, prefix, per, argv + optind);
   }
   int left = np, bad = 0;
@@ -97,8 +101,10 @@ int main(int argc, char** argv) {
       int ok = r == killed ? (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) : (WIFEXITED(st) && WEXITSTATUS(st) == 0);
       if (!ok) {
         bad = 1;
-        if (WIFSIGNALED(st)) fprintf(stderr, "nslaunch: rank %d killed by signal %d\n", r, WTERMSIG(st));
-        else fprintf(stderr, "nslaunch: rank %d exited with %d\n", r, WEXITSTATUS(st));
+        if (WIFSIGNALED(st))
+          fprintf(stderr, "nslaunch: rank %d killed by signal %d\n", r, WTERMSIG(st));
+        else
+          fprintf(stderr, "nslaunch: rank %d exited with %d\n", r, WEXITSTATUS(st));
       }
     }
   }

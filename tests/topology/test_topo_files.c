@@ -122,7 +122,8 @@ static void test_malformed(void** state) {
   expectError(HEAD "  <device id=\"1\"/>\n</node>\n", ":5:", "declared twice");
   expectError(HEAD "  <link a=\"0\" b=\"1\" bw=\"fast\"/>\n</node>\n", ":5:", "not a number");
   expectError(HEAD "  <link a=\"0\" b=\"1\" bw=\"1\" colour=\"red\"/>\n</node>\n", ":5:", "unknown attribute colour");
-  expectError(HEAD "  <link a=\"0\" b=\"1\" bw=\"1\"/>\n  <link a=\"1\" b=\"0\" bw=\"1\"/>\n</node>\n", ":6:", "given twice");
+  expectError(HEAD "  <link a=\"0\" b=\"1\" bw=\"1\"/>\n  <link a=\"1\" b=\"0\" bw=\"1\"/>\n</node>\n",
+              ":6:", "given twice");
   expectError("<node>\n</node>\n", ":1:", "no <device>");
   expectError("<graph/>\n", ":1:", "must be <node>");
   expectError(HEAD "</node>\ntrailing\n", ":6:", "text outside");

@@ -217,7 +217,7 @@ static void test_shared_and_sparse(void** state) {
   acclTopoNode* n = loadShipped("ring4");
   acclTopoGraph p;
   int* dev;
-  graph(n, 1, 8, 0, &p, &dev);   /* 8 ranks on 4 devices */
+  graph(n, 1, 8, 0, &p, &dev);  /* 8 ranks on 4 devices */
   for (int i = 0; i < 8; i++) { /* ranks of one device are neighbours */
     int a = p.rings[i], b = p.rings[(i + 1) % 8];
     assert_true(dev[a] == dev[b] || acclLinkGraphFind(n->graph, dev[a], dev[b]) >= 0);

@@ -19,20 +19,22 @@
 #include "../collectives/dtype_util.h"
 
 enum { AR, BC, RD, AG, RS, A2A, SR, NCOLL };
-static const char* collNames[NCOLL] = {"allreduce", "broadcast", "reduce", "allgather", "reducescatter", "alltoall", "sendrecv"};
-static const acclDataType_t types[] = {acclInt8, acclInt32, acclUint64, acclFloat16, acclFloat32, acclFloat64, acclBfloat16};
+static const char* collNames[NCOLL] = {"allreduce",     "broadcast", "reduce",  "allgather",
+                                       "reducescatter", "alltoall",  "sendrecv"};
+static const acclDataType_t types[] = {acclInt8,    acclInt32,   acclUint64,  acclFloat16,
+                                       acclFloat32, acclFloat64, acclBfloat16};
 static const acclRedOp_t ops[] = {acclSum, acclProd, acclMax, acclMin};
 static const size_t counts[] = {1, 7, 1023, 65537, 999983};
 static int rank, nranks, failures;
 
-#define CHECK(cond, ...)                                                        \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      fprintf(stderr, "[rank %d] %s:%d: ", rank, __FILE__, __LINE__);           \
-      fprintf(stderr, __VA_ARGS__);                                             \
-      fprintf(stderr, "\n");                                                    \
-      failures++;                                                               \
-    }                                                                           \
+#define CHECK(cond, ...)                                              \
+  do {                                                                \
+    if (!(cond)) {                                                    \
+      fprintf(stderr, "[rank %d] %s:%d: ", rank, __FILE__, __LINE__); \
+      fprintf(stderr, __VA_ARGS__);                                   \
+      fprintf(stderr, "\n");                                          \
+      failures++;                                                     \
+    }                                                                 \
   } while (0)
 
 static double inputOf(int r, size_t i, int op) {
@@ -85,7 +87,8 @@ static long runCase(acclComm_t comm, accStream_t stream, int coll, acclDataType_
   for (size_t i = 0; i < recvCount && !(coll == RD && rank != root); i++) {
     double exp;
     switch (coll) {
-      case AR: case RD: exp = reduced(i, op); break;
+      case AR:
+      case RD: exp = reduced(i, op); break;
       case BC: exp = inputOf(root, i, op); break;
       case AG: exp = inputOf((int)(i / n), i % n, op); break;
       case RS: exp = reduced((size_t)rank * n + i, op); break;
@@ -131,7 +134,10 @@ static int runMatrix(acclComm_t comm, accStream_t stream, int ncases) {
 static void runKill(acclComm_t comm, accStream_t stream, int victim) {
   size_t n = 8u << 20;
   float* buf = NULL;
-  if (accMalloc((void**)&buf, n * sizeof(float)) != accSuccess) { failures++; return; }
+  if (accMalloc((void**)&buf, n * sizeof(float)) != accSuccess) {
+    failures++;
+    return;
+  }
   accMemset(buf, 0, n * sizeof(float));
   CHECK(acclAllReduce(buf, buf, 1024, acclFloat32, acclSum, comm, stream) == acclSuccess, "warm-up allreduce");
   CHECK(accStreamSynchronize(stream) == accSuccess, "warm-up allreduce synchronize");
@@ -154,8 +160,8 @@ static void runKill(acclComm_t comm, accStream_t stream, int victim) {
   double limit = (to ? atof(to) : 300.0) + 30.0;
   CHECK(e != accSuccess || async != acclSuccess, "no error after rank %d was killed", victim);
   CHECK(secs < limit, "the error took %.1f s (limit %.0f s)", secs, limit);
-  printf("[rank %d] after rank %d was killed: stream %s, async %s, after %.1f s\n", rank, victim,
-         accGetErrorString(e), acclGetErrorString(async), secs);
+  printf("[rank %d] after rank %d was killed: stream %s, async %s, after %.1f s\n", rank, victim, accGetErrorString(e),
+         acclGetErrorString(async), secs);
   accFree(buf);
 }
 
@@ -169,8 +175,10 @@ int main(int argc, char** argv) {
   rank = atoi(r);
   nranks = atoi(n);
   int victim = -1, ncases = 40;
-  if (argc > 2 && strcmp(argv[1], "--kill") == 0) victim = atoi(argv[2]);
-  else if (argc > 1) ncases = atoi(argv[1]);
+  if (argc > 2 && strcmp(argv[1], "--kill") == 0)
+    victim = atoi(argv[2]);
+  else if (argc > 1)
+    ncases = atoi(argv[1]);
   int ndev = 1;
   accGetDeviceCount(&ndev);
   accSetDevice(rank % (ndev > 0 ? ndev : 1));
