@@ -29,6 +29,7 @@ typedef struct {
   int nTrees;        /* trees, 2 per NIC across nodes (0: two) */
   size_t sliceBytes; /* a FIFO slot: what a hop forwards at once (0: the default slot) */
   int deterministic; /* ACCL_DETERMINISTIC: reductions run the chain, whatever the masks say */
+  int premulSum;     /* a PreMulSum handle: every rank scales its own input by its own scalar */
 } acclTuneInput;
 
 /* What a builder sees of the communicator. */

@@ -45,7 +45,7 @@ struct acclCollState {
   size_t stageCap;
   struct {
     size_t bytes;
-    int valid;
+    int valid, premulSum;
     acclAlgo algo;
     acclProto proto;
   } lastTune[ACCL_NUM_FUNCS];

@@ -110,7 +110,10 @@ acclResult_t acclBuildLL(acclPlan* plan, int t, int rank, int nranks) {
 static int directFeasible(const acclTuneInput* in, acclProto proto) {
   if (!in->directOk || acclFuncIsP2P(in->func)) return 0;
   if (proto == ACCL_PROTO_LL) return in->func == ACCL_FUNC_ALLREDUCE && in->bytes <= in->llMaxBytes && in->nranks > 1;
-  return 1;
+  /* Simple reduces peers' inputs as they are, with this rank's scalar: a
+   * PreMulSum's scalars may differ from rank to rank (LL scales its own
+   * input before pushing it) */
+  return !in->premulSum;
 }
 
 /* Simple: every rank moves its 1/n share once, reading peers' memory and

@@ -119,6 +119,7 @@ static void stageOverlaps(acclPlan* plan) {
 static void tuneInput(struct acclComm* comm, const acclTask* t, acclTuneInput* in) {
   acclTuneBaseInput(comm, in);
   in->func = t->func;
+  in->premulSum = t->sigOp == ACCL_SIG_OP_PREMUL;
   /* the call's largest buffer: AllGather / ReduceScatter / AllToAll move n blocks */
   int blocks = t->func == ACCL_FUNC_ALLGATHER || t->func == ACCL_FUNC_REDUCESCATTER || t->func == ACCL_FUNC_ALLTOALL;
   in->bytes = t->count * acclTypeSize(t->dtype) * (blocks ? (size_t)comm->nranks : 1);
@@ -147,13 +148,16 @@ static acclResult_t planTask(struct acclComm* comm, acclPlan* plan, int ti) {
   struct acclCollState* cs = comm->coll;
   acclTuneInput in;
   tuneInput(comm, t, &in);
-  /* the model's answer depends on the size only: remember the last one per function */
-  if (cs->lastTune[t->func].valid && cs->lastTune[t->func].bytes == in.bytes) {
+  /* the model's answer depends on the size and on PreMulSum only: remember
+   * the last one per function */
+  if (cs->lastTune[t->func].valid && cs->lastTune[t->func].bytes == in.bytes &&
+      cs->lastTune[t->func].premulSum == in.premulSum) {
     t->algo = cs->lastTune[t->func].algo;
     t->proto = cs->lastTune[t->func].proto;
   } else {
     ACCLCHECK(acclTuneSelect(&in, cs->algoMask, cs->protoMask, &t->algo, &t->proto));
     cs->lastTune[t->func].bytes = in.bytes;
+    cs->lastTune[t->func].premulSum = in.premulSum;
     cs->lastTune[t->func].algo = t->algo;
     cs->lastTune[t->func].proto = t->proto;
     cs->lastTune[t->func].valid = 1;
@@ -164,10 +168,13 @@ static acclResult_t planTask(struct acclComm* comm, acclPlan* plan, int ti) {
   return acclAlgoGet(t->algo)->build(plan, ti, &ctx);
 }
 
-/* Same steps: everything the builders read except the buffers. */
+/* Same steps: everything the builders and the tuner's feasibility rules
+ * read except the buffers (a PreMulSum may not reuse steps chosen for an
+ * Avg, which pre-multiplies too but by the same scalar on every rank). */
 static int sameSignature(const acclTask* a, const acclTask* b) {
   return a->func == b->func && a->count == b->count && a->dtype == b->dtype && a->premul == b->premul &&
-         a->postDiv == b->postDiv && a->root == b->root && a->peer == b->peer;
+         a->postDiv == b->postDiv && a->root == b->root && a->peer == b->peer &&
+         (a->sigOp == ACCL_SIG_OP_PREMUL) == (b->sigOp == ACCL_SIG_OP_PREMUL);
 }
 
 static acclResult_t enqueueTasks(struct acclComm* comm, accStream_t stream, const acclTask* tasks, int ntasks) {
