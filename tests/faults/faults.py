@@ -325,13 +325,20 @@ def pinned_env(key=None):
     return env
 
 
+def pinned_job(tmp, key=None, **base):
+    """A job (base_env(**base)) whose root is pinned at a free port of ours,
+    its ranks holding `key` as ACCL_COMM_SECRET; the job's env["ACCL_COMM_ID"]
+    is the root's address."""
+    job = Job(tmp, base_env(**base))
+    job.env.update(pinned_env(key))
+    return job
+
+
 @scenario("secret-outsider", "an outsider without the shared secret is refused; the job's ranks start")
 def s_outsider(tmp):
-    job = Job(tmp, base_env())
-    env = pinned_env(secrets.token_hex(16))
-    job.env.update(env)
+    job = pinned_job(tmp, secrets.token_hex(16))
     job.start(0, 2)
-    clients = [Proc([CLIENT_PROG, env["ACCL_COMM_ID"], "hello", "2", "1", key], job.env)
+    clients = [Proc([CLIENT_PROG, job.env["ACCL_COMM_ID"], "hello", "2", "1", key], job.env)
                for key in ("-", "guess")]  # the address-derived secret, and a wrong key
     seen = [c.wait_line("CLIENT", time.monotonic() + 20) for c in clients]
     job.start(1, 2)
@@ -345,8 +352,7 @@ def s_outsider(tmp):
 
 @scenario("secret-required", "ACCL_COMM_SECRET_REQUIRED=1 without a secret refuses to start, at once, saying why")
 def s_required(tmp):
-    job = Job(tmp, base_env())
-    job.env.update(pinned_env())
+    job = pinned_job(tmp)
     job.env["ACCL_COMM_SECRET_REQUIRED"] = "1"
     job.start(0, 2)
     job.start(1, 2)
@@ -358,8 +364,7 @@ def s_required(tmp):
 
 @scenario("secret-mismatch", "ranks holding different secrets fail with a message (never join each other's job)")
 def s_mismatch(tmp):
-    job = Job(tmp, base_env(boot_timeout=5))
-    job.env.update(pinned_env())
+    job = pinned_job(tmp, boot_timeout=5)
     job.start(0, 2, env={"ACCL_COMM_SECRET": "alpha"})
     time.sleep(0.3)
     job.start(1, 2, env={"ACCL_COMM_SECRET": "beta"})
@@ -378,8 +383,7 @@ def s_keyfile(tmp):
     ok = True
     for mode, want in ((0o644, INVALID_ARGUMENT), (0o600, SUCCESS)):
         os.chmod(path, mode)
-        job = Job(tmp, base_env())
-        job.env.update(pinned_env())
+        job = pinned_job(tmp)
         job.env["ACCL_COMM_SECRET_FILE"] = path
         job.start(0, 2)
         job.start(1, 2)
@@ -394,13 +398,11 @@ def s_keyfile(tmp):
 
 @scenario("root-huge-nranks", "a hello claiming 2^31-1 ranks is refused before any allocation; the job starts")
 def s_huge(tmp):
-    job = Job(tmp, base_env())
     key = secrets.token_hex(16)
-    env = pinned_env(key)
-    job.env.update(env)
+    job = pinned_job(tmp, key)
     job.start(0, 2)
     # a client that knows the secret: a buggy launcher or rank, the worst case
-    c = Proc([CLIENT_PROG, env["ACCL_COMM_ID"], "hello", str(2**31 - 1), "0", key], job.env)
+    c = Proc([CLIENT_PROG, job.env["ACCL_COMM_ID"], "hello", str(2**31 - 1), "0", key], job.env)
     seen = c.wait_line("CLIENT", time.monotonic() + 20)
     job.start(1, 2)
     res = job.finish(time.monotonic() + 30)
@@ -413,8 +415,7 @@ def s_huge(tmp):
 @scenario("root-wrong-nranks", "a rank with another nranks is refused at once and says so; the others time out "
           "naming the missing rank")
 def s_wrong_nranks(tmp):
-    job = Job(tmp, base_env(boot_timeout=4))
-    job.env.update(pinned_env(secrets.token_hex(8)))
+    job = pinned_job(tmp, secrets.token_hex(8), boot_timeout=4)
     job.start(0, 2)
     time.sleep(0.3)
     job.start(1, 3)
@@ -427,12 +428,10 @@ def s_wrong_nranks(tmp):
 
 @scenario("root-flood", "1000 silent connections and garbage while the job starts: the job starts, the log stays short")
 def s_flood(tmp):
-    job = Job(tmp, base_env())
-    env = pinned_env(secrets.token_hex(8))
-    job.env.update(env)
+    job = pinned_job(tmp, secrets.token_hex(8))
     job.start(0, 4)
-    hold = Proc([CLIENT_PROG, env["ACCL_COMM_ID"], "hold", "1000", "8"], job.env)
-    junk = [Proc([CLIENT_PROG, env["ACCL_COMM_ID"], "garbage", "65536"], job.env) for _ in range(20)]
+    hold = Proc([CLIENT_PROG, job.env["ACCL_COMM_ID"], "hold", "1000", "8"], job.env)
+    junk = [Proc([CLIENT_PROG, job.env["ACCL_COMM_ID"], "garbage", "65536"], job.env) for _ in range(20)]
     hold.wait_line("CLIENT", time.monotonic() + 20)
     for r in (1, 2, 3):
         job.start(r, 4)
@@ -1101,12 +1100,10 @@ add_scenario("hygiene-cycles-ofi", "200 cycles over ofi: the same",
           "connections while 4 ranks start: the job starts in bounded time, each rejection is logged at most "
           "once, the root keeps no descriptor", quick=False)
 def s_hostile_mix(tmp):
-    job = Job(tmp, base_env())
     key = secrets.token_hex(8)
-    env = pinned_env(key)
-    job.env.update(env)
+    job = pinned_job(tmp, key)
     job.start(0, 4)
-    addr = env["ACCL_COMM_ID"]
+    addr = job.env["ACCL_COMM_ID"]
     clients = [Proc([CLIENT_PROG, addr, "truncated", "4", "1", key, str(n)], job.env) for n in (1, 8, 32, 63)]
     clients += [Proc([CLIENT_PROG, addr, "hello", "4", "2", "not-the-key"], job.env),
                 Proc([CLIENT_PROG, addr, "garbage", "300"], job.env),
