@@ -14,17 +14,11 @@
 
 /* ------------------------------------------------------------ the loop */
 
-/* FAULT_ABORT_MS: aborts the communicator that many ms after it starts. */
-typedef struct {
-  acclComm_t comm;
-  long ms;
-} AbortArg;
-
-static void* abortThread(void* arg) {
-  AbortArg* a = arg;
-  usleep((useconds_t)(a->ms * 1000));
+/* FAULT_ABORT_MS=N: aborts the communicator (arg) N ms after it starts. */
+static void* abortThread(void* comm) {
+  usleep((useconds_t)(atol(getenv("FAULT_ABORT_MS")) * 1000));
   acclResult_t r;
-  PHASE(r, "abort", acclCommAbort(a->comm));
+  PHASE(r, "abort", acclCommAbort((acclComm_t)comm));
   return NULL;
 }
 
@@ -72,7 +66,6 @@ int loopOp(const char* op, acclComm_t comm, accStream_t stream, size_t bytes, lo
     fprintf(stderr, "rank %d: allocation failed\n", rank);
     return 1;
   }
-  AbortArg ab = {comm, 0};
   pthread_t abT;
   const char* abMs = getenv("FAULT_ABORT_MS");
   int aborting = abMs && *abMs;
@@ -83,10 +76,7 @@ int loopOp(const char* op, acclComm_t comm, accStream_t stream, size_t bytes, lo
     r = runOnce(kind, comm, stream, dsend, drecv, count, &wrong);
     if (it == 0 && r == acclSuccess) {
       printf("LOOP rank=%d\n", rank);
-      if (aborting) {
-        ab.ms = atol(abMs);
-        pthread_create(&abT, NULL, abortThread, &ab);
-      }
+      if (aborting) pthread_create(&abT, NULL, abortThread, comm);
       if (forking) forkChild(op, comm, dsend, drecv, count);
     }
   }

@@ -230,6 +230,17 @@ class Job:
     def pids(self):
         return [p.pid for p in self.ranks.values()]
 
+    def wait_looping(self, secs=180):
+        """Waits (secs at most) for every rank's first call of its loop: None,
+        or the verdict of a job that never ran its loop (then killed)."""
+        deadline = time.monotonic() + secs
+        looping = [self.ranks[r].wait_line("LOOP", deadline) for r in sorted(self.ranks)]
+        if all(looping):
+            return None
+        res = self.finish(time.monotonic() + 1)
+        self.kill_all()
+        return False, "the job never ran its loop: %s" % describe(res)
+
     def kill_all(self):
         for p in self.ranks.values():
             p.kill()
@@ -488,6 +499,14 @@ class Placement:
             return Job(tmp, env, netns=self.netns, per=self.np // self.k)
         return Job(tmp, env)
 
+    def loop_job(self, tmp, env, op, nbytes, rank_env=None):
+        """A job of every rank running op's loop on nbytes (rank_env: rank ->
+        more environment for that rank)."""
+        job = self.job(tmp, env)
+        for r in range(self.np):
+            job.start(r, self.np, op, nbytes, env=(rank_env or {}).get(r))
+        return job
+
 
 def survivors_summary(res, survivors, t_event, bound, codes_ok, victim, need_name=True, need_async=True):
     """Judge the survivors of a killed / stopped rank. Returns (ok, text)."""
@@ -555,15 +574,10 @@ def run_kill(tmp, transport, op, np, nbytes=None, victim=1, timeout=20, env=None
             e["FAULT_FINISH"] = "destroy"
         if after:
             e["FAULT_AFTER"] = "1"
-        job = pl.job(tmp, e)
-        for r in range(np):
-            job.start(r, np, op, nbytes)
-        deadline = time.monotonic() + 180
-        looping = [job.ranks[r].wait_line("LOOP", deadline) for r in range(np)]
-        if not all(looping):
-            res = job.finish(time.monotonic() + 1)
-            job.kill_all()
-            return False, "the job never ran its loop: %s" % describe(res)
+        job = pl.loop_job(tmp, e, op, nbytes)
+        never = job.wait_looping()
+        if never:
+            return never
         time.sleep(random.uniform(0.2, 0.8))  # in the middle of a call
         t_kill = time.monotonic()
         job.ranks[victim].kill()
@@ -700,15 +714,10 @@ def run_stop(tmp, transport, np, timeout=10, nbytes=64 * MiB):
     with Placement(transport, np) as pl:
         if pl.skip():
             return None, pl.skip()
-        e = base_env(timeout=timeout, transport=transport)
-        job = pl.job(tmp, e)
-        for r in range(np):
-            job.start(r, np, "allreduce", nbytes)
-        deadline = time.monotonic() + 180
-        if not all(job.ranks[r].wait_line("LOOP", deadline) for r in range(np)):
-            res = job.finish(time.monotonic() + 1)
-            job.kill_all()
-            return False, "the job never ran its loop: %s" % describe(res)
+        job = pl.loop_job(tmp, base_env(timeout=timeout, transport=transport), "allreduce", nbytes)
+        never = job.wait_looping()
+        if never:
+            return never
         time.sleep(random.uniform(0.2, 0.8))
         t_stop = time.monotonic()
         job.ranks[1].send(signal.SIGSTOP)
@@ -990,10 +999,8 @@ def run_abort_load(tmp, transport, np=4, nbytes=64 * MiB, timeout=10):
     with Placement(transport, np) as pl:
         if pl.skip():
             return None, pl.skip()
-        e = base_env(timeout=timeout, transport=transport)
-        job = pl.job(tmp, e)
-        for r in range(np):
-            job.start(r, np, "allreduce", nbytes, env={"FAULT_ABORT_MS": "500"} if r == 2 else None)
+        job = pl.loop_job(tmp, base_env(timeout=timeout, transport=transport), "allreduce", nbytes,
+                          {2: {"FAULT_ABORT_MS": "500"}})
         res = job.finish(time.monotonic() + 120 + timeout)
         ab = res[2][1].get("abort")
         problems = []
