@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include <arpa/inet.h>
 #include <string.h>
 #include "bootstrap/bootstrap.h"
@@ -113,13 +114,6 @@ static void test_hello_mac(void** state) {
   assert_memory_not_equal(h.mac, h2.mac, sizeof(h.mac));
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_roundtrip),
-      cmocka_unit_test(test_every_bit_flip_rejected),
-      cmocka_unit_test(test_zero_and_garbage_rejected),
-      cmocka_unit_test(test_checksum_message),
-      cmocka_unit_test(test_hello_mac),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_every_bit_flip_rejected),
+               cmocka_unit_test(test_zero_and_garbage_rejected), cmocka_unit_test(test_checksum_message),
+               cmocka_unit_test(test_hello_mac))

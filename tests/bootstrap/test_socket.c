@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include <string.h>
 #include "bootstrap/socket.h"
 #include "comm/comm.h"
@@ -76,12 +77,5 @@ static void test_nodes(void** state) {
   assert_int_equal(acclHashString("hostA", 1), acclHashString("hostA", 1));
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_if_match),
-      cmocka_unit_test(test_default_class),
-      cmocka_unit_test(test_parse_addr),
-      cmocka_unit_test(test_nodes),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_if_match), cmocka_unit_test(test_default_class), cmocka_unit_test(test_parse_addr),
+               cmocka_unit_test(test_nodes))

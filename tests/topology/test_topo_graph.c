@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include "topology/node.h"
 #include "collectives/tuning.h"
 #include "topology/graph.h"
@@ -402,13 +403,8 @@ static void test_predicted_busbw(void** state) {
   acclTopoNodeFree(n);
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rings_direct),         cmocka_unit_test(test_torus_disjoint),
-      cmocka_unit_test(test_double_binary_tree),   cmocka_unit_test(test_hierarchical),
-      cmocka_unit_test(test_shared_and_sparse),    cmocka_unit_test(test_channels),
-      cmocka_unit_test(test_graph_file_roundtrip), cmocka_unit_test(test_nic_coverage),
-      cmocka_unit_test(test_predicted_busbw),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_rings_direct), cmocka_unit_test(test_torus_disjoint),
+               cmocka_unit_test(test_double_binary_tree), cmocka_unit_test(test_hierarchical),
+               cmocka_unit_test(test_shared_and_sparse), cmocka_unit_test(test_channels),
+               cmocka_unit_test(test_graph_file_roundtrip), cmocka_unit_test(test_nic_coverage),
+               cmocka_unit_test(test_predicted_busbw))
