@@ -230,6 +230,13 @@ class Job:
     def pids(self):
         return [p.pid for p in self.ranks.values()]
 
+    def start_all(self, nranks, op, nbytes=1 << 20, iters=1000000, rank_env=None):
+        """Every rank of nranks runs op (rank_env: rank -> more environment
+        for that rank); returns the job."""
+        for r in range(nranks):
+            self.start(r, nranks, op, nbytes, iters, env=(rank_env or {}).get(r))
+        return self
+
     def wait_looping(self, secs=180):
         """Waits (secs at most) for every rank's first call of its loop: None,
         or the verdict of a job that never ran its loop (then killed)."""
@@ -502,10 +509,16 @@ class Placement:
     def loop_job(self, tmp, env, op, nbytes, rank_env=None):
         """A job of every rank running op's loop on nbytes (rank_env: rank ->
         more environment for that rank)."""
-        job = self.job(tmp, env)
-        for r in range(self.np):
-            job.start(r, self.np, op, nbytes, env=(rank_env or {}).get(r))
-        return job
+        return self.job(tmp, env).start_all(self.np, op, nbytes, rank_env=rank_env)
+
+
+def exited(res, ranks, problems):
+    """(rank, its phases) of each of ranks; a rank that did not exit 0 adds a problem."""
+    for r in ranks:
+        rc, ph = res[r]
+        if rc != 0:
+            problems.append("rank %d %s" % (r, exit_text(rc)))
+        yield r, ph
 
 
 def survivors_summary(res, survivors, t_event, bound, codes_ok, victim, need_name=True, need_async=True):
@@ -774,15 +787,9 @@ MM_KINDS = {
 def run_mismatch(tmp, kind, env, nbytes, np=4, timeout=10):
     e = base_env(timeout=timeout)
     e.update(env)
-    job = Job(tmp, e)
-    for r in range(np):
-        job.start(r, np, "mm-" + kind, nbytes)
-    res = job.finish(time.monotonic() + 60 + timeout + 15)
+    res = Job(tmp, e).start_all(np, "mm-" + kind, nbytes).finish(time.monotonic() + 60 + timeout + 15)
     problems, codes, secs, guard, wrong = [], set(), [], 0, 0
-    for r in range(np):
-        rc, ph = res[r]
-        if rc != 0:
-            problems.append("rank %d %s" % (r, exit_text(rc)))
+    for r, ph in exited(res, range(np), problems):
         loop = ph.get("loop")
         if not loop:
             if "warmup" in ph:
@@ -828,15 +835,9 @@ for _cfg, _env, _bytes in MM_CONFIGS:
 # ------------------------------------------------- issue 22 B7, B8: buffers checked against their allocation
 
 def run_badbuf(tmp, op, nbytes, want=INVALID_ARGUMENT, np=2, limit=2.0):
-    job = Job(tmp, base_env(timeout=15))
-    for r in range(np):
-        job.start(r, np, op, nbytes)
-    res = job.finish(time.monotonic() + 60)
+    res = Job(tmp, base_env(timeout=15)).start_all(np, op, nbytes).finish(time.monotonic() + 60)
     problems, codes, secs, guard = [], set(), [], 0
-    for r in range(np):
-        rc, ph = res[r]
-        if rc != 0:
-            problems.append("rank %d %s" % (r, exit_text(rc)))
+    for r, ph in exited(res, range(np), problems):
         call = ph.get("call")
         if not call:
             continue
@@ -877,15 +878,9 @@ def run_simple(tmp, op, np, judge, nbytes=1 * MiB, iters=1, env=None, limit=60):
     e = base_env(timeout=15)
     if env:
         e.update(env)
-    job = Job(tmp, e)
-    for r in range(np):
-        job.start(r, np, op, nbytes, iters)
-    res = job.finish(time.monotonic() + limit)
+    res = Job(tmp, e).start_all(np, op, nbytes, iters).finish(time.monotonic() + limit)
     problems, texts = [], []
-    for r in range(np):
-        rc, ph = res[r]
-        if rc != 0:
-            problems.append("rank %d %s" % (r, exit_text(rc)))
+    for r, ph in exited(res, range(np), problems):
         p, t = judge(r, ph)
         problems += p
         if t and t not in texts:
@@ -1053,15 +1048,10 @@ def slope(ys):
 
 def run_cycles(tmp, np, cycles, transport="shm"):
     e = base_env(timeout=30, transport=transport)
-    job = Job(tmp, e)
-    for r in range(np):
-        job.start(r, np, "cycles", 1 * MiB, cycles)
+    job = Job(tmp, e).start_all(np, "cycles", 1 * MiB, cycles)
     res = job.finish(time.monotonic() + 60 + cycles * 3)
     problems, texts = [], []
-    for r in range(np):
-        rc, ph = res[r]
-        if rc != 0:
-            problems.append("rank %d %s" % (r, exit_text(rc)))
+    for r, ph in exited(res, range(np), problems):
         rows = [(int(x["fds"]), int(x["thr"]), int(x["rss"]), int(x["shm"]))
                 for x in (dict(kv.split("=", 1) for kv in line.split()[1:]) for line in job.ranks[r].lines()
                           if line.startswith("CYCLE "))]

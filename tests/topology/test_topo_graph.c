@@ -43,6 +43,12 @@ static void graph(const acclTopoNode* n, int nodes, int ppn, int channels, acclT
     free(dev);
 }
 
+/* What graph() made: the graph and its device map. */
+static void graphFree(acclTopoGraph* p, int* dev) {
+  free(dev);
+  acclTopoGraphFree(p);
+}
+
 static void assertAllHopsDirect(const acclTopoNode* n, const acclTopoGraph* p, const int* dev) {
   int nr = p->nranks, shared = 0;
   for (int c = 0; c < p->nRings; c++)
@@ -67,8 +73,7 @@ static void test_rings_direct(void** state) {
     assertAllHopsDirect(n, &p, dev);
     assert_true(p.bwIntra > 0 && p.latIntra > 0 && p.bwInter > 0 && p.latInter > 0);
     assert_true(p.bwIntra == n->graph->links[0].bwGBs);
-    free(dev);
-    acclTopoGraphFree(&p);
+    graphFree(&p, dev);
     acclTopoNodeFree(n);
   }
   const char* specs[] = {"ring", "torus2d", "full"};
@@ -81,8 +86,7 @@ static void test_rings_direct(void** state) {
       int* dev;
       graph(n, 1, n->ndev, 0, &p, &dev);
       assertAllHopsDirect(n, &p, dev);
-      free(dev);
-      acclTopoGraphFree(&p);
+      graphFree(&p, dev);
       acclTopoNodeFree(n);
     }
 }
@@ -113,8 +117,7 @@ static void test_torus_disjoint(void** state) {
     graph(nodes[i], 1, nodes[i]->ndev, 0, &p, &dev);
     assert_true(p.nRings >= (i == 3 ? 3 : 2)); /* 4-regular torus: 2; K8 (7-regular): 3 */
     assertDisjoint(nodes[i], &p, dev);
-    free(dev);
-    acclTopoGraphFree(&p);
+    graphFree(&p, dev);
     acclTopoNodeFree(nodes[i]);
   }
 }
@@ -206,8 +209,7 @@ static void test_hierarchical(void** state) {
       assertAllHopsDirect(n, &p, dev);
       assert_true(p.bwInter == 12.5 && p.latInter == 15);
       free(nt);
-      free(dev);
-      acclTopoGraphFree(&p);
+      graphFree(&p, dev);
     }
   acclTopoNodeFree(n);
 }
@@ -224,8 +226,7 @@ static void test_shared_and_sparse(void** state) {
     assert_true(dev[a] == dev[b] || acclLinkGraphFind(n->graph, dev[a], dev[b]) >= 0);
   }
   assert_true(p.bwIntra == 10.0); /* the shared-memory hop is the slowest */
-  free(dev);
-  acclTopoGraphFree(&p);
+  graphFree(&p, dev);
   acclTopoNodeFree(n);
 
   assert_int_equal(acclTopoNodeFromSpec("ring", 8, &n), acclSuccess);
@@ -369,8 +370,7 @@ static void test_nic_coverage(void** state) {
       for (int i = 0; i < n->nnics; i++) total += n->nics[i].bwGBs;
       assert_true(fabs(p.bwNet - total) < 1e-9);
       assert_true(fabs(p.bwInter * p.nRings - total) < 1e-9);
-      free(dev);
-      acclTopoGraphFree(&p);
+      graphFree(&p, dev);
     }
     acclTopoNodeFree(n);
   }
