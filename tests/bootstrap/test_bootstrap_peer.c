@@ -35,9 +35,7 @@ static const uint8_t kNonce[ACCL_CHALLENGE_BYTES] = {9, 8, 7, 6, 5, 4, 3, 2, 1};
 
 /* The connecting side of a ring / P2P connection, as a rank does it. */
 static void helloOut(int fd, const uint8_t* nonce, int kind, int rank, int nranks) {
-  acclHello h;
-  acclHelloFill(&h, kSecret, nonce, kind, rank, nranks, NULL);
-  sendAll(fd, &h, sizeof(h));
+  sendHello(fd, kSecret, nonce, kind, rank, nranks);
 }
 
 /* The accepting side: read the hello of a connection to us. */
@@ -74,21 +72,9 @@ static void* fakeSide(void* arg) {
     f->badHello = 1; /* checked by the main thread (cmocka asserts there only) */
     goto out;
   }
-  struct {
-    acclRootReply rep;
-    acclAddrWire addrs[2];
-  } msg;
-  memset(&msg, 0, sizeof(msg));
-  msg.rep.magic = ACCL_HELLO_MAGIC;
-  msg.rep.status = acclSuccess;
-  msg.rep.nranks = 2;
-  memcpy(msg.rep.nonce, kNonce, sizeof(kNonce));
-  msg.addrs[0] = h.addr;
-  acclAddrToWire(&f->peerAddr, &msg.addrs[1]);
-  sendAll(fd, &msg, sizeof(msg));
-  close(fd);
   acclSocketAddr rank0;
-  acclAddrFromWire(&msg.addrs[0], &rank0);
+  sendRootReply(fd, kNonce, &h, &f->peerAddr, &rank0);
+  close(fd);
   held[0] = acceptWait(f->peerFd, 5000); /* rank 0's ring connection to us */
   if (held[0] < 0 || helloIn(held[0], &h) != 0) goto out;
   if (!acclHelloVerify(kSecret, kNonce, &h)) {
@@ -158,12 +144,7 @@ static void fakeFinish(Fake* f, pthread_t t, acclBootstrap* bs) {
  * *text gets the last-error text. */
 static acclResult_t runRank0Stale(const void* stale, size_t nstale, const void* payload, size_t n, char* text,
                                   size_t len) {
-  Fake f;
-  memset(&f, 0, sizeof(f));
-  f.payload = payload;
-  f.n = n;
-  f.stale = stale;
-  f.nstale = nstale;
+  Fake f = {.payload = payload, .n = n, .stale = stale, .nstale = nstale};
   pthread_t t;
   acclBootstrap* bs = fakeStart(&f, &t);
   uint8_t a[16], b[8];

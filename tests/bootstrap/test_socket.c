@@ -5,37 +5,28 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include <string.h>
 #include "bootstrap/socket.h"
 #include "comm/comm.h"
 
-static void test_prefix_list(void** state) {
-  (void)state;
-  assert_true(acclSocketIfMatch("eth", "eth0"));
-  assert_true(acclSocketIfMatch("ib,eth", "eth1"));
-  assert_true(acclSocketIfMatch("ib,eth", "ib0"));
-  assert_false(acclSocketIfMatch("ib,eth", "enp3s0"));
-  assert_false(acclSocketIfMatch("eth", "lo"));
-  assert_true(acclSocketIfMatch("", "eth0") == 0);
-}
+/* ACCL_SOCKET_IFNAME patterns: prefixes, a list, ^ excludes, = exact names. */
+static const struct {
+  const char *pattern, *ifname;
+  int match;
+} ifCases[] = {
+    {"eth", "eth0", 1},        {"ib,eth", "eth1", 1},   {"ib,eth", "ib0", 1},         {"ib,eth", "enp3s0", 0},
+    {"eth", "lo", 0},          {"", "eth0", 0},         {"^docker,lo", "docker0", 0}, {"^docker,lo", "lo", 0},
+    {"^docker,lo", "eth0", 1}, {"^lo", "eth0", 1},      {"=eth0", "eth0", 1},         {"=eth0", "eth01", 0},
+    {"=eth", "eth0", 0},       {"=eth0,ib1", "ib1", 1}, {"^=eth0", "eth0", 0}, /* exclude + exact */
+    {"^=eth0", "eth01", 1},
+};
 
-static void test_exclude(void** state) {
+static void test_if_match(void** state) {
   (void)state;
-  assert_false(acclSocketIfMatch("^docker,lo", "docker0"));
-  assert_false(acclSocketIfMatch("^docker,lo", "lo"));
-  assert_true(acclSocketIfMatch("^docker,lo", "eth0"));
-  assert_true(acclSocketIfMatch("^lo", "eth0"));
-}
-
-static void test_exact(void** state) {
-  (void)state;
-  assert_true(acclSocketIfMatch("=eth0", "eth0"));
-  assert_false(acclSocketIfMatch("=eth0", "eth01"));
-  assert_false(acclSocketIfMatch("=eth", "eth0"));
-  assert_true(acclSocketIfMatch("=eth0,ib1", "ib1"));
-  /* exclude + exact */
-  assert_false(acclSocketIfMatch("^=eth0", "eth0"));
-  assert_true(acclSocketIfMatch("^=eth0", "eth01"));
+  for (size_t i = 0; i < sizeof(ifCases) / sizeof(ifCases[0]); i++)
+    if ((acclSocketIfMatch(ifCases[i].pattern, ifCases[i].ifname) != 0) != ifCases[i].match)
+      fail_msg("pattern \"%s\", interface %s: want match=%d", ifCases[i].pattern, ifCases[i].ifname, ifCases[i].match);
 }
 
 static void test_default_class(void** state) {
@@ -46,23 +37,33 @@ static void test_default_class(void** state) {
   assert_int_equal(acclSocketIfClass("enp3s0"), acclSocketIfClass("eth0"));
 }
 
+/* host:port and [v6]:port; shown (where not NULL) is what AddrStr prints back. */
+static const struct {
+  const char* addr;
+  int ok;
+  const char* shown;
+} addrCases[] = {
+    {"127.0.0.1:5555", 1, "127.0.0.1:5555"},
+    {"[::1]:80", 1, "[::1]:80"},
+    {"localhost:1234", 1, NULL},
+    {"127.0.0.1", 0, NULL},
+    {"127.0.0.1:", 0, NULL},
+    {"127.0.0.1:0", 0, NULL},
+    {"127.0.0.1:70000", 0, NULL},
+    {"127.0.0.1:12x", 0, NULL},
+    {":12", 0, NULL},
+    {"::1:80", 0, NULL},
+    {NULL, 0, NULL},
+};
+
 static void test_parse_addr(void** state) {
   (void)state;
-  acclSocketAddr a;
-  char buf[80];
-  assert_int_equal(acclSocketParseAddr("127.0.0.1:5555", &a), 0);
-  assert_string_equal(acclSocketAddrStr(&a, buf, sizeof(buf)), "127.0.0.1:5555");
-  assert_int_equal(acclSocketParseAddr("[::1]:80", &a), 0);
-  assert_string_equal(acclSocketAddrStr(&a, buf, sizeof(buf)), "[::1]:80");
-  assert_int_equal(acclSocketParseAddr("localhost:1234", &a), 0);
-  assert_int_equal(acclSocketParseAddr("127.0.0.1", &a), -1);
-  assert_int_equal(acclSocketParseAddr("127.0.0.1:", &a), -1);
-  assert_int_equal(acclSocketParseAddr("127.0.0.1:0", &a), -1);
-  assert_int_equal(acclSocketParseAddr("127.0.0.1:70000", &a), -1);
-  assert_int_equal(acclSocketParseAddr("127.0.0.1:12x", &a), -1);
-  assert_int_equal(acclSocketParseAddr(":12", &a), -1);
-  assert_int_equal(acclSocketParseAddr("::1:80", &a), -1);
-  assert_int_equal(acclSocketParseAddr(NULL, &a), -1);
+  for (size_t i = 0; i < sizeof(addrCases) / sizeof(addrCases[0]); i++) {
+    acclSocketAddr a;
+    char buf[80];
+    assert_int_equal(acclSocketParseAddr(addrCases[i].addr, &a), addrCases[i].ok ? 0 : -1);
+    if (addrCases[i].shown) assert_string_equal(acclSocketAddrStr(&a, buf, sizeof(buf)), addrCases[i].shown);
+  }
 }
 
 static void test_nodes(void** state) {
@@ -76,10 +77,5 @@ static void test_nodes(void** state) {
   assert_int_equal(acclHashString("hostA", 1), acclHashString("hostA", 1));
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_prefix_list),   cmocka_unit_test(test_exclude),    cmocka_unit_test(test_exact),
-      cmocka_unit_test(test_default_class), cmocka_unit_test(test_parse_addr), cmocka_unit_test(test_nodes),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_if_match), cmocka_unit_test(test_default_class), cmocka_unit_test(test_parse_addr),
+               cmocka_unit_test(test_nodes))

@@ -72,6 +72,17 @@ static inline size_t covPairIndex(int i, int a, int j, int b) {
 }
 #define COV_PAIR_TABLE ((size_t)COV_MAX_FACTORS * COV_MAX_FACTORS * COV_MAX_LEVELS * COV_MAX_LEVELS)
 
+/* The row that holds pair p (covPairIndex's inverse) and nothing else:
+ * factor *i at its level, factor *j at its level, every other factor 0. */
+static inline void covPairRow(size_t p, int* row, int* i, int* j) {
+  int b = (int)(p % COV_MAX_LEVELS), a = (int)(p / COV_MAX_LEVELS % COV_MAX_LEVELS);
+  *j = (int)(p / COV_MAX_LEVELS / COV_MAX_LEVELS % COV_MAX_FACTORS);
+  *i = (int)(p / COV_MAX_LEVELS / COV_MAX_LEVELS / COV_MAX_FACTORS);
+  memset(row, 0, sizeof(int) * COV_MAX_FACTORS);
+  row[*i] = a;
+  row[*j] = b;
+}
+
 /* covered[p]: 0 not covered, 1 covered, 2 not required (infeasible). Returns
  * the number of required pairs not covered by the first nRows rows. */
 static inline long covMark(const covSpec* sp, const int* rows, int nRows, unsigned char* covered) {
@@ -134,12 +145,8 @@ static inline int covBuild(const covSpec* sp, uint64_t seed, covArray* out) {
       /* a random uncovered pair: scan from a random start */
       size_t start = (size_t)(covRand(&rng) % COV_PAIR_TABLE), p = start;
       while (covered[p] != 0) p = (p + 1) % COV_PAIR_TABLE;
-      int b = (int)(p % COV_MAX_LEVELS), a = (int)(p / COV_MAX_LEVELS % COV_MAX_LEVELS);
-      int j = (int)(p / COV_MAX_LEVELS / COV_MAX_LEVELS % COV_MAX_FACTORS);
-      int i = (int)(p / COV_MAX_LEVELS / COV_MAX_LEVELS / COV_MAX_FACTORS);
-      memset(cand, 0, sizeof(cand));
-      cand[i] = a;
-      cand[j] = b;
+      int i, j;
+      covPairRow(p, cand, &i, &j);
       /* fill the other factors in a random order, each with its best level */
       int order[COV_MAX_FACTORS], no = 0;
       for (int k = 0; k < sp->nFactors; k++)
@@ -185,12 +192,8 @@ static inline int covBuild(const covSpec* sp, uint64_t seed, covArray* out) {
        * pair with a row built to hold it (it is feasible by construction) */
       size_t p = 0;
       while (covered[p] != 0) p++;
-      int b = (int)(p % COV_MAX_LEVELS), a = (int)(p / COV_MAX_LEVELS % COV_MAX_LEVELS);
-      int j = (int)(p / COV_MAX_LEVELS / COV_MAX_LEVELS % COV_MAX_FACTORS);
-      int i = (int)(p / COV_MAX_LEVELS / COV_MAX_LEVELS / COV_MAX_FACTORS);
-      memset(best, 0, sizeof(best));
-      best[i] = a;
-      best[j] = b;
+      int i, j;
+      covPairRow(p, best, &i, &j);
       for (int k = 0; k < sp->nFactors && !covValid(sp, best); k++) {
         if (k == i || k == j) continue;
         for (int l = 1; l < sp->levels[k] && !covValid(sp, best); l++) best[k] = l;

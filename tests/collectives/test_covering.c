@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include "coll_factors.h"
 #include "covering.h"
 
@@ -144,12 +145,5 @@ static void test_bad_specs(void** state) {
   assert_int_equal(covBuild(&big, 1, &a), -1);
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_plain_factors),
-      cmocka_unit_test(test_collective_rule),
-      cmocka_unit_test(test_mpi_coll_size),
-      cmocka_unit_test(test_bad_specs),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_plain_factors), cmocka_unit_test(test_collective_rule),
+               cmocka_unit_test(test_mpi_coll_size), cmocka_unit_test(test_bad_specs))

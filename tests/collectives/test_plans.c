@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include "collectives/algorithm.h"
 #include "topology/graph.h"
 
@@ -254,6 +255,15 @@ static void teardown(void) {
   }
 }
 
+/* Runs the AllReduce plans built: every rank ends with the sum of count
+ * elements; then frees them. */
+static void runAllReduced(size_t count) {
+  runAll();
+  for (int r = 0; r < n; r++)
+    for (size_t i = 0; i < count; i++) assert_int_equal(recvb[r][i], sumAll(i));
+  teardown();
+}
+
 static void ringOrder(int* ring, int rot) {
   for (int i = 0; i < n; i++) ring[i] = (i * (rot ? n - 1 : 1)) % n;
 }
@@ -271,10 +281,7 @@ static void test_ring_allreduce(void** state) {
           acclPartition(count, 2, c, &off, &cnt);
           assert_int_equal(acclBuildRing(plans[r], 0, r, n, ring, c, off, cnt, SLICE * DEPTH / 2), acclSuccess);
         }
-      runAll();
-      for (int r = 0; r < n; r++)
-        for (size_t i = 0; i < count; i++) assert_int_equal(recvb[r][i], sumAll(i));
-      teardown();
+      runAllReduced(count);
     }
 }
 
@@ -382,10 +389,7 @@ static void test_tree_allreduce(void** state) {
         acclPartition(count, 2, t, &off, &cnt);
         assert_int_equal(acclBuildTree(plans[r], 0, t, r, tn->up, tn->down, 2 + t, off, cnt), acclSuccess);
       }
-    runAll();
-    for (int r = 0; r < n; r++)
-      for (size_t i = 0; i < count; i++) assert_int_equal(recvb[r][i], sumAll(i));
-    teardown();
+    runAllReduced(count);
   }
 }
 
@@ -397,10 +401,7 @@ static void test_rd_allreduce(void** state) {
     for (size_t count = 0; count <= SLICE * DEPTH / 2; count += 3) {
       setup(ACCL_FUNC_ALLREDUCE, count, 0, count, count);
       for (int r = 0; r < n; r++) assert_int_equal(acclBuildRD(plans[r], 0, r, n, 0, count), acclSuccess);
-      runAll();
-      for (int r = 0; r < n; r++)
-        for (size_t i = 0; i < count; i++) assert_int_equal(recvb[r][i], sumAll(i));
-      teardown();
+      runAllReduced(count);
     }
 }
 
@@ -615,17 +616,7 @@ static void test_chain(void** state) {
   assert_true(runs > 0);
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ring_allreduce),
-      cmocka_unit_test(test_ring_gather_scatter_bcast_reduce),
-      cmocka_unit_test(test_tree_allreduce),
-      cmocka_unit_test(test_rd_allreduce),
-      cmocka_unit_test(test_direct_and_alltoall),
-      cmocka_unit_test(test_table_builds_what_it_accepts),
-      cmocka_unit_test(test_table_step_flags),
-      cmocka_unit_test(test_trees_c),
-      cmocka_unit_test(test_chain),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_ring_allreduce), cmocka_unit_test(test_ring_gather_scatter_bcast_reduce),
+               cmocka_unit_test(test_tree_allreduce), cmocka_unit_test(test_rd_allreduce),
+               cmocka_unit_test(test_direct_and_alltoall), cmocka_unit_test(test_table_builds_what_it_accepts),
+               cmocka_unit_test(test_table_step_flags), cmocka_unit_test(test_trees_c), cmocka_unit_test(test_chain))

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include "collectives/tuning.h"
 #include "core/param.h"
 #include "topology/graph.h"
@@ -421,18 +422,8 @@ static void test_deterministic_chain(void** state) {
   assert_int_equal(acclParamDeterministic(), 0);
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_table_is_complete),
-      cmocka_unit_test(test_feasibility),
-      cmocka_unit_test(test_choices),
-      cmocka_unit_test(test_cost_order),
-      cmocka_unit_test(test_restrictions_and_fallback),
-      cmocka_unit_test(test_crossover_at_scale),
-      cmocka_unit_test(test_issue_examples),
-      cmocka_unit_test(test_cost_order_between_algorithms),
-      cmocka_unit_test(test_env_masks),
-      cmocka_unit_test(test_deterministic_chain),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_table_is_complete), cmocka_unit_test(test_feasibility),
+               cmocka_unit_test(test_choices), cmocka_unit_test(test_cost_order),
+               cmocka_unit_test(test_restrictions_and_fallback), cmocka_unit_test(test_crossover_at_scale),
+               cmocka_unit_test(test_issue_examples), cmocka_unit_test(test_cost_order_between_algorithms),
+               cmocka_unit_test(test_env_masks), cmocka_unit_test(test_deterministic_chain))

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include "core/core.h"
 #include "device/sim/reduce.h"
 
@@ -86,34 +87,31 @@ static uint8_t refDToF8(int dt, double v) {
   return sign | best;
 }
 
+/* ldT(p): the T stored at p (any alignment). */
+#define DEFINE_LOAD(name, T)     \
+  static T name(const char* p) { \
+    T v;                         \
+    memcpy(&v, p, sizeof(v));    \
+    return v;                    \
+  }
+DEFINE_LOAD(ldU16, uint16_t)
+DEFINE_LOAD(ldI32, int32_t)
+DEFINE_LOAD(ldU32, uint32_t)
+DEFINE_LOAD(ldI64, int64_t)
+DEFINE_LOAD(ldF32, float)
+DEFINE_LOAD(ldF64, double)
+
 static double fget(int dt, const char* p) {
-  uint16_t h;
   switch (dt) {
     case acclFloat8e4m3:
     case acclFloat8e5m2: return refF8ToD(dt, *(const uint8_t*)p);
-    case acclFloat16: memcpy(&h, p, 2); return refH2F(h);
-    case acclBfloat16: memcpy(&h, p, 2); return refB2F(h);
-    case acclFloat32: {
-      float f;
-      memcpy(&f, p, 4);
-      return f;
-    }
-    default: {
-      double d;
-      memcpy(&d, p, 8);
-      return d;
-    }
+    case acclFloat16: return refH2F(ldU16(p));
+    case acclBfloat16: return refB2F(ldU16(p));
+    case acclFloat32: return ldF32(p);
+    default: return ldF64(p);
   }
 }
 
-static float fop(int op, float a, float b) {
-  switch (op) {
-    case ACCDEV_OP_SUM: return a + b;
-    case ACCDEV_OP_PROD: return a * b;
-    case ACCDEV_OP_MAX: return (a != a) ? a : (a > b ? a : b);
-    default: return (a != a) ? a : (a < b ? a : b);
-  }
-}
 static double dop(int op, double a, double b) {
   switch (op) {
     case ACCDEV_OP_SUM: return a + b;
@@ -123,26 +121,19 @@ static double dop(int op, double a, double b) {
   }
 }
 
+/* fp32 in fp32 arithmetic: the operation in double, rounded to float, is
+ * the float operation's result (double rounding is innocuous for + and *
+ * when the wider format has at least 2 * 24 + 2 bits of precision). */
+static float fop(int op, float a, float b) { return (float)dop(op, a, b); }
+
 /* Integers: wrap through uint64 arithmetic, compare as the signed/unsigned type. */
 static int64_t iget(int dt, const char* p) {
   switch (dt) {
     case acclInt8: return *(const int8_t*)p;
     case acclUint8: return *(const uint8_t*)p;
-    case acclInt32: {
-      int32_t v;
-      memcpy(&v, p, 4);
-      return v;
-    }
-    case acclUint32: {
-      uint32_t v;
-      memcpy(&v, p, 4);
-      return v;
-    }
-    default: {
-      int64_t v;
-      memcpy(&v, p, 8);
-      return v;
-    }
+    case acclInt32: return ldI32(p);
+    case acclUint32: return ldU32(p);
+    default: return ldI64(p);
   }
 }
 static int64_t iwrap(int dt, uint64_t v) {
@@ -529,13 +520,8 @@ static void test_half_conversions(void** state) {
   }
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_half_conversions), cmocka_unit_test(test_rounding_cases),
-      cmocka_unit_test(test_fp8_conversions),  cmocka_unit_test(test_fp8_rounding_cases),
-      cmocka_unit_test(test_all_dtypes_ops),   cmocka_unit_test(test_source_counts),
-      cmocka_unit_test(test_misaligned),       cmocka_unit_test(test_premul_postdiv),
-      cmocka_unit_test(test_large_count),      cmocka_unit_test(test_streamed_outputs),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_half_conversions), cmocka_unit_test(test_rounding_cases),
+               cmocka_unit_test(test_fp8_conversions), cmocka_unit_test(test_fp8_rounding_cases),
+               cmocka_unit_test(test_all_dtypes_ops), cmocka_unit_test(test_source_counts),
+               cmocka_unit_test(test_misaligned), cmocka_unit_test(test_premul_postdiv),
+               cmocka_unit_test(test_large_count), cmocka_unit_test(test_streamed_outputs))

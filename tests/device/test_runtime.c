@@ -252,10 +252,22 @@ static void test_program_error_is_sticky(void** state) {
   assert_int_equal(accStreamDestroy(s), accSuccess);
 }
 
+/* Fixture of the two-stream tests: *state is the streams a and b. */
+static int twoStreamsUp(void** state) {
+  static accStream_t s[2];
+  if (accStreamCreate(&s[0]) != accSuccess || accStreamCreate(&s[1]) != accSuccess) return -1;
+  *state = s;
+  return 0;
+}
+
+/* Both destroyed, or the test fails. */
+static int twoStreamsDown(void** state) {
+  accStream_t* s = *state;
+  return accStreamDestroy(s[0]) == accSuccess && accStreamDestroy(s[1]) == accSuccess ? 0 : -1;
+}
+
 static void test_flags(void** state) {
-  accStream_t a, b;
-  assert_int_equal(accStreamCreate(&a), accSuccess);
-  assert_int_equal(accStreamCreate(&b), accSuccess);
+  accStream_t a = ((accStream_t*)*state)[0], b = ((accStream_t*)*state)[1];
   uint64_t* flags = NULL;
   assert_int_equal(accMalloc((void**)&flags, 2 * sizeof(uint64_t)), accSuccess);
   assert_int_equal(accMemset(flags, 0, 2 * sizeof(uint64_t)), accSuccess);
@@ -279,15 +291,11 @@ static void test_flags(void** state) {
   assert_int_equal(accStreamSynchronize(b), accSuccess);
   assert_int_equal(counter, 1);
   assert_int_equal(accDeviceSynchronize(), accSuccess);
-  assert_int_equal(accStreamDestroy(a), accSuccess);
-  assert_int_equal(accStreamDestroy(b), accSuccess);
   assert_int_equal(accFree(flags), accSuccess);
 }
 
 static void test_events(void** state) {
-  accStream_t a, b;
-  assert_int_equal(accStreamCreate(&a), accSuccess);
-  assert_int_equal(accStreamCreate(&b), accSuccess);
+  accStream_t a = ((accStream_t*)*state)[0], b = ((accStream_t*)*state)[1];
   accEvent_t e0, e1, nt;
   assert_int_equal(accEventCreate(&e0), accSuccess);
   assert_int_equal(accEventCreate(&e1), accSuccess);
@@ -324,8 +332,6 @@ static void test_events(void** state) {
   assert_int_equal(accEventQuery(e0), accErrorInvalidResourceHandle);
   assert_int_equal(accEventDestroy(e1), accSuccess);
   assert_int_equal(accEventDestroy(nt), accSuccess);
-  assert_int_equal(accStreamDestroy(a), accSuccess);
-  assert_int_equal(accStreamDestroy(b), accSuccess);
   assert_int_equal(accFree(flag), accSuccess);
 }
 
@@ -507,8 +513,8 @@ int main(void) {
       cmocka_unit_test(test_stream_order),
       cmocka_unit_test(test_inline_program),
       cmocka_unit_test(test_program_error_is_sticky),
-      cmocka_unit_test(test_flags),
-      cmocka_unit_test(test_events),
+      cmocka_unit_test_setup_teardown(test_flags, twoStreamsUp, twoStreamsDown),
+      cmocka_unit_test_setup_teardown(test_events, twoStreamsUp, twoStreamsDown),
       cmocka_unit_test(test_exec_and_counters),
       cmocka_unit_test(test_ipc_same_process),
       cmocka_unit_test(test_sigkill_leaves_nothing),

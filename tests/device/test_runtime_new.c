@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include "acc_runtime.h"
 
 static void test_version_errors(void** state) {
@@ -152,10 +153,5 @@ static void test_pinned_host(void** state) {
   accFree(d);
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_version_errors),    cmocka_unit_test(test_mem_info),    cmocka_unit_test(test_peer_pci),
-      cmocka_unit_test(test_priority_hostfunc), cmocka_unit_test(test_pinned_host),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_version_errors), cmocka_unit_test(test_mem_info), cmocka_unit_test(test_peer_pci),
+               cmocka_unit_test(test_priority_hostfunc), cmocka_unit_test(test_pinned_host))

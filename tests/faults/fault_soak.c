@@ -29,20 +29,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "../collectives/dtype_util.h"
 #include "acc_ccl.h"
-#include "core/halfconv.h"
+#include "fault_proc.h"
 
-static int rank, nranks, device;
-static const char* idFile;
 static uint64_t seed;
 static atomic_long curStep;
 static atomic_long lastMove;
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ------------------------------------------------------------ random */
 
@@ -66,61 +59,14 @@ static int inputVal(long s, int r, size_t i, int prod) {
 
 /* ------------------------------------------------------------ datatypes */
 
-static size_t typeSize(acclDataType_t t) {
-  switch (t) {
-    case acclInt8:
-    case acclUint8: return 1;
-    case acclFloat16:
-    case acclBfloat16: return 2;
-    case acclInt32:
-    case acclUint32:
-    case acclFloat32: return 4;
-    default: return 8;
-  }
-}
-
-static int isFloat(acclDataType_t t) {
-  return t == acclFloat16 || t == acclBfloat16 || t == acclFloat32 || t == acclFloat64;
-}
-
-static void storeVal(void* p, acclDataType_t t, size_t i, double v) {
-  switch (t) {
-    case acclInt8: ((int8_t*)p)[i] = (int8_t)(uint8_t)(int64_t)v; break;
-    case acclUint8: ((uint8_t*)p)[i] = (uint8_t)(int64_t)v; break;
-    case acclInt32: ((int32_t*)p)[i] = (int32_t)(int64_t)v; break;
-    case acclUint32: ((uint32_t*)p)[i] = (uint32_t)(int64_t)v; break;
-    case acclInt64: ((int64_t*)p)[i] = (int64_t)v; break;
-    case acclUint64: ((uint64_t*)p)[i] = (uint64_t)(int64_t)v; break;
-    case acclFloat16: ((uint16_t*)p)[i] = acclFloatToHalf((float)v); break;
-    case acclBfloat16: ((uint16_t*)p)[i] = acclFloatToBf16((float)v); break;
-    case acclFloat32: ((float*)p)[i] = (float)v; break;
-    default: ((double*)p)[i] = v; break;
-  }
-}
-
-static double loadVal(const void* p, acclDataType_t t, size_t i) {
-  switch (t) {
-    case acclInt8: return ((const int8_t*)p)[i];
-    case acclUint8: return ((const uint8_t*)p)[i];
-    case acclInt32: return ((const int32_t*)p)[i];
-    case acclUint32: return ((const uint32_t*)p)[i];
-    case acclInt64: return (double)((const int64_t*)p)[i];
-    case acclUint64: return (double)((const uint64_t*)p)[i];
-    case acclFloat16: return acclHalfToFloat(((const uint16_t*)p)[i]);
-    case acclBfloat16: return acclBf16ToFloat(((const uint16_t*)p)[i]);
-    case acclFloat32: return ((const float*)p)[i];
-    default: return ((const double*)p)[i];
-  }
-}
-
 /* the value v as this datatype stores it (integers wrap) */
 static double asType(acclDataType_t t, double v) {
   unsigned char buf[8];
-  storeVal(buf, t, 0, v);
-  return loadVal(buf, t, 0);
+  tdStore(t, buf, 0, v);
+  return tdLoad(t, buf, 0);
 }
 
-/* expected reduction of the inputs of ranks 0..n-1 (virtual ranks) */
+/* expected reduction of element i of the inputs of ranks 0..n-1 (virtual ranks) */
 static double reduceExpect(long s, int n, size_t i, acclDataType_t t, acclRedOp_t op) {
   int prod = op == acclProd;
   double acc = inputVal(s, 0, i, prod);
@@ -135,13 +81,13 @@ static double reduceExpect(long s, int n, size_t i, acclDataType_t t, acclRedOp_
     else
       acc = v < acc ? v : acc;
   }
-  if (op == acclAvg) acc = isFloat(t) ? acc / n : (double)((int64_t)acc / n);
+  if (op == acclAvg) acc = tdIsFloat(t) ? acc / n : (double)((int64_t)acc / n);
   return asType(t, acc);
 }
 
 static int close_enough(double got, double want, acclDataType_t t, acclRedOp_t op) {
   if (got == want) return 1;
-  if (op != acclAvg || !isFloat(t)) return 0;
+  if (op != acclAvg || !tdIsFloat(t)) return 0;
   double tol = t == acclFloat16 || t == acclBfloat16 ? 1e-2 : 1e-5;
   double d = got - want;
   if (d < 0) d = -d;
@@ -150,28 +96,12 @@ static int close_enough(double got, double want, acclDataType_t t, acclRedOp_t o
 
 /* ------------------------------------------------------------ communicators */
 
-static void idPath(int gen, char* out, size_t len) { snprintf(out, len, "%s.%d", idFile, gen); }
-
+/* Rank 0 makes the gen-th unique id and writes it; the others read it. */
 static int exchangeId(int gen, acclUniqueId* id) {
-  char path[4200], tmp[4300];
-  idPath(gen, path, sizeof(path));
-  if (rank == 0) {
-    if (acclGetUniqueId(id) != acclSuccess) return -1;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE* f = fopen(tmp, "wb");
-    if (!f || fwrite(id, sizeof(*id), 1, f) != 1 || fclose(f) != 0 || rename(tmp, path) != 0) return -1;
-    return 0;
-  }
-  for (int tries = 0; tries < 12000; tries++) {
-    FILE* f = fopen(path, "rb");
-    if (f) {
-      size_t got = fread(id, 1, sizeof(*id), f);
-      fclose(f);
-      if (got == sizeof(*id)) return 0;
-    }
-    usleep(5000);
-  }
-  return -1;
+  char path[4200];
+  faultIdPath(gen, path, sizeof(path));
+  if (rank == 0) return acclGetUniqueId(id) == acclSuccess ? faultWriteId(path, id) : -1;
+  return faultReadId(path, id);
 }
 
 typedef struct {
@@ -212,7 +142,7 @@ static acclResult_t oneColl(Comm* c, long s, int noverify) {
   int root = (int)(d[3] % (uint64_t)c->n);
   int inPlace = d[4] % 3 == 0;
   int host = d[5] % 10 == 0;
-  size_t es = typeSize(t);
+  size_t es = tdSize(t);
   /* log-uniform element count, 0 now and then */
   size_t maxCount = MAXB / es / (size_t)c->n;
   size_t count = d[6] % 20 == 0 ? 0 : (size_t)1 << ((d[6] >> 8) % 21);
@@ -241,7 +171,7 @@ static acclResult_t oneColl(Comm* c, long s, int noverify) {
   }
   /* fill the input: host buffer, then copy */
   unsigned char* h = hostCheck;
-  for (size_t i = 0; i < inCount; i++) storeVal(h, t, i, inputVal(s, me, i, prod));
+  for (size_t i = 0; i < inCount; i++) tdStore(t, h, i, inputVal(s, me, i, prod));
   if (inCount && accMemcpy(in, h, inCount * es, accMemcpyDefault) != accSuccess) {
     errors++;
     return acclSystemError;
@@ -283,29 +213,11 @@ static acclResult_t oneColl(Comm* c, long s, int noverify) {
       case 2: want = reduceExpect(s, n, i, t, op); break;
       case 1: want = asType(t, inputVal(s, root, i, 0)); break;
       case 3: want = asType(t, inputVal(s, (int)(i / count), i % count, 0)); break;
-      case 4: {
-        /* block me of every rank's input */
-        int pr = op == acclProd;
-        double acc = inputVal(s, 0, (size_t)me * count + i, pr);
-        for (int q = 1; q < n; q++) {
-          double v = inputVal(s, q, (size_t)me * count + i, pr);
-          if (op == acclSum || op == acclAvg)
-            acc += v;
-          else if (op == acclProd)
-            acc *= v;
-          else if (op == acclMax)
-            acc = v > acc ? v : acc;
-          else
-            acc = v < acc ? v : acc;
-        }
-        if (op == acclAvg) acc = isFloat(t) ? acc / n : (double)((int64_t)acc / n);
-        want = asType(t, acc);
-        break;
-      }
+      case 4: want = reduceExpect(s, n, (size_t)me * count + i, t, op); break; /* block me of every input */
       case 5: want = asType(t, inputVal(s, (int)(i / count), (size_t)me * count + i % count, 0)); break;
       default: want = asType(t, inputVal(s, (me + n - 1) % n, i, 0)); break;
     }
-    double got = loadVal(h, t, i);
+    double got = tdLoad(t, h, i);
     if (!close_enough(got, want, t, kind == 1 || kind == 3 || kind == 5 || kind == 6 ? acclSum : op)) {
       if (!wrong) firstBad = i;
       wrong++;
@@ -358,21 +270,11 @@ static int newComm(Comm* c, int gen) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 6) {
-    fprintf(stderr, "usage: %s RANK NRANKS ID_FILE SECONDS SEED\n", argv[0]);
-    return 2;
-  }
-  rank = atoi(argv[1]);
-  nranks = atoi(argv[2]);
-  idFile = argv[3];
+  int rc = faultProcStart(argc, argv, 5, "RANK NRANKS ID_FILE SECONDS SEED");
+  if (rc) return rc;
   double seconds = atof(argv[4]);
   seed = strtoull(argv[5], NULL, 0);
   rngState = seed;
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  int ndev = 1;
-  accGetDeviceCount(&ndev);
-  device = rank % (ndev > 0 ? ndev : 1);
-  accSetDevice(device);
   size_t big = (size_t)MAXB;
   if (accMalloc(&dA, big) != accSuccess || accMalloc(&dB, big) != accSuccess || !(hA = malloc(big)) ||
       !(hB = malloc(big)) || !(hostCheck = malloc(big))) {
@@ -522,8 +424,6 @@ int main(int argc, char** argv) {
       "SOAK rank=%d steps=%ld colls=%ld splits=%ld aborts=%ld reinits=%ld wrong=%ld errors=%ld maxstep=%.2f "
       "maxstep_at=%ld\n",
       rank, s, colls, splits, aborts, reinits, wrongTotal, errors, maxStep, maxStepAt);
-  double t = now();
-  printf("RESULT rank=%d phase=soak code=%d secs=%.3f at=%.3f async=0 wrong=%ld guard=0 err=%s\n", rank,
-         errors ? (int)acclRemoteError : (int)r, t - t0, t, wrongTotal, errors ? "see BAD lines" : "");
+  faultResultLine("soak", errors ? acclRemoteError : r, t0, NULL, wrongTotal, 0, errors ? "see BAD lines" : "");
   return 0;
 }

@@ -230,6 +230,24 @@ class Job:
     def pids(self):
         return [p.pid for p in self.ranks.values()]
 
+    def start_all(self, nranks, op, nbytes=1 << 20, iters=1000000, rank_env=None):
+        """Every rank of nranks runs op (rank_env: rank -> more environment
+        for that rank); returns the job."""
+        for r in range(nranks):
+            self.start(r, nranks, op, nbytes, iters, env=(rank_env or {}).get(r))
+        return self
+
+    def wait_looping(self, secs=180):
+        """Waits (secs at most) for every rank's first call of its loop: None,
+        or the verdict of a job that never ran its loop (then killed)."""
+        deadline = time.monotonic() + secs
+        looping = [self.ranks[r].wait_line("LOOP", deadline) for r in sorted(self.ranks)]
+        if all(looping):
+            return None
+        res = self.finish(time.monotonic() + 1)
+        self.kill_all()
+        return False, "the job never ran its loop: %s" % describe(res)
+
     def kill_all(self):
         for p in self.ranks.values():
             p.kill()
@@ -325,13 +343,20 @@ def pinned_env(key=None):
     return env
 
 
+def pinned_job(tmp, key=None, **base):
+    """A job (base_env(**base)) whose root is pinned at a free port of ours,
+    its ranks holding `key` as ACCL_COMM_SECRET; the job's env["ACCL_COMM_ID"]
+    is the root's address."""
+    job = Job(tmp, base_env(**base))
+    job.env.update(pinned_env(key))
+    return job
+
+
 @scenario("secret-outsider", "an outsider without the shared secret is refused; the job's ranks start")
 def s_outsider(tmp):
-    job = Job(tmp, base_env())
-    env = pinned_env(secrets.token_hex(16))
-    job.env.update(env)
+    job = pinned_job(tmp, secrets.token_hex(16))
     job.start(0, 2)
-    clients = [Proc([CLIENT_PROG, env["ACCL_COMM_ID"], "hello", "2", "1", key], job.env)
+    clients = [Proc([CLIENT_PROG, job.env["ACCL_COMM_ID"], "hello", "2", "1", key], job.env)
                for key in ("-", "guess")]  # the address-derived secret, and a wrong key
     seen = [c.wait_line("CLIENT", time.monotonic() + 20) for c in clients]
     job.start(1, 2)
@@ -345,8 +370,7 @@ def s_outsider(tmp):
 
 @scenario("secret-required", "ACCL_COMM_SECRET_REQUIRED=1 without a secret refuses to start, at once, saying why")
 def s_required(tmp):
-    job = Job(tmp, base_env())
-    job.env.update(pinned_env())
+    job = pinned_job(tmp)
     job.env["ACCL_COMM_SECRET_REQUIRED"] = "1"
     job.start(0, 2)
     job.start(1, 2)
@@ -358,8 +382,7 @@ def s_required(tmp):
 
 @scenario("secret-mismatch", "ranks holding different secrets fail with a message (never join each other's job)")
 def s_mismatch(tmp):
-    job = Job(tmp, base_env(boot_timeout=5))
-    job.env.update(pinned_env())
+    job = pinned_job(tmp, boot_timeout=5)
     job.start(0, 2, env={"ACCL_COMM_SECRET": "alpha"})
     time.sleep(0.3)
     job.start(1, 2, env={"ACCL_COMM_SECRET": "beta"})
@@ -378,8 +401,7 @@ def s_keyfile(tmp):
     ok = True
     for mode, want in ((0o644, INVALID_ARGUMENT), (0o600, SUCCESS)):
         os.chmod(path, mode)
-        job = Job(tmp, base_env())
-        job.env.update(pinned_env())
+        job = pinned_job(tmp)
         job.env["ACCL_COMM_SECRET_FILE"] = path
         job.start(0, 2)
         job.start(1, 2)
@@ -394,13 +416,11 @@ def s_keyfile(tmp):
 
 @scenario("root-huge-nranks", "a hello claiming 2^31-1 ranks is refused before any allocation; the job starts")
 def s_huge(tmp):
-    job = Job(tmp, base_env())
     key = secrets.token_hex(16)
-    env = pinned_env(key)
-    job.env.update(env)
+    job = pinned_job(tmp, key)
     job.start(0, 2)
     # a client that knows the secret: a buggy launcher or rank, the worst case
-    c = Proc([CLIENT_PROG, env["ACCL_COMM_ID"], "hello", str(2**31 - 1), "0", key], job.env)
+    c = Proc([CLIENT_PROG, job.env["ACCL_COMM_ID"], "hello", str(2**31 - 1), "0", key], job.env)
     seen = c.wait_line("CLIENT", time.monotonic() + 20)
     job.start(1, 2)
     res = job.finish(time.monotonic() + 30)
@@ -413,8 +433,7 @@ def s_huge(tmp):
 @scenario("root-wrong-nranks", "a rank with another nranks is refused at once and says so; the others time out "
           "naming the missing rank")
 def s_wrong_nranks(tmp):
-    job = Job(tmp, base_env(boot_timeout=4))
-    job.env.update(pinned_env(secrets.token_hex(8)))
+    job = pinned_job(tmp, secrets.token_hex(8), boot_timeout=4)
     job.start(0, 2)
     time.sleep(0.3)
     job.start(1, 3)
@@ -427,12 +446,10 @@ def s_wrong_nranks(tmp):
 
 @scenario("root-flood", "1000 silent connections and garbage while the job starts: the job starts, the log stays short")
 def s_flood(tmp):
-    job = Job(tmp, base_env())
-    env = pinned_env(secrets.token_hex(8))
-    job.env.update(env)
+    job = pinned_job(tmp, secrets.token_hex(8))
     job.start(0, 4)
-    hold = Proc([CLIENT_PROG, env["ACCL_COMM_ID"], "hold", "1000", "8"], job.env)
-    junk = [Proc([CLIENT_PROG, env["ACCL_COMM_ID"], "garbage", "65536"], job.env) for _ in range(20)]
+    hold = Proc([CLIENT_PROG, job.env["ACCL_COMM_ID"], "hold", "1000", "8"], job.env)
+    junk = [Proc([CLIENT_PROG, job.env["ACCL_COMM_ID"], "garbage", "65536"], job.env) for _ in range(20)]
     hold.wait_line("CLIENT", time.monotonic() + 20)
     for r in (1, 2, 3):
         job.start(r, 4)
@@ -488,6 +505,20 @@ class Placement:
         if self.netns:
             return Job(tmp, env, netns=self.netns, per=self.np // self.k)
         return Job(tmp, env)
+
+    def loop_job(self, tmp, env, op, nbytes, rank_env=None):
+        """A job of every rank running op's loop on nbytes (rank_env: rank ->
+        more environment for that rank)."""
+        return self.job(tmp, env).start_all(self.np, op, nbytes, rank_env=rank_env)
+
+
+def exited(res, ranks, problems):
+    """(rank, its phases) of each of ranks; a rank that did not exit 0 adds a problem."""
+    for r in ranks:
+        rc, ph = res[r]
+        if rc != 0:
+            problems.append("rank %d %s" % (r, exit_text(rc)))
+        yield r, ph
 
 
 def survivors_summary(res, survivors, t_event, bound, codes_ok, victim, need_name=True, need_async=True):
@@ -556,15 +587,10 @@ def run_kill(tmp, transport, op, np, nbytes=None, victim=1, timeout=20, env=None
             e["FAULT_FINISH"] = "destroy"
         if after:
             e["FAULT_AFTER"] = "1"
-        job = pl.job(tmp, e)
-        for r in range(np):
-            job.start(r, np, op, nbytes)
-        deadline = time.monotonic() + 180
-        looping = [job.ranks[r].wait_line("LOOP", deadline) for r in range(np)]
-        if not all(looping):
-            res = job.finish(time.monotonic() + 1)
-            job.kill_all()
-            return False, "the job never ran its loop: %s" % describe(res)
+        job = pl.loop_job(tmp, e, op, nbytes)
+        never = job.wait_looping()
+        if never:
+            return never
         time.sleep(random.uniform(0.2, 0.8))  # in the middle of a call
         t_kill = time.monotonic()
         job.ranks[victim].kill()
@@ -701,15 +727,10 @@ def run_stop(tmp, transport, np, timeout=10, nbytes=64 * MiB):
     with Placement(transport, np) as pl:
         if pl.skip():
             return None, pl.skip()
-        e = base_env(timeout=timeout, transport=transport)
-        job = pl.job(tmp, e)
-        for r in range(np):
-            job.start(r, np, "allreduce", nbytes)
-        deadline = time.monotonic() + 180
-        if not all(job.ranks[r].wait_line("LOOP", deadline) for r in range(np)):
-            res = job.finish(time.monotonic() + 1)
-            job.kill_all()
-            return False, "the job never ran its loop: %s" % describe(res)
+        job = pl.loop_job(tmp, base_env(timeout=timeout, transport=transport), "allreduce", nbytes)
+        never = job.wait_looping()
+        if never:
+            return never
         time.sleep(random.uniform(0.2, 0.8))
         t_stop = time.monotonic()
         job.ranks[1].send(signal.SIGSTOP)
@@ -766,15 +787,9 @@ MM_KINDS = {
 def run_mismatch(tmp, kind, env, nbytes, np=4, timeout=10):
     e = base_env(timeout=timeout)
     e.update(env)
-    job = Job(tmp, e)
-    for r in range(np):
-        job.start(r, np, "mm-" + kind, nbytes)
-    res = job.finish(time.monotonic() + 60 + timeout + 15)
+    res = Job(tmp, e).start_all(np, "mm-" + kind, nbytes).finish(time.monotonic() + 60 + timeout + 15)
     problems, codes, secs, guard, wrong = [], set(), [], 0, 0
-    for r in range(np):
-        rc, ph = res[r]
-        if rc != 0:
-            problems.append("rank %d %s" % (r, exit_text(rc)))
+    for r, ph in exited(res, range(np), problems):
         loop = ph.get("loop")
         if not loop:
             if "warmup" in ph:
@@ -820,15 +835,9 @@ for _cfg, _env, _bytes in MM_CONFIGS:
 # ------------------------------------------------- issue 22 B7, B8: buffers checked against their allocation
 
 def run_badbuf(tmp, op, nbytes, want=INVALID_ARGUMENT, np=2, limit=2.0):
-    job = Job(tmp, base_env(timeout=15))
-    for r in range(np):
-        job.start(r, np, op, nbytes)
-    res = job.finish(time.monotonic() + 60)
+    res = Job(tmp, base_env(timeout=15)).start_all(np, op, nbytes).finish(time.monotonic() + 60)
     problems, codes, secs, guard = [], set(), [], 0
-    for r in range(np):
-        rc, ph = res[r]
-        if rc != 0:
-            problems.append("rank %d %s" % (r, exit_text(rc)))
+    for r, ph in exited(res, range(np), problems):
         call = ph.get("call")
         if not call:
             continue
@@ -869,15 +878,9 @@ def run_simple(tmp, op, np, judge, nbytes=1 * MiB, iters=1, env=None, limit=60):
     e = base_env(timeout=15)
     if env:
         e.update(env)
-    job = Job(tmp, e)
-    for r in range(np):
-        job.start(r, np, op, nbytes, iters)
-    res = job.finish(time.monotonic() + limit)
+    res = Job(tmp, e).start_all(np, op, nbytes, iters).finish(time.monotonic() + limit)
     problems, texts = [], []
-    for r in range(np):
-        rc, ph = res[r]
-        if rc != 0:
-            problems.append("rank %d %s" % (r, exit_text(rc)))
+    for r, ph in exited(res, range(np), problems):
         p, t = judge(r, ph)
         problems += p
         if t and t not in texts:
@@ -991,10 +994,8 @@ def run_abort_load(tmp, transport, np=4, nbytes=64 * MiB, timeout=10):
     with Placement(transport, np) as pl:
         if pl.skip():
             return None, pl.skip()
-        e = base_env(timeout=timeout, transport=transport)
-        job = pl.job(tmp, e)
-        for r in range(np):
-            job.start(r, np, "allreduce", nbytes, env={"FAULT_ABORT_MS": "500"} if r == 2 else None)
+        job = pl.loop_job(tmp, base_env(timeout=timeout, transport=transport), "allreduce", nbytes,
+                          {2: {"FAULT_ABORT_MS": "500"}})
         res = job.finish(time.monotonic() + 120 + timeout)
         ab = res[2][1].get("abort")
         problems = []
@@ -1047,15 +1048,10 @@ def slope(ys):
 
 def run_cycles(tmp, np, cycles, transport="shm"):
     e = base_env(timeout=30, transport=transport)
-    job = Job(tmp, e)
-    for r in range(np):
-        job.start(r, np, "cycles", 1 * MiB, cycles)
+    job = Job(tmp, e).start_all(np, "cycles", 1 * MiB, cycles)
     res = job.finish(time.monotonic() + 60 + cycles * 3)
     problems, texts = [], []
-    for r in range(np):
-        rc, ph = res[r]
-        if rc != 0:
-            problems.append("rank %d %s" % (r, exit_text(rc)))
+    for r, ph in exited(res, range(np), problems):
         rows = [(int(x["fds"]), int(x["thr"]), int(x["rss"]), int(x["shm"]))
                 for x in (dict(kv.split("=", 1) for kv in line.split()[1:]) for line in job.ranks[r].lines()
                           if line.startswith("CYCLE "))]
@@ -1101,12 +1097,10 @@ add_scenario("hygiene-cycles-ofi", "200 cycles over ofi: the same",
           "connections while 4 ranks start: the job starts in bounded time, each rejection is logged at most "
           "once, the root keeps no descriptor", quick=False)
 def s_hostile_mix(tmp):
-    job = Job(tmp, base_env())
     key = secrets.token_hex(8)
-    env = pinned_env(key)
-    job.env.update(env)
+    job = pinned_job(tmp, key)
     job.start(0, 4)
-    addr = env["ACCL_COMM_ID"]
+    addr = job.env["ACCL_COMM_ID"]
     clients = [Proc([CLIENT_PROG, addr, "truncated", "4", "1", key, str(n)], job.env) for n in (1, 8, 32, 63)]
     clients += [Proc([CLIENT_PROG, addr, "hello", "4", "2", "not-the-key"], job.env),
                 Proc([CLIENT_PROG, addr, "garbage", "300"], job.env),

@@ -126,34 +126,20 @@ static void* fakeSide(void* arg) {
   }
   /* mode 2: a correct reply with rank 0's and rank 1's addresses */
   {
-    struct {
-      acclRootReply rep;
-      acclAddrWire addrs[2];
-    } msg;
-    memset(&msg, 0, sizeof(msg));
-    msg.rep.magic = ACCL_HELLO_MAGIC;
-    msg.rep.status = acclSuccess;
-    msg.rep.nranks = 2;
-    memcpy(msg.rep.nonce, kNonce, sizeof(kNonce));
-    msg.addrs[0] = h.addr;
-    acclAddrToWire(&f->peerAddr, &msg.addrs[1]);
-    sendAll(fd, &msg, sizeof(msg));
-    close(fd);
     acclSocketAddr rank0;
-    acclAddrFromWire(&h.addr, &rank0);
+    sendRootReply(fd, kNonce, &h, &f->peerAddr, &rank0);
+    close(fd);
     /* rank 0's ring connection to us (its successor) */
     held[0] = acceptWait(f->peerFd, 2000);
     if (held[0] < 0 || readFull(held[0], &h, sizeof(h), 2000) != 0) goto out;
     /* our ring connection to rank 0 (its predecessor) */
     held[1] = dial(&rank0);
     if (held[1] < 0) goto out;
-    acclHelloFill(&h, kSecret, kNonce, ACCL_HELLO_RING, 1, 2, NULL);
-    sendAll(held[1], &h, sizeof(h));
+    sendHello(held[1], kSecret, kNonce, ACCL_HELLO_RING, 1, 2);
     /* and the fuzzed messages on a P2P connection */
     held[2] = dial(&rank0);
     if (held[2] < 0) goto out;
-    acclHelloFill(&h, kSecret, kNonce, ACCL_HELLO_P2P, 1, 2, NULL);
-    sendAll(held[2], &h, sizeof(h));
+    sendHello(held[2], kSecret, kNonce, ACCL_HELLO_P2P, 1, 2);
     sendAll(held[2], f->d, f->n);
     shutdown(held[2], SHUT_WR);
   }

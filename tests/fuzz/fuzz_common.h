@@ -1,5 +1,6 @@
 /* fuzz_common.h - helpers of the libFuzzer harnesses: the input as a file
- * (the loaders take paths) without touching the file system. */
+ * (the loaders take paths) without touching the file system, and the
+ * oracles' verdicts. */
 #ifndef ACCL_FUZZ_COMMON_H_
 #define ACCL_FUZZ_COMMON_H_
 
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "core/core.h" /* acclLastErrorText */
 
 /* A memfd holding data; *path names it for fopen. Returns the fd or -1. */
 static inline int fuzzMemFile(const void* data, size_t size, char* path, size_t len) {
@@ -42,5 +44,19 @@ static inline char* fuzzSlurp(int fd, size_t* n) {
 
 /* Quiet: the loaders WARN about every bad input. */
 static inline void fuzzQuiet(void) { setenv("ACCL_DEBUG", "NONE", 1); }
+
+/* An oracle that does not hold: say which (printf arguments), then abort
+ * (libFuzzer keeps the input). */
+#define FUZZ_FAIL(...)            \
+  do {                            \
+    fprintf(stderr, __VA_ARGS__); \
+    fputc('\n', stderr);          \
+    abort();                      \
+  } while (0)
+
+/* A refusal leaves an error text (cleared by the harness before the call). */
+static inline void fuzzCheckRefusal(void) {
+  if (acclLastErrorText()[0] == '\0') FUZZ_FAIL("refused without an error text");
+}
 
 #endif

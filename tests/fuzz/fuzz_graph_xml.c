@@ -31,18 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   acclResult_t r = acclTopoGraphLoad(path, &p);
   close(fd);
   if (r != acclSuccess) {
-    if (acclLastErrorText()[0] == '\0') {
-      fprintf(stderr, "refused without an error text\n");
-      abort();
-    }
+    fuzzCheckRefusal();
     acclTopoGraphFree(&p);
     return 0;
   }
   char why[256];
-  if (acclTopoGraphCheck(&p, why, sizeof(why)) != 0) {
-    fprintf(stderr, "accepted an invalid graph: %s\n", why);
-    abort();
-  }
+  if (acclTopoGraphCheck(&p, why, sizeof(why)) != 0) FUZZ_FAIL("accepted an invalid graph: %s", why);
   /* round trip */
   fd = fuzzMemFile("", 0, path, sizeof(path));
   FILE* f = fd >= 0 ? fopen(path, "w") : NULL;
@@ -51,16 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fclose(f);
     acclTopoGraph q;
     initPlan(&q, n, nodes);
-    if (acclTopoGraphLoad(path, &q) != acclSuccess) {
-      fprintf(stderr, "the dump of an accepted graph does not load\n");
-      abort();
-    }
+    if (acclTopoGraphLoad(path, &q) != acclSuccess) FUZZ_FAIL("the dump of an accepted graph does not load");
     if (q.nRings != p.nRings || memcmp(q.rings, p.rings, sizeof(int) * (size_t)(p.nRings * n)) != 0 ||
         memcmp(q.trees, p.trees, sizeof(acclTreeNode) * (size_t)(2 * n)) != 0 || q.treeRoot[0] != p.treeRoot[0] ||
-        q.treeRoot[1] != p.treeRoot[1]) {
-      fprintf(stderr, "the dump of an accepted graph loads to other rings or trees\n");
-      abort();
-    }
+        q.treeRoot[1] != p.treeRoot[1])
+      FUZZ_FAIL("the dump of an accepted graph loads to other rings or trees");
     acclTopoGraphFree(&q);
   }
   if (fd >= 0) close(fd);

@@ -32,10 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   acclResult_t r = acclTopoNodeLoad(path, &n);
   close(fd);
   if (r != acclSuccess) {
-    if (acclLastErrorText()[0] == '\0') {
-      fprintf(stderr, "refused without an error text\n");
-      abort();
-    }
+    fuzzCheckRefusal();
     return 0;
   }
   /* what was accepted round-trips */
@@ -43,16 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (a) {
     int fd2 = fuzzMemFile(a, strlen(a), path, sizeof(path));
     acclTopoNode* m = NULL;
-    if (fd2 >= 0 && acclTopoNodeLoad(path, &m) != acclSuccess) {
-      fprintf(stderr, "the dump of an accepted file does not load:\n%s\n", a);
-      abort();
-    }
+    if (fd2 >= 0 && acclTopoNodeLoad(path, &m) != acclSuccess)
+      FUZZ_FAIL("the dump of an accepted file does not load:\n%s", a);
     if (fd2 >= 0) close(fd2);
     char* b = m ? dumpNode(m) : NULL;
-    if (b && strcmp(a, b) != 0) {
-      fprintf(stderr, "dump(load(dump(x))) != dump(x):\n%s\n---\n%s\n", a, b);
-      abort();
-    }
+    if (b && strcmp(a, b) != 0) FUZZ_FAIL("dump(load(dump(x))) != dump(x):\n%s\n---\n%s", a, b);
     free(b);
     acclTopoNodeFree(m);
     free(a);
@@ -65,10 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     memset(&graph, 0, sizeof(graph));
     if (acclTopoGraphCompute(n, n->ndev, devOf, nodeOf, 0, &graph) == acclSuccess) {
       char why[256];
-      if (acclTopoGraphCheck(&graph, why, sizeof(why)) != 0) {
-        fprintf(stderr, "the planner made an invalid graph from an accepted file: %s\n", why);
-        abort();
-      }
+      if (acclTopoGraphCheck(&graph, why, sizeof(why)) != 0)
+        FUZZ_FAIL("the planner made an invalid graph from an accepted file: %s", why);
       acclTopoGraphFree(&graph);
     }
   }

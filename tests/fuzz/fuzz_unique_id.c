@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include "bootstrap/bootstrap.h"
 #include "core/core.h"
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   acclUniqueId id;
@@ -21,10 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t secret[ACCL_SECRET_BYTES];
   acclSetLastError("%s", "");
   if (acclIdDecode(&id, (struct sockaddr*)&addr, secret) != acclSuccess) {
-    if (acclLastErrorText()[0] == '\0') {
-      fprintf(stderr, "refused without an error text\n");
-      abort();
-    }
+    fuzzCheckRefusal();
     return 0;
   }
   const acclIdWire* w = (const acclIdWire*)id.internal;
@@ -38,9 +36,6 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   memcpy(a->reserved, w->reserved, sizeof(a->reserved));
   if (w->family == AF_INET) memcpy(a->addr + 4, w->addr + 4, sizeof(a->addr) - 4);
   a->checksum = acclIdChecksum(a, offsetof(acclIdWire, checksum));
-  if (memcmp(&again, &id, sizeof(id)) != 0) {
-    fprintf(stderr, "an accepted id does not re-encode to the same bytes\n");
-    abort();
-  }
+  if (memcmp(&again, &id, sizeof(id)) != 0) FUZZ_FAIL("an accepted id does not re-encode to the same bytes");
   return 0;
 }

@@ -1,6 +1,7 @@
 /* loopback.h - blocking loopback sockets for tests that play a bootstrap
  * peer by hand (test_bootstrap_peer, fuzz_bootstrap): listen, dial, accept
- * and read with a timeout, send all. Header-only. */
+ * and read with a timeout, send all; and the messages a scripted root and
+ * rank send (a hello, the root's reply). Header-only. */
 #ifndef ACCL_TEST_LOOPBACK_H_
 #define ACCL_TEST_LOOPBACK_H_
 
@@ -10,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "bootstrap/socket.h"
+#include "bootstrap/wire.h"
 
 static inline int listenLoopback(acclSocketAddr* bound) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -62,6 +64,33 @@ static inline void sendAll(int fd, const void* buf, size_t n) {
     if (w <= 0) return;
     off += (size_t)w;
   }
+}
+
+/* The connecting side of a ring / P2P connection, as a rank does it. */
+static inline void sendHello(int fd, const uint8_t* secret, const uint8_t* nonce, int kind, int rank, int nranks) {
+  acclHello h;
+  acclHelloFill(&h, secret, nonce, kind, rank, nranks, NULL);
+  sendAll(fd, &h, sizeof(h));
+}
+
+/* A root's successful reply to rank 0's hello in a job of 2: the job nonce,
+ * rank 0 at the address of its hello and rank 1 at rank1. *rank0 gets rank
+ * 0's address. */
+static inline void sendRootReply(int fd, const uint8_t* nonce, const acclHello* hello0, const acclSocketAddr* rank1,
+                                 acclSocketAddr* rank0) {
+  struct {
+    acclRootReply rep;
+    acclAddrWire addrs[2];
+  } msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.rep.magic = ACCL_HELLO_MAGIC;
+  msg.rep.status = acclSuccess;
+  msg.rep.nranks = 2;
+  memcpy(msg.rep.nonce, nonce, sizeof(msg.rep.nonce));
+  msg.addrs[0] = hello0->addr;
+  acclAddrToWire(rank1, &msg.addrs[1]);
+  sendAll(fd, &msg, sizeof(msg));
+  acclAddrFromWire(&msg.addrs[0], rank0);
 }
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include "device/linkgraph.h"
 #include "topology/node.h"
 
@@ -133,12 +134,5 @@ static void test_malformed(void** state) {
   assert_non_null(strstr(acclLastErrorText(), "/nonexistent/topo.xml"));
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_shipped_roundtrip),
-      cmocka_unit_test(test_generated_roundtrip),
-      cmocka_unit_test(test_linkgraph_from_file),
-      cmocka_unit_test(test_malformed),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_shipped_roundtrip), cmocka_unit_test(test_generated_roundtrip),
+               cmocka_unit_test(test_linkgraph_from_file), cmocka_unit_test(test_malformed))

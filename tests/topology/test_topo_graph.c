@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include "topology/node.h"
 #include "collectives/tuning.h"
 #include "topology/graph.h"
@@ -22,6 +23,20 @@ static acclTopoNode* loadShipped(const char* name) {
   assert_int_equal(acclTopoNodeLoad(path, &n), acclSuccess);
   return n;
 }
+
+/* Fixture: *state names a shipped topology (the prestate), which the test
+ * gets loaded in *state and freed after it. */
+static int shippedUp(void** state) {
+  *state = loadShipped((const char*)*state);
+  return *state ? 0 : -1;
+}
+
+static int shippedDown(void** state) {
+  acclTopoNodeFree(*state);
+  return 0;
+}
+
+#define ON_SHIPPED(test, name) cmocka_unit_test_prestate_setup_teardown(test, shippedUp, shippedDown, (void*)(name))
 
 /* Graph `nodes` nodes x `ppn` ranks (rank i of a node on device i % ndev). */
 static void graph(const acclTopoNode* n, int nodes, int ppn, int channels, acclTopoGraph* p, int** devOut) {
@@ -40,6 +55,12 @@ static void graph(const acclTopoNode* n, int nodes, int ppn, int channels, acclT
     *devOut = dev;
   else
     free(dev);
+}
+
+/* What graph() made: the graph and its device map. */
+static void graphFree(acclTopoGraph* p, int* dev) {
+  free(dev);
+  acclTopoGraphFree(p);
 }
 
 static void assertAllHopsDirect(const acclTopoNode* n, const acclTopoGraph* p, const int* dev) {
@@ -66,8 +87,7 @@ static void test_rings_direct(void** state) {
     assertAllHopsDirect(n, &p, dev);
     assert_true(p.bwIntra > 0 && p.latIntra > 0 && p.bwInter > 0 && p.latInter > 0);
     assert_true(p.bwIntra == n->graph->links[0].bwGBs);
-    free(dev);
-    acclTopoGraphFree(&p);
+    graphFree(&p, dev);
     acclTopoNodeFree(n);
   }
   const char* specs[] = {"ring", "torus2d", "full"};
@@ -80,8 +100,7 @@ static void test_rings_direct(void** state) {
       int* dev;
       graph(n, 1, n->ndev, 0, &p, &dev);
       assertAllHopsDirect(n, &p, dev);
-      free(dev);
-      acclTopoGraphFree(&p);
+      graphFree(&p, dev);
       acclTopoNodeFree(n);
     }
 }
@@ -112,8 +131,7 @@ static void test_torus_disjoint(void** state) {
     graph(nodes[i], 1, nodes[i]->ndev, 0, &p, &dev);
     assert_true(p.nRings >= (i == 3 ? 3 : 2)); /* 4-regular torus: 2; K8 (7-regular): 3 */
     assertDisjoint(nodes[i], &p, dev);
-    free(dev);
-    acclTopoGraphFree(&p);
+    graphFree(&p, dev);
     acclTopoNodeFree(nodes[i]);
   }
 }
@@ -164,8 +182,7 @@ static void test_double_binary_tree(void** state) {
 /* Several nodes: each node's ranks consecutive in every ring, one net hop per
  * node, and the node-level trees form a double binary tree. */
 static void test_hierarchical(void** state) {
-  (void)state;
-  acclTopoNode* n = loadShipped("trn1-like");
+  const acclTopoNode* n = *state;
   const int nodeCounts[] = {2, 3, 4, 7};
   const int ppns[] = {16, 4, 1, 20};
   for (int a = 0; a < 4; a++)
@@ -205,10 +222,8 @@ static void test_hierarchical(void** state) {
       assertAllHopsDirect(n, &p, dev);
       assert_true(p.bwInter == 12.5 && p.latInter == 15);
       free(nt);
-      free(dev);
-      acclTopoGraphFree(&p);
+      graphFree(&p, dev);
     }
-  acclTopoNodeFree(n);
 }
 
 /* Ranks sharing devices and devices without a Hamiltonian cycle among them. */
@@ -223,8 +238,7 @@ static void test_shared_and_sparse(void** state) {
     assert_true(dev[a] == dev[b] || acclLinkGraphFind(n->graph, dev[a], dev[b]) >= 0);
   }
   assert_true(p.bwIntra == 10.0); /* the shared-memory hop is the slowest */
-  free(dev);
-  acclTopoGraphFree(&p);
+  graphFree(&p, dev);
   acclTopoNodeFree(n);
 
   assert_int_equal(acclTopoNodeFromSpec("ring", 8, &n), acclSuccess);
@@ -247,8 +261,7 @@ static void test_shared_and_sparse(void** state) {
 }
 
 static void test_channels(void** state) {
-  (void)state;
-  acclTopoNode* n = loadShipped("ring4");
+  const acclTopoNode* n = *state;
   acclTopoGraph p;
   graph(n, 1, 4, 6, &p, NULL);
   assert_int_equal(p.nRings, 6); /* one ring on a 4-ring: the others replicate it */
@@ -260,12 +273,10 @@ static void test_channels(void** state) {
   graph(n, 2, 4, 3, &p, NULL);
   assert_int_equal(p.nRings, 3);
   acclTopoGraphFree(&p);
-  acclTopoNodeFree(n);
 }
 
 static void test_graph_file_roundtrip(void** state) {
-  (void)state;
-  acclTopoNode* n = loadShipped("trn1-like");
+  const acclTopoNode* n = *state;
   acclTopoGraph p, q;
   graph(n, 2, 16, 0, &p, NULL);
   char path[256];
@@ -291,7 +302,6 @@ static void test_graph_file_roundtrip(void** state) {
   acclTopoGraphFree(&q);
   unlink(path);
   acclTopoGraphFree(&p);
-  acclTopoNodeFree(n);
 }
 
 /* Several nodes of trn1-like / trn2-like: every NIC carries its share. Each
@@ -368,47 +378,42 @@ static void test_nic_coverage(void** state) {
       for (int i = 0; i < n->nnics; i++) total += n->nics[i].bwGBs;
       assert_true(fabs(p.bwNet - total) < 1e-9);
       assert_true(fabs(p.bwInter * p.nRings - total) < 1e-9);
-      free(dev);
-      acclTopoGraphFree(&p);
+      graphFree(&p, dev);
     }
     acclTopoNodeFree(n);
   }
 }
 
+/* The cost model's time (us) of a ring AllReduce of `bytes` (simple protocol) on graph p. */
+static double ringAllReduceUs(const acclTopoGraph* p, size_t bytes) {
+  acclTuneInput in;
+  acclTunePlanInput(p, &in);
+  in.func = ACCL_FUNC_ALLREDUCE;
+  in.bytes = bytes;
+  return acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+}
+
 /* 2 trn1-like nodes: the cost model's ring AllReduce reaches 0.9 x 8 x 12.5 GB/s busbw. */
 static void test_predicted_busbw(void** state) {
-  (void)state;
-  acclTopoNode* n = loadShipped("trn1-like");
+  const acclTopoNode* n = *state;
   acclTopoGraph p;
   graph(n, 2, 16, 0, &p, NULL);
-  acclTuneInput in;
-  acclTunePlanInput(&p, &in);
-  in.func = ACCL_FUNC_ALLREDUCE;
-  in.bytes = (size_t)1 << 30;
-  double us = acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+  size_t bytes = (size_t)1 << 30;
+  double us = ringAllReduceUs(&p, bytes);
   assert_true(us > 0);
-  double busbw = (double)in.bytes / (us * 1e3) * 2.0 * (p.nranks - 1) / p.nranks;
+  double busbw = (double)bytes / (us * 1e3) * 2.0 * (p.nranks - 1) / p.nranks;
   if (busbw < 0.9 * 8 * 12.5) fail_msg("predicted ring busbw %.1f GB/s < 90 GB/s", busbw);
   /* one channel on one NIC could not: the figure comes from the striping */
   acclTopoGraph q;
   graph(n, 2, 16, 1, &q, NULL);
-  acclTunePlanInput(&q, &in);
-  in.func = ACCL_FUNC_ALLREDUCE;
-  in.bytes = (size_t)1 << 30;
-  double us1 = acclTuneCost(&in, ACCL_ALGO_RING, ACCL_PROTO_SIMPLE);
+  double us1 = ringAllReduceUs(&q, bytes);
   assert_true(us1 > 6 * us);
   acclTopoGraphFree(&q);
   acclTopoGraphFree(&p);
-  acclTopoNodeFree(n);
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_rings_direct),         cmocka_unit_test(test_torus_disjoint),
-      cmocka_unit_test(test_double_binary_tree),   cmocka_unit_test(test_hierarchical),
-      cmocka_unit_test(test_shared_and_sparse),    cmocka_unit_test(test_channels),
-      cmocka_unit_test(test_graph_file_roundtrip), cmocka_unit_test(test_nic_coverage),
-      cmocka_unit_test(test_predicted_busbw),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(test_rings_direct), cmocka_unit_test(test_torus_disjoint),
+               cmocka_unit_test(test_double_binary_tree), ON_SHIPPED(test_hierarchical, "trn1-like"),
+               cmocka_unit_test(test_shared_and_sparse), ON_SHIPPED(test_channels, "ring4"),
+               ON_SHIPPED(test_graph_file_roundtrip, "trn1-like"), cmocka_unit_test(test_nic_coverage),
+               ON_SHIPPED(test_predicted_busbw, "trn1-like"))

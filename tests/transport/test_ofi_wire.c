@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "../lib/unit_main.h"
 #include "transport/ofi/ofi_wire.h"
 
 /* Every field at its extremes comes back as it went, and none leaks into another. */
@@ -121,10 +122,5 @@ static void pieces(void** state) {
   }
 }
 
-int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(rmaPieceRoundTrip), cmocka_unit_test(rmaPieceLayout), cmocka_unit_test(rmaCredit),
-      cmocka_unit_test(rmaWidenCredit),    cmocka_unit_test(taggedTag),      cmocka_unit_test(pieces),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(cmocka_unit_test(rmaPieceRoundTrip), cmocka_unit_test(rmaPieceLayout), cmocka_unit_test(rmaCredit),
+               cmocka_unit_test(rmaWidenCredit), cmocka_unit_test(taggedTag), cmocka_unit_test(pieces))
