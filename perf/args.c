@@ -40,22 +40,15 @@ static double parseSize(const char* s) {
 
 static long parseLong(const char* s) { return strtol(s, NULL, 0); }
 
-/* Exact names, as nccl-tests compares them; an unknown name falls back to the
+/* A datatype or reduction by name (nameOf over 0..n-1): exact names, as
+ * nccl-tests compares them; "all" is -1; an unknown name falls back to the
  * default with a message (nccl-tests' behaviour). */
-static int typeFromName(const char* s) {
-  for (int t = 0; t < PERF_NUM_TYPES; t++)
-    if (strcmp(s, perfTypeName(t)) == 0) return t;
+static int fromName(const char* s, const char* what, int n, const char* (*nameOf)(int), int fallback) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(s, nameOf(i)) == 0) return i;
   if (strcmp(s, "all") == 0) return -1;
-  printf("datatype '%s' is not known; using %s\n", s, perfTypeName(acclFloat32));
-  return acclFloat32;
-}
-
-static int opFromName(const char* s) {
-  for (int o = 0; o < PERF_NUM_OPS; o++)
-    if (strcmp(s, perfOpName(o)) == 0) return o;
-  if (strcmp(s, "all") == 0) return -1;
-  printf("reduction '%s' is not known; using %s\n", s, perfOpName(acclSum));
-  return acclSum;
+  printf("%s '%s' is not known; using %s\n", what, s, nameOf(fallback));
+  return fallback;
 }
 
 void perfUsage(const char* prog, int allowCollFlag) {
@@ -183,8 +176,8 @@ int perfParseArgs(int argc, char** argv, perfArgs* a, int allowCollFlag) {
       case 'N': a->runCycles = (int)parseLong(optarg); break;
       case 'c': a->check = (int)parseLong(optarg); break;
       case 'p': a->parallelInit = (int)parseLong(optarg); break;
-      case 'o': a->op = opFromName(optarg); break;
-      case 'd': a->dtype = typeFromName(optarg); break;
+      case 'o': a->op = fromName(optarg, "reduction", PERF_NUM_OPS, perfOpName, acclSum); break;
+      case 'd': a->dtype = fromName(optarg, "datatype", PERF_NUM_TYPES, perfTypeName, acclFloat32); break;
       case 'r': a->root = strcmp(optarg, "all") == 0 ? -1 : (int)parseLong(optarg); break;
       case 'z': a->blocking = (int)parseLong(optarg); break;
       case 'y': a->streamNull = (int)parseLong(optarg); break;
