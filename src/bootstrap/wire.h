@@ -73,6 +73,8 @@ void acclSecretDerive(const char* key, const char* salt, uint8_t secret[ACCL_SEC
 /* The secret of a root pinned at commId (ACCL_COMM_ID): from ACCL_COMM_SECRET
  * / ACCL_COMM_SECRET_FILE, else (unauthenticated, said once) from commId. */
 acclResult_t acclBootstrapPinnedSecret(const char* commId, uint8_t secret[ACCL_SECRET_BYTES]);
+/* ACCL_COMM_ID's root address (ip:port) and the job's secret. */
+acclResult_t acclBootstrapPinnedRoot(const char* commId, acclSocketAddr* addr, uint8_t* secret);
 /* A hello of kind / rank / nranks / addr (may be NULL) answering challenge
  * (ACCL_CHALLENGE_BYTES) under secret. */
 void acclHelloFill(acclHello* h, const uint8_t* secret, const uint8_t* challenge, int kind, int rank, int nranks,

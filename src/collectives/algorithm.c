@@ -32,6 +32,11 @@ double acclAlgoByteCost(const acclTuneInput* in, double linkGBs, double streams)
   return link > mem ? link : mem;
 }
 
+double acclAlgoHopByteCost(const acclTuneInput* in, int inter) {
+  const int C = acclAlgoCallChannels(in->nChannels, in->bytes);
+  return acclAlgoByteCost(in, inter ? in->bwInter : in->bwIntra, C);
+}
+
 double acclAlgoTime(const acclTuneInput* in, double hops, double bytes) {
   const double lat = in->nNodes > 1 ? in->latInter : in->latIntra;
   const double bw = (in->nNodes > 1 ? in->bwInter : in->bwIntra) * 1e3; /* bytes per us */

@@ -77,6 +77,10 @@ double acclAlgoTime(const acclTuneInput* in, double hops, double bytes);
  * and memory work in parallel (pipelining), so the slower one sets the pace.
  * The simulator (tools/acc_ccl_sim.c) prices every step it replays with it. */
 double acclAlgoByteCost(const acclTuneInput* in, double linkGBs, double streams);
+/* A ring's or chain's hop between nodes (inter) or inside one: the call's C
+ * channels each carry their share over the channel's link, or the device
+ * memory the C channels share. */
+double acclAlgoHopByteCost(const acclTuneInput* in, int inter);
 double acclAlgoCopyGBs(const acclTuneInput* in);
 double acclAlgoSliceBytes(const acclTuneInput* in);
 

@@ -124,12 +124,6 @@ static int chainFeasible(const acclTuneInput* in, acclProto proto) {
          (in->func == ACCL_FUNC_ALLREDUCE || in->func == ACCL_FUNC_REDUCE || in->func == ACCL_FUNC_REDUCESCATTER);
 }
 
-/* A hop's byte price as the ring's: the channel's link share, or device memory. */
-static double chainByteCost(const acclTuneInput* in, int inter) {
-  const int C = acclAlgoCallChannels(in->nChannels, in->bytes);
-  return acclAlgoByteCost(in, inter ? in->bwInter : in->bwIntra, C);
-}
-
 /* Rounds of half a FIFO (8 slots assumed); a round passes n-1 hops up the
  * chain and (AllReduce) n-1 back before the next starts on that rank, so a
  * round costs per hop its latency and its first slot's bytes (slots
@@ -142,10 +136,12 @@ static double chainCost(const acclTuneInput* in, acclProto proto) {
   const int n = in->nranks, C = acclAlgoCallChannels(in->nChannels, in->bytes);
   const int net = in->nNodes > 1;
   const double S = (double)in->bytes / C / (in->func == ACCL_FUNC_REDUCESCATTER ? n : 1); /* per block */
-  const double perByte = ACCL_MAX(chainByteCost(in, 0), net ? chainByteCost(in, 1) : 0.0);
+  const double perByte = ACCL_MAX(acclAlgoHopByteCost(in, 0), net ? acclAlgoHopByteCost(in, 1) : 0.0);
   /* the hops run one after the other: each at its own price */
   const double hopByte =
-      net ? ((double)(n - in->nNodes) * chainByteCost(in, 0) + (double)in->nNodes * chainByteCost(in, 1)) / n : perByte;
+      net ? ((double)(n - in->nNodes) * acclAlgoHopByteCost(in, 0) + (double)in->nNodes * acclAlgoHopByteCost(in, 1)) /
+                n
+          : perByte;
   const double lat =
       net ? ((double)(n - in->nNodes) * in->latIntra + (double)in->nNodes * in->latInter) / n : in->latIntra;
   /* ReduceScatter: n blocks a round, and a rank waits for its own block's trip */
@@ -185,5 +181,8 @@ static acclResult_t chainBuild(acclPlan* plan, int t, const acclAlgoCtx* ctx) {
   return acclSuccess;
 }
 
-const acclAlgoInfo acclAlgoChain = {
-    .name = "chain", .feasible = chainFeasible, .cost = chainCost, .byteCost = chainByteCost, .build = chainBuild};
+const acclAlgoInfo acclAlgoChain = {.name = "chain",
+                                    .feasible = chainFeasible,
+                                    .cost = chainCost,
+                                    .byteCost = acclAlgoHopByteCost,
+                                    .build = chainBuild};

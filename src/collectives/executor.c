@@ -16,176 +16,12 @@
 #include "collectives/algorithm.h"
 #include "collectives/coll.h"
 #include "collectives/redop.h"
+#include "collectives/signature.h"
 #include "core/param.h"
 
-typedef struct {
-  int step;          /* current step in the lane */
-  size_t slice;      /* next slice of the current step */
-  int syncPublished; /* SYNC / LL: our part was written */
-} laneState;
-
-/* What one call of a step, or of a lane, achieved. */
-typedef enum {
-  ACCL_LANE_FAILED = -1,  /* an error, logged; acclExec.err says which */
-  ACCL_LANE_BLOCKED = 0,  /* nothing moved: waits for a peer, a credit or an input */
-  ACCL_LANE_MOVED = 1,    /* moved, and more of the step (or lane) remains */
-  ACCL_LANE_STEP_DONE = 2 /* the step is complete: the lane goes on with the next */
-} acclLaneResult;
-
-typedef struct {
-  acclPlan* plan;
-  struct acclComm* comm;
-  int stage;      /* 0 wait turn, 1 run */
-  int sigChecked; /* sigFinal passed */
-  laneState* lanes;
-  int lanesCap;
-  uint64_t lastProgressNs, lastCheckNs;
-  void* llTemp; /* LL: unpacked inputs */
-  size_t llTempBytes;
-  acclConn** zcConns; /* connections with zero-copy sends this run (idle before the plan ends) */
-  int nZc, capZc;
-  acclResult_t err; /* why a step returned ACCL_LANE_FAILED */
-} acclExec;
-
-static acclLaneResult laneFail(acclExec* x, acclResult_t err) {
-  x->err = err;
-  return ACCL_LANE_FAILED;
-}
+#include "collectives/exec.h"
 
 enum { STAGE_TURN = 0, STAGE_RUN = 1 };
-
-static char* bufBase(const acclTask* t, int id) {
-  return id == ACCL_BUF_SEND ? (char*)t->sendDev : id == ACCL_BUF_RECV ? (char*)t->recvDev : NULL;
-}
-
-/* ---- call signatures (plan.h's acclSig): what the peers called */
-
-/* Compare a peer's signature with ours. ACCL_CHECK_MISMATCH=0 leaves the
- * sizes only (a peer's count never decides how much this rank reads or
- * writes). Returns 0 when they agree, else -acclInvalidUsage with a WARN that
- * names both calls (the communicator's error text). */
-static int sigCompare(acclExec* x, const acclTask* task, const acclSig* peer, int q) {
-  acclSig mine = acclSigOf(task);
-  if (x->comm->coll->checkMismatch) {
-    if (acclSigEqual(&mine, peer)) return 0;
-  } else {
-    size_t peerBytes = peer->count * acclTypeSize((acclDataType_t)((peer->meta >> 8) & 0xff));
-    if (peerBytes == mine.count * acclTypeSize(task->dtype)) return 0;
-  }
-  char a[160], b[160];
-  const int recv = task->func == ACCL_FUNC_RECV;
-  if (recv) mine.meta = (mine.meta & ~0xffull) | ACCL_FUNC_RECV; /* named as called */
-  WARN("rank %d: mismatched calls: this rank called %s, rank %d called %s (%s)", x->comm->rank,
-       acclSigText(&mine, a, sizeof(a)), q, acclSigText(peer, b, sizeof(b)),
-       recv ? "a receive must match its send in count and datatype"
-            : "every rank must make the same collective calls in the same order");
-  return -acclInvalidUsage;
-}
-
-/* Publish the signature of `task` in a peer's slot (seq last, so that a
- * reader that sees the same seq before and after sees one signature). */
-static void sigPublish1(acclPeerSlot* slot, const acclTask* task) {
-  acclSig sg = acclSigOf(task);
-  volatile uint64_t* h = slot->sigHist[sg.seq % ACCL_SIG_HIST];
-  __atomic_store_n(&slot->sigSeq, 0, __ATOMIC_RELAXED);
-  __atomic_store_n(&h[0], 0, __ATOMIC_RELAXED);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  slot->sigCount = sg.count;
-  slot->sigMeta = sg.meta;
-  h[1] = sg.count;
-  h[2] = sg.meta;
-  __atomic_store_n(&h[0], sg.seq, __ATOMIC_RELEASE);
-  __atomic_store_n(&slot->sigSeq, sg.seq, __ATOMIC_RELEASE);
-}
-
-/* ... in every mapped peer's slot: done when a plan starts, for its first
- * collective, so that a peer blocked in the same collective can compare, and
- * a peer that finished its part (sigFinal) waits for it. The peer's engine
- * may sleep in sigFinal: ring it. */
-static void sigPublish(struct acclComm* comm, const acclTask* task) {
-  const acclPeerMem* pm = &comm->coll->net.peerMem;
-  for (int q = 0; q < comm->nranks; q++) {
-    if (q == comm->rank) continue;
-    acclPeerSlot* slot = acclPeerMemSlot(pm, q, comm->rank);
-    sigPublish1(slot, task);
-    accDevDoorbell((const void*)slot);
-  }
-}
-
-/* The plan's published collective: its first (sigPublish), or NULL. */
-static const acclTask* sigTask(const acclPlan* plan) {
-  for (int t = 0; t < plan->nTasks; t++)
-    if (!acclFuncIsP2P(plan->tasks[t].func)) return &plan->tasks[t];
-  return NULL;
-}
-
-/* The signature peer q published last, in our memory (0: none, or being rewritten). */
-static int sigRead(const acclPeerSlot* slot, acclSig* sg) {
-  sg->seq = __atomic_load_n(&slot->sigSeq, __ATOMIC_ACQUIRE);
-  sg->count = slot->sigCount;
-  sg->meta = slot->sigMeta;
-  __atomic_thread_fence(__ATOMIC_ACQUIRE);
-  return sg->seq != 0 && __atomic_load_n(&slot->sigSeq, __ATOMIC_RELAXED) == sg->seq;
-}
-
-/* A blocked plan (every 100 ms): has a peer on this node started a
- * collective with one of our tasks' sequence numbers but another signature?
- * That catches mismatched calls that chose different algorithms (each rank
- * then waits for what the other never sends), and tells the ranks that wait
- * on a rank that found a mismatch. */
-static int sigScan(acclExec* x) {
-  struct acclComm* comm = x->comm;
-  const acclPeerMem* pm = &comm->coll->net.peerMem;
-  if (pm->ops == NULL || !comm->coll->checkMismatch) return 0;
-  for (int q = 0; q < comm->nranks; q++) {
-    if (q == comm->rank) continue;
-    acclSig peer;
-    if (!sigRead(acclPeerMemSlot(pm, comm->rank, q), &peer)) continue;
-    for (int t = 0; t < x->plan->nTasks; t++) {
-      const acclTask* task = &x->plan->tasks[t];
-      if (task->seq != peer.seq || acclFuncIsP2P(task->func)) continue;
-      int r = sigCompare(x, task, &peer, q);
-      if (r < 0) return r;
-    }
-  }
-  return 0;
-}
-
-/* A plan whose part is done, before it reports success: has every peer on
- * this node started the plan's collective with our signature? A rank may
- * finish without receiving anything from a peer that disagrees (a Broadcast
- * root, the upstream ranks of a chain, two ranks that both think they are
- * the root): it waits until each peer has published its signature for the
- * collective and compares it. Returns 1 when every peer agreed (or went past
- * the collective before its entry could be read), 0 while some peer has not
- * started it yet, -acclInvalidUsage on a mismatch. */
-static int sigFinal(acclExec* x) {
-  struct acclComm* comm = x->comm;
-  const acclPeerMem* pm = &comm->coll->net.peerMem;
-  const acclTask* task = sigTask(x->plan);
-  if (pm->ops == NULL || task == NULL || !comm->coll->checkMismatch) return 1;
-  for (int q = 0; q < comm->nranks; q++) {
-    if (q == comm->rank) continue;
-    const acclPeerSlot* slot = acclPeerMemSlot(pm, comm->rank, q);
-    const volatile uint64_t* h = slot->sigHist[task->seq % ACCL_SIG_HIST];
-    acclSig peer;
-    peer.seq = __atomic_load_n(&h[0], __ATOMIC_ACQUIRE);
-    peer.count = h[1];
-    peer.meta = h[2];
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (peer.seq == task->seq && __atomic_load_n(&h[0], __ATOMIC_RELAXED) == peer.seq) {
-      int r = sigCompare(x, task, &peer, q);
-      if (r < 0) return r;
-      continue;
-    }
-    if (peer.seq > task->seq) continue; /* ACCL_SIG_HIST collectives ahead */
-    /* not yet (or being rewritten); a peer already past this collective
-     * without publishing it (another grouping) cannot be compared */
-    if (__atomic_load_n(&slot->sigSeq, __ATOMIC_ACQUIRE) > task->seq) continue;
-    return 0;
-  }
-  return 1;
-}
 
 /* One DMA copy on the device's engines. */
 static accError_t execCopy(int dev, void* dst, const void* src, size_t bytes) {
@@ -198,8 +34,8 @@ static accError_t execCopy(int dev, void* dst, const void* src, size_t bytes) {
 }
 
 /* out = reduce(in...) into up to 3 outputs, through the device engines. */
-static accError_t runReduce(int dev, const acclTask* task, const void** in, int nin, uint32_t premulMask, int postDiv,
-                            void** out, int nout, size_t count) {
+accError_t acclExecReduce(int dev, const acclTask* task, const void** in, int nin, uint32_t premulMask, int postDiv,
+                          void** out, int nout, size_t count) {
   size_t esize = acclTypeSize(task->dtype);
   if (count == 0 || nout == 0) return accSuccess;
   /* a plain copy to one output is a DMA copy; to two or more, one pass of
@@ -270,13 +106,13 @@ static acclLaneResult fifoSlice(acclExec* x, const acclLane* lane, laneState* ls
     uint64_t w[3];
     if (acclConnRecvSig(c, c->step, w)) {
       acclSig peer = {w[0], w[1], w[2]};
-      int r = sigCompare(x, task, &peer, s->recvPeer[i]);
-      if (r < 0) return laneFail(x, (acclResult_t)-r);
+      int r = acclSigCompare(x->comm, task, &peer, s->recvPeer[i]);
+      if (r < 0) return acclLaneFail(x, (acclResult_t)-r);
     }
     if (bytes != elems * esize) {
       WARN("rank %d: step from rank %d has %zu bytes, expected %zu (mismatched calls across ranks?)", comm->rank,
            s->recvPeer[i], bytes, elems * esize);
-      return laneFail(x, acclInvalidUsage);
+      return acclLaneFail(x, acclInvalidUsage);
     }
     rc[nrc++] = c;
     in[nin++] = b;
@@ -296,14 +132,14 @@ static acclLaneResult fifoSlice(acclExec* x, const acclLane* lane, laneState* ls
   if (zeroCopy) nout = 0; /* the step buffers stay unused */
   if (s->srcBuf != ACCL_BUF_NONE) {
     if (s->flags & ACCL_STEP_PREMUL) premulMask |= 1u << nin;
-    in[nin++] = bufBase(task, s->srcBuf) + (s->srcOff + first) * esize;
+    in[nin++] = acclExecBuf(task, s->srcBuf) + (s->srcOff + first) * esize;
   }
-  if (s->dstBuf != ACCL_BUF_NONE) out[nout++] = bufBase(task, s->dstBuf) + (s->dstOff + first) * esize;
-  accError_t e =
-      runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out, nout, elems);
+  if (s->dstBuf != ACCL_BUF_NONE) out[nout++] = acclExecBuf(task, s->dstBuf) + (s->dstOff + first) * esize;
+  accError_t e = acclExecReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out,
+                                nout, elems);
   if (e != accSuccess) {
     WARN("rank %d: device engine failed: %s", comm->rank, accGetErrorString(e));
-    return laneFail(x, acclDeviceError);
+    return acclLaneFail(x, acclDeviceError);
   }
   const void* zcSrc = zeroCopy ? (s->dstBuf != ACCL_BUF_NONE ? (const void*)out[nout - 1] : in[nin - 1]) : NULL;
   acclSig sg = acclSigOf(task);
@@ -313,211 +149,18 @@ static acclLaneResult fifoSlice(acclExec* x, const acclLane* lane, laneState* ls
     acclResult_t r = zeroCopy ? acclConnSendFrom(sc[i], sc[i]->step, zcSrc, elems * esize)
                               : acclConnSendPost(sc[i], sc[i]->step, elems * esize);
     if (r == acclSuccess && zeroCopy) r = noteZeroCopy(x, sc[i]);
-    if (r != acclSuccess) return laneFail(x, r);
+    if (r != acclSuccess) return acclLaneFail(x, r);
     sc[i]->step++;
   }
   for (int i = 0; i < nrc; i++) {
     acclResult_t r = acclConnRecvRelease(rc[i], rc[i]->step);
-    if (r != acclSuccess) return laneFail(x, r);
+    if (r != acclSuccess) return acclLaneFail(x, r);
     rc[i]->step++;
   }
   ls->slice++;
   return ACCL_LANE_MOVED;
 }
 
-static void* peerBuf(acclExec* x, const acclTask* task, int q, int bufId) {
-  struct acclComm* comm = x->comm;
-  if (q == comm->rank) return bufBase(task, bufId);
-  const acclPeerMem* pm = &comm->coll->net.peerMem;
-  acclPeerSlot* slot = acclPeerMemSlot(pm, comm->rank, q);
-  return acclPeerMemPtr(pm, q, bufId == ACCL_BUF_SEND ? slot->sendPtr : slot->recvPtr);
-}
-
-/* SYNC: publish ours once, then wait for every rank of the mask. */
-static acclLaneResult syncStep(acclExec* x, laneState* ls, const acclStep* s) {
-  struct acclComm* comm = x->comm;
-  const acclPeerMem* pm = &comm->coll->net.peerMem;
-  const acclTask* task = &x->plan->tasks[s->task];
-  const int me = comm->rank;
-  if (!ls->syncPublished) {
-    for (int q = 0; q < comm->nranks; q++) {
-      if (q == me || !(s->mask & (1ull << q))) continue;
-      acclPeerSlot* slot = acclPeerMemSlot(pm, q, me);
-      if (s->phase == ACCL_SYNC_ARRIVE) {
-        if (slot->sigSeq != task->seq) sigPublish1(slot, task);
-        slot->sendPtr = (uint64_t)(uintptr_t)task->sendDev;
-        slot->recvPtr = (uint64_t)(uintptr_t)task->recvDev;
-        accDevSignal(&slot->arrive, task->seq);
-      } else {
-        accDevSignal(&slot->done, task->seq);
-      }
-    }
-    ls->syncPublished = 1;
-  }
-  for (int q = 0; q < comm->nranks; q++) {
-    if (q == me || !(s->mask & (1ull << q))) continue;
-    acclPeerSlot* slot = acclPeerMemSlot(pm, me, q);
-    uint64_t v = __atomic_load_n(s->phase == ACCL_SYNC_ARRIVE ? &slot->arrive : &slot->done, __ATOMIC_ACQUIRE);
-    if (v < task->seq) return ACCL_LANE_BLOCKED;
-    if (s->phase == ACCL_SYNC_ARRIVE) {
-      /* its buffers are about to be read and written with our count: its
-       * call must be ours; a peer already past this collective (a later
-       * ARRIVE) made another call, whatever ACCL_CHECK_MISMATCH says */
-      acclSig peer = {slot->sigSeq, slot->sigCount, slot->sigMeta};
-      if (v != task->seq || peer.seq != task->seq) {
-        char a[160];
-        acclSig mine = acclSigOf(task);
-        WARN("rank %d: mismatched calls: this rank called %s, rank %d is already in collective #%llu", me,
-             acclSigText(&mine, a, sizeof(a)), q, (unsigned long long)v);
-        return laneFail(x, acclInvalidUsage);
-      }
-      int r = sigCompare(x, task, &peer, q);
-      if (r < 0) return laneFail(x, (acclResult_t)-r);
-    }
-  }
-  return ACCL_LANE_STEP_DONE;
-}
-
-static acclLaneResult directStep(acclExec* x, const acclStep* s, int dev) {
-  const acclTask* task = &x->plan->tasks[s->task];
-  size_t esize = acclTypeSize(task->dtype);
-  const void* in[ACCDEV_MAX_SRCS];
-  void* out[64];
-  int nin = 0, nout = 0;
-  uint32_t premulMask = 0;
-  for (int q = 0; q < x->comm->nranks; q++) {
-    if (s->mask & (1ull << q)) {
-      if (s->flags & ACCL_STEP_PREMUL) premulMask |= 1u << nin;
-      in[nin++] = (char*)peerBuf(x, task, q, s->srcBuf) + s->srcOff * esize;
-    }
-    if (s->dstMask & (1ull << q)) out[nout++] = (char*)peerBuf(x, task, q, s->dstBuf) + s->dstOff * esize;
-  }
-  accError_t e = runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? x->comm->nranks : 0, out,
-                           nout, s->count);
-  if (e != accSuccess) {
-    WARN("rank %d: device engine failed in a direct step: %s", x->comm->rank, accGetErrorString(e));
-    return laneFail(x, acclDeviceError);
-  }
-  return ACCL_LANE_STEP_DONE;
-}
-
-/* An LL inbox: LL_SIG_LINES header lines (the writer's acclSig), then data lines. */
-#define LL_SIG_LINES 6
-#define LL_DATA_LINE0 (ACCL_LL_HEADER_BYTES / 8)
-
-/* LL lines: 4 data bytes in the low half, the collective's flag in the high half.
- * Inbox parity seq & 1 of each peer; before it is written again, the peer
- * must have read what we wrote there last (its llAck in our slot), whatever
- * collectives ran in between: a rank that runs ahead (a Broadcast root, a
- * Send) never overwrites lines a peer has not read. */
-static acclLaneResult llPushStep(acclExec* x, const acclStep* s, int dev) {
-  struct acclComm* comm = x->comm;
-  struct acclCollState* cs = comm->coll;
-  const acclTask* task = &x->plan->tasks[s->task];
-  const int parity = (int)(task->seq & 1);
-  const uint64_t prev = cs->llLast[parity];
-  if (prev != 0) {
-    const acclPeerMem* pm = &cs->net.peerMem;
-    for (int q = 0; q < comm->nranks; q++) {
-      if (!(s->mask & (1ull << q))) continue;
-      if (__atomic_load_n(&acclPeerMemSlot(pm, comm->rank, q)->llAck, __ATOMIC_ACQUIRE) < prev)
-        return ACCL_LANE_BLOCKED;
-    }
-  }
-  size_t bytes = s->count * acclTypeSize(task->dtype);
-  const char* src = bufBase(task, s->srcBuf);
-  if (s->flags & ACCL_STEP_PREMUL) { /* scale once into the temp, then pack that */
-    void* out[1] = {x->llTemp};
-    const void* in[1] = {src};
-    if (runReduce(dev, task, in, 1, 1, 0, out, 1, s->count) != accSuccess) return laneFail(x, acclDeviceError);
-    src = x->llTemp;
-  }
-  accDevDesc d;
-  d.type = ACCDEV_DESC_LL_PACK;
-  d.u.ll.dst = NULL;
-  d.u.ll.src = src;
-  d.u.ll.bytes = bytes;
-  d.u.ll.flag = (uint32_t)task->seq;
-  /* header lines: our call's signature, 4 bytes per line, same flag */
-  acclSig sg = acclSigOf(task);
-  const uint64_t sw[3] = {sg.seq, sg.count, sg.meta};
-  uint64_t head[LL_SIG_LINES];
-  for (int i = 0; i < LL_SIG_LINES; i++)
-    head[i] = ((uint64_t)d.u.ll.flag << 32) | (uint32_t)(sw[i / 2] >> (32 * (i & 1)));
-  for (int q = 0; q < comm->nranks; q++) {
-    if (!(s->mask & (1ull << q))) continue;
-    uint64_t* inbox = acclPeerMemLLInbox(&cs->net.peerMem, q, comm->rank, parity);
-    for (int i = 0; i < LL_SIG_LINES; i++) __atomic_store_n(&inbox[i], head[i], __ATOMIC_RELAXED);
-    d.u.ll.lines = inbox + LL_DATA_LINE0;
-    if (accDevExec(dev, &d) != accSuccess) return laneFail(x, acclDeviceError);
-    accDevDoorbell((const void*)inbox);
-  }
-  cs->llLast[parity] = task->seq;
-  return ACCL_LANE_STEP_DONE;
-}
-
-static acclLaneResult llReduceStep(acclExec* x, laneState* ls, const acclStep* s, int dev) {
-  struct acclComm* comm = x->comm;
-  const acclTask* task = &x->plan->tasks[s->task];
-  size_t bytes = s->count * acclTypeSize(task->dtype);
-  size_t nlines = ACCL_DIV_UP(bytes, 4);
-  uint32_t flag = (uint32_t)task->seq;
-  /* ls->slice counts ranks whose lines have all arrived, in rank order */
-  int seen = 0;
-  for (int q = 0; q < comm->nranks; q++) {
-    if (!(s->mask & (1ull << q))) continue;
-    if (seen++ < (int)ls->slice) continue;
-    const volatile uint64_t* inbox = acclPeerMemLLInbox(&comm->coll->net.peerMem, comm->rank, q, (int)(task->seq & 1));
-    /* the writer's signature first: a peer with a smaller count never
-     * writes the lines we would wait for */
-    uint64_t head[LL_SIG_LINES];
-    for (int i = LL_SIG_LINES; i-- > 0;) {
-      head[i] = __atomic_load_n(&inbox[i], __ATOMIC_ACQUIRE);
-      if ((uint32_t)(head[i] >> 32) != flag) return ACCL_LANE_BLOCKED;
-    }
-    acclSig peer;
-    peer.seq = (head[0] & 0xffffffffu) | (head[1] << 32);
-    peer.count = (head[2] & 0xffffffffu) | (head[3] << 32);
-    peer.meta = (head[4] & 0xffffffffu) | (head[5] << 32);
-    int r = sigCompare(x, task, &peer, q);
-    if (r < 0) return laneFail(x, (acclResult_t)-r);
-    const volatile uint64_t* lines = inbox + LL_DATA_LINE0;
-    for (size_t i = nlines; i-- > 0;)
-      if ((uint32_t)(lines[i] >> 32) != flag) return ACCL_LANE_BLOCKED;
-    ls->slice++;
-  }
-  const void* in[ACCDEV_MAX_SRCS];
-  int nin = 0;
-  size_t stride = ACCL_ALIGN_UP(bytes, 64);
-  accDevDesc d;
-  d.type = ACCDEV_DESC_LL_UNPACK;
-  d.u.ll.src = NULL;
-  d.u.ll.bytes = bytes;
-  d.u.ll.flag = flag;
-  for (int q = 0; q < comm->nranks; q++) {
-    if (!(s->mask & (1ull << q))) continue;
-    d.u.ll.lines = acclPeerMemLLInbox(&comm->coll->net.peerMem, comm->rank, q, (int)(task->seq & 1)) + LL_DATA_LINE0;
-    d.u.ll.dst = (char*)x->llTemp + stride * (size_t)(nin + 1);
-    if (accDevExec(dev, &d) != accSuccess) return laneFail(x, acclDeviceError);
-    in[nin] = d.u.ll.dst;
-    nin++;
-  }
-  /* the inboxes are read: their writers may use them again */
-  for (int q = 0; q < comm->nranks; q++)
-    if (s->mask & (1ull << q))
-      accDevSignal(&acclPeerMemSlot(&comm->coll->net.peerMem, q, comm->rank)->llAck, task->seq);
-  uint32_t premulMask = 0;
-  if (s->flags & ACCL_STEP_PREMUL) premulMask = 1u << nin;
-  in[nin++] = bufBase(task, s->srcBuf);
-  void* out[1] = {bufBase(task, s->dstBuf)};
-  if (runReduce(dev, task, in, nin, premulMask, (s->flags & ACCL_STEP_POSTDIV) ? comm->nranks : 0, out, 1, s->count) !=
-      accSuccess)
-    return laneFail(x, acclDeviceError);
-  return ACCL_LANE_STEP_DONE;
-}
-
-/* Advance one lane as far as possible: ACCL_LANE_MOVED (then blocked, or
- * at its end), ACCL_LANE_BLOCKED (nothing moved) or ACCL_LANE_FAILED. */
 static acclLaneResult runLane(acclExec* x, int li, int dev) {
   const acclLane* lane = &x->plan->lanes[li];
   laneState* ls = &x->lanes[li];
@@ -543,13 +186,13 @@ static acclLaneResult runLane(acclExec* x, int li, int dev) {
         if (r == ACCL_LANE_MOVED) r = ACCL_LANE_STEP_DONE;
         break;
       }
-      case ACCL_STEP_SYNC: r = syncStep(x, ls, s); break;
-      case ACCL_STEP_DIRECT: r = directStep(x, s, dev); break;
-      case ACCL_STEP_LLPUSH: r = llPushStep(x, s, dev); break;
-      case ACCL_STEP_LLREDUCE: r = llReduceStep(x, ls, s, dev); break;
+      case ACCL_STEP_SYNC: r = acclExecSyncStep(x, ls, s); break;
+      case ACCL_STEP_DIRECT: r = acclExecDirectStep(x, s, dev); break;
+      case ACCL_STEP_LLPUSH: r = acclExecLLPushStep(x, s, dev); break;
+      case ACCL_STEP_LLREDUCE: r = acclExecLLReduceStep(x, ls, s, dev); break;
       default:
         WARN("rank %d: plan step of unknown kind %d", x->comm->rank, (int)s->kind);
-        r = laneFail(x, acclInternalError);
+        r = acclLaneFail(x, acclInternalError);
     }
     if (r == ACCL_LANE_FAILED) return r;
     if (r == ACCL_LANE_BLOCKED) return moved ? ACCL_LANE_MOVED : ACCL_LANE_BLOCKED;
@@ -572,7 +215,7 @@ static acclResult_t checkHealth(acclExec* x) {
   }
   if (now - x->lastCheckNs < 100000000ull) return acclSuccess;
   x->lastCheckNs = now;
-  int mm = sigScan(x);
+  int mm = acclSigScan(x->comm, x->plan);
   if (mm < 0) return (acclResult_t)-mm;
   int dead = acclTransportsFailedPeer(&comm->coll->net);
   if (dead < 0) dead = acclCommDeadLocalPeer(comm);            /* whatever transport serves the peer */
@@ -645,9 +288,9 @@ static int execStepBody(void* arg, int dev) {
           execCopy(dev, task->sendDev, task->sendbuff, task->sendBytes) != accSuccess)
         return -acclDeviceError;
     }
-    /* published whatever ACCL_CHECK_MISMATCH says here: a peer's sigFinal may wait for it */
-    const acclTask* st = sigTask(x->plan);
-    if (cs->net.peerMem.ops != NULL && st != NULL) sigPublish(comm, st);
+    /* published whatever ACCL_CHECK_MISMATCH says here: a peer's acclSigFinal may wait for it */
+    const acclTask* st = acclSigTask(x->plan);
+    if (cs->net.peerMem.ops != NULL && st != NULL) acclSigPublish(comm, st);
     x->stage = STAGE_RUN;
   }
   int done, anyMoved = 0; /* ACCDEV_MOVED keeps a polling engine awake */
@@ -679,7 +322,7 @@ static int execStepBody(void* arg, int dev) {
     x->nZc--;
   }
   if (!x->sigChecked) {
-    int r = sigFinal(x);
+    int r = acclSigFinal(x->comm, x->plan);
     if (r == 0) {
       acclResult_t h = checkHealth(x);
       return h != acclSuccess ? -(int)h : anyMoved ? ACCDEV_MOVED : ACCDEV_AGAIN;

@@ -234,18 +234,13 @@ static int ringFeasible(const acclTuneInput* in, acclProto proto) {
 /* C channels each carry S/C around their ring; AllReduce makes 2(n-1) steps
  * of S/(Cn) bytes, the others n-1. A step takes as long as the slowest hop:
  * between nodes the channel's NIC share, inside a node its link share, or the
- * device memory the C channels share (acclAlgoByteCost). */
-static double ringByteCost(const acclTuneInput* in, int inter) {
-  const int C = acclAlgoCallChannels(in->nChannels, in->bytes);
-  return acclAlgoByteCost(in, inter ? in->bwInter : in->bwIntra, C);
-}
-
+ * device memory the C channels share (acclAlgoHopByteCost). */
 static double ringCost(const acclTuneInput* in, acclProto proto) {
   (void)proto;
   const int n = in->nranks, C = acclAlgoCallChannels(in->nChannels, in->bytes);
   const double S = (double)in->bytes, twice = in->func == ACCL_FUNC_ALLREDUCE ? 2.0 : 1.0;
   const int net = in->nNodes > 1;
-  const double perByte = ACCL_MAX(ringByteCost(in, 0), net ? ringByteCost(in, 1) : 0.0);
+  const double perByte = ACCL_MAX(acclAlgoHopByteCost(in, 0), net ? acclAlgoHopByteCost(in, 1) : 0.0);
   /* The steps' latency along the ring's critical path: of every n hops, nNodes
    * cross nodes and the others stay inside one (pricing every step at the
    * network's latency made the tuner pick hier where the ring wins: the
@@ -283,4 +278,4 @@ static acclResult_t ringBuild(acclPlan* plan, int t, const acclAlgoCtx* ctx) {
 }
 
 const acclAlgoInfo acclAlgoRing = {
-    .name = "ring", .feasible = ringFeasible, .cost = ringCost, .byteCost = ringByteCost, .build = ringBuild};
+    .name = "ring", .feasible = ringFeasible, .cost = ringCost, .byteCost = acclAlgoHopByteCost, .build = ringBuild};

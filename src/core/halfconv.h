@@ -8,6 +8,18 @@
 #include <stdint.h>
 #include <string.h>
 
+/* binary32 <-> its bits */
+static inline float acclBitsToFloat(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof(f));
+  return f;
+}
+static inline uint32_t acclFloatBits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof(u));
+  return u;
+}
+
 static inline float acclHalfToFloat(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
   if (exp == 0x1f) {
@@ -26,14 +38,11 @@ static inline float acclHalfToFloat(uint16_t h) {
   } else {
     u = sign | ((exp + 112) << 23) | (man << 13);
   }
-  float f;
-  memcpy(&f, &u, sizeof(f));
-  return f;
+  return acclBitsToFloat(u);
 }
 
 static inline uint16_t acclFloatToHalf(float f) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof(u));
+  uint32_t u = acclFloatBits(f);
   uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
   uint32_t a = u & 0x7fffffffu;
   if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((a >> 13) & 0x3ffu)); /* quiet NaN */
@@ -50,16 +59,10 @@ static inline uint16_t acclFloatToHalf(float f) {
   return (uint16_t)(sign | q);
 }
 
-static inline float acclBf16ToFloat(uint16_t b) {
-  uint32_t u = (uint32_t)b << 16;
-  float f;
-  memcpy(&f, &u, sizeof(f));
-  return f;
-}
+static inline float acclBf16ToFloat(uint16_t b) { return acclBitsToFloat((uint32_t)b << 16); }
 
 static inline uint16_t acclFloatToBf16(float f) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof(u));
+  uint32_t u = acclFloatBits(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
   u += 0x7fffu + ((u >> 16) & 1u);
   return (uint16_t)(u >> 16);
@@ -71,12 +74,7 @@ static inline uint16_t acclFloatToBf16(float f) {
  * value (e4m3 0x7e = 448, e5m2 0x7b = 57344) with the sign, NaN gives 0x7f,
  * as CUDA's __nv_cvt_float_to_fp8(x, __NV_SATFINITE, ...). */
 static inline float acclFp8e4m3ToFloat(uint8_t x) {
-  if ((x & 0x7fu) == 0x7fu) {
-    uint32_t u = ((uint32_t)(x & 0x80u) << 24) | 0x7fc00000u;
-    float f;
-    memcpy(&f, &u, sizeof(f));
-    return f;
-  }
+  if ((x & 0x7fu) == 0x7fu) return acclBitsToFloat(((uint32_t)(x & 0x80u) << 24) | 0x7fc00000u);
   /* e4m3 in binary16's layout (exponent bias 15 instead of 7): x 2^8 */
   return acclHalfToFloat((uint16_t)(((x & 0x80u) << 8) | ((x & 0x7fu) << 7))) * 256.0f;
 }
@@ -85,8 +83,7 @@ static inline float acclFp8e5m2ToFloat(uint8_t x) { return acclHalfToFloat((uint
 
 /* mbits mantissa bits, exponent bias, largest finite code. */
 static inline uint8_t acclFloatToFp8(float f, unsigned mbits, int bias, uint8_t maxCode) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof(u));
+  uint32_t u = acclFloatBits(f);
   uint8_t sign = (uint8_t)((u >> 24) & 0x80u);
   uint32_t a = u & 0x7fffffffu;
   if (a > 0x7f800000u) return 0x7f;

@@ -41,28 +41,16 @@ int64_t acclParseSize(const char* s) {
   char* end;
   long long v = strtoll(s, &end, 0);
   if (errno || end == s || v < 0) return -1;
+  /* an optional binary unit K, M, G or T (then an optional B) */
+  static const char units[] = "KMGT";
   int64_t mult = 1;
-  switch (toupper((unsigned char)*end)) {
-    case '\0': break;
-    case 'K':
-      mult = 1LL << 10;
-      end++;
-      break;
-    case 'M':
-      mult = 1LL << 20;
-      end++;
-      break;
-    case 'G':
-      mult = 1LL << 30;
-      end++;
-      break;
-    case 'T':
-      mult = 1LL << 40;
-      end++;
-      break;
-    default: return -1;
+  if (*end != '\0') {
+    const char* u = strchr(units, toupper((unsigned char)*end));
+    if (u == NULL) return -1;
+    mult = 1LL << (10 * (u - units + 1));
+    end++;
+    if (*end == 'B' || *end == 'b') end++;
   }
-  if (*end == 'B' || *end == 'b') end++;
   if (*end != '\0') return -1;
   if (v > INT64_MAX / mult) return -1;
   return v * mult;

@@ -136,6 +136,19 @@ static accError_t checkSide(const accDevOps* ops, const void* p, size_t n, int w
   return accSuccess;
 }
 
+/* One copy or memset on the caller's stream. A synchronous one on an idle
+ * stream runs on the caller's thread (no engine hand-off) and is waited
+ * for; an asynchronous one always goes to the engine. */
+static accError_t submitOnStream(const accDevOps* ops, accStream_t stream, const accDevDesc* d, int sync,
+                                 const char* fn) {
+  int dev;
+  accError_t err = accDevResolveStream(stream, &stream, &dev);
+  if (err != accSuccess) ACC_ARG_ERROR(err, "%s: argument stream is not a live stream", fn);
+  err = ops->streamSubmit(stream, d, sync ? ACCDEV_SUBMIT_INLINE : 0);
+  if (err == accSuccess && sync) err = ops->streamSynchronize(stream);
+  return accDevSetError(err);
+}
+
 static accError_t memcpyCommon(void* dst, const void* src, size_t count, accMemcpyKind kind, accStream_t stream,
                                int sync, const char* fn) {
   if ((unsigned)kind > accMemcpyDefault)
@@ -167,15 +180,8 @@ static accError_t memcpyCommon(void* dst, const void* src, size_t count, accMemc
   accError_t err = checkSide(ops, dst, count, wantDst, &dIsDev, fn, "dst");
   if (err == accSuccess) err = checkSide(ops, src, count, wantSrc, &sIsDev, fn, "src");
   if (err != accSuccess) return accDevSetError(err);
-  int dev;
-  err = accDevResolveStream(stream, &stream, &dev);
-  if (err != accSuccess) ACC_ARG_ERROR(err, "%s: argument stream is not a live stream", fn);
   accDevDesc d = {.type = ACCDEV_DESC_COPY, .u.copy = {dst, src, count}};
-  /* A synchronous copy on an idle stream runs on the caller's thread (no
-   * engine hand-off); an asynchronous one always goes to the engine. */
-  err = ops->streamSubmit(stream, &d, sync ? ACCDEV_SUBMIT_INLINE : 0);
-  if (err == accSuccess && sync) err = ops->streamSynchronize(stream);
-  return accDevSetError(err);
+  return submitOnStream(ops, stream, &d, sync, fn);
 }
 
 ACCL_EXPORT accError_t accMemcpy(void* dst, const void* src, size_t count, accMemcpyKind kind) {
@@ -195,13 +201,8 @@ static accError_t memsetCommon(void* devPtr, int value, size_t count, accStream_
   accError_t err = checkSide(ops, devPtr, count, 1, &isDev, fn, "devPtr");
   if (err == accErrorInvalidMemcpyDirection) err = accErrorInvalidDevicePointer;
   if (err != accSuccess) return accDevSetError(err);
-  int dev;
-  err = accDevResolveStream(stream, &stream, &dev);
-  if (err != accSuccess) ACC_ARG_ERROR(err, "%s: argument stream is not a live stream", fn);
   accDevDesc d = {.type = ACCDEV_DESC_MEMSET, .u.memset = {devPtr, value, count}};
-  err = ops->streamSubmit(stream, &d, sync ? ACCDEV_SUBMIT_INLINE : 0);
-  if (err == accSuccess && sync) err = ops->streamSynchronize(stream);
-  return accDevSetError(err);
+  return submitOnStream(ops, stream, &d, sync, fn);
 }
 
 ACCL_EXPORT accError_t accMemset(void* devPtr, int value, size_t count) {

@@ -11,11 +11,19 @@ static accError_t userStream(accStream_t* stream, const char* fn) {
   return accDevSetError(err);
 }
 
+/* The checks of an event call on a stream (a non-NULL event, a backend, a
+ * live stream of the caller's), then the call. */
+#define EVENT_ON_STREAM(fn, event, stream, call)                                                         \
+  do {                                                                                                   \
+    if ((event) == NULL) ACC_ARG_ERROR(accErrorInvalidResourceHandle, "%s: argument event is NULL", fn); \
+    OPS_OR_RETURN(ops);                                                                                  \
+    accError_t err_ = userStream(&(stream), fn);                                                         \
+    if (err_ != accSuccess) return err_;                                                                 \
+    return accDevSetError(call);                                                                         \
+  } while (0)
+
 ACCL_EXPORT accError_t accStreamCreate(accStream_t* stream) {
-  if (stream == NULL) {
-    WARN("accStreamCreate: argument stream is NULL");
-    return accDevSetError(accErrorInvalidValue);
-  }
+  if (stream == NULL) ACC_ARG_ERROR(accErrorInvalidValue, "accStreamCreate: argument stream is NULL");
   OPS_OR_RETURN(ops);
   int dev = accDevCurrent();
   if (dev < 0 || dev >= accDevCount()) return accDevSetError(accErrorInvalidDevice);
@@ -23,10 +31,8 @@ ACCL_EXPORT accError_t accStreamCreate(accStream_t* stream) {
 }
 
 ACCL_EXPORT accError_t accStreamDestroy(accStream_t stream) {
-  if (stream == NULL) {
-    WARN("accStreamDestroy: the default stream cannot be destroyed");
-    return accDevSetError(accErrorInvalidResourceHandle);
-  }
+  if (stream == NULL)
+    ACC_ARG_ERROR(accErrorInvalidResourceHandle, "accStreamDestroy: the default stream cannot be destroyed");
   OPS_OR_RETURN(ops);
   accError_t err = userStream(&stream, "accStreamDestroy");
   if (err != accSuccess) return err;
@@ -50,25 +56,13 @@ ACCL_EXPORT accError_t accStreamQuery(accStream_t stream) {
 }
 
 ACCL_EXPORT accError_t accStreamWaitEvent(accStream_t stream, accEvent_t event, unsigned int flags) {
-  if (event == NULL) {
-    WARN("accStreamWaitEvent: argument event is NULL");
-    return accDevSetError(accErrorInvalidResourceHandle);
-  }
-  OPS_OR_RETURN(ops);
-  accError_t err = userStream(&stream, "accStreamWaitEvent");
-  if (err != accSuccess) return err;
-  return accDevSetError(ops->streamWaitEvent(stream, event));
+  EVENT_ON_STREAM("accStreamWaitEvent", event, stream, ops->streamWaitEvent(stream, event));
 }
 
 ACCL_EXPORT accError_t accEventCreateWithFlags(accEvent_t* event, unsigned int flags) {
-  if (event == NULL) {
-    WARN("accEventCreate: argument event is NULL");
-    return accDevSetError(accErrorInvalidValue);
-  }
-  if (flags & ~(unsigned)accEventDisableTiming) {
-    WARN("accEventCreateWithFlags: argument flags=0x%x has unknown bits", flags);
-    return accDevSetError(accErrorInvalidValue);
-  }
+  if (event == NULL) ACC_ARG_ERROR(accErrorInvalidValue, "accEventCreate: argument event is NULL");
+  if (flags & ~(unsigned)accEventDisableTiming)
+    ACC_ARG_ERROR(accErrorInvalidValue, "accEventCreateWithFlags: argument flags=0x%x has unknown bits", flags);
   OPS_OR_RETURN(ops);
   int dev = accDevCurrent();
   if (dev < 0 || dev >= accDevCount()) return accDevSetError(accErrorInvalidDevice);
@@ -78,24 +72,14 @@ ACCL_EXPORT accError_t accEventCreateWithFlags(accEvent_t* event, unsigned int f
 ACCL_EXPORT accError_t accEventCreate(accEvent_t* event) { return accEventCreateWithFlags(event, accEventDefault); }
 
 ACCL_EXPORT accError_t accEventRecord(accEvent_t event, accStream_t stream) {
-  if (event == NULL) {
-    WARN("accEventRecord: argument event is NULL");
-    return accDevSetError(accErrorInvalidResourceHandle);
-  }
-  OPS_OR_RETURN(ops);
-  accError_t err = userStream(&stream, "accEventRecord");
-  if (err != accSuccess) return err;
-  return accDevSetError(ops->eventRecord(event, stream));
+  EVENT_ON_STREAM("accEventRecord", event, stream, ops->eventRecord(event, stream));
 }
 
-#define EVENT_CALL(fn, event, call)                         \
-  do {                                                      \
-    if ((event) == NULL) {                                  \
-      WARN("%s: argument event is NULL", fn);               \
-      return accDevSetError(accErrorInvalidResourceHandle); \
-    }                                                       \
-    OPS_OR_RETURN(ops);                                     \
-    return accDevSetError(call);                            \
+#define EVENT_CALL(fn, event, call)                                                                      \
+  do {                                                                                                   \
+    if ((event) == NULL) ACC_ARG_ERROR(accErrorInvalidResourceHandle, "%s: argument event is NULL", fn); \
+    OPS_OR_RETURN(ops);                                                                                  \
+    return accDevSetError(call);                                                                         \
   } while (0)
 
 ACCL_EXPORT accError_t accEventSynchronize(accEvent_t event) {
@@ -114,14 +98,10 @@ ACCL_EXPORT accError_t accEventDestroy(accEvent_t event) {
 }
 
 ACCL_EXPORT accError_t accEventElapsedTime(float* ms, accEvent_t start, accEvent_t end) {
-  if (ms == NULL) {
-    WARN("accEventElapsedTime: argument ms is NULL");
-    return accDevSetError(accErrorInvalidValue);
-  }
-  if (start == NULL || end == NULL) {
-    WARN("accEventElapsedTime: argument %s is NULL", start == NULL ? "start" : "end");
-    return accDevSetError(accErrorInvalidResourceHandle);
-  }
+  if (ms == NULL) ACC_ARG_ERROR(accErrorInvalidValue, "accEventElapsedTime: argument ms is NULL");
+  if (start == NULL || end == NULL)
+    ACC_ARG_ERROR(accErrorInvalidResourceHandle, "accEventElapsedTime: argument %s is NULL",
+                  start == NULL ? "start" : "end");
   OPS_OR_RETURN(ops);
   accError_t err = ops->eventElapsedTime(ms, start, end);
   return err == accErrorNotReady ? err : accDevSetError(err);

@@ -5,15 +5,20 @@
 #include <string.h>
 #include "topology/rings.h"
 
-void acclTopoGraphFree(acclTopoGraph* p) {
-  if (!p) return;
-  free(p->nodeOf);
-  free(p->rings);
+void acclTopoGraphDropNics(acclTopoGraph* p) {
   free(p->ringNic);
   free(p->ringNicIn);
-  free(p->trees);
   free(p->treeNic);
   free(p->nodeTreeUp);
+  p->ringNic = p->ringNicIn = p->treeNic = p->nodeTreeUp = NULL;
+}
+
+void acclTopoGraphFree(acclTopoGraph* p) {
+  if (!p) return;
+  acclTopoGraphDropNics(p);
+  free(p->nodeOf);
+  free(p->rings);
+  free(p->trees);
   memset(p, 0, sizeof(*p));
 }
 

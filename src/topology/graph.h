@@ -65,10 +65,12 @@ typedef struct {
  * nodes use channel p's NIC; the node's first child hangs off the chain's
  * head, the second off its tail). */
 acclResult_t acclTopoGraphCompute(const acclTopoNode* node, int nranks, const int* devOf, const int* nodeOf,
-                                 int nChannels, acclTopoGraph* graph);
+                                  int nChannels, acclTopoGraph* graph);
 /* Fill bwIntra..latInter and the hop counts from the graph's rings. */
 void acclTopoGraphCost(const acclTopoNode* node, const int* devOf, acclTopoGraph* graph);
 void acclTopoGraphFree(acclTopoGraph* graph);
+/* Forget which NIC each ring and tree uses (freed; NULL: unknown). */
+void acclTopoGraphDropNics(acclTopoGraph* graph);
 
 /* Structural checks shared by ACCL_GRAPH_FILE and the tests: every ring visits
  * every rank once; each tree spans all ranks from its root without cycles,

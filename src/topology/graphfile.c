@@ -162,11 +162,7 @@ acclResult_t acclTopoGraphLoad(const char* path, acclTopoGraph* p) {
   free(p->rings);
   free(p->trees);
   /* which NIC a forced ring or tree uses is not in the file's control */
-  free(p->ringNic);
-  free(p->ringNicIn);
-  free(p->treeNic);
-  free(p->nodeTreeUp);
-  p->ringNic = p->ringNicIn = p->treeNic = p->nodeTreeUp = NULL;
+  acclTopoGraphDropNics(p);
   p->rings = rings;
   p->nRings = nRings;
   p->trees = trees;

@@ -322,28 +322,34 @@ acclResult_t acclXmlCheckAttrs(const acclXmlDoc* doc, const acclXmlElem* e, cons
   return acclSuccess;
 }
 
-acclResult_t acclXmlGetInt(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int required, int* v) {
+/* Attribute `name` as an int (base 10, in int's range) or a finite double.
+ * Absent: an error if required, else *set stays 0 and nothing is read. */
+static acclResult_t getNumber(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int required, int integer,
+                              double* v, int* set) {
   const char* s = acclXmlAttrGet(e, name);
+  *set = 0;
   if (!s) return required ? acclXmlError(doc, e, "missing attribute %s", name) : acclSuccess;
   char* end;
   errno = 0;
-  long x = strtol(s, &end, 10);
-  if (errno || end == s || *end != '\0' || x < INT_MIN || x > INT_MAX)
-    return acclXmlError(doc, e, "attribute %s=\"%s\" is not an integer", name, s);
-  *v = (int)x;
+  double x = integer ? (double)strtol(s, &end, 10) : strtod(s, &end);
+  if (errno || end == s || *end != '\0' || (integer ? x < INT_MIN || x > INT_MAX : !isfinite(x)))
+    return acclXmlError(doc, e, "attribute %s=\"%s\" is not %s", name, s, integer ? "an integer" : "a number");
+  *v = x;
+  *set = 1;
+  return acclSuccess;
+}
+
+acclResult_t acclXmlGetInt(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int required, int* v) {
+  double x;
+  int set;
+  ACCLCHECK(getNumber(doc, e, name, required, 1, &x, &set));
+  if (set) *v = (int)x;
   return acclSuccess;
 }
 
 acclResult_t acclXmlGetDouble(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int required, double* v) {
-  const char* s = acclXmlAttrGet(e, name);
-  if (!s) return required ? acclXmlError(doc, e, "missing attribute %s", name) : acclSuccess;
-  char* end;
-  errno = 0;
-  double x = strtod(s, &end);
-  if (errno || end == s || *end != '\0' || !isfinite(x))
-    return acclXmlError(doc, e, "attribute %s=\"%s\" is not a number", name, s);
-  *v = x;
-  return acclSuccess;
+  int set;
+  return getNumber(doc, e, name, required, 0, v, &set);
 }
 
 acclResult_t acclXmlGetIntList(const acclXmlDoc* doc, const acclXmlElem* e, const char* name, int** list, int* n) {

@@ -52,11 +52,19 @@ typedef struct {
   acclSocketAddr peerAddr;
   atomic_int mainDone;
   int badHello; /* rank 0's hello did not answer its challenge */
+  /* ring mode: before rank 1's real ring connection, a ring connection whose
+   * hello (valid MAC) claims rank 0, which is not rank 0's predecessor, and
+   * carries a forged block; then rank 1 takes part in one 8-byte ring
+   * AllGather and nothing else */
+  int forgeRing;
+  char rank0Block[8]; /* what rank 1 received from rank 0 in that AllGather */
 } Fake;
+
+static const char kForgedBlock[8] = "FORGED!", kGenuineBlock[8] = "genuine";
 
 static void* fakeSide(void* arg) {
   Fake* f = arg;
-  int held[4] = {-1, -1, -1, -1};
+  int held[5] = {-1, -1, -1, -1, -1};
   acclHello h;
   int fd = acceptWait(f->rootFd, 5000);
   static const uint8_t challenge[ACCL_CHALLENGE_BYTES] = {1, 2, 3};
@@ -87,9 +95,21 @@ static void* fakeSide(void* arg) {
     f->badHello = 1;
     goto out;
   }
+  if (f->forgeRing) {
+    held[4] = dial(&rank0);
+    if (held[4] < 0) goto out;
+    helloOut(held[4], kNonce, ACCL_HELLO_RING, 0, 2);
+    sendAll(held[4], kForgedBlock, sizeof(kForgedBlock));
+    usleep(200000); /* it arrives first */
+  }
   held[1] = dial(&rank0); /* ours to rank 0 */
   if (held[1] < 0) goto out;
   helloOut(held[1], kNonce, ACCL_HELLO_RING, 1, 2);
+  if (f->forgeRing) {
+    sendAll(held[1], kGenuineBlock, sizeof(kGenuineBlock));
+    if (readFull(held[0], f->rank0Block, sizeof(f->rank0Block), 5000) != 0) f->badHello = 1;
+    goto out;
+  }
   if (f->stale) {
     static const uint8_t otherJob[ACCL_CHALLENGE_BYTES] = {9, 8, 7, 6, 5, 4, 3, 2, 0};
     held[3] = dial(&rank0);
@@ -105,9 +125,32 @@ static void* fakeSide(void* arg) {
   shutdown(held[2], SHUT_WR);
 out:
   while (!atomic_load(&f->mainDone)) usleep(1000);
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < 5; i++)
     if (held[i] >= 0) close(held[i]);
   return NULL;
+}
+
+/* Start the scripted rank 1 and root, and rank 0's bootstrap against them. */
+static acclBootstrap* fakeStart(Fake* f, pthread_t* t) {
+  acclSocketAddr rootAddr;
+  f->rootFd = listenLoopback(&rootAddr);
+  f->peerFd = listenLoopback(&f->peerAddr);
+  assert_true(f->rootFd >= 0 && f->peerFd >= 0);
+  acclUniqueId id;
+  acclIdEncode(&rootAddr.sa, kSecret, &id);
+  assert_int_equal(pthread_create(t, NULL, fakeSide, f), 0);
+  acclBootstrap* bs = NULL;
+  assert_int_equal(acclBootstrapInit(&id, 0, 2, NULL, &bs), acclSuccess);
+  return bs;
+}
+
+static void fakeFinish(Fake* f, pthread_t t, acclBootstrap* bs) {
+  acclBootstrapClose(bs);
+  atomic_store(&f->mainDone, 1);
+  pthread_join(t, NULL);
+  close(f->rootFd);
+  close(f->peerFd);
+  assert_int_equal(f->badHello, 0);
 }
 
 /* Rank 0 receives (tag 7, 16 bytes) then (tag 9, 8 bytes) from rank 1, who
@@ -121,27 +164,13 @@ static acclResult_t runRank0Stale(const void* stale, size_t nstale, const void* 
   f.n = n;
   f.stale = stale;
   f.nstale = nstale;
-  acclSocketAddr rootAddr;
-  f.rootFd = listenLoopback(&rootAddr);
-  f.peerFd = listenLoopback(&f.peerAddr);
-  assert_true(f.rootFd >= 0 && f.peerFd >= 0);
-  acclUniqueId id;
-  acclIdEncode(&rootAddr.sa, kSecret, &id);
   pthread_t t;
-  assert_int_equal(pthread_create(&t, NULL, fakeSide, &f), 0);
-  acclBootstrap* bs = NULL;
-  acclResult_t r = acclBootstrapInit(&id, 0, 2, NULL, &bs);
-  assert_int_equal(r, acclSuccess);
+  acclBootstrap* bs = fakeStart(&f, &t);
   uint8_t a[16], b[8];
-  r = acclBootstrapRecv(bs, 1, 7, a, sizeof(a));
+  acclResult_t r = acclBootstrapRecv(bs, 1, 7, a, sizeof(a));
   if (r == acclSuccess) r = acclBootstrapRecv(bs, 1, 9, b, sizeof(b));
   snprintf(text, len, "%s", acclLastErrorText());
-  acclBootstrapClose(bs);
-  atomic_store(&f.mainDone, 1);
-  pthread_join(t, NULL);
-  close(f.rootFd);
-  close(f.peerFd);
-  assert_int_equal(f.badHello, 0);
+  fakeFinish(&f, t, bs);
   return r;
 }
 
@@ -240,6 +269,25 @@ static void test_other_job_hello_refused(void** state) {
   assert_int_equal(r, acclSuccess);
 }
 
+/* A ring connection whose hello is well formed and authenticated but claims
+ * a rank that is not rank 0's predecessor (a buggy or confused peer) arrives
+ * before the real one: refused, and the ring carries the real rank 1's
+ * block, not the one that came on the refused connection. */
+static void test_ring_hello_from_wrong_rank_refused(void** state) {
+  (void)state;
+  Fake f;
+  memset(&f, 0, sizeof(f));
+  f.forgeRing = 1;
+  pthread_t t;
+  acclBootstrap* bs = fakeStart(&f, &t);
+  char blocks[2][8] = {"rank0!"};
+  assert_int_equal(acclBootstrapAllGather(bs, blocks, sizeof(blocks[0])), acclSuccess);
+  fakeFinish(&f, t, bs);
+  print_message("rank 0 got rank 1's block \"%.7s\"\n", blocks[1]);
+  assert_memory_equal(blocks[1], kGenuineBlock, sizeof(kGenuineBlock));
+  assert_memory_equal(f.rank0Block, blocks[0], sizeof(blocks[0]));
+}
+
 static void test_replay_fuzz_regressions(void** state) {
   (void)state;
   const char* src = getenv("top_srcdir");
@@ -287,6 +335,7 @@ int main(void) {
       cmocka_unit_test(test_stash_count_bounded),
       cmocka_unit_test(test_replay_fuzz_regressions),
       cmocka_unit_test(test_other_job_hello_refused),
+      cmocka_unit_test(test_ring_hello_from_wrong_rank_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

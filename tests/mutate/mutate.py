@@ -17,7 +17,8 @@ Exit 0 when every mutant outside expected.txt is killed, 1 otherwise, 2 when
 the unmutated tree fails its own fast tests.
 
 The fast tests (FAST below) take about a minute on an idle 2-core machine:
-the unit tests of the reduction kernels, plans, tuner and argument checks,
+the unit tests of the reduction kernels, plans, tuner, argument checks and
+the bootstrap's peer handling,
 the pairwise matrix at 2 and 3 ranks for every algorithm variant over shm,
 over libfabric (rma and tagged protocols), across two simulated nodes (hier,
 rd), and the group / in-place send-receive test."""
@@ -40,6 +41,7 @@ FAST = [
     ("test_tuning", "tests/collectives/test_tuning", 60),
     ("test_api_args", "tests/comm/test_api_args", 60),
     ("test_id", "tests/bootstrap/test_id", 60),
+    ("test_bootstrap_peer", "tests/bootstrap/test_bootstrap_peer", 60),
     ("coll default", MATRIX + " '2 3' tests/collectives/mpi_coll", 240),
     ("coll ring", "ACCL_ALGO=ring ACCL_PROTO=Simple " + MATRIX + " '3' tests/collectives/mpi_coll", 240),
     ("coll tree", "ACCL_ALGO=tree ACCL_PROTO=Simple " + MATRIX + " '3' tests/collectives/mpi_coll", 240),
@@ -57,7 +59,7 @@ FAST = [
     ("bootstrap attack", MATRIX + " '3' tests/bootstrap/mpi_bootstrap_attack", 240),
 ]
 TARGETS = ["libacc-ccl.la", "tests/device/test_reduce", "tests/collectives/test_plans",
-           "tests/collectives/test_tuning", "tests/comm/test_api_args", "tests/bootstrap/test_id",
+           "tests/collectives/test_tuning", "tests/comm/test_api_args", "tests/bootstrap/test_id", "tests/bootstrap/test_bootstrap_peer",
            "tests/collectives/mpi_coll", "tests/collectives/mpi_p2p_overlap",
            "tests/bootstrap/mpi_bootstrap_attack"]
 

@@ -93,16 +93,18 @@ acclOfiReq* acclOfiSendPieceReq(acclOfiConnPriv* c, int slot, int r) {
   return req;
 }
 
-acclResult_t acclOfiSendSlot(acclOfiConnPriv* c, uint64_t step, size_t bytes, acclOfiPostStepFn post) {
+acclResult_t acclOfiSendPost(acclConn* conn, uint64_t step, size_t bytes) {
+  acclOfiConnPriv* c = conn->priv;
   void* descs[ACCL_OFI_MAX_RAILS];
   for (int r = 0; r < c->st->nrails; r++) descs[r] = c->st->rails[r].desc;
-  return post(c, step, acclOfiSlot(c, (int)(step % (uint64_t)c->st->nslots)), descs, bytes);
+  return c->st->postStep(c, step, acclOfiSlot(c, (int)(step % (uint64_t)c->st->nslots)), descs, bytes);
 }
 
-acclResult_t acclOfiSendFrom(acclOfiConnPriv* c, uint64_t step, const void* src, size_t bytes, acclOfiPostStepFn post) {
+acclResult_t acclOfiSendFrom(acclConn* conn, uint64_t step, const void* src, size_t bytes) {
+  acclOfiConnPriv* c = conn->priv;
   void* descs[ACCL_OFI_MAX_RAILS];
   ACCLCHECK(acclOfiMrLookup(c->st, src, bytes, descs));
-  return post(c, step, (char*)src, descs, bytes);
+  return c->st->postStep(c, step, (char*)src, descs, bytes);
 }
 
 int acclOfiSendIdle(acclConn* conn) {

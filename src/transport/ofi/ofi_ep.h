@@ -23,12 +23,11 @@ typedef struct {
 typedef ssize_t (*acclOfiPostFn)(const acclOfiPost* p);
 acclResult_t acclOfiPostRetry(acclOfiPostFn fn, const acclOfiPost* p, const char* what);
 
-/* Sender, both protocols: the pieces of `step` from buf (descs[rail]); the
- * completions count towards stepsDone. Zero copy when buf is not the slot. */
-typedef acclResult_t (*acclOfiPostStepFn)(acclOfiConnPriv* c, uint64_t step, char* buf, void** descs, size_t bytes);
-/* sendPost (from the step's slot) and sendFrom (buf from the registration cache). */
-acclResult_t acclOfiSendSlot(acclOfiConnPriv* c, uint64_t step, size_t bytes, acclOfiPostStepFn post);
-acclResult_t acclOfiSendFrom(acclOfiConnPriv* c, uint64_t step, const void* src, size_t bytes, acclOfiPostStepFn post);
+/* sendPost (from the step's slot) and sendFrom (buf from the registration
+ * cache) of both protocols, through the state's postStep: the completions
+ * count towards stepsDone. Zero copy when buf is not the slot. */
+acclResult_t acclOfiSendPost(acclConn* conn, uint64_t step, size_t bytes);
+acclResult_t acclOfiSendFrom(acclConn* conn, uint64_t step, const void* src, size_t bytes);
 /* `step` goes out as `npieces` pieces (piece r on rail r); returns its slot. */
 int acclOfiBeginStep(acclOfiConnPriv* c, uint64_t step, int npieces);
 /* The request of piece r of a send from `slot`: its completion counts the

@@ -71,14 +71,6 @@ static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void*
   return acclSuccess;
 }
 
-static acclResult_t rmaSendPost(acclConn* conn, uint64_t step, size_t bytes) {
-  return acclOfiSendSlot(conn->priv, step, bytes, postStep);
-}
-
-static acclResult_t rmaSendFrom(acclConn* conn, uint64_t step, const void* src, size_t bytes) {
-  return acclOfiSendFrom(conn->priv, step, src, bytes, postStep);
-}
-
 /* Credits: a released step is announced to the sender by the next step we
  * send it on the same lane (a trailer, above) or, once half a FIFO of
  * releases is unannounced, by a credit write of its own: a credit write is
@@ -177,13 +169,16 @@ static void rmaArrived(acclOfiState* st, uint64_t data) {
     accDevSignal(&c->done[f.slot], c->stepOf[f.slot] + 1);
 }
 
-void acclOfiRmaInit(acclOfiState* st) { st->remoteWrite = rmaArrived; }
+void acclOfiRmaInit(acclOfiState* st) {
+  st->remoteWrite = rmaArrived;
+  st->postStep = postStep;
+}
 
 const acclConnOps acclOfiRmaOps = {
     .sendBuf = rmaSendBuf,
-    .sendPost = rmaSendPost,
+    .sendPost = acclOfiSendPost,
     .recvBuf = acclOfiRecvBuf,
     .recvRelease = rmaRecvRelease,
-    .sendFrom = rmaSendFrom,
+    .sendFrom = acclOfiSendFrom,
     .sendIdle = acclOfiSendIdle,
 };

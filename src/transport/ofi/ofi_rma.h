@@ -6,7 +6,8 @@
 #include "transport/ofi/ofi_state.h"
 
 extern const acclConnOps acclOfiRmaOps;
-/* The communicator runs the rma protocol: remote writes go to its handler. */
+/* The communicator runs the rma protocol: sends are remote writes, and
+ * remote writes that arrive go to its handler. */
 void acclOfiRmaInit(acclOfiState* st);
 
 #endif

@@ -117,6 +117,8 @@ typedef struct acclOfiState {
   uint64_t postedSends, doneSends; /* pieces; teardown drains the difference */
   /* rma: a peer's remote write with CQ data `data` arrived (any thread that reads a queue) */
   void (*remoteWrite)(struct acclOfiState* st, uint64_t data);
+  /* the protocol's sender: the pieces of `step` from buf (descs[rail]) */
+  acclResult_t (*postStep)(struct acclOfiConnPriv* c, uint64_t step, char* buf, void** descs, size_t bytes);
   pthread_mutex_t mrLock; /* the registration cache (engine vs accFree on any thread) */
   struct acclOfiMrEntry* mrCache;
   int mrCount, mrCap, mrReady;

@@ -74,23 +74,17 @@ static acclResult_t postStep(acclOfiConnPriv* c, uint64_t step, char* buf, void*
   return acclSuccess;
 }
 
-static acclResult_t ofiSendPost(acclConn* conn, uint64_t step, size_t bytes) {
-  return acclOfiSendSlot(conn->priv, step, bytes, postStep);
-}
-
-static acclResult_t ofiSendFrom(acclConn* conn, uint64_t step, const void* src, size_t bytes) {
-  return acclOfiSendFrom(conn->priv, step, src, bytes, postStep);
-}
-
 static acclResult_t ofiRecvRelease(acclConn* conn, uint64_t step) {
   return acclOfiTaggedPostRecv(conn->priv, step + (uint64_t)conn->nslots);
 }
 
+void acclOfiTaggedInit(acclOfiState* st) { st->postStep = postStep; }
+
 const acclConnOps acclOfiTaggedOps = {
     .sendBuf = ofiSendBuf,
-    .sendPost = ofiSendPost,
+    .sendPost = acclOfiSendPost,
     .recvBuf = acclOfiRecvBuf,
     .recvRelease = ofiRecvRelease,
-    .sendFrom = ofiSendFrom,
+    .sendFrom = acclOfiSendFrom,
     .sendIdle = acclOfiSendIdle,
 };

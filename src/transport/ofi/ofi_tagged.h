@@ -6,6 +6,8 @@
 #include "transport/ofi/ofi_state.h"
 
 extern const acclConnOps acclOfiTaggedOps;
+/* The communicator runs the tagged protocol: sends post tagged messages. */
+void acclOfiTaggedInit(acclOfiState* st);
 /* Receiver: post the receives of `step` into its slot (all rails). */
 acclResult_t acclOfiTaggedPostRecv(acclOfiConnPriv* c, uint64_t step);
 

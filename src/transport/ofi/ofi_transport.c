@@ -203,7 +203,10 @@ static acclResult_t setupState(struct acclComm* comm, acclOfiState* st, const ac
   acclFabricGuardLeave();
   ACCLCHECK(res);
   ACCLCHECK(exchangeAddresses(st));
-  if (st->rma) acclOfiRmaInit(st);
+  if (st->rma)
+    acclOfiRmaInit(st);
+  else
+    acclOfiTaggedInit(st);
   ACCLCHECK(buildConns(st, conns));
   ACCLCHECK(acclOfiProxyStart(st));
   INFO(ACCL_NET,
