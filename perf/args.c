@@ -13,6 +13,7 @@
  * print a line and are ignored; -D and -V are refused (exit 255). */
 #include <ctype.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,162 +41,139 @@ static double parseSize(const char* s) {
 
 static long parseLong(const char* s) { return strtol(s, NULL, 0); }
 
-/* Exact names, as nccl-tests compares them; an unknown name falls back to the
+/* A datatype or reduction by name (nameOf over 0..n-1): exact names, as
+ * nccl-tests compares them; "all" is -1; an unknown name falls back to the
  * default with a message (nccl-tests' behaviour). */
-static int typeFromName(const char* s) {
-  for (int t = 0; t < PERF_NUM_TYPES; t++)
-    if (strcmp(s, perfTypeName(t)) == 0) return t;
+static int fromName(const char* s, const char* what, int n, const char* (*nameOf)(int), int fallback) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(s, nameOf(i)) == 0) return i;
   if (strcmp(s, "all") == 0) return -1;
-  printf("datatype '%s' is not known; using %s\n", s, perfTypeName(acclFloat32));
-  return acclFloat32;
+  printf("%s '%s' is not known; using %s\n", what, s, nameOf(fallback));
+  return fallback;
 }
 
-static int opFromName(const char* s) {
-  for (int o = 0; o < PERF_NUM_OPS; o++)
-    if (strcmp(s, perfOpName(o)) == 0) return o;
-  if (strcmp(s, "all") == 0) return -1;
-  printf("reduction '%s' is not known; using %s\n", s, perfOpName(acclSum));
-  return acclSum;
-}
+/* Every flag once: its long and short names, how its value is read, the
+ * field it sets, its default, and its usage text (after "--name "). */
+enum {
+  ARG_INT,   /* an int field, strtol(.., 0) */
+  ARG_SIZE,  /* a size_t field, parseSize */
+  ARG_COUNT, /* a size_t field, strtol(.., 0) */
+  ARG_NAMED, /* an int field with a default, read by perfParseArgs' switch */
+  ARG_NONE,  /* read by perfParseArgs' switch, no field of its own */
+  ARG_FLAG,  /* no value (-h) */
+};
+
+typedef struct {
+  const char* name;
+  char letter;
+  int kind;
+  size_t field; /* offsetof(perfArgs, ...) for the kinds with a field */
+  long long def;
+  const char* usage;
+} perfFlag;
+
+#define F(member) offsetof(perfArgs, member)
+/* clang-format off */
+static const perfFlag flags[] = {
+    {"nthreads", 't', ARG_INT, F(nThreads), 1, "<threads per process>] (1)"},
+    {"ngpus", 'g', ARG_INT, F(nGpus), 1, "<devices per thread>] (1)"},
+    {"minbytes", 'b', ARG_SIZE, F(minBytes), 32 << 20, "<smallest size, K/M/G suffixes>] (32M)"},
+    {"maxbytes", 'e', ARG_SIZE, F(maxBytes), 32 << 20, "<largest size>] (32M)"},
+    {"stepbytes", 'i', ARG_SIZE, F(stepBytes), 1 << 20, "<bytes added between sizes>] (1M)"},
+    {"stepfactor", 'f', ARG_COUNT, F(stepFactor), 1, "<factor between sizes; replaces -i when > 1>]"},
+    {"iters", 'n', ARG_INT, F(iters), 20, "<timed iterations>] (20)"},
+    {"agg_iters", 'm', ARG_INT, F(aggIters), 1, "<operations grouped into each iteration>] (1)"},
+    {"warmup_iters", 'w', ARG_INT, F(warmup), 1, "<untimed iterations per size>] (1)"},
+    {"run_cycles", 'N', ARG_INT, F(runCycles), 1, "<sweeps, each printed; 0 = until stopped>] (1)"},
+    {"parallel_init", 'p', ARG_INT, F(parallelInit), 0, "<0/1> threads create their communicators themselves] (0)"},
+    {"check", 'c', ARG_INT, F(check), 1, "<checked iterations; 0 = none, #wrong reads N/A>] (1)"},
+    {"op", 'o', ARG_NAMED, F(op), acclSum, "<sum/prod/min/max/avg/mulsum/all>] (sum)"},
+    {"datatype", 'd', ARG_NAMED, F(dtype), acclFloat32, "<int8/uint8/int32/uint32/int64/uint64/half/float/double/bfloat16/all>] (float)"},
+    {"root", 'r', ARG_NAMED, F(root), 0, "<root rank; -1 or all = every rank in turn>] (0)"},
+    {"blocking", 'z', ARG_INT, F(blocking), 0, "<0/1/2/3> 1 = wait and barrier after each operation, 2 = wait only,\n\t    3 = wait and barrier after each iteration, the barrier left out of the time] (0)"},
+    {"stream_null", 'y', ARG_INT, F(streamNull), 0, "<0/1> use the devices' default streams] (0)"},
+    {"timeout", 'T', ARG_INT, F(timeout), 0, "<seconds a wait may last before the communicators are aborted; 0 = none>] (0)"},
+    {"cudagraph", 'G', ARG_NONE, 0, 0, "<graph launches>] (not available: the acc runtime has no graph capture)"},
+    {"report_cputime", 'C', ARG_INT, F(reportCputime), 0, "<0/1> print the launch time instead of the completion time] (0)"},
+    {"report_timestamps", 'S', ARG_INT, F(reportTimestamps), 0, "<0/1> add the time of day to each row] (0)"},
+    {"output_file", 'J', ARG_NONE, 0, 0, "<file.json> also write the run as nccl-tests JSON]"},
+    {"average", 'a', ARG_INT, F(average), 1, "<0/1/2/3> time over processes: 0 = rank 0, 1 = mean, 2 = min, 3 = max] (1)"},
+    {"local_register", 'R', ARG_NONE, 0, 0, "<0/1/2>] (not available: acc-ccl has no buffer registration)"},
+    {"cta_policy", 'x', ARG_NONE, 0, 0, "<0/1/2>] (not available in acc-ccl)"},
+    {"device_implementation", 'D', ARG_NONE, 0, 0, "<n>] (not available in acc-ccl)"},
+    {"device_cta_count", 'V', ARG_NONE, 0, 0, "<n>] (not available in acc-ccl)"},
+    {"memory", 'M', ARG_NONE, 0, 0, "<0/1>] (not available: the acc runtime cannot report free memory)"},
+    {"unalign", 'u', ARG_INT, F(unalign), 0, "<elements> start each buffer that many elements in] (0)"},
+    {"per_iter_timing", 'I', ARG_INT, F(perIterTiming), 0, "<0/1> time every iteration with events; adds min, max, p99, cv%] (0)"},
+    {"per_iter_skip", 'K', ARG_INT, F(perIterSkip), 0, "<n> leave the first n iterations out of the -I summary] (0)"},
+    {"host_buffers", 'H', ARG_NAMED, F(hostBuffers), 0, "<0/1> malloc'd host buffers instead of device memory] (0)"},
+    {"help", 'h', ARG_FLAG, 0, 0, ""},
+};
+/* clang-format on */
+#undef F
+#define NUM_FLAGS (sizeof(flags) / sizeof(flags[0]))
 
 void perfUsage(const char* prog, int allowCollFlag) {
   const char* slash = strrchr(prog, '/');
   printf("USAGE: %s \n", slash ? slash + 1 : prog);
   if (allowCollFlag) printf("\t[--coll <%s>] collective to run through MPI (all_reduce)\n", perfCollNames());
-  printf(
-      "\t[-t,--nthreads <threads per process>] (1)\n"
-      "\t[-g,--ngpus <devices per thread>] (1)\n"
-      "\t[-b,--minbytes <smallest size, K/M/G suffixes>] (32M)\n"
-      "\t[-e,--maxbytes <largest size>] (32M)\n"
-      "\t[-i,--stepbytes <bytes added between sizes>] (1M)\n"
-      "\t[-f,--stepfactor <factor between sizes; replaces -i when > 1>]\n"
-      "\t[-n,--iters <timed iterations>] (20)\n"
-      "\t[-m,--agg_iters <operations grouped into each iteration>] (1)\n"
-      "\t[-w,--warmup_iters <untimed iterations per size>] (1)\n"
-      "\t[-N,--run_cycles <sweeps, each printed; 0 = until stopped>] (1)\n"
-      "\t[-p,--parallel_init <0/1> threads create their communicators themselves] (0)\n"
-      "\t[-c,--check <checked iterations; 0 = none, #wrong reads N/A>] (1)\n"
-      "\t[-o,--op <sum/prod/min/max/avg/mulsum/all>] (sum)\n"
-      "\t[-d,--datatype <int8/uint8/int32/uint32/int64/uint64/half/float/double/bfloat16/all>] (float)\n"
-      "\t[-r,--root <root rank; -1 or all = every rank in turn>] (0)\n"
-      "\t[-z,--blocking <0/1/2/3> 1 = wait and barrier after each operation, 2 = wait only,\n"
-      "\t    3 = wait and barrier after each iteration, the barrier left out of the time] (0)\n"
-      "\t[-y,--stream_null <0/1> use the devices' default streams] (0)\n"
-      "\t[-T,--timeout <seconds a wait may last before the communicators are aborted; 0 = none>] (0)\n"
-      "\t[-G,--cudagraph <graph launches>] (not available: the acc runtime has no graph capture)\n"
-      "\t[-C,--report_cputime <0/1> print the launch time instead of the completion time] (0)\n"
-      "\t[-S,--report_timestamps <0/1> add the time of day to each row] (0)\n"
-      "\t[-J,--output_file <file.json> also write the run as nccl-tests JSON]\n"
-      "\t[-a,--average <0/1/2/3> time over processes: 0 = rank 0, 1 = mean, 2 = min, 3 = max] (1)\n"
-      "\t[-R,--local_register <0/1/2>] (not available: acc-ccl has no buffer registration)\n"
-      "\t[-x,--cta_policy <0/1/2>] (not available in acc-ccl)\n"
-      "\t[-D,--device_implementation <n>] (not available in acc-ccl)\n"
-      "\t[-V,--device_cta_count <n>] (not available in acc-ccl)\n"
-      "\t[-M,--memory <0/1>] (not available: the acc runtime cannot report free memory)\n"
-      "\t[-u,--unalign <elements> start each buffer that many elements in] (0)\n"
-      "\t[-I,--per_iter_timing <0/1> time every iteration with events; adds min, max, p99, cv%%] (0)\n"
-      "\t[-K,--per_iter_skip <n> leave the first n iterations out of the -I summary] (0)\n"
-      "\t[-H,--host_buffers <0/1> malloc'd host buffers instead of device memory] (0)\n"
-      "\t[-h,--help]\n");
+  for (size_t f = 0; f < NUM_FLAGS; f++)
+    printf("\t[-%c,--%s%s%s\n", flags[f].letter, flags[f].name, *flags[f].usage ? " " : "]", flags[f].usage);
+}
+
+static const perfFlag* flagOf(int letter) {
+  for (size_t f = 0; f < NUM_FLAGS; f++)
+    if (flags[f].letter == letter) return &flags[f];
+  return NULL;
 }
 
 int perfParseArgs(int argc, char** argv, perfArgs* a, int allowCollFlag) {
-  *a = (perfArgs){.nThreads = 1,
-                  .nGpus = 1,
-                  .minBytes = 32 << 20,
-                  .maxBytes = 32 << 20,
-                  .stepBytes = 1 << 20,
-                  .stepFactor = 1,
-                  .iters = 20,
-                  .warmup = 1,
-                  .aggIters = 1,
-                  .runCycles = 1,
-                  .check = 1,
-                  .op = acclSum,
-                  .dtype = acclFloat32,
-                  .root = 0,
-                  .average = 1,
-                  .collName = "all_reduce",
-                  .argc = argc,
-                  .argv = argv};
-  static const struct option longOpts[] = {{"nthreads", required_argument, 0, 't'},
-                                           {"ngpus", required_argument, 0, 'g'},
-                                           {"minbytes", required_argument, 0, 'b'},
-                                           {"maxbytes", required_argument, 0, 'e'},
-                                           {"stepbytes", required_argument, 0, 'i'},
-                                           {"stepfactor", required_argument, 0, 'f'},
-                                           {"iters", required_argument, 0, 'n'},
-                                           {"agg_iters", required_argument, 0, 'm'},
-                                           {"warmup_iters", required_argument, 0, 'w'},
-                                           {"run_cycles", required_argument, 0, 'N'},
-                                           {"parallel_init", required_argument, 0, 'p'},
-                                           {"check", required_argument, 0, 'c'},
-                                           {"op", required_argument, 0, 'o'},
-                                           {"datatype", required_argument, 0, 'd'},
-                                           {"root", required_argument, 0, 'r'},
-                                           {"blocking", required_argument, 0, 'z'},
-                                           {"stream_null", required_argument, 0, 'y'},
-                                           {"timeout", required_argument, 0, 'T'},
-                                           {"cudagraph", required_argument, 0, 'G'},
-                                           {"report_cputime", required_argument, 0, 'C'},
-                                           {"report_timestamps", required_argument, 0, 'S'},
-                                           {"output_file", required_argument, 0, 'J'},
-                                           {"average", required_argument, 0, 'a'},
-                                           {"local_register", required_argument, 0, 'R'},
-                                           {"cta_policy", required_argument, 0, 'x'},
-                                           {"device_implementation", required_argument, 0, 'D'},
-                                           {"device_cta_count", required_argument, 0, 'V'},
-                                           {"memory", required_argument, 0, 'M'},
-                                           {"unalign", required_argument, 0, 'u'},
-                                           {"per_iter_timing", required_argument, 0, 'I'},
-                                           {"per_iter_skip", required_argument, 0, 'K'},
-                                           {"host_buffers", required_argument, 0, 'H'},
-                                           {"help", no_argument, 0, 'h'},
-                                           {"coll", required_argument, 0, 'X'}, /* mpi_ref only: no short form */
-                                           {0, 0, 0, 0}};
-  const char* optString = "t:g:b:e:i:f:n:m:w:N:p:I:K:c:o:d:r:z:y:T:hG:C:a:R:x:D:V:J:S:M:u:H:";
+  *a = (perfArgs){.collName = "all_reduce", .argc = argc, .argv = argv};
+  struct option longOpts[NUM_FLAGS + 2];
+  char optString[3 * NUM_FLAGS + 1], *o = optString;
+  for (size_t f = 0; f < NUM_FLAGS; f++) {
+    int hasArg = flags[f].kind != ARG_FLAG;
+    longOpts[f] = (struct option){flags[f].name, hasArg ? required_argument : no_argument, 0, flags[f].letter};
+    *o++ = flags[f].letter;
+    if (hasArg) *o++ = ':';
+    void* field = (char*)a + flags[f].field;
+    if (flags[f].kind == ARG_INT || flags[f].kind == ARG_NAMED) *(int*)field = (int)flags[f].def;
+    if (flags[f].kind == ARG_SIZE || flags[f].kind == ARG_COUNT) *(size_t*)field = (size_t)flags[f].def;
+  }
+  *o = '\0';
+  longOpts[NUM_FLAGS] = (struct option){"coll", required_argument, 0, 'X'}; /* mpi_ref only: no short form */
+  longOpts[NUM_FLAGS + 1] = (struct option){0, 0, 0, 0};
   double size;
   int c;
   optind = 1;
   opterr = 1;
   while ((c = getopt_long(argc, argv, optString, longOpts, NULL)) != -1) {
+    const perfFlag* flag = flagOf(c);
+    void* field = flag ? (char*)a + flag->field : NULL;
+    if (flag && flag->kind == ARG_INT) {
+      *(int*)field = (int)parseLong(optarg);
+      continue;
+    }
+    if (flag && flag->kind == ARG_COUNT) {
+      *(size_t*)field = (size_t)parseLong(optarg);
+      continue;
+    }
+    if (flag && flag->kind == ARG_SIZE) {
+      if ((size = parseSize(optarg)) < 0) {
+        fprintf(stderr, "perf: cannot read '%s' as a size for -%c (bytes, optionally K, M or G)\n", optarg, c);
+        return -1;
+      }
+      *(size_t*)field = (size_t)size;
+      continue;
+    }
     switch (c) {
-      case 't': a->nThreads = (int)parseLong(optarg); break;
-      case 'g': a->nGpus = (int)parseLong(optarg); break;
-      case 'b':
-      case 'e':
-      case 'i':
-        if ((size = parseSize(optarg)) < 0) {
-          fprintf(stderr, "perf: cannot read '%s' as a size for -%c (bytes, optionally K, M or G)\n", optarg, c);
-          return -1;
-        }
-        if (c == 'b')
-          a->minBytes = (size_t)size;
-        else if (c == 'e')
-          a->maxBytes = (size_t)size;
-        else
-          a->stepBytes = (size_t)size;
-        break;
-      case 'f': a->stepFactor = (size_t)parseLong(optarg); break;
-      case 'n': a->iters = (int)parseLong(optarg); break;
-      case 'm': a->aggIters = (int)parseLong(optarg); break;
-      case 'w': a->warmup = (int)parseLong(optarg); break;
-      case 'N': a->runCycles = (int)parseLong(optarg); break;
-      case 'c': a->check = (int)parseLong(optarg); break;
-      case 'p': a->parallelInit = (int)parseLong(optarg); break;
-      case 'o': a->op = opFromName(optarg); break;
-      case 'd': a->dtype = typeFromName(optarg); break;
+      case 'o': a->op = fromName(optarg, "reduction", PERF_NUM_OPS, perfOpName, acclSum); break;
+      case 'd': a->dtype = fromName(optarg, "datatype", PERF_NUM_TYPES, perfTypeName, acclFloat32); break;
       case 'r': a->root = strcmp(optarg, "all") == 0 ? -1 : (int)parseLong(optarg); break;
-      case 'z': a->blocking = (int)parseLong(optarg); break;
-      case 'y': a->streamNull = (int)parseLong(optarg); break;
-      case 'T': a->timeout = (int)parseLong(optarg); break;
       case 'G':
         printf("Option -G (graph launches) is not supported: the acc runtime has no graph capture. Ignoring\n");
         break;
-      case 'C': a->reportCputime = (int)parseLong(optarg); break;
       case 'J': a->outputFile = optarg; break;
-      case 'S': a->reportTimestamps = (int)parseLong(optarg); break;
-      case 'a': a->average = (int)parseLong(optarg); break;
       case 'R':
         printf("Option -R (buffer registration) is not supported: acc-ccl has no acclCommRegister. Ignoring\n");
         break;
@@ -204,8 +182,6 @@ int perfParseArgs(int argc, char** argv, perfArgs* a, int allowCollFlag) {
             "Option -M (memory report) is not supported: the acc runtime cannot report free device "
             "memory. Ignoring\n");
         break;
-      case 'I': a->perIterTiming = (int)parseLong(optarg); break;
-      case 'K': a->perIterSkip = (int)parseLong(optarg); break;
       case 'x': printf("Option -x (cta_policy) is not supported: acc-ccl has no CTA policy. Ignoring\n"); break;
       case 'D':
         fprintf(stderr, "Option -D (device implementation) needs a device API, which acc-ccl does not have\n");
@@ -213,7 +189,6 @@ int perfParseArgs(int argc, char** argv, perfArgs* a, int allowCollFlag) {
       case 'V':
         fprintf(stderr, "Option -V (device CTA count) needs a device API, which acc-ccl does not have\n");
         return -1;
-      case 'u': a->unalign = (int)parseLong(optarg); break;
       case 'H': a->hostBuffers = (int)parseLong(optarg) != 0; break;
       case 'X':
         if (!allowCollFlag) {

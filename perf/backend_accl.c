@@ -4,7 +4,6 @@
  * Gather and Scatter call acclGather / acclScatter, as nccl-tests does on
  * NCCL 2.28 and later. */
 #include "config.h"
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,56 +78,20 @@ static perfResult_t getUniqueId(void* id, size_t* len) {
   return perfSuccess;
 }
 
-typedef struct {
-  acclComm_t* comm;
-  int nRanks, rank, device;
-  const acclUniqueId* id;
-  acclResult_t result;
-} initJob;
-
-static void* initRankThread(void* arg) {
-  initJob* job = arg;
-  accError_t e = accSetDevice(job->device);
-  job->result = e == accSuccess ? acclCommInitRank(job->comm, job->nRanks, *job->id, job->rank) : acclDeviceError;
-  return NULL;
-}
-
 /* NCCL's idiom: acclGroupStart(); per device accSetDevice + acclCommInitRank;
- * acclGroupEnd(). acc-ccl does not defer acclCommInitRank inside a group yet:
- * the call blocks until every rank has arrived, so one thread creating two
- * communicators waits for itself until ACCL_BOOTSTRAP_TIMEOUT. Until it does,
- * each acclCommInitRank of a group of several runs on a thread of its own,
- * which is what NCCL's acclGroupEnd does with them; a group of one is called
- * directly. */
+ * acclGroupEnd(). In a group acc-ccl defers each acclCommInitRank (on the
+ * device current at the call) to acclGroupEnd, which creates them together,
+ * so that one thread's communicators rendezvous with each other. */
 static perfResult_t initComms(perfEnv* env, int first, int n, const void* idBytes) {
   const acclUniqueId* id = idBytes;
   ACCL_OK(acclGroupStart(), NULL);
-  perfResult_t res = perfSuccess;
-  if (n == 1) {
-    ACC_OK(accSetDevice(env->device[first]));
-    res = acclOk(acclCommInitRank(&state.comm[first], env->nRanks, *id, env->rank[first]), "acclCommInitRank", NULL);
-  } else {
-    initJob jobs[PERF_MAX_LOCAL];
-    pthread_t threads[PERF_MAX_LOCAL];
-    int started = 0;
-    for (int i = 0; i < n; i++) {
-      int l = first + i;
-      jobs[i] = (initJob){&state.comm[l], env->nRanks, env->rank[l], env->device[l], id, acclSuccess};
-      if (pthread_create(&threads[i], NULL, initRankThread, &jobs[i]) != 0) {
-        fprintf(stderr, "perf: cannot start a thread to create the communicator of rank %d\n", env->rank[l]);
-        res = perfInternalError;
-        break;
-      }
-      started++;
-    }
-    for (int i = 0; i < started; i++) {
-      pthread_join(threads[i], NULL);
-      if (acclOk(jobs[i].result, "acclCommInitRank", NULL) != perfSuccess) res = perfLibError;
-    }
+  for (int l = first; l < first + n; l++) {
+    ACC_OK(accSetDevice(env->device[l]));
+    ACCL_OK(acclCommInitRank(&state.comm[l], env->nRanks, *id, env->rank[l]), NULL);
   }
   ACCL_OK(acclGroupEnd(), NULL);
   ACC_OK(accSetDevice(env->device[first]));
-  return res;
+  return perfSuccess;
 }
 
 static perfResult_t fini(perfEnv* env) {
@@ -186,24 +149,23 @@ static perfResult_t release(perfEnv* env, int l, void* ptr) {
   return perfSuccess;
 }
 
-static perfResult_t toHost(perfEnv* env, int l, void* dst, const void* src, size_t bytes) {
+/* Host <-> buffer copies: memcpy for -H's host buffers. */
+static perfResult_t hostCopy(perfEnv* env, int l, void* dst, const void* src, size_t bytes, accMemcpyKind kind) {
   if (env->args->hostBuffers) {
     memcpy(dst, src, bytes);
     return perfSuccess;
   }
   ACC_OK(accSetDevice(env->device[l]));
-  ACC_OK(accMemcpy(dst, src, bytes, accMemcpyDeviceToHost));
+  ACC_OK(accMemcpy(dst, src, bytes, kind));
   return perfSuccess;
 }
 
+static perfResult_t toHost(perfEnv* env, int l, void* dst, const void* src, size_t bytes) {
+  return hostCopy(env, l, dst, src, bytes, accMemcpyDeviceToHost);
+}
+
 static perfResult_t fromHost(perfEnv* env, int l, void* dst, const void* src, size_t bytes) {
-  if (env->args->hostBuffers) {
-    memcpy(dst, src, bytes);
-    return perfSuccess;
-  }
-  ACC_OK(accSetDevice(env->device[l]));
-  ACC_OK(accMemcpy(dst, src, bytes, accMemcpyHostToDevice));
-  return perfSuccess;
+  return hostCopy(env, l, dst, src, bytes, accMemcpyHostToDevice);
 }
 
 static perfResult_t groupStart(void) {
@@ -278,35 +240,29 @@ static perfResult_t destroyOp(perfEnv* env, int l, int op) {
   return perfSuccess;
 }
 
-#define LAUNCH(call)              \
-  do {                            \
-    PERFCHECK(useDevice(env, l)); \
-    ACCL_OK(call, state.comm[l]); \
-    return perfSuccess;           \
-  } while (0)
+/* The failure line names the call, as ACCL_OK's does. */
+#define CALL(fn, ...) (what = #fn, fn(__VA_ARGS__))
 
-static perfResult_t allReduce(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op) {
-  LAUNCH(acclAllReduce(s, r, count, dtype, op, state.comm[l], state.stream[l]));
-}
-
-static perfResult_t allGather(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype) {
-  LAUNCH(acclAllGather(s, r, count, dtype, state.comm[l], state.stream[l]));
-}
-
-static perfResult_t reduceScatter(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op) {
-  LAUNCH(acclReduceScatter(s, r, count, dtype, op, state.comm[l], state.stream[l]));
-}
-
-static perfResult_t broadcast(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
-  LAUNCH(acclBroadcast(s, r, count, dtype, root, state.comm[l], state.stream[l]));
-}
-
-static perfResult_t reduce(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op, int root) {
-  LAUNCH(acclReduce(s, r, count, dtype, op, root, state.comm[l], state.stream[l]));
-}
-
-static perfResult_t allToAll(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype) {
-  LAUNCH(acclAlltoAll(s, r, count, dtype, state.comm[l], state.stream[l]));
+static perfResult_t collective(perfEnv* env, int l, int coll, const void* s, void* r, size_t count, int dtype, int op,
+                               int root) {
+  acclComm_t comm = state.comm[l];
+  accStream_t stream = state.stream[l];
+  const char* what;
+  acclResult_t res;
+  PERFCHECK(useDevice(env, l));
+  switch (coll) {
+    case perfAllReduce: res = CALL(acclAllReduce, s, r, count, dtype, op, comm, stream); break;
+    case perfAllGather: res = CALL(acclAllGather, s, r, count, dtype, comm, stream); break;
+    case perfReduceScatter: res = CALL(acclReduceScatter, s, r, count, dtype, op, comm, stream); break;
+    case perfBroadcast: res = CALL(acclBroadcast, s, r, count, dtype, root, comm, stream); break;
+    case perfReduce: res = CALL(acclReduce, s, r, count, dtype, op, root, comm, stream); break;
+    case perfAllToAll: res = CALL(acclAlltoAll, s, r, count, dtype, comm, stream); break;
+    case perfGather: res = CALL(acclGather, s, r, count, dtype, root, comm, stream); break;
+    case perfScatter: res = CALL(acclScatter, s, r, count, dtype, root, comm, stream); break;
+    default: return perfInternalError;
+  }
+  PERFCHECK(acclOk(res, what, comm));
+  return perfSuccess;
 }
 
 static perfResult_t sendRecv(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int sendPeer,
@@ -318,14 +274,6 @@ static perfResult_t sendRecv(perfEnv* env, int l, const void* s, void* r, size_t
   ACCL_OK(acclRecv(r, count, dtype, recvPeer, comm, state.stream[l]), comm);
   ACCL_OK(acclGroupEnd(), comm);
   return perfSuccess;
-}
-
-static perfResult_t gather(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
-  LAUNCH(acclGather(s, r, count, dtype, root, state.comm[l], state.stream[l]));
-}
-
-static perfResult_t scatter(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
-  LAUNCH(acclScatter(s, r, count, dtype, root, state.comm[l], state.stream[l]));
 }
 
 static perfResult_t copy(perfEnv* env, int l, void* dst, const void* src, size_t bytes) {
@@ -360,14 +308,7 @@ const perfBackend perfBackendAccl = {
     .eventDestroy = eventDestroy,
     .createPremulSum = createPremulSum,
     .destroyOp = destroyOp,
-    .allReduce = allReduce,
-    .allGather = allGather,
-    .reduceScatter = reduceScatter,
-    .broadcast = broadcast,
-    .reduce = reduce,
-    .allToAll = allToAll,
+    .collective = collective,
     .sendRecv = sendRecv,
-    .gather = gather,
-    .scatter = scatter,
     .copy = copy,
 };

@@ -259,63 +259,62 @@ static perfResult_t destroyOp(perfEnv* env, int l, int op) {
   return perfSuccess;
 }
 
-static perfResult_t allReduce(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op) {
-  PERFCHECK(countOk(count));
-  PERFCHECK(premul(env, l, &s, count, dtype, op));
-  PERFCHECK(mpiCheck(
-      MPI_Allreduce(s == r ? MPI_IN_PLACE : s, r, (int)count, mpiType(dtype), mpiOp(op, dtype), MPI_COMM_WORLD),
-      "MPI_Allreduce"));
-  finishAvg(r, count, dtype, op, env->nRanks);
-  return perfSuccess;
-}
-
-static perfResult_t allGather(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype) {
-  int inPlace = (const char*)s == (const char*)r + (size_t)env->rank[l] * count * perfTypeSize(dtype);
-  PERFCHECK(countOk(count));
-  MPI_Datatype t = mpiType(dtype);
-  return mpiCheck(MPI_Allgather(inPlace ? MPI_IN_PLACE : s, (int)count, t, r, (int)count, t, MPI_COMM_WORLD),
-                  "MPI_Allgather");
-}
-
-static perfResult_t reduceScatter(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op) {
+/* The reductions: PreMulSum's scaled input, MPI's call, then Avg's division
+ * where the result lands. */
+static perfResult_t reduction(perfEnv* env, int l, int coll, const void* s, void* r, size_t count, int dtype, int op,
+                              int root) {
+  int rank = env->rank[l], isRoot = rank == root;
   size_t blockBytes = count * perfTypeSize(dtype);
-  int rank = env->rank[l];
-  PERFCHECK(countOk(count));
-  PERFCHECK(premul(env, l, &s, count * (size_t)env->nRanks, dtype, op));
-  int inPlace = (const char*)r == (const char*)s + (size_t)rank * blockBytes;
-  void* out = inPlace ? (void*)s : r;
-  PERFCHECK(mpiCheck(MPI_Reduce_scatter_block(inPlace ? MPI_IN_PLACE : s, out, (int)count, mpiType(dtype),
-                                              mpiOp(op, dtype), MPI_COMM_WORLD),
-                     "MPI_Reduce_scatter_block"));
-  if (inPlace && rank != 0) memcpy(r, s, blockBytes);
-  finishAvg(r, count, dtype, op, env->nRanks);
-  return perfSuccess;
-}
-
-static perfResult_t broadcast(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
-  PERFCHECK(countOk(count));
-  if (env->rank[l] == root && s != r) memcpy(r, s, count * perfTypeSize(dtype));
-  return mpiCheck(MPI_Bcast(r, (int)count, mpiType(dtype), root, MPI_COMM_WORLD), "MPI_Bcast");
-}
-
-static perfResult_t reduce(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op, int root) {
-  int isRoot = env->rank[l] == root;
-  PERFCHECK(countOk(count));
-  PERFCHECK(premul(env, l, &s, count, dtype, op));
-  const void* in = (s == r && isRoot) ? MPI_IN_PLACE : s;
-  PERFCHECK(
-      mpiCheck(MPI_Reduce(in, r, (int)count, mpiType(dtype), mpiOp(op, dtype), root, MPI_COMM_WORLD), "MPI_Reduce"));
-  if (isRoot) finishAvg(r, count, dtype, op, env->nRanks);
-  return perfSuccess;
-}
-
-static perfResult_t allToAll(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype) {
-  (void)env;
-  (void)l;
-  PERFCHECK(countOk(count));
   MPI_Datatype t = mpiType(dtype);
-  return mpiCheck(MPI_Alltoall(s == r ? MPI_IN_PLACE : s, (int)count, t, r, (int)count, t, MPI_COMM_WORLD),
-                  "MPI_Alltoall");
+  MPI_Op mop = mpiOp(op, dtype);
+  PERFCHECK(premul(env, l, &s, coll == perfReduceScatter ? count * (size_t)env->nRanks : count, dtype, op));
+  if (coll == perfAllReduce)
+    PERFCHECK(
+        mpiCheck(MPI_Allreduce(s == r ? MPI_IN_PLACE : s, r, (int)count, t, mop, MPI_COMM_WORLD), "MPI_Allreduce"));
+  if (coll == perfReduce)
+    PERFCHECK(mpiCheck(MPI_Reduce((s == r && isRoot) ? MPI_IN_PLACE : s, r, (int)count, t, mop, root, MPI_COMM_WORLD),
+                       "MPI_Reduce"));
+  if (coll == perfReduceScatter) {
+    int inPlace = (const char*)r == (const char*)s + (size_t)rank * blockBytes;
+    void* out = inPlace ? (void*)s : r;
+    PERFCHECK(mpiCheck(MPI_Reduce_scatter_block(inPlace ? MPI_IN_PLACE : s, out, (int)count, t, mop, MPI_COMM_WORLD),
+                       "MPI_Reduce_scatter_block"));
+    if (inPlace && rank != 0) memcpy(r, s, blockBytes);
+  }
+  if (coll != perfReduce || isRoot) finishAvg(r, count, dtype, op, env->nRanks);
+  return perfSuccess;
+}
+
+/* One entry for the library collectives; in place is told by where the
+ * buffers alias (NCCL's convention), which MPI says with MPI_IN_PLACE. */
+static perfResult_t collective(perfEnv* env, int l, int coll, const void* s, void* r, size_t count, int dtype, int op,
+                               int root) {
+  PERFCHECK(countOk(count));
+  if (coll == perfAllReduce || coll == perfReduce || coll == perfReduceScatter)
+    return reduction(env, l, coll, s, r, count, dtype, op, root);
+  int rank = env->rank[l], isRoot = rank == root, n = (int)count;
+  size_t blockBytes = count * perfTypeSize(dtype);
+  MPI_Datatype t = mpiType(dtype);
+  switch (coll) {
+    case perfAllGather: {
+      int inPlace = (const char*)s == (const char*)r + (size_t)rank * blockBytes;
+      return mpiCheck(MPI_Allgather(inPlace ? MPI_IN_PLACE : s, n, t, r, n, t, MPI_COMM_WORLD), "MPI_Allgather");
+    }
+    case perfBroadcast:
+      if (isRoot && s != r) memcpy(r, s, blockBytes);
+      return mpiCheck(MPI_Bcast(r, n, t, root, MPI_COMM_WORLD), "MPI_Bcast");
+    case perfAllToAll:
+      return mpiCheck(MPI_Alltoall(s == r ? MPI_IN_PLACE : s, n, t, r, n, t, MPI_COMM_WORLD), "MPI_Alltoall");
+    case perfGather: {
+      int inPlace = isRoot && (const char*)s == (const char*)r + (size_t)root * blockBytes;
+      return mpiCheck(MPI_Gather(inPlace ? MPI_IN_PLACE : s, n, t, r, n, t, root, MPI_COMM_WORLD), "MPI_Gather");
+    }
+    case perfScatter: {
+      int inPlace = isRoot && (const char*)r == (const char*)s + (size_t)root * blockBytes;
+      return mpiCheck(MPI_Scatter(s, n, t, inPlace ? MPI_IN_PLACE : r, n, t, root, MPI_COMM_WORLD), "MPI_Scatter");
+    }
+    default: return perfInternalError;
+  }
 }
 
 static perfResult_t sendRecv(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int sendPeer,
@@ -330,24 +329,6 @@ static perfResult_t sendRecv(perfEnv* env, int l, const void* s, void* r, size_t
   return mpiCheck(
       MPI_Sendrecv(s, (int)count, t, sendPeer, 0, r, (int)count, t, recvPeer, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
       "MPI_Sendrecv");
-}
-
-static perfResult_t gather(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
-  PERFCHECK(countOk(count));
-  int isRoot = env->rank[l] == root;
-  int inPlace = isRoot && (const char*)s == (const char*)r + (size_t)root * count * perfTypeSize(dtype);
-  MPI_Datatype t = mpiType(dtype);
-  return mpiCheck(MPI_Gather(inPlace ? MPI_IN_PLACE : s, (int)count, t, r, (int)count, t, root, MPI_COMM_WORLD),
-                  "MPI_Gather");
-}
-
-static perfResult_t scatter(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root) {
-  PERFCHECK(countOk(count));
-  int isRoot = env->rank[l] == root;
-  int inPlace = isRoot && (const char*)r == (const char*)s + (size_t)root * count * perfTypeSize(dtype);
-  MPI_Datatype t = mpiType(dtype);
-  return mpiCheck(MPI_Scatter(s, (int)count, t, inPlace ? MPI_IN_PLACE : r, (int)count, t, root, MPI_COMM_WORLD),
-                  "MPI_Scatter");
 }
 
 static perfResult_t copyBytes(perfEnv* env, int l, void* dst, const void* src, size_t bytes) {
@@ -382,14 +363,7 @@ const perfBackend perfBackendMpi = {
     .eventDestroy = eventDestroy,
     .createPremulSum = createPremulSum,
     .destroyOp = destroyOp,
-    .allReduce = allReduce,
-    .allGather = allGather,
-    .reduceScatter = reduceScatter,
-    .broadcast = broadcast,
-    .reduce = reduce,
-    .allToAll = allToAll,
+    .collective = collective,
     .sendRecv = sendRecv,
-    .gather = gather,
-    .scatter = scatter,
     .copy = copyBytes,
 };

@@ -200,7 +200,7 @@ static perfResult_t startColl(perfThread* th, int dtype, int op, int root, int i
   size_t shift = steps ? total * ((size_t)iter % steps) : 0;
   size_t ts = th->typeSize;
   const perfColl* coll = run->coll;
-  int rounds = coll->rounds ? coll->rounds(env->nRanks) : 1;
+  int rounds = perfCollRounds(coll, env->nRanks);
   for (int k = 0; k < rounds; k++) {
     if (th->nGpus > 1) PERFCHECK(be->groupStart());
     for (int i = 0; i < th->nGpus; i++) {
@@ -208,13 +208,9 @@ static perfResult_t startColl(perfThread* th, int dtype, int op, int root, int i
       char* recv = th->recv[i] + shift;
       char* send = inPlace ? recv + th->c.sendInplaceOffset * (size_t)rank * ts : th->send[i] + shift;
       if (inPlace) recv += th->c.recvInplaceOffset * (size_t)rank * ts;
-      if (coll->rounds) {
-        PERFCHECK(coll->runRound(be, env, l, send, recv, &th->c, dtype, k));
-        continue;
-      }
       int handle = op;
       if (op == PERF_OP_MULSUM && coll->ops == PERF_OPS_REDUCE) PERFCHECK(be->createPremulSum(env, l, dtype, &handle));
-      PERFCHECK(coll->run(be, env, l, send, recv, &th->c, dtype, handle, root));
+      PERFCHECK(perfCollLaunch(coll, be, env, l, send, recv, th->c.paramCount, dtype, handle, root, k));
       if (handle != op) PERFCHECK(be->destroyOp(env, l, handle));
     }
     if (th->nGpus > 1) PERFCHECK(be->groupEnd());
@@ -275,7 +271,7 @@ static perfResult_t countWrong(perfThread* th, int dtype, int op, int root, int 
   for (int i = 0; i < th->nGpus; i++) {
     perfCheckCtx ctx;
     checkCtx(th, i, dtype, op, root, &ctx);
-    if (!run->coll->checksRank(ctx.rank, root)) continue;
+    if (!perfCollChecksRank(run->coll, ctx.rank, root)) continue;
     char* r = th->recv[i] + (inPlace ? th->c.recvInplaceOffset * (size_t)ctx.rank * ts : 0);
     PERFCHECK(run->be->toHost(&run->env, th->first + i, th->hostBuf, r, th->c.recvCount * ts));
     *wrong += (long long)perfCountWrong(run->coll, &ctx, th->hostBuf, th->c.recvCount);
@@ -390,8 +386,8 @@ static perfResult_t benchTime(perfThread* th, int dtype, int op, int root, int i
   }
   team(th, &sec, 1, a->average);
   int n = run->env.nRanks;
-  double algBw = coll->algBytes(&th->c, th->typeSize, n) / 1e9 / sec;
-  double busBw = algBw * coll->busFactor(n);
+  double algBw = perfCollAlgBytes(coll, &th->c, th->typeSize, n) / 1e9 / sec;
+  double busBw = algBw * perfCollBusFactor(coll, n);
   barrier(th);
 
   int reportErrors = a->check > 0 && (!inPlace || coll->checksInPlace);
@@ -422,7 +418,7 @@ static perfResult_t benchTime(perfThread* th, int dtype, int op, int root, int i
 
 static void setRow(perfThread* th, size_t bytes, int dtype) {
   th->typeSize = perfTypeSize(dtype);
-  th->run->coll->getCounts(bytes / th->typeSize, th->typeSize, th->run->env.nRanks, &th->c);
+  perfCollCounts(th->run->coll, bytes / th->typeSize, th->typeSize, th->run->env.nRanks, &th->c);
 }
 
 /* The next size of the sweep; SIZE_MAX ends it (past max, or no growth:

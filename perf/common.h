@@ -5,7 +5,8 @@
  * devices layout, the same timing loop and the same output. Two tables plug
  * into it:
  *  - a perfColl describes one collective (buffer sizes, bus-bandwidth factor,
- *    how to launch it, which values its output must hold), one file each;
+ *    how to launch it, which values its output must hold), one row each of
+ *    the table in colls.c;
  *  - a perfBackend runs collectives through a library: acc-ccl
  *    (backend_accl.c) or MPI (backend_mpi.c, the reference).
  * MPI also coordinates the processes (barriers, time and error reductions).
@@ -157,21 +158,17 @@ typedef struct perfBackend {
   /* A PreMulSum operation for local rank l (scalar = perfPremulScalar(rank)). */
   perfResult_t (*createPremulSum)(perfEnv* env, int l, int dtype, int* op);
   perfResult_t (*destroyOp)(perfEnv* env, int l, int op);
-  /* The collectives, NCCL argument conventions (in place when buffers alias);
-   * op is an acclRedOp_t or a handle from createPremulSum. */
-  perfResult_t (*allReduce)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op);
-  perfResult_t (*allGather)(perfEnv* env, int l, const void* s, void* r, size_t sendcount, int dtype);
-  perfResult_t (*reduceScatter)(perfEnv* env, int l, const void* s, void* r, size_t recvcount, int dtype, int op);
-  perfResult_t (*broadcast)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root);
-  perfResult_t (*reduce)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int op, int root);
-  perfResult_t (*allToAll)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype);
+  /* The library collectives by id (perfAllReduce .. perfScatter but
+   * perfSendRecv), NCCL argument conventions (in place when buffers alias):
+   * count is the call's count argument (perfCounts.paramCount); op is an
+   * acclRedOp_t or a handle from createPremulSum (reductions only); root for
+   * the rooted ones. Gather: rank r's count elements end up at block r of the
+   * root's r; Scatter: block r of the root's s goes to rank r's r. */
+  perfResult_t (*collective)(perfEnv* env, int l, int coll, const void* s, void* r, size_t count, int dtype, int op,
+                             int root);
   /* Sends count elements of s to sendPeer and receives count into r from recvPeer, as one group. */
   perfResult_t (*sendRecv)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int sendPeer,
                            int recvPeer);
-  /* Rank r's count elements end up at block r of the root's r (Gather), and
-   * block r of the root's s goes to rank r's r (Scatter). */
-  perfResult_t (*gather)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root);
-  perfResult_t (*scatter)(perfEnv* env, int l, const void* s, void* r, size_t count, int dtype, int root);
   /* bytes from s to r in local rank l's stream order (same device). */
   perfResult_t (*copy)(perfEnv* env, int l, void* dst, const void* src, size_t bytes);
 } perfBackend;
@@ -206,7 +203,25 @@ typedef struct {
 
 enum { PERF_OPS_NONE = 0, PERF_OPS_REDUCE = 1, PERF_OPS_LABEL = 2 };
 
+/* The collectives, in the order of the table in colls.c. */
+typedef enum {
+  perfAllReduce,
+  perfAllGather,
+  perfReduceScatter,
+  perfBroadcast,
+  perfReduce,
+  perfAllToAll,
+  perfSendRecv,
+  perfGather,
+  perfScatter,
+  perfHyperCube,
+  perfNumColls
+} perfCollId;
+
+/* One row of the table of collectives (colls.c): what differs between them,
+ * as data. */
 typedef struct perfColl {
+  perfCollId id;
   const char* name; /* --coll name and program stem: "all_reduce" */
   /* PERF_OPS_REDUCE: -o selects the reduction; PERF_OPS_LABEL: -o only
    * labels the rows (SendRecv, as nccl-tests); PERF_OPS_NONE: redop column
@@ -216,43 +231,33 @@ typedef struct perfColl {
   int hasRoot;
   int checksInPlace; /* 0: the in-place #wrong column reads N/A (AllToAll, SendRecv) */
   int needsPow2;     /* runs only on a power-of-two rank count (HyperCube) */
-  void (*getCounts)(size_t count, size_t typeSize, int nRanks, perfCounts* c);
-  /* Bytes behind algbw (nccl-tests' S) and busbw = algbw * busFactor. */
-  double (*algBytes)(const perfCounts* c, size_t typeSize, int nRanks);
-  double (*busFactor)(int nRanks);
-  perfResult_t (*run)(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c, int dtype,
-                      int op, int root);
-  /* Collectives made of dependent rounds (HyperCube): the number of rounds,
-   * and one round; the driver launches round k on every device of a thread
-   * before round k+1 (run is then unused). NULL for the others. */
-  int (*rounds)(int nRanks);
-  perfResult_t (*runRound)(const perfBackend* be, perfEnv* env, int l, void* s, void* r, const perfCounts* c, int dtype,
-                           int round);
-  /* Whether this rank's output is defined (Reduce, Gather: only the root's). */
-  int (*checksRank)(int rank, int root);
-  /* Expected value of output element i (of recvCount) on ctx->rank. */
-  double (*expected)(const perfCheckCtx* ctx, size_t i);
+  int counts;        /* count rule (colls.c: COUNT_*) */
+  int algFactor;     /* algbw bytes = paramCount * typeSize * this factor (colls.c: BY_*) */
+  int busFactor;     /* busbw = algbw * this factor */
+  int rootOnly;      /* only the root's output is defined and checked (Reduce, Gather) */
+  int from;          /* where expected values come from (colls.c: FROM_*) */
+  int ownBlock;      /* expected element i is at i of this rank's block of the inputs */
 } perfColl;
 
-extern const perfColl perfCollAllReduce, perfCollAllGather, perfCollReduceScatter, perfCollBroadcast, perfCollReduce,
-    perfCollAllToAll, perfCollSendRecv, perfCollGather, perfCollScatter, perfCollHyperCube;
 const perfColl* perfCollByName(const char* name); /* "all_reduce", "all_reduce_perf" (or old "allreduce") */
-/* Shared by the collectives whose send and receive buffers both hold `count`
- * elements (AllReduce, Broadcast, Reduce, SendRecv): their count rule, algbw
- * bytes, and the bus factor 1. */
-void perfCountsSame(size_t count, size_t typeSize, int nRanks, perfCounts* c);
-double perfAlgBytesParam(const perfCounts* c, size_t typeSize, int nRanks);
-double perfBusFactorOne(int n);
-/* Gathered arrays (AllGather, Gather, HyperCube): rank r's block in the output. */
-void perfCountsGathered(size_t count, size_t typeSize, int nRanks, perfCounts* c);
-/* Scattered arrays (ReduceScatter, Scatter): rank r's block of the input. */
-void perfCountsScattered(size_t count, size_t typeSize, int nRanks, perfCounts* c);
-/* n blocks of paramCount: algbw counts the whole array, bus factor (n-1)/n. */
-double perfAlgBytesBlocks(const perfCounts* c, size_t typeSize, int nRanks);
-double perfBusFactorBlocks(int n);
-int perfChecksEveryRank(int rank, int root);
-int perfChecksRoot(int rank, int root);
-const char* perfCollNames(void); /* "all_reduce|all_gather|..." for usage text */
+const char* perfCollNames(void);                  /* "all_reduce|all_gather|..." for usage text */
+/* Element counts of the row of `count` elements (nccl-tests' getCollByteCount). */
+void perfCollCounts(const perfColl* coll, size_t count, size_t typeSize, int nRanks, perfCounts* c);
+/* Bytes behind algbw (nccl-tests' S), and busbw = algbw * perfCollBusFactor. */
+double perfCollAlgBytes(const perfColl* coll, const perfCounts* c, size_t typeSize, int nRanks);
+double perfCollBusFactor(const perfColl* coll, int nRanks);
+/* Whether this rank's output is defined (Reduce, Gather: only the root's). */
+int perfCollChecksRank(const perfColl* coll, int rank, int root);
+/* Expected value of output element i (of recvCount) on ctx->rank. */
+double perfCollExpected(const perfColl* coll, const perfCheckCtx* ctx, size_t i);
+/* Collectives made of dependent rounds (HyperCube): the number of rounds; the
+ * driver launches round k on every device of a thread before round k+1. 1
+ * for the others. */
+int perfCollRounds(const perfColl* coll, int nRanks);
+/* Launches round `round` of the collective on local rank l: count is the
+ * call's count (perfCounts.paramCount). */
+perfResult_t perfCollLaunch(const perfColl* coll, const perfBackend* be, perfEnv* env, int l, void* s, void* r,
+                            size_t count, int dtype, int op, int root, int round);
 
 /* ---------------------------------------------------------------- data */
 
