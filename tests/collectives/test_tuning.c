@@ -422,8 +422,32 @@ static void test_deterministic_chain(void** state) {
   assert_int_equal(acclParamDeterministic(), 0);
 }
 
-UNIT_TEST_MAIN(cmocka_unit_test(test_table_is_complete), cmocka_unit_test(test_feasibility),
-               cmocka_unit_test(test_choices), cmocka_unit_test(test_cost_order),
+/* PreMulSum: direct Simple reduces peers' inputs with this rank's scalar, so
+ * it is never chosen (the scalars may differ by rank); LL scales its own
+ * input before pushing it and stays; any other op keeps direct Simple. */
+static void test_premulsum_not_direct_simple(void** state) {
+  (void)state;
+  static const size_t sizes[] = {8, 4096, 1 << 20, 64 << 20};
+  static const acclFunc funcs[] = {ACCL_FUNC_ALLREDUCE, ACCL_FUNC_REDUCE, ACCL_FUNC_REDUCESCATTER};
+  for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+    for (size_t fi = 0; fi < sizeof(funcs) / sizeof(funcs[0]); fi++) {
+      acclTuneInput in = oneNode(4, funcs[fi], sizes[si]);
+      assert_true(acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_SIMPLE) >= 0);
+      in.premulSum = 1;
+      assert_true(acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_SIMPLE) < 0);
+      acclAlgo a;
+      acclProto p;
+      pick(&in, ALL_ALGOS, ALL_PROTOS, &a, &p);
+      assert_false(a == ACCL_ALGO_DIRECT && p == ACCL_PROTO_SIMPLE);
+      pick(&in, BIT(ACCL_ALGO_DIRECT), BIT(ACCL_PROTO_SIMPLE), &a, &p); /* forced: falls back */
+      assert_false(a == ACCL_ALGO_DIRECT && p == ACCL_PROTO_SIMPLE);
+      if (funcs[fi] == ACCL_FUNC_ALLREDUCE && sizes[si] <= in.llMaxBytes)
+        assert_true(acclTuneCost(&in, ACCL_ALGO_DIRECT, ACCL_PROTO_LL) >= 0);
+    }
+}
+
+UNIT_TEST_MAIN(cmocka_unit_test(test_premulsum_not_direct_simple), cmocka_unit_test(test_table_is_complete),
+               cmocka_unit_test(test_feasibility), cmocka_unit_test(test_choices), cmocka_unit_test(test_cost_order),
                cmocka_unit_test(test_restrictions_and_fallback), cmocka_unit_test(test_crossover_at_scale),
                cmocka_unit_test(test_issue_examples), cmocka_unit_test(test_cost_order_between_algorithms),
                cmocka_unit_test(test_env_masks), cmocka_unit_test(test_deterministic_chain))
